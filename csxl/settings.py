@@ -1,0 +1,125 @@
+"""Presets: the spec's weights, tier schemes and thresholds, as data a user can change.
+
+Two source documents of the spec disagree on the health model; csxl ships both as named presets:
+
+* ``"engine"`` (``customer-success-engine.md``, Phase 1): five dimensions, usage 30 %, engagement 20 %,
+  relationship 15 %, outcomes 20 %, financial 15 %; tiers Thriving >= 80, Healthy >= 60, At-Risk >= 40, Critical.
+* ``"growth"`` (``customer-success-agent.md``, Model 2 "Weighted Score"): usage 40 %, engagement 25 %,
+  relationship 20 %, financial 15 %; tiers Green >= 80, Yellow >= 50, Red.
+
+A user passes a preset name or their own mapping / :class:`TierScheme` anywhere a preset is accepted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from itertools import pairwise
+from typing import Union
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from csxl.errors import InputError
+
+__all__ = [
+    "CHURN_TIERS",
+    "DIMENSIONS",
+    "HEALTH_WEIGHTS",
+    "SIMPLE_TIERS",
+    "TIER_SCHEMES",
+    "TierScheme",
+    "resolve_tier_scheme",
+    "resolve_weights",
+]
+
+#: The health dimensions csxl knows, in display order. "sentiment" is the agent document's fifth dimension.
+DIMENSIONS: tuple[str, ...] = ("usage", "engagement", "relationship", "outcomes", "financial", "sentiment")
+
+#: Named weight presets (fractions; each sums to 1).
+HEALTH_WEIGHTS: dict[str, dict[str, float]] = {
+    "engine": {"usage": 0.30, "engagement": 0.20, "relationship": 0.15, "outcomes": 0.20, "financial": 0.15},
+    "growth": {"usage": 0.40, "engagement": 0.25, "relationship": 0.20, "financial": 0.15},
+}
+
+
+class TierScheme(BaseModel):
+    """Tiers as lower bounds, best first: a score gets the first tier whose bound it reaches (``score >= bound``).
+
+    The last tier's bound must be 0 so that every score in 0..100 has a tier.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    bounds: tuple[tuple[str, float], ...] = Field(min_length=2)
+
+    @field_validator("bounds")
+    @classmethod
+    def _descending(cls, bounds: tuple[tuple[str, float], ...]) -> tuple[tuple[str, float], ...]:
+        values = [b for _, b in bounds]
+        if any(a <= b for a, b in pairwise(values)):
+            raise ValueError(f"tier bounds must strictly decrease, got {values}")
+        if values[-1] != 0:
+            raise ValueError(f"the last tier must start at 0, got {values[-1]}")
+        if len({label for label, _ in bounds}) != len(bounds):
+            raise ValueError("tier labels must be unique")
+        return bounds
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return tuple(label for label, _ in self.bounds)
+
+
+TIER_SCHEMES: dict[str, TierScheme] = {
+    "engine": TierScheme(
+        name="engine", bounds=(("Thriving", 80.0), ("Healthy", 60.0), ("At-Risk", 40.0), ("Critical", 0.0))
+    ),
+    "growth": TierScheme(name="growth", bounds=(("Green", 80.0), ("Yellow", 50.0), ("Red", 0.0))),
+}
+
+#: Simple-points model (agent document, Model 1): Green 8-10, Yellow 5-7, Red 0-4 (lower bounds on 0..10 points).
+SIMPLE_TIERS = TierScheme(name="simple", bounds=(("Green", 8.0), ("Yellow", 5.0), ("Red", 0.0)))
+
+#: Predictive model tiers on churn probability (agent document, Model 3). Bounds are *upper* edges:
+#: Low [0, .2), Medium [.2, .5), High [.5, .8], Critical (.8, 1]. Note .8 itself is High (the spec says 50-80 %).
+CHURN_TIERS: tuple[tuple[str, float], ...] = (("Low", 0.2), ("Medium", 0.5), ("High", 0.8), ("Critical", 1.0))
+
+
+def resolve_weights(weights: Union[str, Mapping[str, float]]) -> dict[str, float]:
+    """Turn a preset name or a mapping into normalised weights (summing to 1).
+
+    Raises :class:`InputError` for an unknown preset, an unknown dimension, a negative or non-finite weight, or
+    weights that are all zero.
+    """
+    if isinstance(weights, str):
+        key = weights.strip().lower()
+        if key not in HEALTH_WEIGHTS:
+            raise InputError("weights", weights, f"a preset ({', '.join(sorted(HEALTH_WEIGHTS))}) or a mapping")
+        return dict(HEALTH_WEIGHTS[key])
+    raw: dict[str, float] = {}
+    for dim, w in weights.items():
+        name = str(dim).strip().lower()
+        if name not in DIMENSIONS:
+            raise InputError("weights", dim, f"a dimension ({', '.join(DIMENSIONS)})")
+        try:
+            value = float(w)
+        except (TypeError, ValueError):
+            raise InputError(f"weight of {name}", w, "a number >= 0") from None
+        if not value >= 0 or value == float("inf"):
+            raise InputError(f"weight of {name}", w, "a finite number >= 0")
+        raw[name] = value
+    total = sum(raw.values())
+    if total <= 0:
+        raise InputError("weights", dict(weights), "at least one weight > 0")
+    return {dim: w / total for dim, w in raw.items()}
+
+
+def resolve_tier_scheme(scheme: Union[str, TierScheme]) -> TierScheme:
+    """A preset name (``"engine"``, ``"growth"``, ``"simple"``) or a :class:`TierScheme` of your own."""
+    if isinstance(scheme, TierScheme):
+        return scheme
+    key = str(scheme).strip().lower()
+    if key == "simple":
+        return SIMPLE_TIERS
+    if key not in TIER_SCHEMES:
+        raise InputError("scheme", scheme, f"a tier scheme ({', '.join(sorted([*TIER_SCHEMES, 'simple']))})")
+    return TIER_SCHEMES[key]
