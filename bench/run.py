@@ -1,0 +1,198 @@
+"""Benchmarks of the pure core: ``make bench`` runs them and writes ``docs/benchmarks.md``.
+
+Each case runs in a fresh Python process (so peak memory is that case's own) a few times; we report the median wall
+time, the peak resident memory of that process, and the ratio against a straightforward row-by-row Python
+implementation of the same numbers (``bench/baselines.py``), which is also checked to give the same results.
+
+Usage: ``python bench/run.py [--out docs/benchmarks.md] [--quick]``; ``--case NAME`` runs one case (internal).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import baselines
+
+import csxl
+
+ACCOUNTS_1M = 1_000_000
+MRR_ACCOUNTS, MRR_MONTHS = 10_000, 100  # 1,000,000 MRR rows
+
+
+def health_inputs(n: int, seed: int = 1) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    dims = {d: rng.uniform(0, 10, n) for d in ("usage", "engagement", "relationship", "outcomes", "financial")}
+    frame = pd.DataFrame(dims)
+    frame.loc[rng.random(n) < 0.05, "outcomes"] = np.nan  # 5 % missing: exercises re-normalisation
+    for d in ("p_usage", "p_engagement", "p_relationship", "p_financial", "p_sentiment"):
+        frame[d] = rng.integers(0, 3, n)
+    return frame
+
+
+def mrr_inputs(accounts: int, months: int, seed: int = 2) -> pd.DataFrame:
+    """Long MRR table, every account x month present (0 where not a customer), with all movement kinds."""
+    rng = np.random.default_rng(seed)
+    start = rng.integers(0, months, accounts)
+    level = rng.uniform(100, 5_000, accounts).round(0)
+    grid = np.zeros((accounts, months))
+    alive = np.zeros(accounts, dtype=bool)
+    for m in range(months):
+        alive |= start == m
+        alive &= rng.random(accounts) > 0.015
+        alive |= (start < m) & (rng.random(accounts) < 0.003)  # reactivations
+        level = np.where(rng.random(accounts) < 0.05, (level * rng.uniform(0.7, 1.4, accounts)).round(0), level)
+        grid[:, m] = np.where(alive, level, 0.0)
+    months_idx = pd.period_range("2018-01", periods=months, freq="M").to_timestamp()
+    return pd.DataFrame(
+        {
+            "account": np.repeat([f"A{i:05d}" for i in range(accounts)], months),
+            "month": np.tile(months_idx, accounts),
+            "mrr": grid.reshape(-1),
+        }
+    )
+
+
+def _health_csxl(frame: pd.DataFrame) -> Any:
+    dims = frame[["usage", "engagement", "relationship", "outcomes", "financial"]]
+    score = csxl.health_score(dims, weights="engine")
+    tier = csxl.health_tier(score)
+    points = csxl.simple_points(
+        *(frame[c] for c in ("p_usage", "p_engagement", "p_relationship", "p_financial", "p_sentiment"))
+    )
+    return score, tier, points
+
+
+CASES: dict[str, tuple[str, Callable[[], Any], Callable[[Any], Any], Callable[[Any], Any]]] = {
+    # name: (description, make inputs, csxl, baseline)
+    "health": (
+        "health_score + health_tier + simple_points, 1,000,000 accounts",
+        lambda: health_inputs(ACCOUNTS_1M),
+        _health_csxl,
+        baselines.health_rows,
+    ),
+    "movements": (
+        "mrr_movements, 1,000,000 MRR rows (10,000 accounts x 100 months)",
+        lambda: mrr_inputs(MRR_ACCOUNTS, MRR_MONTHS),
+        csxl.mrr_movements,
+        baselines.movements_rows,
+    ),
+    "cohorts": (
+        "cohort_table (logo + revenue), 1,000,000 MRR rows",
+        lambda: mrr_inputs(MRR_ACCOUNTS, MRR_MONTHS),
+        lambda mrr: (csxl.cohort_table(mrr, basis="logo"), csxl.cohort_table(mrr, basis="revenue")),
+        baselines.cohorts_rows,
+    ),
+}
+TARGETS = {"health": 1.0, "movements": 2.0, "cohorts": 2.0}
+
+
+def run_case(name: str, runs: int, baseline: bool) -> dict[str, Any]:
+    _, make, fast, slow = CASES[name]
+    data = make()
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        result = fast(data)
+        times.append(time.perf_counter() - t0)
+    out: dict[str, Any] = {
+        "median_s": statistics.median(times),
+        "runs": runs,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "rss_after_inputs_mb": rss_before,
+    }
+    if baseline:
+        t0 = time.perf_counter()
+        expected = slow(data)
+        out["baseline_s"] = time.perf_counter() - t0
+        baselines.check_same(name, result, expected)
+        out["baseline_agrees"] = True
+    return out
+
+
+def machine() -> str:
+    cpu = platform.processor() or "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = ""
+    try:
+        kb = int(Path("/proc/meminfo").read_text().split()[1])
+        mem = f", {kb / 1024 / 1024:.0f} GiB RAM"
+    except (OSError, ValueError, IndexError):
+        pass
+    return (
+        f"{cpu}, {os.cpu_count()} cores{mem}; {platform.system()} {platform.release()}; "
+        f"Python {platform.python_version()}, NumPy {np.__version__}, pandas {pd.__version__}"
+    )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", type=Path)
+    ap.add_argument("--case")
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--no-baseline", action="store_true")
+    args = ap.parse_args()
+    if args.case:
+        print(json.dumps(run_case(args.case, args.runs, not args.no_baseline)))
+        return
+    rows = []
+    for name, (desc, *_rest) in CASES.items():
+        cmd = [sys.executable, __file__, "--case", name, "--runs", str(args.runs)]
+        if args.no_baseline:
+            cmd.append("--no-baseline")
+        res = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
+        res["name"], res["desc"] = name, desc
+        rows.append(res)
+        print(f"{name}: {res}", file=sys.stderr)
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Written by `make bench` on {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC.",
+        f"Machine: {machine()}.",
+        "",
+        "Each case runs in its own process; time is the median of the runs, memory is that process's peak resident",
+        "set (inputs included). The baseline is a plain row-by-row Python implementation of the same numbers",
+        "(`bench/baselines.py`), run once and checked to agree with csxl.",
+        "",
+        "| case | target | csxl median | runs | peak memory | baseline (row by row) | speed-up |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        base = r.get("baseline_s")
+        ratio = f"{base / r['median_s']:.0f}x" if base else "n/a"
+        base_s = f"{base:.2f} s" if base else "n/a"
+        lines.append(
+            f"| {r['desc']} | < {TARGETS[r['name']]:.0f} s | {r['median_s']:.3f} s | {r['runs']} | "
+            f"{r['peak_rss_mb']:.0f} MB | {base_s} | {ratio} |"
+        )
+    text = "\n".join(lines) + "\n"
+    if args.out:
+        args.out.write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,267 @@
+"""Long MRR table -> dense accounts x months matrix (private; shared by :mod:`csxl.revenue` and :mod:`csxl.cohorts`).
+
+Input: a pandas DataFrame with the columns ``account``, ``month``, ``mrr`` (exact names, other columns ignored), one
+row per account and month (several rows for the same account and month are **summed**: several subscriptions).
+
+* ``month`` may be a ``datetime``/``date``/``Timestamp``/``numpy.datetime64`` anywhere inside the month, a
+  ``Period`` of a month or shorter, or ISO text ``'YYYY-MM'`` / ``'YYYY-MM-DD'`` (optionally with a time). It is
+  normalised to its month. Other text (``'03/04/2024'`` is ambiguous), numbers and blanks are rejected.
+* ``mrr`` is monthly recurring revenue in currency per month: a finite number >= 0. Blank, text, booleans,
+  negative numbers and infinities are rejected.
+* ``account`` is any non-blank label, matched exactly (``'A1'`` and ``'A1 '`` are two accounts).
+
+Every bad cell of the table is reported at once in a :class:`csxl.errors.TableError` (sheet ``"MRR"``, row =
+position in the DataFrame + 1).
+
+The month range runs from the first month present in the table (rows with MRR 0 count) to the last one, or to
+``as_of`` when given; rows after ``as_of`` are ignored (but still validated). ``as_of`` after the last month of the
+table raises: those months have no data yet, and treating them as 0 MRR would churn every customer. An account
+with no row for a month has MRR 0 in that month.
+
+Months are returned as **month-start Timestamps** (``datetime64[us]``, pandas 3's default unit; e.g. ``2024-03-01``):
+they write to Excel as dates without conversion. Internally a month is an ordinal: months since 1970-01, the same
+number as ``pd.Period(..., "M").ordinal``.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from dataclasses import dataclass
+from typing import Any, Union
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from csxl.errors import InputError, RowIssue, TableError
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+
+#: Anything that names a month.
+MonthLike = Union[str, _dt.date, pd.Timestamp, pd.Period, np.datetime64]
+
+COLUMNS = ("account", "month", "mrr")
+SHEET = "MRR"
+MONTH_RULE = "a date or 'YYYY-MM' text"
+MRR_RULE = "a number >= 0 (MRR in currency per month; 0 when none)"
+
+_ISO_MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
+_ISO_DATE = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}([ T].*)?$")
+
+
+@dataclass(frozen=True)
+class MrrGrid:
+    """The dense matrix: ``values[a, t]`` is account ``a``'s MRR in month ``start + t`` (0 where no row).
+
+    ``cents`` holds the same matrix in integer cents when every input value is a whole number of cents (then sums and
+    differences are exact), else ``None``. ``data_last`` is the last month ordinal of the whole table (before any
+    ``as_of`` cut); for an empty table ``start`` and ``data_last`` are ``None``.
+    """
+
+    values: FloatArray
+    cents: IntArray | None
+    accounts: pd.Index
+    start: int | None
+    data_last: int | None
+
+    @property
+    def n_months(self) -> int:
+        return int(self.values.shape[1])
+
+    @property
+    def months(self) -> pd.DatetimeIndex:
+        return month_index(self.start if self.start is not None else 0, self.n_months)
+
+
+def month_index(start: int, n: int, name: str = "month") -> pd.DatetimeIndex:
+    """Month-start Timestamps for ordinals ``start .. start + n - 1``."""
+    ords = np.arange(start, start + n, dtype=np.int64)
+    index: pd.DatetimeIndex = pd.DatetimeIndex(ords.astype("datetime64[M]").astype("datetime64[us]"), name=name)
+    return index
+
+
+def month_label(ordinal: int) -> str:
+    """``'YYYY-MM'`` for a month ordinal (for messages)."""
+    return str(np.datetime64(int(ordinal), "M"))
+
+
+def _ordinal_of(ts: pd.Timestamp) -> int:
+    return (int(ts.year) - 1970) * 12 + int(ts.month) - 1
+
+
+def parse_month(value: Any) -> int | None:
+    """Month ordinal of one value, or ``None`` if it does not name a month (see the module docstring)."""
+    if value is None or isinstance(value, (bool, np.bool_, int, float, np.integer, np.floating)):
+        return None
+    if isinstance(value, pd.Period):
+        if value.start_time.to_period("M") != value.end_time.to_period("M"):
+            return None  # a quarter or a year is not "a date within a month"
+        return _ordinal_of(value.start_time)
+    if isinstance(value, str):
+        text = value.strip()
+        m = _ISO_MONTH.match(text)
+        if m:
+            year, month = int(m.group(1)), int(m.group(2))
+            return (year - 1970) * 12 + month - 1 if 1 <= month <= 12 else None
+        if not _ISO_DATE.match(text):
+            return None
+        value = text
+    if isinstance(value, (str, _dt.date, np.datetime64)):
+        try:
+            ts = pd.Timestamp(value)
+        except (ValueError, TypeError, OverflowError):
+            return None
+        if ts is pd.NaT or pd.isna(ts):
+            return None
+        return _ordinal_of(ts)
+    return None
+
+
+def parse_as_of(as_of: Any, field: str = "as_of") -> int:
+    """Month ordinal of an ``as_of`` argument; :class:`InputError` if it is not a month."""
+    ordinal = parse_month(as_of)
+    if ordinal is None:
+        raise InputError(field, as_of, MONTH_RULE)
+    return ordinal
+
+
+def _month_ordinals(col: pd.Series[Any]) -> tuple[IntArray, BoolArray]:
+    """Month ordinals of a column and the mask of cells that are not months (vectorised for datetime columns)."""
+    dtype = col.dtype
+    if isinstance(dtype, pd.DatetimeTZDtype):
+        col = col.dt.tz_localize(None)
+        dtype = col.dtype
+    if pd.api.types.is_datetime64_dtype(dtype):
+        arr = col.to_numpy()
+        bad = np.isnat(arr)
+        ords = arr.astype("datetime64[M]").astype(np.int64)
+        ords[bad] = 0
+        return ords, bad
+    codes, uniques = pd.factorize(col, use_na_sentinel=True)
+    parsed = [parse_month(u) for u in uniques]  # one parse per distinct value, not per row
+    u_bad = np.array([p is None for p in parsed] + [True], dtype=bool)  # last slot: code -1 (blank)
+    u_ord = np.array([0 if p is None else p for p in parsed] + [0], dtype=np.int64)
+    codes = np.asarray(codes, dtype=np.int64)
+    return u_ord[codes], u_bad[codes]
+
+
+def _amounts(col: pd.Series[Any]) -> tuple[FloatArray, BoolArray]:
+    """MRR as float64 and the mask of cells that are blank, not numbers, negative or infinite."""
+    dtype = col.dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        return np.zeros(len(col)), np.ones(len(col), dtype=bool)
+    if pd.api.types.is_numeric_dtype(dtype):
+        out = col.to_numpy(dtype=np.float64, na_value=np.nan)
+        with np.errstate(invalid="ignore"):
+            bad = ~np.isfinite(out) | (out < 0)
+        return out, bad
+    raw = col.to_numpy(dtype=object)
+    is_bool = np.fromiter((isinstance(v, (bool, np.bool_)) for v in raw), dtype=bool, count=raw.size)
+    numbers: pd.Series[Any] = pd.to_numeric(pd.Series(raw), errors="coerce")
+    out = numbers.to_numpy(dtype=np.float64, na_value=np.nan)
+    with np.errstate(invalid="ignore"):
+        bad = ~np.isfinite(out) | (out < 0) | is_bool
+    return out, bad
+
+
+def _account_codes(col: pd.Series[Any]) -> tuple[IntArray, pd.Index, BoolArray]:
+    codes, uniques = pd.factorize(col, use_na_sentinel=True)
+    codes = np.asarray(codes, dtype=np.int64)
+    u_bad = np.array([isinstance(u, str) and not u.strip() for u in uniques] + [True], dtype=bool)
+    return codes, pd.Index(uniques), u_bad[codes]
+
+
+def _issues(column: str, values: pd.Series[Any], bad: BoolArray, rule: str) -> list[RowIssue]:
+    positions = np.flatnonzero(bad)
+    raw = values.to_numpy(dtype=object)
+    return [RowIssue(SHEET, int(p) + 1, column, _plain(raw[p]), rule) for p in positions]
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if value is pd.NA or value is pd.NaT:
+        return None
+    return value
+
+
+def require_table(mrr: Any) -> pd.DataFrame:
+    """Check ``mrr`` is a DataFrame with the needed columns; :class:`InputError` listing them otherwise."""
+    needed = ", ".join(COLUMNS)
+    if not isinstance(mrr, pd.DataFrame):
+        raise InputError("mrr", type(mrr).__name__, f"a DataFrame with columns {needed}")
+    missing = [c for c in COLUMNS if c not in mrr.columns]
+    if missing:
+        raise InputError(
+            "mrr",
+            ", ".join(map(str, mrr.columns)) or "no columns",
+            f"a table with columns {needed}",
+            detail=f"missing: {', '.join(missing)}",
+        )
+    return mrr
+
+
+def _whole_cents(values: FloatArray) -> IntArray | None:
+    cents = values * 100.0
+    rounded = np.rint(cents)
+    if values.size and not np.all(np.abs(cents - rounded) <= 1e-6 + 1e-12 * np.abs(cents)):
+        return None
+    if values.size and float(rounded.max()) >= 2.0**53:
+        return None
+    return rounded.astype(np.int64)
+
+
+def load(mrr: Any, as_of: Any = None) -> MrrGrid:
+    """Validate the long table and build the dense accounts x months matrix (duplicates summed)."""
+    table = require_table(mrr)
+    as_of_ord = None if as_of is None else parse_as_of(as_of)
+    acc_col, month_col, mrr_col = (table[c] for c in COLUMNS)
+    if isinstance(acc_col, pd.DataFrame) or isinstance(month_col, pd.DataFrame) or isinstance(mrr_col, pd.DataFrame):
+        raise InputError("mrr", ", ".join(map(str, table.columns)), "a table with each of account, month, mrr once")
+    acc, accounts, acc_bad = _account_codes(acc_col)
+    ords, month_bad = _month_ordinals(month_col)
+    amount, amount_bad = _amounts(mrr_col)
+    if acc_bad.any() or month_bad.any() or amount_bad.any():
+        issues = (
+            _issues("account", acc_col, acc_bad, "an account name (not blank)")
+            + _issues("month", month_col, month_bad, MONTH_RULE)
+            + _issues("mrr", mrr_col, amount_bad, MRR_RULE)
+        )
+        issues.sort(key=lambda i: i.row)
+        raise TableError(SHEET, issues)
+
+    empty = np.zeros((0, 0))
+    if len(table) == 0:
+        return MrrGrid(empty, np.zeros((0, 0), dtype=np.int64), pd.Index([], name="account"), None, None)
+    first, data_last = int(ords.min()), int(ords.max())
+    end = data_last
+    if as_of_ord is not None:
+        if as_of_ord > data_last:
+            raise InputError(
+                "as_of",
+                month_label(as_of_ord),
+                f"a month with data (the last month in the MRR table is {month_label(data_last)})",
+                detail="later months have no data yet; add rows (MRR 0 is fine) to cover them",
+            )
+        if as_of_ord < first:
+            raise InputError(
+                "as_of",
+                month_label(as_of_ord),
+                f"on or after the first month of the MRR table ({month_label(first)})",
+            )
+        end = as_of_ord
+        keep = ords <= end
+        if not keep.all():
+            acc_kept, kept_idx = pd.factorize(acc[keep])
+            acc = np.asarray(acc_kept, dtype=np.int64)
+            accounts = accounts[np.asarray(kept_idx, dtype=np.int64)]
+            ords, amount = ords[keep], amount[keep]
+    n_acc, n_months = len(accounts), end - first + 1
+    flat = acc * n_months + (ords - first)
+    summed = np.bincount(flat, weights=amount, minlength=n_acc * n_months)  # duplicate rows add up
+    values: FloatArray = np.asarray(summed, dtype=np.float64).reshape(n_acc, n_months)
+    accounts = pd.Index(accounts, name="account")
+    return MrrGrid(values, _whole_cents(values), accounts, first, data_last)

@@ -1,0 +1,166 @@
+"""The simple-points model as plain spreadsheet formulas, generated from csxl's own data so sheet and Python agree.
+
+The reference is :func:`csxl.scoring.simple_points_frame`; the cut-offs and label sets come from the signal
+registry :data:`csxl.signals.SIGNALS` (``login_trend`` included, with its synonyms declining / stable / growing),
+the tier bounds from
+:data:`csxl.settings.SIMPLE_TIERS`. Numeric cut-offs and tier bounds are not written into the formulas: they are
+named cells on the Settings sheet (``csxl_sp_nps_green`` ...), whose defaults are the registry's values.
+
+Rules of every generated formula (one Accounts row, A1 references relative to that row):
+
+* a blank cell (empty, or only spaces) gives blank points (``""``): missing data is not zero points;
+* a value csxl would refuse (text in a number column, a number out of the signal's range or not whole where it must
+  be, an unknown label) gives ``"?"``: visibly wrong, never a silent number;
+* labels compare case-insensitively, with hyphens, underscores and runs of spaces alike (``LOWER``, ``SUBSTITUTE``,
+  ``TRIM``), as :mod:`csxl.signals` normalises them;
+* numbers: ``2`` when the Green cut-off holds, else ``1`` when the Yellow one holds, else ``0``;
+* total = the sum of the five points when all five are numbers, else blank; tier = the first of Green / Yellow / Red
+  whose lower bound the total reaches, blank when the total is.
+
+Only functions that Excel 2010+ and LibreOffice 7.4 both compute are used (:data:`FUNCTIONS`).
+"""
+
+from __future__ import annotations
+
+import re
+
+from csxl.book.layout import (
+    ACCOUNTS,
+    SIMPLE_SOURCES,
+    SimpleSource,
+    simple_threshold_name,
+    simple_tier_name,
+)
+from csxl.settings import SIMPLE_TIERS
+from csxl.signals import SIGNALS, CategoricalSignal, NumericSignal
+
+__all__ = [
+    "FUNCTIONS",
+    "INVALID",
+    "formula_functions",
+    "points_formula",
+    "simple_points_formulas",
+    "simple_tier_formula",
+    "simple_total_formula",
+]
+
+#: Every spreadsheet function a generated formula may call.
+FUNCTIONS: frozenset[str] = frozenset(
+    {"AND", "COUNT", "IF", "INT", "ISNUMBER", "LOWER", "OR", "SUBSTITUTE", "SUM", "TRIM"}
+)
+
+#: What a points cell shows for a value csxl refuses.
+INVALID = "?"
+
+
+def _text(value: str) -> str:
+    """A string literal for a formula (quotes doubled)."""
+    return '"' + value.replace('"', '""') + '"'
+
+
+def _number(value: float) -> str:
+    return f"{value:g}" if value == int(value) or abs(value) >= 1e-4 else repr(value)
+
+
+def _norm_label(label: str) -> str:
+    """The normalisation :mod:`csxl.signals` applies, in Python (for the literals)."""
+    return " ".join(label.replace("-", " ").replace("_", " ").lower().split())
+
+
+def _normalised(cell: str) -> str:
+    """The same normalisation as a formula: lower case, ``-`` and ``_`` as spaces, outer spaces off, runs of one."""
+    return f'TRIM(SUBSTITUTE(SUBSTITUTE(LOWER({cell}),"-"," "),"_"," "))'
+
+
+def _blank(cell: str) -> str:
+    return f'TRIM({cell})=""'
+
+
+def _any_of(expr: str, labels: list[str]) -> str:
+    tests = [f"{expr}={_text(label)}" for label in labels]
+    return tests[0] if len(tests) == 1 else f"OR({','.join(tests)})"
+
+
+def _numeric(cell: str, signal: NumericSignal) -> str:
+    green_op, _ = signal.green
+    yellow_op, _ = signal.yellow
+    rating = (
+        f"IF({cell}{green_op}{simple_threshold_name(signal.name, 'green')},2,"
+        f"IF({cell}{yellow_op}{simple_threshold_name(signal.name, 'yellow')},1,0))"
+    )
+    refused: list[str] = []
+    if signal.lo is not None:
+        refused.append(f"{cell}<{_number(signal.lo)}")
+    if signal.hi is not None:
+        refused.append(f"{cell}>{_number(signal.hi)}")
+    if signal.integer:
+        refused.append(f"{cell}<>INT({cell})")
+    if refused:
+        check = refused[0] if len(refused) == 1 else f"OR({','.join(refused)})"
+        rating = f"IF({check},{_text(INVALID)},{rating})"
+    return f'IF({_blank(cell)},"",IF(ISNUMBER({cell}),{rating},{_text(INVALID)}))'
+
+
+def _labelled(cell: str, groups: list[tuple[int, list[str]]]) -> str:
+    """``groups``: (points, normalised labels) in the order they are tested."""
+    expr = _normalised(cell)
+    body = _text(INVALID)
+    for points, labels in reversed(groups):
+        body = f"IF({_any_of(expr, labels)},{points},{body})"
+    return f'IF({_blank(cell)},"",{body})'
+
+
+def _categorical(cell: str, signal: CategoricalSignal) -> str:
+    groups = [(2, signal.green), (1, signal.yellow), (0, signal.red)]
+    return _labelled(cell, [(points, [_norm_label(x) for x in labels]) for points, labels in groups])
+
+
+def points_formula(source: SimpleSource, row: int) -> str:
+    """The 0/1/2 points formula of one simple-points dimension for Accounts row ``row`` (with the leading ``=``)."""
+    cell = ACCOUNTS.cell(source.column, row)
+    definition = SIGNALS[source.signal]
+    if isinstance(definition, NumericSignal):
+        return "=" + _numeric(cell, definition)
+    return "=" + _categorical(cell, definition)
+
+
+def simple_total_formula(row: int) -> str:
+    """Sum of the five points when all five are numbers, else blank."""
+    first = ACCOUNTS.cell(f"{SIMPLE_SOURCES[0].dimension}_points", row)
+    last = ACCOUNTS.cell(f"{SIMPLE_SOURCES[-1].dimension}_points", row)
+    span = f"{first}:{last}"
+    return f'=IF(COUNT({span})={len(SIMPLE_SOURCES)},SUM({span}),"")'
+
+
+def simple_tier_formula(row: int) -> str:
+    """Green / Yellow / Red from the total with the Settings bounds (``csxl_simple_green`` ...), blank if no total."""
+    total = ACCOUNTS.cell("simple_points", row)
+    *ranked, (last_label, _) = SIMPLE_TIERS.bounds
+    body = _text(last_label)
+    for label, _bound in reversed(ranked):
+        body = f"IF({total}>={simple_tier_name(label)},{_text(label)},{body})"
+    return f'=IF(ISNUMBER({total}),{body},"")'
+
+
+def simple_points_formulas(row: int) -> dict[str, str]:
+    """Every formula column of Accounts row ``row``: column key -> formula text (with the leading ``=``)."""
+    out = {f"{s.dimension}_points": points_formula(s, row) for s in SIMPLE_SOURCES}
+    out["simple_points"] = simple_total_formula(row)
+    out["simple_tier"] = simple_tier_formula(row)
+    missing = {c.key for c in ACCOUNTS.role("formula")} - set(out)
+    if missing:  # pragma: no cover - a layout change without a formula
+        raise RuntimeError(f"no formula for Accounts columns {sorted(missing)}")
+    for key, formula in out.items():
+        unknown = formula_functions(formula) - FUNCTIONS
+        if unknown:  # pragma: no cover - a generator change that would break portability
+            raise RuntimeError(f"{key} formula calls {sorted(unknown)}, outside the portable set")
+    return out
+
+
+_CALL = re.compile(r"([A-Za-z][A-Za-z0-9_.]*)\s*\(")
+_STRING = re.compile(r'"(?:[^"]|"")*"')
+
+
+def formula_functions(formula: str) -> set[str]:
+    """The function names a formula calls (upper case; string literals ignored)."""
+    return {name.upper() for name in _CALL.findall(_STRING.sub('""', formula))}

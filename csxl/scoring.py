@@ -1,0 +1,157 @@
+"""Score a whole accounts table in one call: dimension scores, weighted health, tier, main risk, simple points.
+
+This is the step every runtime shares (``csxl refresh``, the Excel Refresh button, ``csxl demo``): it takes the
+accounts table with the columns of :class:`csxl.models.AccountRecord` (any subset; missing columns are missing data)
+and returns one row per account, on the same index.
+
+Column -> dimension mapping (documented in ``docs/health.md``):
+
+=============  ===================================================================  ==============================
+dimension      weighted model (0..10, :mod:`csxl.signals`)                           simple points (0/1/2)
+=============  ===================================================================  ==============================
+usage          ``score_usage(dau_mau, features_adopted / features_available)``      ``logins_per_week`` R/Y/G
+engagement     ``score_engagement(login_trend, support_tickets_30d, community)``   ``login_trend`` down/flat/up
+relationship   ``score_relationship(champion, exec_sponsor, contacts_count)``       ``contacts`` R/Y/G
+outcomes       ``score_outcomes(goals_defined, goals_achieved, roi_documented)``    (not in the simple model)
+financial      ``score_financial(payment_status, contract_trend == expanded, ...)``  ``payment`` R/Y/G
+sentiment      (not in the weighted presets)                                        ``nps`` R/Y/G
+=============  ===================================================================  ==============================
+
+A ``<dimension>_override`` column, where a cell is filled, overrides the computed score for that account
+(a founder's judgement beats the formula; the spec lists "no human override" as an anti-pattern).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Union, cast
+
+import numpy as np
+import pandas as pd
+
+from csxl.health import health_score, health_tier, main_risk, simple_points, simple_tier
+from csxl.settings import TierScheme, resolve_weights
+from csxl.signals import (
+    score_engagement,
+    score_financial,
+    score_outcomes,
+    score_relationship,
+    score_usage,
+    signal_rag,
+)
+
+__all__ = ["SCORED_COLUMNS", "dimension_scores", "score_accounts", "simple_points_frame"]
+
+#: Columns of :func:`score_accounts`' result, in order.
+SCORED_COLUMNS: tuple[str, ...] = (
+    "usage",
+    "engagement",
+    "relationship",
+    "outcomes",
+    "financial",
+    "health_score",
+    "health_tier",
+    "main_risk",
+    "simple_points",
+    "simple_tier",
+)
+
+_RAG_POINTS = {"Red": 0, "Yellow": 1, "Green": 2}
+
+
+def _col(accounts: pd.DataFrame, name: str) -> pd.Series[Any]:
+    """A column, or an all-missing column when the table does not have it."""
+    if name in accounts.columns:
+        return accounts[name]
+    missing: pd.Series[Any] = pd.Series([None] * len(accounts), index=accounts.index, name=name, dtype=object)
+    return missing
+
+
+def dimension_scores(accounts: pd.DataFrame) -> pd.DataFrame:
+    """The five 0..10 dimension scores per account (NaN where the signals are missing), overrides applied."""
+    available = pd.to_numeric(_col(accounts, "features_available"), errors="coerce")
+    adopted = pd.to_numeric(_col(accounts, "features_adopted"), errors="coerce")
+    breadth = (adopted / available.where(available > 0)).clip(upper=1.0)
+    expanding = (
+        _col(accounts, "contract_trend")
+        .astype(object)
+        .map(lambda v: None if v is None or v != v else str(v).strip().lower() == "expanded")
+    )
+    scores = pd.DataFrame(
+        {
+            "usage": score_usage(_col(accounts, "dau_mau"), breadth),
+            "engagement": score_engagement(
+                _col(accounts, "login_trend"), _col(accounts, "support_tickets_30d"), _col(accounts, "community_active")
+            ),
+            "relationship": score_relationship(
+                _col(accounts, "champion"), _col(accounts, "exec_sponsor"), _col(accounts, "contacts_count")
+            ),
+            "outcomes": score_outcomes(
+                _col(accounts, "goals_defined"), _col(accounts, "goals_achieved"), _col(accounts, "roi_documented")
+            ),
+            "financial": score_financial(
+                _col(accounts, "payment_status"), expanding.fillna(False), _col(accounts, "contraction_risk")
+            ),
+        },
+        index=accounts.index,
+    )
+    for dim in scores.columns:
+        override = pd.to_numeric(_col(accounts, f"{dim}_override"), errors="coerce")
+        scores[dim] = override.where(override.notna(), scores[dim]).astype(float)
+    return cast(pd.DataFrame, scores)
+
+
+def simple_points_frame(accounts: pd.DataFrame) -> pd.DataFrame:
+    """The simple-points model (agent spec, Model 1): each dimension 0/1/2 from one signal, total, Green/Yellow/Red.
+
+    The same rules are written as plain formulas in the workbook's Accounts sheet; this function is the reference the
+    spreadsheet engine's results are compared with.
+    """
+    parts = {
+        "usage": signal_rag("logins_per_week", _col(accounts, "logins_per_week")),
+        "engagement": signal_rag("login_trend", _col(accounts, "login_trend")),
+        "relationship": signal_rag("contacts", _col(accounts, "contacts_count")),
+        "financial": signal_rag("payment", _col(accounts, "payment_status")),
+        "sentiment": signal_rag("nps", _col(accounts, "nps")),
+    }
+    frame = pd.DataFrame(
+        {
+            f"{dim}_points": pd.Series(values, index=accounts.index).map(
+                lambda v: _RAG_POINTS.get(v, v) if isinstance(v, str) else v
+            )
+            for dim, values in parts.items()
+        },
+        index=accounts.index,
+    ).astype(float)
+    frame["simple_points"] = simple_points(*(frame[c] for c in frame.columns))
+    frame["simple_tier"] = simple_tier(frame["simple_points"])
+    return cast(pd.DataFrame, frame)
+
+
+def score_accounts(
+    accounts: pd.DataFrame,
+    weights: Union[str, Mapping[str, float]] = "engine",
+    scheme: Union[str, TierScheme] = "engine",
+) -> pd.DataFrame:
+    """Score every account: dimension scores, weighted health (0..100), tier, main risk, simple points and tier.
+
+    An account with no usable signal at all gets a blank health score and tier (not an error: early-stage founders
+    fill few columns), and every other account is still scored.
+    """
+    dims = dimension_scores(accounts)
+    weighted = [d for d in resolve_weights(weights) if d in dims.columns]
+    any_signal = dims[weighted].notna().any(axis=1)
+    result = dims.copy()
+    result["health_score"] = np.nan
+    result["health_tier"] = None
+    result["main_risk"] = None
+    if any_signal.any():
+        scored = dims[any_signal]
+        hs = health_score(scored, weights=weights)
+        result.loc[any_signal, "health_score"] = hs
+        result.loc[any_signal, "health_tier"] = health_tier(hs, scheme=scheme)
+        result.loc[any_signal, "main_risk"] = main_risk(scored, weights=weights)
+    simple = simple_points_frame(accounts)
+    result["simple_points"] = simple["simple_points"]
+    result["simple_tier"] = simple["simple_tier"]
+    return cast(pd.DataFrame, result[list(SCORED_COLUMNS)])

@@ -1,0 +1,631 @@
+"""Raw customer signals: Red/Yellow/Green per signal, and the five 0..10 dimension scores of the health model.
+
+Two layers, both vectorised (a scalar gives a Python scalar, a Series a Series on the same index, anything else an
+ndarray; scalar arguments broadcast against arrays):
+
+* :func:`signal_rag` rates one signal Red / Yellow / Green with the agent spec's "Red/Yellow/Green thresholds per
+  signal" (``customer-success-agent.md``, HEALTH SCORING MODEL). The thresholds are data in :data:`SIGNALS`, a
+  read-only registry of :class:`NumericSignal` and :class:`CategoricalSignal` definitions; pass ``thresholds=`` to
+  override one.
+* ``score_usage``, ``score_engagement``, ``score_relationship``, ``score_outcomes`` and ``score_financial`` turn raw
+  signals into a 0..10 score with the engine spec's Phase 1 bands (``customer-success-engine.md``): the primary signal
+  picks the band (low 0..3, middle 4..6, high 7..10) and secondary signals place the score inside it::
+
+      score = band_low + (band_high - band_low) * position,   position in [0, 1]
+
+  Every score is monotone non-decreasing in every "good" signal. A missing primary signal gives NaN (the health model
+  then leaves that dimension out). A missing entry of a secondary signal counts as if that signal had not been passed.
+
+Labels are matched ignoring case and treating spaces, hyphens and underscores alike (``"On-Time"`` == ``"on time"``).
+The decisions taken where the spec is silent are listed in ``docs/signals.md``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+from typing import Any, Literal, Union
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+
+from csxl._vec import FloatArray, Shape, broadcast, fail, shape_of, to_float
+from csxl._vec import restore as _restore
+from csxl.errors import InputError
+
+__all__ = [
+    "RAG",
+    "SIGNALS",
+    "CategoricalSignal",
+    "NumericSignal",
+    "Signal",
+    "score_engagement",
+    "score_financial",
+    "score_outcomes",
+    "score_relationship",
+    "score_usage",
+    "signal_rag",
+]
+
+#: The three ratings, worst first; a signal's code 0/1/2 indexes this tuple.
+RAG: tuple[str, str, str] = ("Red", "Yellow", "Green")
+
+Op = Literal[">", ">=", "<", "<="]
+_COMPARE: dict[str, Callable[[FloatArray, float], Any]] = {
+    ">": np.greater,
+    ">=": np.greater_equal,
+    "<": np.less,
+    "<=": np.less_equal,
+}
+
+
+def _norm(label: str) -> str:
+    """Normalise a label: lower case, spaces/hyphens/underscores between words become one space."""
+    return " ".join(label.replace("-", " ").replace("_", " ").lower().split())
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Signal definitions and the registry
+# --------------------------------------------------------------------------------------------------------------------
+
+
+class NumericSignal(BaseModel):
+    """A number rated by two cut-offs ``(op, threshold)``: Green where ``value op threshold`` holds for ``green``, else
+    Yellow where it holds for ``yellow``, else Red. E.g. seat adoption ``green=(">", 0.75)``, ``yellow=(">=", 0.25)``.
+
+    ``lo``/``hi`` bound the accepted values (inclusive) and ``integer`` demands whole numbers; values breaking
+    them raise :class:`InputError`. Both cut-offs point the same way and Green is a subset of Yellow-or-better.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: Literal["numeric"] = "numeric"
+    name: str
+    meaning: str
+    green: tuple[Op, float]
+    yellow: tuple[Op, float]
+    lo: float | None = None
+    hi: float | None = None
+    integer: bool = False
+
+    @model_validator(mode="after")
+    def _consistent(self) -> NumericSignal:
+        (g_op, g), (y_op, y) = self.green, self.yellow
+        if g_op[0] != y_op[0]:
+            raise ValueError(f"green {self.green} and yellow {self.yellow} must point the same way")
+        stricter = g > y if g_op[0] == ">" else g < y
+        same_edge_ok = g == y and (y_op.endswith("=") or not g_op.endswith("="))  # yellow keeps the edge if green does
+        if not (stricter or same_edge_ok):
+            raise ValueError(f"every Green value must also pass yellow: green {self.green}, yellow {self.yellow}")
+        if self.lo is not None and self.hi is not None and self.lo > self.hi:
+            raise ValueError(f"lo {self.lo} must be <= hi {self.hi}")
+        return self
+
+    @property
+    def rule(self) -> str:
+        """The accepted values, as a message says them (``"0..10"``, ``">= 0"``)."""
+        if self.lo is not None and self.hi is not None:
+            return f"{self.lo:g}..{self.hi:g}"
+        if self.lo is not None:
+            return f">= {self.lo:g}"
+        if self.hi is not None:
+            return f"<= {self.hi:g}"
+        return "a number"
+
+    def codes(self, value: Any, field: str | None = None) -> tuple[FloatArray, Shape]:
+        """Validate ``value`` and rate it: 0 Red, 1 Yellow, 2 Green, NaN where missing."""
+        field = field or self.name
+        values, shape = to_float(value, field, lo=self.lo, hi=self.hi, rule=self.rule)
+        if self.integer:
+            bad = ~np.isnan(values) & (values != np.round(values))
+            if bad.any():
+                raise fail(field, values, bad, f"a whole number {self.rule}", shape)
+        return self.rate(values), shape
+
+    def rate(self, values: FloatArray) -> FloatArray:
+        """Rate already-validated floats: 0 Red, 1 Yellow, 2 Green, NaN stays NaN."""
+        with np.errstate(invalid="ignore"):
+            green = _COMPARE[self.green[0]](values, self.green[1])
+            yellow = _COMPARE[self.yellow[0]](values, self.yellow[1])
+        codes = np.where(green, 2.0, np.where(yellow, 1.0, 0.0))
+        return np.where(np.isnan(values), np.nan, codes)
+
+
+class CategoricalSignal(BaseModel):
+    """A label rated by lookup: each accepted label belongs to exactly one of ``red``, ``yellow``, ``green``.
+
+    Labels match ignoring case and treating spaces, hyphens and underscores alike. Anything else (another label, a
+    number, a boolean) raises :class:`InputError` listing the accepted labels.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: Literal["categorical"] = "categorical"
+    name: str
+    meaning: str
+    red: tuple[str, ...]
+    yellow: tuple[str, ...]
+    green: tuple[str, ...]
+
+    @field_validator("red", "yellow", "green")
+    @classmethod
+    def _not_blank(cls, labels: tuple[str, ...]) -> tuple[str, ...]:
+        if not labels or any(not _norm(label) for label in labels):
+            raise ValueError("each rating needs at least one non-blank label")
+        return labels
+
+    @model_validator(mode="after")
+    def _unique(self) -> CategoricalSignal:
+        keys = [_norm(label) for label in (*self.red, *self.yellow, *self.green)]
+        if len(set(keys)) != len(keys):
+            raise ValueError(f"a label may belong to one rating only, got {keys}")
+        return self
+
+    @property
+    def labels(self) -> dict[str, float]:
+        """Normalised label -> code (0 Red, 1 Yellow, 2 Green)."""
+        return {
+            _norm(label): float(code)
+            for code, group in enumerate((self.red, self.yellow, self.green))
+            for label in group
+        }
+
+    @property
+    def rule(self) -> str:
+        return "one of " + ", ".join((*self.red, *self.yellow, *self.green))
+
+    def codes(self, value: Any, field: str | None = None) -> tuple[FloatArray, Shape]:
+        """Validate ``value`` and rate it: 0 Red, 1 Yellow, 2 Green, NaN where missing."""
+        lookup = self.labels
+        return _map_distinct(
+            value, field or self.name, self.rule, lambda v: lookup.get(_norm(v)) if isinstance(v, str) else None
+        )
+
+
+Signal = Union[NumericSignal, CategoricalSignal]
+
+
+def _cat(name: str, meaning: str, red: tuple[str, ...], yellow: tuple[str, ...], green: tuple[str, ...]) -> Signal:
+    return CategoricalSignal(name=name, meaning=meaning, red=red, yellow=yellow, green=green)
+
+
+_DEFINITIONS: tuple[Signal, ...] = (
+    NumericSignal(
+        name="logins_per_week",
+        meaning="average logins per week (Red < 0.5 = fewer than one login in 14 days)",
+        green=(">=", 3.0),
+        yellow=(">=", 0.5),
+        lo=0.0,
+    ),
+    NumericSignal(
+        name="days_since_login",
+        meaning="days since the last login (Green <= 2 ~ a login every 7/3 days = 3+/week)",
+        green=("<=", 2.0),
+        yellow=("<=", 14.0),
+        lo=0.0,
+    ),
+    NumericSignal(
+        name="features_adopted",
+        meaning="number of features in regular use",
+        green=(">=", 4.0),
+        yellow=(">=", 2.0),
+        lo=0.0,
+        integer=True,
+    ),
+    NumericSignal(
+        name="core_action_trend",
+        meaning="fractional change of core-action volume, e.g. month over month (-0.35 = down 35 %)",
+        green=(">", 0.0),
+        yellow=(">=", -0.30),
+        lo=-1.0,
+    ),
+    NumericSignal(
+        name="seat_adoption",
+        meaning="active seats / purchased seats, a fraction",
+        green=(">", 0.75),
+        yellow=(">=", 0.25),
+        lo=0.0,
+        hi=1.0,
+    ),
+    _cat("integration", "integration health", ("disconnected", "none"), ("partial",), ("connected", "fully connected")),
+    _cat("support", "support ticket pattern", ("escalations", "escalated"), ("normal",), ("low", "positive")),
+    _cat("outreach_response", "response to CSM outreach", ("none", "no response"), ("delayed",), ("prompt",)),
+    _cat("champion", "champion strength", ("none", "left"), ("weak", "new"), ("strong",)),
+    NumericSignal(
+        name="contacts",
+        meaning="number of engaged contacts at the account (multi-threading)",
+        green=(">=", 4.0),
+        yellow=(">=", 2.0),
+        lo=0.0,
+        integer=True,
+    ),
+    _cat("exec_sponsor", "executive sponsor", ("none",), ("identified",), ("engaged",)),
+    _cat("payment", "payment status", ("failed", "overdue", "delinquent"), ("late",), ("on-time", "current")),
+    _cat("contract_trend", "contract value trend", ("downgraded",), ("flat",), ("expanded",)),
+    _cat(
+        "login_trend",
+        "login trend (simple-points engagement)",
+        ("down", "declining"),
+        ("flat", "stable"),
+        ("up", "growing"),
+    ),
+    NumericSignal(
+        name="nps",
+        meaning="the account's likelihood-to-recommend answer",
+        green=(">=", 9.0),
+        yellow=(">=", 7.0),
+        lo=0.0,
+        hi=10.0,
+        integer=True,
+    ),
+)
+
+#: The signal registry: name -> definition, read-only. Copy a definition with ``model_copy(update=...)`` to change it.
+SIGNALS: Mapping[str, Signal] = MappingProxyType({d.name: d for d in _DEFINITIONS})
+
+
+def _definition(signal: str, thresholds: Signal | Mapping[str, Any] | None) -> Signal:
+    key = signal.strip().lower() if isinstance(signal, str) else None
+    if key is None or key not in SIGNALS:
+        raise InputError("signal", signal, f"one of {', '.join(SIGNALS)}")
+    base = SIGNALS[key]
+    if thresholds is None:
+        return base
+    if isinstance(thresholds, (NumericSignal, CategoricalSignal)):
+        return thresholds
+    if not isinstance(thresholds, Mapping):
+        raise InputError("thresholds", thresholds, "a signal definition, a mapping of fields to change, or None")
+    try:
+        return type(base).model_validate({**base.model_dump(), **thresholds})
+    except ValidationError as err:
+        errors = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'definition'}: {e['msg']}" for e in err.errors())
+        raise InputError("thresholds", dict(thresholds), f"valid for {base.name}", detail=errors) from None
+
+
+def signal_rag(signal: str, value: Any, thresholds: Signal | Mapping[str, Any] | None = None) -> Any:
+    """Rate ``value`` of ``signal`` ``"Red"``, ``"Yellow"`` or ``"Green"`` (agent spec thresholds, see :data:`SIGNALS`).
+
+    ``value`` is a scalar (-> ``str``, or ``None`` if missing), a sequence/ndarray (-> object ndarray of labels and
+    ``None``) or a Series (-> Series on the same index). ``thresholds`` overrides the registry entry: either a full
+    :class:`NumericSignal` / :class:`CategoricalSignal`, or a mapping of fields to change, e.g.
+    ``signal_rag("nps", 8, thresholds={"green": (">=", 8)})``.
+
+    Raises :class:`InputError` for an unknown signal (listing the valid names), invalid overrides, text where a number
+    is expected, values out of range, fractional counts and unknown labels.
+    """
+    definition = _definition(signal, thresholds)
+    codes, shape = definition.codes(value, field=signal.strip().lower())
+    labels = _LABELS[np.where(np.isnan(codes), 0, codes + 1).astype(np.intp)]
+    if shape.index is not None:  # keep object dtype: None stays None (pandas would infer str and turn it into NaN)
+        return pd.Series(labels, index=shape.index, name=shape.name, dtype=object)
+    return _restore(labels, shape)
+
+
+_LABELS = np.array([None, *RAG], dtype=object)
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Input conversion
+# --------------------------------------------------------------------------------------------------------------------
+
+
+def _map_distinct(x: Any, field: str, rule: str, convert: Callable[[Any], float | None]) -> tuple[FloatArray, Shape]:
+    """Map each distinct non-missing value once through ``convert`` (a code, or None when the value is not allowed).
+
+    Missing values (None, NaN, pd.NA, blank text) give NaN. Cost: one hash pass over the input plus one Python call
+    per distinct value, so a million rows of a few labels convert at C speed.
+    """
+    shape = shape_of(x)
+    raw = np.asarray(x.to_numpy(dtype=object) if isinstance(x, pd.Series) else x, dtype=object).reshape(-1)
+    codes, uniques = pd.factorize(raw, use_na_sentinel=True)
+    table = np.full(len(uniques) + 1, np.nan)  # the last slot serves code -1 (missing)
+    refused = np.zeros(len(uniques) + 1, dtype=bool)
+    for i, u in enumerate(uniques):
+        if isinstance(u, str) and not u.strip():
+            continue
+        got = convert(u)
+        if got is None:
+            refused[i] = True
+        else:
+            table[i] = got
+    bad = refused[codes]
+    if bad.any():
+        raise fail(field, raw, bad, rule, shape)
+    return table[codes], shape
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
+
+
+_TRUE = frozenset({"true", "yes", "y", "1"})
+_FALSE = frozenset({"false", "no", "n", "0"})
+
+
+def _flag_of(v: Any) -> float | None:
+    if isinstance(v, (bool, np.bool_)):
+        return float(v)
+    if isinstance(v, str):
+        key = _norm(v)
+        return 1.0 if key in _TRUE else 0.0 if key in _FALSE else None
+    if _is_number(v) and float(v) in (0.0, 1.0):
+        return float(v)
+    return None
+
+
+def _flag(x: Any, field: str) -> tuple[FloatArray, Shape]:
+    """A yes/no signal -> 1.0 / 0.0, NaN where missing. Accepts booleans, 0/1, true/false, yes/no, y/n."""
+    arr = np.asarray(x.to_numpy() if isinstance(x, pd.Series) else x)
+    if arr.dtype.kind == "b":
+        return arr.reshape(-1).astype(np.float64), shape_of(x)
+    return _map_distinct(x, field, "true/false (or yes/no, 1/0)", _flag_of)
+
+
+#: Text meaning "nobody" for a champion or an executive sponsor (any other non-blank text is a person or a status).
+_ABSENT = frozenset({"none", "no", "left", "false", "n/a", "na", "-", "0"})
+
+
+def _presence_of(v: Any) -> float | None:
+    if isinstance(v, str):
+        return 0.0 if _norm(v) in _ABSENT else 1.0
+    return _flag_of(v)
+
+
+def _presence(x: Any, field: str) -> tuple[FloatArray, Shape]:
+    """A person slot (champion, exec sponsor) -> 1.0 present / 0.0 absent / NaN blank."""
+    arr = np.asarray(x.to_numpy() if isinstance(x, pd.Series) else x)
+    if arr.dtype.kind == "b":
+        return arr.reshape(-1).astype(np.float64), shape_of(x)
+    return _map_distinct(x, field, "a name, true/false, or none/left", _presence_of)
+
+
+def _count(x: Any, field: str) -> tuple[FloatArray, Shape]:
+    """A whole number >= 0, NaN where missing."""
+    values, shape = to_float(x, field, lo=0.0, rule=">= 0")
+    bad = ~np.isnan(values) & (values != np.round(values))
+    if bad.any():
+        raise fail(field, values, bad, "a whole number >= 0", shape)
+    return values, shape
+
+
+def _combine(*inputs: tuple[FloatArray, Shape]) -> tuple[list[FloatArray], Shape]:
+    """Broadcast converted inputs against each other (scalars repeat) and pick the result's shape.
+
+    Series arguments must share one index (values are combined by position, so a mismatch would pair wrong rows).
+    """
+    shapes = [s for _, s in inputs]
+    indexes = [s.index for s in shapes if s.index is not None]
+    if any(not indexes[0].equals(other) for other in indexes[1:]):
+        raise InputError("Series arguments", "different indexes", "on one index (align them first)")
+    try:
+        arrays = np.broadcast_arrays(*(a for a, _ in inputs))
+    except ValueError:
+        lengths = sorted({a.size for a, _ in inputs})
+        raise InputError("argument lengths", lengths, "equal (or 1 for a single value)") from None
+    return [np.asarray(a, dtype=np.float64) for a in arrays], broadcast(*shapes)
+
+
+def _optional(x: Any, convert: Callable[[Any, str], tuple[FloatArray, Shape]], field: str) -> tuple[FloatArray, Shape]:
+    if x is None:
+        return np.array([np.nan]), Shape(True)
+    return convert(x, field)
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Dimension scores
+# --------------------------------------------------------------------------------------------------------------------
+
+_BAND_LO = np.array([0.0, 4.0, 7.0])
+_BAND_HI = np.array([3.0, 6.0, 10.0])
+
+
+def _in_band(band: FloatArray, position: FloatArray) -> FloatArray:
+    """``band`` 0/1/2 (NaN = no score) and ``position`` in [0, 1] -> ``lo + (hi - lo) * position``."""
+    known = ~np.isnan(band)
+    idx = np.where(known, band, 0).astype(np.intp)
+    lo, hi = _BAND_LO[idx], _BAND_HI[idx]
+    return np.where(known, lo + (hi - lo) * np.clip(position, 0.0, 1.0), np.nan)
+
+
+def _neutral(component: FloatArray) -> FloatArray:
+    """A missing secondary component counts as 0.5, half-way between its worst and its best."""
+    return np.where(np.isnan(component), 0.5, component)
+
+
+def score_usage(
+    dau_mau: Any,
+    feature_breadth: Any = None,
+    *,
+    bands: tuple[float, float] = (0.20, 0.40),
+    saturation: float = 0.60,
+) -> Any:
+    """Product-usage score 0..10 from the DAU/MAU ratio (engine spec: <20 % = 0-3, 20-40 % = 4-6, >40 % = 7-10).
+
+    ``dau_mau`` and ``feature_breadth`` are fractions 0..1 (features adopted / features available). With
+    ``bands=(a, b)``:
+
+    * band: ``dau_mau < a`` -> 0..3; ``a <= dau_mau <= b`` -> 4..6; ``dau_mau > b`` -> 7..10 (both edges belong to the
+      middle band, as the spec's "<20 %" and ">40 %" exclude them);
+    * DAU/MAU position: ``dau_mau / a`` in the low band, ``(dau_mau - a) / (b - a)`` in the middle one,
+      ``min(1, (dau_mau - b) / (saturation - b))`` in the top one (10 from ``saturation`` on);
+    * position = the DAU/MAU position, or its mean with ``feature_breadth`` when that is given (a missing breadth entry
+      counts as not given). Breadth never changes the band.
+
+    Example: ``score_usage(0.30, 0.5)`` = 4 + 2 * mean(0.5, 0.5) = 5.0. Missing ``dau_mau`` -> NaN.
+    """
+    a, b = bands
+    if not (0 < a < b < saturation <= 1):
+        raise InputError(
+            "bands and saturation", (a, b, saturation), "increasing fractions, 0 < a < b < saturation <= 1"
+        )
+    (x, breadth), shape = _combine(
+        to_float(dau_mau, "dau_mau", lo=0.0, hi=1.0), _optional(feature_breadth, _fraction, "feature_breadth")
+    )
+    band = np.where(np.isnan(x), np.nan, np.where(x < a, 0.0, np.where(x <= b, 1.0, 2.0)))
+    position = np.select([x < a, x <= b], [x / a, (x - a) / (b - a)], np.minimum(1.0, (x - b) / (saturation - b)))
+    position = np.where(np.isnan(breadth), position, (position + breadth) / 2)
+    return _restore(_in_band(band, position), shape)
+
+
+def _fraction(x: Any, field: str) -> tuple[FloatArray, Shape]:
+    return to_float(x, field, lo=0.0, hi=1.0)
+
+
+_TREND_LABELS = {
+    "down": 0.0,
+    "declining": 0.0,
+    "flat": 1.0,
+    "stable": 1.0,
+    "up": 2.0,
+    "growing": 2.0,
+}
+_CORE_ACTION_TREND = next(d for d in _DEFINITIONS if isinstance(d, NumericSignal) and d.name == "core_action_trend")
+_TREND_RULE = "down, declining, flat, stable, up, growing, or a fractional change >= -1"
+
+
+def _trend(x: Any, field: str) -> tuple[FloatArray, Shape]:
+    """Login trend -> 0 down, 1 flat, 2 up. Numbers are fractional changes rated like ``core_action_trend``."""
+    cuts = _CORE_ACTION_TREND
+    arr = np.asarray(x.to_numpy() if isinstance(x, pd.Series) else x)
+    if arr.dtype.kind in "fiu":
+        values, shape = to_float(x, field, lo=-1.0, rule=_TREND_RULE)
+        return cuts.rate(values), shape
+
+    def convert(v: Any) -> float | None:
+        if isinstance(v, str):
+            if _norm(v) in _TREND_LABELS:
+                return _TREND_LABELS[_norm(v)]
+            try:
+                v = float(v)
+            except ValueError:
+                return None
+        if not _is_number(v) or not (math.isfinite(float(v)) and float(v) >= -1):
+            return None
+        return float(cuts.rate(np.array([float(v)]))[0])
+
+    return _map_distinct(x, field, _TREND_RULE, convert)
+
+
+def score_engagement(
+    login_trend: Any,
+    support_tickets_30d: Any = None,
+    community_active: Any = None,
+    *,
+    tickets_cap: float = 10.0,
+) -> Any:
+    """Engagement score 0..10 from the login trend (engine spec: Declining = 0-3, Flat = 4-6, Growing = 7-10).
+
+    * band: ``login_trend`` ``"down"``/``"declining"`` -> 0..3, ``"flat"``/``"stable"`` -> 4..6, ``"up"``/``"growing"``
+      -> 7..10 (case-insensitive). A number is a fractional change rated with the ``core_action_trend`` cut-offs:
+      ``< -0.30`` down, ``-0.30..0`` flat (flat or slight decline), ``> 0`` up.
+    * position = mean(tickets component, community component), where tickets component =
+      ``max(0, 1 - support_tickets_30d / tickets_cap)`` (0 tickets best, ``tickets_cap`` or more worst) and community
+      component = 1 if ``community_active`` else 0. A missing component counts 0.5, so with neither the score is the
+      band midpoint (1.5, 5, 8.5).
+
+    Example: ``score_engagement("flat", 2, True)`` = 4 + 2 * mean(1 - 2/10, 1) = 5.8. Missing trend -> NaN.
+    """
+    if not (math.isfinite(tickets_cap) and tickets_cap > 0):
+        raise InputError("tickets_cap", tickets_cap, "a number > 0")
+    (band, tickets, community), shape = _combine(
+        _trend(login_trend, "login_trend"),
+        _optional(support_tickets_30d, _nonnegative, "support_tickets_30d"),
+        _optional(community_active, _flag, "community_active"),
+    )
+    ticket_part = np.maximum(0.0, 1.0 - tickets / tickets_cap)
+    position = (_neutral(ticket_part) + _neutral(community)) / 2
+    return _restore(_in_band(band, position), shape)
+
+
+def _nonnegative(x: Any, field: str) -> tuple[FloatArray, Shape]:
+    return to_float(x, field, lo=0.0)
+
+
+def score_relationship(champion: Any, exec_sponsor: Any, contacts: Any = None, *, contacts_green: int = 4) -> Any:
+    """Relationship score 0..10 (engine spec: No champion = 0-3, Champion only = 4-6, Multi-thread = 7-10).
+
+    ``champion`` / ``exec_sponsor``: a name or status text means present; ``True``/``1`` present; blank, ``None``,
+    ``False``, ``0`` and the words none, no, left, false, n/a, na, - mean absent. ``contacts``: engaged contacts at
+    the account, a whole number >= 0.
+
+    * band: no champion -> 0..3; champion and (exec sponsor or ``contacts >= contacts_green``) -> 7..10
+      (multi-threaded; 4+ contacts is the agent spec's Green for multi-threading); champion otherwise -> 4..6.
+    * position = ``min(1, max(0, (contacts - 1) / (contacts_green - 1)))``: a single contact (Red) is the bottom of
+      the band, ``contacts_green`` or more the top; missing contacts -> 0.5 (band midpoint).
+
+    Example: ``score_relationship("Ana Ruiz", None, 2)`` = 4 + 2 * (2 - 1) / 3 = 4.667. NaN only when champion,
+    exec_sponsor and contacts are all blank (a blank champion alone reads as "no champion").
+    """
+    if not (isinstance(contacts_green, (int, np.integer)) and contacts_green >= 2):
+        raise InputError("contacts_green", contacts_green, "a whole number >= 2")
+    (has_champion, has_sponsor, n), shape = _combine(
+        _presence(champion, "champion"),
+        _presence(exec_sponsor, "exec_sponsor"),
+        _optional(contacts, _count, "contacts"),
+    )
+    nothing = np.isnan(has_champion) & np.isnan(has_sponsor) & np.isnan(n)
+    champ, sponsor = np.nan_to_num(has_champion) > 0, np.nan_to_num(has_sponsor) > 0
+    multi = champ & (sponsor | (np.nan_to_num(n) >= contacts_green))
+    band = np.where(nothing, np.nan, np.where(~champ, 0.0, np.where(multi, 2.0, 1.0)))
+    position = _neutral(np.clip((n - 1) / (contacts_green - 1), 0.0, 1.0))
+    return _restore(_in_band(band, position), shape)
+
+
+def score_outcomes(goals_defined: Any, goals_achieved: Any, roi_documented: Any = False) -> Any:
+    """Outcomes score 0..10 (engine spec: 0 goals met = 0-3, Some = 4-6, All = 7-10).
+
+    ``goals_defined`` and ``goals_achieved`` are whole numbers >= 0 with ``goals_achieved <= goals_defined``;
+    ``roi_documented`` is yes/no (a missing entry counts as no, the default).
+
+    * band: achieved 0 -> 0..3; 0 < achieved < defined -> 4..6; achieved == defined -> 7..10.
+    * position = mean(achieved / defined, 1 if ROI documented else 0).
+    * ``goals_defined == 0`` (or either count missing) -> NaN: there is nothing to measure.
+
+    Example: ``score_outcomes(4, 2, False)`` = 4 + 2 * mean(0.5, 0) = 4.5; ``score_outcomes(3, 3, True)`` = 10.
+    """
+    (defined, achieved, roi), shape = _combine(
+        _count(goals_defined, "goals_defined"),
+        _count(goals_achieved, "goals_achieved"),
+        _flag(roi_documented, "roi_documented"),
+    )
+    with np.errstate(invalid="ignore"):
+        over = achieved > defined
+    if over.any():
+        first = int(np.flatnonzero(over)[0])
+        raise fail("goals_achieved", achieved, over, f"<= goals_defined ({defined[first]:g})", shape)
+    measurable = defined > 0  # False for NaN as well
+    ratio = np.divide(achieved, defined, out=np.full(defined.shape, np.nan), where=measurable)
+    band = np.where(np.isnan(ratio), np.nan, np.where(ratio == 0, 0.0, np.where(ratio < 1, 1.0, 2.0)))
+    position = (np.nan_to_num(ratio) + np.nan_to_num(roi)) / 2
+    return _restore(_in_band(band, position), shape)
+
+
+#: payment label -> 0 failed/overdue/delinquent, 1 late, 2 on time (the ``payment`` signal's Red/Yellow/Green).
+_PAYMENT = SIGNALS["payment"]
+
+
+def score_financial(payment_status: Any, expanding: Any = False, contraction_risk: Any = False) -> Any:
+    """Financial score 0..10 (engine spec: Late payments = 0-3, On-time = 4-6, Expanding = 7-10).
+
+    ``payment_status`` uses the ``payment`` signal's labels: failed / overdue / delinquent, late, on-time / current.
+    ``expanding`` and ``contraction_risk`` are yes/no (a missing entry counts as no, the default).
+
+    * band: late or worse -> 0..3; on time and not expanding -> 4..6; on time and expanding -> 7..10 (expansion of an
+      account that pays late does not lift it).
+    * position = mean(payment part, 1 - contraction_risk), payment part = 0 for failed/overdue/delinquent, 1 for late
+      and for on time (the best payment of its band).
+
+    Values: delinquent 1.5 (0 with contraction risk), late 3 (1.5), current 6 (5), current + expanding 10 (8.5).
+    Missing payment status -> NaN.
+    """
+    (pay, grow, risk), shape = _combine(
+        _PAYMENT.codes(payment_status, "payment_status"),
+        _flag(expanding, "expanding"),
+        _flag(contraction_risk, "contraction_risk"),
+    )
+    band = np.where(pay < 2, 0.0, np.where(np.nan_to_num(grow) > 0, 2.0, 1.0))
+    band = np.where(np.isnan(pay), np.nan, band)
+    position = (np.minimum(pay, 1.0) + 1.0 - np.nan_to_num(risk)) / 2
+    return _restore(_in_band(band, np.nan_to_num(position)), shape)
