@@ -30,8 +30,10 @@ import numpy as np
 import pandas as pd
 
 from csxl.health import health_score, health_tier, main_risk, simple_points, simple_tier
-from csxl.settings import TierScheme, resolve_weights
+from csxl.settings import Settings, TierScheme, resolve_weights
 from csxl.signals import (
+    SIGNALS,
+    NumericSignal,
     score_engagement,
     score_financial,
     score_outcomes,
@@ -101,18 +103,34 @@ def dimension_scores(accounts: pd.DataFrame) -> pd.DataFrame:
     return cast(pd.DataFrame, scores)
 
 
-def simple_points_frame(accounts: pd.DataFrame) -> pd.DataFrame:
+def _cutoffs(signal: str, cutoffs: Mapping[str, tuple[float, float]] | None) -> dict[str, Any] | None:
+    """Threshold overrides for :func:`signal_rag`: keep the registry's comparison, change the two cut-offs."""
+    if not cutoffs or signal not in cutoffs:
+        return None
+    definition = SIGNALS[signal]
+    if not isinstance(definition, NumericSignal):
+        return None
+    green, yellow = cutoffs[signal]
+    return {"green": (definition.green[0], float(green)), "yellow": (definition.yellow[0], float(yellow))}
+
+
+def simple_points_frame(
+    accounts: pd.DataFrame,
+    cutoffs: Mapping[str, tuple[float, float]] | None = None,
+    tiers: tuple[int, int] = (8, 5),
+) -> pd.DataFrame:
     """The simple-points model (agent spec, Model 1): each dimension 0/1/2 from one signal, total, Green/Yellow/Red.
 
     The same rules are written as plain formulas in the workbook's Accounts sheet; this function is the reference the
-    spreadsheet engine's results are compared with.
+    spreadsheet engine's results are compared with. ``cutoffs`` changes the (green, yellow) cut-offs of the numeric
+    signals (``logins_per_week``, ``contacts``, ``nps``), ``tiers`` the (green, yellow) lower bounds on the total.
     """
     parts = {
-        "usage": signal_rag("logins_per_week", _col(accounts, "logins_per_week")),
+        "usage": signal_rag("logins_per_week", _col(accounts, "logins_per_week"), _cutoffs("logins_per_week", cutoffs)),
         "engagement": signal_rag("login_trend", _col(accounts, "login_trend")),
-        "relationship": signal_rag("contacts", _col(accounts, "contacts_count")),
+        "relationship": signal_rag("contacts", _col(accounts, "contacts_count"), _cutoffs("contacts", cutoffs)),
         "financial": signal_rag("payment", _col(accounts, "payment_status")),
-        "sentiment": signal_rag("nps", _col(accounts, "nps")),
+        "sentiment": signal_rag("nps", _col(accounts, "nps"), _cutoffs("nps", cutoffs)),
     }
     frame = pd.DataFrame(
         {
@@ -124,7 +142,7 @@ def simple_points_frame(accounts: pd.DataFrame) -> pd.DataFrame:
         index=accounts.index,
     ).astype(float)
     frame["simple_points"] = simple_points(*(frame[c] for c in frame.columns))
-    frame["simple_tier"] = simple_tier(frame["simple_points"])
+    frame["simple_tier"] = simple_tier(frame["simple_points"], green=tiers[0], yellow=tiers[1])
     return cast(pd.DataFrame, frame)
 
 
@@ -132,12 +150,20 @@ def score_accounts(
     accounts: pd.DataFrame,
     weights: Union[str, Mapping[str, float]] = "engine",
     scheme: Union[str, TierScheme] = "engine",
+    *,
+    settings: Settings | None = None,
 ) -> pd.DataFrame:
     """Score every account: dimension scores, weighted health (0..100), tier, main risk, simple points and tier.
 
     An account with no usable signal at all gets a blank health score and tier (not an error: early-stage founders
-    fill few columns), and every other account is still scored.
+    fill few columns), and every other account is still scored. ``settings`` (a workbook's Settings sheet), when
+    given, supplies the weights, the tier scheme and the simple-points cut-offs and replaces ``weights``/``scheme``.
     """
+    cutoffs: Mapping[str, tuple[float, float]] | None = None
+    tiers = (8, 5)
+    if settings is not None:
+        weights, scheme = settings.resolved_weights(), settings.scheme()
+        cutoffs, tiers = settings.simple_cutoffs, settings.simple_tiers
     dims = dimension_scores(accounts)
     weighted = [d for d in resolve_weights(weights) if d in dims.columns]
     any_signal = dims[weighted].notna().any(axis=1)
@@ -151,7 +177,7 @@ def score_accounts(
         result.loc[any_signal, "health_score"] = hs
         result.loc[any_signal, "health_tier"] = health_tier(hs, scheme=scheme)
         result.loc[any_signal, "main_risk"] = main_risk(scored, weights=weights)
-    simple = simple_points_frame(accounts)
+    simple = simple_points_frame(accounts, cutoffs, tiers)
     result["simple_points"] = simple["simple_points"]
     result["simple_tier"] = simple["simple_tier"]
     return cast(pd.DataFrame, result[list(SCORED_COLUMNS)])

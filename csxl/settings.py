@@ -12,6 +12,7 @@ A user passes a preset name or their own mapping / :class:`TierScheme` anywhere 
 
 from __future__ import annotations
 
+import datetime as _dt
 from collections.abc import Mapping
 from itertools import pairwise
 from typing import Union
@@ -24,8 +25,10 @@ __all__ = [
     "CHURN_TIERS",
     "DIMENSIONS",
     "HEALTH_WEIGHTS",
+    "SIMPLE_NUMERIC_SIGNALS",
     "SIMPLE_TIERS",
     "TIER_SCHEMES",
+    "Settings",
     "TierScheme",
     "resolve_tier_scheme",
     "resolve_weights",
@@ -123,3 +126,58 @@ def resolve_tier_scheme(scheme: Union[str, TierScheme]) -> TierScheme:
     if key not in TIER_SCHEMES:
         raise InputError("scheme", scheme, f"a tier scheme ({', '.join(sorted([*TIER_SCHEMES, 'simple']))})")
     return TIER_SCHEMES[key]
+
+
+#: Simple-points signals whose cut-offs live on the Settings sheet: signal -> (Accounts column, dimension).
+SIMPLE_NUMERIC_SIGNALS: tuple[str, ...] = ("logins_per_week", "contacts", "nps")
+
+
+class Settings(BaseModel):
+    """Everything a computation reads from a workbook's Settings sheet, with the spec's defaults.
+
+    ``weights`` ``None`` means the preset's weights; a mapping is normalised (see :func:`resolve_weights`).
+    ``tier_bounds`` maps a scheme name to its lower bounds (best tier first, the last tier starts at 0);
+    ``simple_cutoffs`` maps a simple-points signal to its (green, yellow) cut-offs; ``simple_tiers`` is the
+    (green, yellow) lower bounds on 0..10 points. ``as_of`` ``None`` means today.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    preset: str = "engine"
+    weights: dict[str, float] | None = None
+    tier_bounds: dict[str, tuple[tuple[str, float], ...]] = Field(
+        default_factory=lambda: {name: scheme.bounds for name, scheme in TIER_SCHEMES.items()}
+    )
+    simple_cutoffs: dict[str, tuple[float, float]] = Field(default_factory=dict)
+    simple_tiers: tuple[int, int] = (8, 5)
+    as_of: _dt.date | None = None
+    currency: str = "USD"
+
+    @field_validator("preset")
+    @classmethod
+    def _known_preset(cls, value: str) -> str:
+        key = value.strip().lower()
+        if key not in HEALTH_WEIGHTS:
+            raise ValueError(f"preset must be one of {', '.join(HEALTH_WEIGHTS)}, got {value!r}")
+        return key
+
+    @field_validator("currency")
+    @classmethod
+    def _currency(cls, value: str) -> str:
+        code = value.strip().upper()
+        if len(code) != 3 or not code.isalpha():
+            raise ValueError(f"currency must be a 3-letter ISO code such as USD, got {value!r}")
+        return code
+
+    def resolved_weights(self) -> dict[str, float]:
+        """The normalised weights in force: the user's own, or the preset's."""
+        return resolve_weights(self.weights if self.weights else self.preset)
+
+    def scheme(self) -> TierScheme:
+        """The tier scheme of the preset, with the workbook's bounds."""
+        bounds = self.tier_bounds.get(self.preset, TIER_SCHEMES[self.preset].bounds)
+        return TierScheme(name=self.preset, bounds=bounds)
+
+    def on(self, today: _dt.date | None = None) -> _dt.date:
+        """The as-of date: the setting, else ``today`` (else the system date)."""
+        return self.as_of or today or _dt.date.today()

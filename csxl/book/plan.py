@@ -1,0 +1,160 @@
+"""What a refresh writes, as plain data: the contract between the one refresh pipeline and its runtime adapters.
+
+The pipeline (``csxl.book.refresh``) reads the input tables, computes with the core, and returns a :class:`Plan`: a
+list of operations on csxl-owned places only. An adapter applies the plan to one runtime:
+
+* the file adapter (``csxl.book.xlsx``) patches the workbook's XML in place, so the user's own sheets, cells,
+  formats, charts, shapes, buttons and macros come through untouched, and replaces the file atomically;
+* the xlwings adapter (``csxl.excel``) writes the same operations through an xlwings ``Book`` inside Excel.
+
+No operation knows a spreadsheet library. Coordinates are 1-based (row 1, column 1 = A1). Every text value is data:
+an adapter stores a ``str`` as a string cell even when it starts with ``=``, ``+``, ``-`` or ``@`` (never a formula);
+only :class:`Formula` values are formulas, and only csxl's own code creates them.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal, Union
+
+__all__ = [
+    "STYLES",
+    "Block",
+    "Cell",
+    "Chart",
+    "Clear",
+    "Formula",
+    "Op",
+    "Plan",
+    "ResizeTable",
+    "SheetSpec",
+    "Style",
+]
+
+
+@dataclass(frozen=True)
+class Formula:
+    """A formula written by csxl itself, e.g. ``Formula("=SUM(B3:B9)")`` (English function names, A1 references)."""
+
+    text: str
+
+    def __post_init__(self) -> None:
+        if not self.text.startswith("="):
+            raise ValueError(f"a formula starts with '=', got {self.text!r}")
+
+
+#: A cell value: text is always text; ``None`` is an empty cell; dates are dates (date-formatted by the style).
+Cell = Union[str, int, float, bool, _dt.date, _dt.datetime, Formula, None]
+
+#: Named cell looks every adapter knows. ``None`` on a block keeps each cell's existing look (template-styled places).
+Style = Literal[
+    "title",  # large bold
+    "section",  # bold, a size up
+    "header",  # bold on light grey, wrapped, bottom border
+    "note",  # italic grey
+    "text",
+    "int",  # 0
+    "number",  # 0.0
+    "money",  # currency, no decimals (the workbook's currency)
+    "pct",  # 0.0%
+    "date",  # yyyy-mm-dd
+    "rag_red",  # Red/Yellow/Green labels: white or dark text on a tier colour
+    "rag_yellow",
+    "rag_green",
+]
+STYLES: tuple[str, ...] = Style.__args__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class Block:
+    """Values written into a rectangle whose top-left cell is (``top``, ``left``) on ``sheet``.
+
+    ``values`` is row-major; ragged rows are allowed (missing cells are not touched). ``styles`` gives one style for
+    the whole block, or a row-major grid of styles (``None`` entries keep the cell's existing look).
+    """
+
+    sheet: str
+    top: int
+    left: int
+    values: Sequence[Sequence[Cell]]
+    styles: Style | Sequence[Sequence[Style | None]] | None = None
+
+
+@dataclass(frozen=True)
+class Clear:
+    """Empty the values of a rectangle (inclusive bounds); the cells keep their look."""
+
+    sheet: str
+    top: int
+    left: int
+    bottom: int
+    right: int
+
+
+@dataclass(frozen=True)
+class ResizeTable:
+    """Set an Excel table's range (``ref`` such as ``"A2:F120"``), e.g. after History grew."""
+
+    sheet: str
+    table: str
+    ref: str
+
+
+@dataclass(frozen=True)
+class SheetSpec:
+    """Create ``name`` if it does not exist, or empty it when ``replace`` (a csxl-owned sheet such as an account page).
+
+    ``after`` names the sheet it follows (else it goes last); ``widths`` maps column letters to widths in characters.
+    A sheet the user owns is never replaced: the pipeline only names sheets csxl creates.
+    """
+
+    name: str
+    after: str | None = None
+    replace: bool = True
+    widths: dict[str, float] = field(default_factory=dict)
+    tab_color: str | None = None  # hex RGB, e.g. "1F4E79"
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A chart placed at ``anchor`` (top-left cell, e.g. ``"H3"``) on ``sheet``, drawing from cells of that sheet.
+
+    ``categories`` and each of ``series`` are ranges on the same sheet (``"A5:A28"``); ``series_titles`` are the
+    legend names. ``kind``: ``line``, ``bar`` (vertical columns), ``stacked`` (stacked columns) or ``pie``. ``name``
+    identifies the chart so a refresh replaces it instead of adding a second one.
+    """
+
+    sheet: str
+    name: str
+    anchor: str
+    kind: Literal["line", "bar", "stacked", "pie"]
+    title: str
+    categories: str
+    series: tuple[str, ...]
+    series_titles: tuple[str, ...]
+    width_cm: float = 16.0
+    height_cm: float = 7.5
+    y_format: str | None = None  # number format of the value axis, e.g. "0%"
+
+
+Op = Union[SheetSpec, Block, Clear, ResizeTable, Chart]
+
+
+@dataclass
+class Plan:
+    """An ordered list of operations. Sheets are created before anything is written on them."""
+
+    ops: list[Op] = field(default_factory=list)
+
+    def add(self, *ops: Op) -> Plan:
+        self.ops.extend(ops)
+        return self
+
+    def sheets(self) -> list[str]:
+        """Every sheet the plan touches, in first-touch order."""
+        seen: dict[str, None] = {}
+        for op in self.ops:
+            seen.setdefault(op.sheet if not isinstance(op, SheetSpec) else op.name, None)
+        return list(seen)

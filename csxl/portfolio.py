@@ -1,0 +1,139 @@
+"""The portfolio: a workbook's checked input tables, its settings and an as-of date, in one pure object.
+
+Every runtime builds one :class:`Portfolio` (``csxl refresh`` from a file, the Excel button from an xlwings ``Book``,
+Python from data frames) and every later step reads from it: the dashboard, the cohort grid, the plays. Loading is the
+boundary: rows that break a rule are reported in :attr:`Portfolio.issues` (sheet, row, column, value, rule) and left
+out; every other row is used.
+
+Conventions (see ``docs/data.md``):
+
+* ``accounts`` is indexed by sheet row number (``row``) and has every :class:`csxl.models.AccountRecord` column,
+  typed; ``mrr`` has ``account``, ``month`` (month-start timestamps), ``mrr``; ``surveys`` has ``account``, ``date``,
+  ``kind``, ``score``, ``comment``; ``history`` has ``as_of``, ``account``, ``health_score``, ``health_tier``,
+  ``simple_points``, ``arr`` (one row per account per refresh).
+* The as-of date decides "now" everywhere (renewals due, days since churn, the cohort cut-off); it is the Settings
+  sheet's date when set, else the date passed in, else today.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import difflib
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, cast
+
+import pandas as pd
+
+from csxl.demo import DemoData
+from csxl.errors import InputError, RowIssue
+from csxl.models import load_accounts, load_mrr, load_surveys
+from csxl.scoring import score_accounts
+from csxl.settings import Settings
+
+__all__ = ["HISTORY_COLUMNS", "Portfolio"]
+
+#: Columns of the History table (one snapshot per account per as-of date).
+HISTORY_COLUMNS: tuple[str, ...] = ("as_of", "account", "health_score", "health_tier", "simple_points", "arr")
+
+
+def _empty_history() -> pd.DataFrame:
+    return cast(pd.DataFrame, pd.DataFrame({c: pd.Series(dtype=object) for c in HISTORY_COLUMNS}))
+
+
+def _history(frame: pd.DataFrame | None) -> pd.DataFrame:
+    """Normalise a History table: dates to Timestamps, numbers to floats; rows without a date or account dropped."""
+    if frame is None or frame.empty:
+        return _empty_history()
+    out = frame.reindex(columns=list(HISTORY_COLUMNS)).copy()
+    out["as_of"] = pd.to_datetime(out["as_of"], errors="coerce").dt.normalize()
+    for col in ("health_score", "simple_points", "arr"):
+        out[col] = pd.to_numeric(out[col], errors="coerce")
+    out = out[out["as_of"].notna() & out["account"].notna()]
+    return cast(pd.DataFrame, out.reset_index(drop=True))
+
+
+@dataclass(frozen=True)
+class Portfolio:
+    """Checked inputs + settings + as-of date. Build it with :meth:`from_tables` or :meth:`from_demo`."""
+
+    accounts: pd.DataFrame
+    mrr: pd.DataFrame
+    surveys: pd.DataFrame
+    history: pd.DataFrame
+    settings: Settings
+    as_of: _dt.date
+    issues: tuple[RowIssue, ...] = field(default=())
+
+    @classmethod
+    def from_tables(
+        cls,
+        accounts: pd.DataFrame,
+        mrr: pd.DataFrame | None = None,
+        surveys: pd.DataFrame | None = None,
+        history: pd.DataFrame | None = None,
+        *,
+        settings: Settings | None = None,
+        as_of: _dt.date | None = None,
+        first_row: int = 2,
+    ) -> Portfolio:
+        """Check the raw tables (as read from sheets: the header is row ``first_row - 1``) and keep the good rows.
+
+        ``as_of``: the settings' as-of date wins, then this argument, then today.
+        """
+        settings = settings or Settings()
+        loaded_accounts = load_accounts(accounts, first_row=first_row)
+        empty_mrr = pd.DataFrame({"account": [], "month": [], "mrr": []})
+        loaded_mrr = load_mrr(mrr if mrr is not None else empty_mrr, first_row=first_row)
+        empty_surveys = pd.DataFrame({"account": [], "date": [], "kind": [], "score": [], "comment": []})
+        loaded_surveys = load_surveys(surveys if surveys is not None else empty_surveys, first_row=first_row)
+        issues = (*loaded_accounts.issues, *loaded_mrr.issues, *loaded_surveys.issues)
+        return cls(
+            accounts=loaded_accounts.frame,
+            mrr=loaded_mrr.frame.reset_index(drop=True),
+            surveys=loaded_surveys.frame.reset_index(drop=True),
+            history=_history(history),
+            settings=settings,
+            as_of=settings.on(as_of),
+            issues=tuple(issues),
+        )
+
+    @classmethod
+    def from_demo(cls, data: DemoData, *, settings: Settings | None = None) -> Portfolio:
+        """The seeded demo portfolio (:func:`csxl.demo_portfolio`), as of its own date."""
+        return cls.from_tables(
+            data.accounts, data.mrr, data.surveys, settings=settings or Settings(as_of=data.as_of), as_of=data.as_of
+        )
+
+    @property
+    def as_of_ts(self) -> pd.Timestamp:
+        """The as-of date as a pandas Timestamp (midnight)."""
+        return cast(pd.Timestamp, pd.Timestamp(self.as_of))
+
+    @cached_property
+    def scored(self) -> pd.DataFrame:
+        """:func:`csxl.score_accounts` with this workbook's settings, on the accounts' index."""
+        return score_accounts(self.accounts, settings=self.settings)
+
+    @cached_property
+    def table(self) -> pd.DataFrame:
+        """Accounts and their scores side by side, indexed by account name (the plays' usual view)."""
+        joined = self.accounts.join(self.scored, rsuffix="_computed")
+        return cast(pd.DataFrame, joined.set_index("account", drop=False))
+
+    def account(self, name: Any) -> pd.Series[Any]:
+        """One account's row of :attr:`table`, matched ignoring case and outer spaces.
+
+        Raises :class:`InputError` naming the account and, when there is one, the closest existing name.
+        """
+        key = str(name).strip().casefold() if name is not None else ""
+        names = self.table["account"].astype(str)
+        hits = names[names.str.strip().str.casefold() == key]
+        if key and len(hits):
+            row: pd.Series[Any] = self.table.loc[hits.index[0]]
+            if isinstance(row, pd.DataFrame):  # duplicate names are refused by the loader; be safe anyway
+                row = row.iloc[0]
+            return row
+        close = difflib.get_close_matches(str(name), names.tolist(), n=1, cutoff=0.6)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise InputError("account", name, f"an account on the Accounts sheet{hint}")
