@@ -1,0 +1,10 @@
+"""The twelve commands of the spec as pure plays over a :class:`csxl.portfolio.Portfolio`.
+
+Importing this package registers every play in :data:`csxl.plays.base.PLAYS`.
+"""
+
+from __future__ import annotations
+
+from csxl.plays.base import PLAYS, Play, PlayResult, Section, load_library, render_markdown, render_text
+
+__all__ = ["PLAYS", "Play", "PlayResult", "Section", "load_library", "render_markdown", "render_text"]
