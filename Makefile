@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint types unit bench clean
+.PHONY: demo test lint types unit bench workbooks clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -12,8 +12,19 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+DEMO_BOOK := build/csxl-demo.xlsx
+# fixed build time for the committed workbooks (reproducible builds: SOURCE_DATE_EPOCH)
+WORKBOOKS_EPOCH := 1793491200
+
 demo: $(STAMP)
-	$(BIN)/csxl demo
+	mkdir -p build
+	$(BIN)/csxl new $(DEMO_BOOK) --demo --force
+	$(BIN)/csxl refresh $(DEMO_BOOK)
+	@echo "csxl demo workbook: $(abspath $(DEMO_BOOK))"
+
+workbooks: $(STAMP)
+	SOURCE_DATE_EPOCH=$(WORKBOOKS_EPOCH) $(BIN)/csxl new workbooks/csxl-template.xlsx --force
+	SOURCE_DATE_EPOCH=$(WORKBOOKS_EPOCH) $(BIN)/csxl new workbooks/csxl-demo.xlsx --demo --force
 
 lint: $(STAMP)
 	$(BIN)/ruff check csxl tests bench
@@ -31,4 +42,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/run.py --out docs/benchmarks.md
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis build *.egg-info
+	rm -rf $(VENV) build .mypy_cache .pytest_cache .ruff_cache .hypothesis build *.egg-info

@@ -6,10 +6,12 @@ unexpected error is reported as a bug with exit code 70, never as a bare traceba
 
 from __future__ import annotations
 
+import datetime as _dt
 import json
 import sys
 from collections.abc import Callable, Sequence
 from functools import wraps
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -107,6 +109,204 @@ def demo(n_accounts: int, seed: int, as_json: bool) -> None:
     worst = table[table["arr"] > 0].sort_values("health_score").head(10)
     click.echo("\n  Ten lowest health scores:")
     click.echo(worst.to_string(index=False, float_format=lambda v: f"{v:,.1f}"))
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Workbook commands
+# --------------------------------------------------------------------------------------------------------------------
+
+_PATH = click.Path(dir_okay=False, path_type=Path)
+
+
+def _date(ctx: click.Context, param: click.Parameter, value: str | None) -> _dt.date | None:
+    if value is None:
+        return None
+    try:
+        return _dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"must be a date YYYY-MM-DD, got {value!r}") from None
+
+
+_AS_OF = click.option("--as-of", callback=_date, help="As-of date YYYY-MM-DD (default: Settings, else today).")
+
+
+def _issues_lines(issues: Sequence[csxl.RowIssue]) -> list[str]:
+    return [f"  {issue}" for issue in issues]
+
+
+def _warn_issues(issues: Sequence[csxl.RowIssue], limit: int = 20) -> None:
+    if not issues:
+        return
+    click.echo(f"csxl: {len(issues)} input problem(s); those rows were left out (run csxl validate for all):", err=True)
+    for line in _issues_lines(issues[:limit]):
+        click.echo(line, err=True)
+    if len(issues) > limit:
+        click.echo(f"  ... and {len(issues) - limit} more", err=True)
+
+
+@cli.command("new")
+@click.argument("path", type=_PATH)
+@click.option("--demo", is_flag=True, help="Fill the workbook with a seeded demo portfolio.")
+@click.option("--accounts", "n_accounts", default=250, show_default=True, type=click.IntRange(1, 100_000))
+@click.option("--seed", default=7, show_default=True, type=int)
+@_AS_OF
+@click.option("--currency", default="USD", show_default=True, help="ISO currency code for money formats.")
+@click.option("--force", is_flag=True, help="Overwrite an existing file / ignore Excel's lock file.")
+@_friendly
+def new_cmd(
+    path: Path, demo: bool, n_accounts: int, seed: int, as_of: _dt.date | None, currency: str, force: bool
+) -> None:
+    """Create a csxl workbook at PATH (.xlsx), refreshed and ready to open."""
+    from csxl.book.workflow import new_workbook
+
+    result = new_workbook(path, demo=demo, accounts=n_accounts, seed=seed, as_of=as_of, currency=currency, force=force)
+    click.echo(f"csxl: wrote {result.path} ({result.accounts} accounts, as of {result.as_of:%Y-%m-%d})")
+
+
+@cli.command("refresh")
+@click.argument("path", type=_PATH)
+@_AS_OF
+@click.option("-o", "--out", type=_PATH, help="Write the refreshed workbook here instead of in place.")
+@click.option("--force", is_flag=True, help="Write even if Excel's lock file says the workbook is open.")
+@_friendly
+def refresh_cmd(path: Path, as_of: _dt.date | None, out: Path | None, force: bool) -> None:
+    """Recompute every csxl-owned sheet and column of the workbook at PATH."""
+    from csxl.book.refresh import refresh
+
+    result = refresh(path, as_of=as_of, out=out, force=force)
+    _warn_issues(result.issues)
+    click.echo(
+        f"csxl: refreshed {result.path} as of {result.as_of:%Y-%m-%d}: {result.scored} of {result.accounts} accounts "
+        f"scored, {result.history_rows} history rows"
+    )
+
+
+@cli.command("validate")
+@click.argument("path", type=_PATH)
+@_friendly
+def validate_cmd(path: Path) -> None:
+    """Check every input row of the workbook at PATH; list each problem; exit 2 if there is any."""
+    from csxl.book.read import validate_book
+
+    issues = validate_book(path)
+    if not issues:
+        click.echo(f"csxl: {path}: no problems found")
+        return
+    click.echo(f"csxl: {path}: {len(issues)} problem(s)")
+    for line in _issues_lines(issues):
+        click.echo(line)
+    sys.exit(EXIT_INPUT)
+
+
+@cli.command("account")
+@click.argument("path", type=_PATH)
+@click.argument("account")
+@_AS_OF
+@click.option("--force", is_flag=True, help="Write even if Excel's lock file says the workbook is open.")
+@_friendly
+def account_cmd(path: Path, account: str, as_of: _dt.date | None, force: bool) -> None:
+    """Write (or rewrite) the sheet of one ACCOUNT in the workbook at PATH."""
+    from csxl.book.workflow import write_account_sheet
+
+    sheet = write_account_sheet(path, account, as_of=as_of, force=force)
+    click.echo(f"csxl: wrote sheet {sheet!r} in {path}")
+
+
+@cli.command("report")
+@click.argument("path", type=_PATH)
+@click.option("-o", "--out", type=_PATH, help="Write a standalone report workbook (.xlsx) here.")
+@click.option("--format", "fmt", type=click.Choice(["md", "json", "text"]), help="Print the report instead.")
+@_AS_OF
+@_friendly
+def report_cmd(path: Path, out: Path | None, fmt: str | None, as_of: _dt.date | None) -> None:
+    """A report of the workbook at PATH: dashboard, cohorts, at-risk accounts with reasons, account breakdowns."""
+    from csxl.book.workflow import report_text, write_report
+
+    if out is None and fmt is None:
+        raise click.UsageError("give -o OUT.xlsx or --format md|json|text")
+    if out is not None:
+        target = write_report(path, out, as_of=as_of, progress=lambda msg: click.echo(msg, err=True))
+        click.echo(f"csxl: wrote {target}")
+    if fmt is not None:
+        click.echo(report_text(path, fmt, as_of=as_of), nl=False)
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# The plays: csxl COMMAND [ACCOUNT] --book PATH [--as-of DATE] [--json | --md] [--write]
+# --------------------------------------------------------------------------------------------------------------------
+
+#: Extra options some plays take (passed to the play function by name).
+_PLAY_OPTIONS: dict[str, list[click.Option]] = {
+    "qbr": [click.Option(["--date", "qbr_date"], help="QBR date YYYY-MM-DD (default: as-of + 14 days).")],
+}
+
+
+def _play_command(name: str) -> click.Command:
+    from csxl.plays import PLAYS, render_markdown, render_text
+
+    play = PLAYS[name]
+
+    @_friendly
+    def run(book: Path, as_of: _dt.date | None, as_json: bool, as_md: bool, write: bool, **kwargs: Any) -> None:
+        from csxl.book.workflow import run_play, write_play_sheet
+
+        if as_json and as_md:
+            raise click.UsageError("choose one of --json and --md")
+        account = kwargs.pop("account", None)
+        options = {"date": kwargs.pop("qbr_date")} if kwargs.get("qbr_date") else {}
+        result = run_play(name, book, account, as_of=as_of, **options)
+        if as_json:
+            click.echo(json.dumps(result.model_dump(mode="json"), indent=2))
+        elif as_md:
+            click.echo(render_markdown(result), nl=False)
+        else:
+            click.echo(render_text(result), nl=False)
+        if write:
+            sheet = write_play_sheet(book, result)
+            click.echo(f"csxl: wrote sheet {sheet!r} in {book}", err=True)
+
+    params: list[click.Parameter] = []
+    if play.needs_account:
+        params.append(click.Argument(["account"]))
+    params += [
+        click.Option(["--book", "book"], type=_PATH, required=True, help="The csxl workbook (.xlsx)."),
+        click.Option(
+            ["--as-of", "as_of"], callback=_date, help="As-of date YYYY-MM-DD (default: Settings, else today)."
+        ),
+        click.Option(["--json", "as_json"], is_flag=True, help="Print the result as JSON (schema: csxl schema)."),
+        click.Option(["--md", "as_md"], is_flag=True, help="Print the result as Markdown."),
+        click.Option(["--write", "write"], is_flag=True, help="Also write the result as a sheet in the workbook."),
+        *_PLAY_OPTIONS.get(name, []),
+    ]
+    return click.Command(
+        name,
+        callback=run,
+        params=params,
+        help=f"{play.title} (command {play.number} of the spec).",
+        short_help=play.title,
+    )
+
+
+def _add_plays() -> None:
+    from csxl.plays import PLAYS
+
+    for name in sorted(PLAYS, key=lambda n: PLAYS[n].number):
+        cli.add_command(_play_command(name))
+
+
+@cli.command("schema")
+@click.argument("command")
+@_friendly
+def schema_cmd(command: str) -> None:
+    """Print the JSON schema of COMMAND's --json output."""
+    from csxl.plays import PLAYS
+
+    if command not in PLAYS:
+        raise csxl.InputError("command", command, f"one of {', '.join(sorted(PLAYS))}")
+    click.echo(json.dumps(PLAYS[command].result.model_json_schema(), indent=2))
+
+
+_add_plays()
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -123,6 +123,11 @@ def demo_portfolio(accounts: int = 250, seed: int = 7, months: int = 24, as_of: 
     last_mrr = mrr[:, -1]
     is_churned = last_mrr == 0
     first_month = month_index[start_col].to_timestamp()
+    # accounts already paying in the first month of data signed up to three years before it (contract anniversaries
+    # spread over the year, not all in that first month)
+    earlier = np.where(start_col == 0, rng.integers(0, 36, n), 0)
+    first_month = first_month - pd.to_timedelta(earlier * 30.4375, unit="D")
+    first_month = first_month.to_period("M").to_timestamp()
     start_date = (first_month + pd.to_timedelta(rng.integers(0, 28, n), unit="D")).date
     # renewal: the first contract anniversary after as_of (days are 1..28, so every anniversary exists)
     starts = pd.DatetimeIndex(start_date)

@@ -11,8 +11,8 @@ Conventions (see ``docs/data.md``):
   typed; ``mrr`` has ``account``, ``month`` (month-start timestamps), ``mrr``; ``surveys`` has ``account``, ``date``,
   ``kind``, ``score``, ``comment``; ``history`` has ``as_of``, ``account``, ``health_score``, ``health_tier``,
   ``simple_points``, ``arr`` (one row per account per refresh).
-* The as-of date decides "now" everywhere (renewals due, days since churn, the cohort cut-off); it is the Settings
-  sheet's date when set, else the date passed in, else today.
+* The as-of date decides "now" everywhere (renewals due, days since churn, the cohort cut-off): the date passed in
+  (``--as-of``) when given, else the Settings sheet's date, else today.
 """
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ class Portfolio:
     ) -> Portfolio:
         """Check the raw tables (as read from sheets: the header is row ``first_row - 1``) and keep the good rows.
 
-        ``as_of``: the settings' as-of date wins, then this argument, then today.
+        ``as_of``: this argument (e.g. ``--as-of``) wins, then the settings' as-of date, then today.
         """
         settings = settings or Settings()
         loaded_accounts = load_accounts(accounts, first_row=first_row)
@@ -94,7 +94,7 @@ class Portfolio:
             surveys=loaded_surveys.frame.reset_index(drop=True),
             history=_history(history),
             settings=settings,
-            as_of=settings.on(as_of),
+            as_of=as_of or settings.on(),
             issues=tuple(issues),
         )
 
@@ -118,7 +118,8 @@ class Portfolio:
     @cached_property
     def table(self) -> pd.DataFrame:
         """Accounts and their scores side by side, indexed by account name (the plays' usual view)."""
-        joined = self.accounts.join(self.scored, rsuffix="_computed")
+        scored = self.scored.rename(columns={c: f"{c}_computed" for c in self.scored.columns if c in self.accounts})
+        joined = pd.concat([self.accounts, scored], axis=1)
         return cast(pd.DataFrame, joined.set_index("account", drop=False))
 
     def account(self, name: Any) -> pd.Series[Any]:

@@ -27,6 +27,7 @@ from csxl.signals import SIGNALS, NumericSignal
 
 __all__ = [
     "ACCOUNTS",
+    "COHORT_HEATMAP_RANGE",
     "HEADER_ROW",
     "HISTORY",
     "MRR",
@@ -73,6 +74,9 @@ SHEET_COHORTS = "Cohorts"
 SHEET_DASHBOARD = "Dashboard"
 
 #: Every sheet of a csxl workbook, in tab order.
+#: Where the Cohorts sheet's retention grids go (columns C.. = month 0..; the colour scale of the template covers it).
+COHORT_HEATMAP_RANGE = "C4:EZ1200"
+
 SHEETS: tuple[str, ...] = (
     SHEET_START,
     SHEET_SETTINGS,

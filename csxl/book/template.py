@@ -21,6 +21,7 @@ import pandas as pd
 from openpyxl import Workbook
 from openpyxl.cell.cell import Cell, MergedCell
 from openpyxl.comments import Comment
+from openpyxl.formatting.rule import ColorScaleRule
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
@@ -401,6 +402,26 @@ def _setting_validation(item: Setting) -> DataValidation | None:
     return None
 
 
+def _heatmap(ws: Worksheet) -> None:
+    """Colour the cohort grids (refresh writes shares of month 0 there): red at 0, yellow at 70 %, green from 100 %.
+
+    Fixed numbers rather than min/max, so a good cohort grid looks green and a bad one red, and net revenue retention
+    above 100 % stays green. Blank (future) cells are not coloured.
+    """
+    rule = ColorScaleRule(  # type: ignore[no-untyped-call]
+        start_type="num",
+        start_value=0,
+        start_color="F8696B",
+        mid_type="num",
+        mid_value=0.7,
+        mid_color="FFEB84",
+        end_type="num",
+        end_value=1,
+        end_color="63BE7B",
+    )
+    ws.conditional_formatting.add(layout.COHORT_HEATMAP_RANGE, rule)
+
+
 def _placeholder(ws: Worksheet, title: str, text: str) -> None:
     ws.column_dimensions["A"].width = 100
     ws.cell(1, 1, title).font = _TITLE
@@ -459,6 +480,7 @@ def build_template(
         "Cohorts",
         "Revenue retention by start cohort. Run csxl refresh to fill this sheet.",
     )
+    _heatmap(sheets[layout.SHEET_COHORTS])
     _placeholder(
         sheets[layout.SHEET_DASHBOARD],
         "Dashboard",

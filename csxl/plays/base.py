@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Any, TypeVar, Union
 
 from pydantic import BaseModel, ConfigDict
 
@@ -79,12 +79,15 @@ class Play:
 PLAYS: dict[str, Play] = {}
 
 
+_F = TypeVar("_F", bound=Callable[..., PlayResult])
+
+
 def register(
     name: str, number: int, title: str, *, needs_account: bool, result: type[PlayResult]
-) -> Callable[[Callable[..., PlayResult]], Callable[..., PlayResult]]:
-    """Decorator: add a play function to :data:`PLAYS` under ``name``."""
+) -> Callable[[_F], _F]:
+    """Decorator: add a play function to :data:`PLAYS` under ``name`` (the function keeps its own type)."""
 
-    def deco(func: Callable[..., PlayResult]) -> Callable[..., PlayResult]:
+    def deco(func: _F) -> _F:
         if name in PLAYS:
             raise ValueError(f"play {name!r} registered twice")
         PLAYS[name] = Play(name, number, title, needs_account, func, result)

@@ -1,0 +1,194 @@
+"""The one refresh pipeline: workbook data -> core -> a Plan of csxl-owned writes -> an adapter applies it.
+
+``csxl refresh`` (file adapter: :func:`csxl.book.xlsx.apply_plan`) and the Excel Refresh button (xlwings adapter in
+:mod:`csxl.excel`) both call :func:`plan_refresh`; neither has a copy of the logic.
+
+What a refresh writes (and nothing else):
+
+* **Accounts**: the owned columns (weighted health score, tier, main risk, the five dimension scores), one value per
+  data row; a row that failed validation gets blanks (``csxl validate`` lists why).
+* **History**: this as-of date's snapshot merged in (one snapshot per as-of date; refreshing twice changes nothing),
+  and the table resized to fit.
+* **Cohorts**: the logo and revenue retention grids (blank where a cohort has not reached that age).
+* **Dashboard**: the weekly dashboard, its charts, and when it was refreshed.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from csxl.book import layout
+from csxl.book.dashboard_sheet import dashboard_plan
+from csxl.book.layout import ACCOUNTS, HISTORY
+from csxl.book.plan import Block, Cell, Clear, Plan, ResizeTable
+from csxl.book.render import SheetWriter, Styled
+from csxl.cohorts import cohort_sizes, cohort_table
+from csxl.dashboard import history_snapshot, merge_history
+from csxl.errors import RowIssue
+from csxl.plays.base import Section
+from csxl.portfolio import HISTORY_COLUMNS, Portfolio
+
+__all__ = ["RefreshResult", "cohorts_plan", "plan_refresh", "refresh", "refreshed_at"]
+
+
+@dataclass(frozen=True)
+class RefreshResult:
+    """What a refresh did: where, as of when, how many accounts were scored, and every input problem left out."""
+
+    path: Path
+    as_of: _dt.date
+    accounts: int
+    scored: int
+    history_rows: int
+    refreshed_at: _dt.datetime
+    issues: tuple[RowIssue, ...]
+
+
+def refreshed_at() -> _dt.datetime:
+    """Now, to the second, in local time; ``SOURCE_DATE_EPOCH`` (seconds, the reproducible-builds convention) wins,
+    so ``make workbooks`` rebuilds identical files."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch.isdigit():
+        return _dt.datetime.fromtimestamp(int(epoch), tz=_dt.timezone.utc).replace(tzinfo=None)
+    return _dt.datetime.now().replace(microsecond=0)
+
+
+def _plain(value: Any) -> Cell:
+    """A pandas/numpy value as a plain cell value (NaN/NaT/None -> empty)."""
+    if value is None or value is pd.NaT:
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.date() if value == value.normalize() else value.to_pydatetime()
+    if isinstance(value, (_dt.date, str, bool)):
+        return value
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float):
+        return None if not math.isfinite(value) else value
+    if isinstance(value, (int, bool)):
+        return value
+    return str(value)
+
+
+def _owned_accounts(portfolio: Portfolio, last_row: int) -> list[Block | Clear]:
+    owned = ACCOUNTS.role("owned")
+    first = ACCOUNTS.first_data_row
+    if last_row < first:
+        return []
+    scored = portfolio.scored
+    source = {
+        c.key: (c.key[: -len("_score")] if c.key.endswith("_score") and c.key != "health_score" else c.key)
+        for c in owned
+    }
+    frame = scored.reindex(range(first, last_row + 1))
+    rows: list[list[Cell]] = [
+        [_plain(v) for v in values]
+        for values in frame[[source[c.key] for c in owned]].itertuples(index=False, name=None)
+    ]
+    return [Block(ACCOUNTS.sheet, first, ACCOUNTS.index(owned[0].key), rows)]
+
+
+def _history(portfolio: Portfolio, old_rows: int) -> tuple[list[Block | Clear | ResizeTable], int]:
+    merged = merge_history(portfolio.history, history_snapshot(portfolio))
+    first = HISTORY.first_data_row
+    rows: list[list[Cell]] = [
+        [_plain(v) for v in values] for values in merged[list(HISTORY_COLUMNS)].itertuples(index=False, name=None)
+    ]
+    ops: list[Block | Clear | ResizeTable] = []
+    if rows:
+        ops.append(Block(HISTORY.sheet, first, 1, rows))
+    stale_from = first + len(rows)
+    if old_rows >= stale_from:
+        ops.append(Clear(HISTORY.sheet, stale_from, 1, old_rows, len(HISTORY.columns)))
+    ops.append(ResizeTable(HISTORY.sheet, HISTORY.name, HISTORY.ref(len(rows))))
+    return ops, len(rows)
+
+
+def _grid_section(grid: pd.DataFrame, sizes: pd.DataFrame, size_col: str, size_label: str) -> Section:
+    months = [int(m) for m in grid.columns]
+    header = ["Cohort", size_label, *[f"M{m}" for m in months]]
+    rows: list[list[Any]] = []
+    for cohort, values in zip(grid.index, grid.to_numpy(), strict=True):
+        start = pd.Timestamp(cohort)
+        size = sizes[size_col].get(cohort)
+        cells: list[Any] = [Styled(float(v), "pct") if v == v else None for v in values]
+        rows.append([start.strftime("%Y-%m"), _plain(size), *cells])
+    return Section("", rows=rows, header=header)
+
+
+def cohorts_plan(portfolio: Portfolio) -> Plan:
+    """The Cohorts sheet: logo then revenue retention by start month (share of month 0; blank = not reached yet)."""
+    writer = SheetWriter(layout.SHEET_COHORTS, widths={"A": 12.0, "B": 12.0})
+    as_of = portfolio.as_of_ts
+    writer.title(
+        "Cohorts",
+        f"Retention by start month, as of {portfolio.as_of.isoformat()}. Month 0 = 100 %. Revenue retention is net "
+        "(includes expansion). The first cohort holds every account already paying in the first month of data.",
+    )
+    if portfolio.mrr.empty:
+        writer.line(["No MRR rows yet: fill the MRR sheet (account, month, MRR) and refresh."], "note")
+        return writer.plan()
+    sizes = cohort_sizes(portfolio.mrr, as_of)
+    for title, basis, size_col, label in (
+        ("Logo retention (share of customers still paying)", "logo", "customers", "Customers"),
+        ("Revenue retention (net MRR as a share of month 0)", "revenue", "mrr", "Start MRR"),
+    ):
+        grid = cohort_table(portfolio.mrr, basis, as_of)
+        section = _grid_section(grid, sizes, size_col, label)
+        writer.line([title], "section")
+        writer.line(list(section.header), "header")
+        for row in section.rows:
+            writer.line(row)
+        writer.skip()
+    return writer.plan()
+
+
+def plan_refresh(
+    tables_last_rows: dict[str, int], portfolio: Portfolio, *, refreshed_at: _dt.datetime
+) -> tuple[Plan, int]:
+    """Every csxl-owned write for this portfolio. ``tables_last_rows``: sheet -> last used data row (as read).
+
+    Returns the plan and the number of History rows after the merge.
+    """
+    plan = Plan()
+    plan.add(*_owned_accounts(portfolio, tables_last_rows.get(ACCOUNTS.sheet, ACCOUNTS.header_row)))
+    history_ops, history_rows = _history(portfolio, tables_last_rows.get(HISTORY.sheet, HISTORY.header_row))
+    plan.add(*history_ops)
+    plan.ops.extend(cohorts_plan(portfolio).ops)
+    plan.ops.extend(dashboard_plan(portfolio, refreshed_at).ops)
+    return plan, history_rows
+
+
+def refresh(
+    path: str | Path,
+    *,
+    as_of: _dt.date | None = None,
+    out: str | Path | None = None,
+    force: bool = False,
+    stamp_at: _dt.datetime | None = None,
+) -> RefreshResult:
+    """Refresh a workbook file in place (or into ``out``): read, compute, write the csxl-owned places atomically."""
+    from csxl.book.read import read_book
+    from csxl.book.xlsx import apply_plan
+
+    book = read_book(path)
+    portfolio = book.to_portfolio(as_of)
+    stamp = stamp_at or refreshed_at()
+    plan, history_rows = plan_refresh(book.last_rows, portfolio, refreshed_at=stamp)
+    target = apply_plan(path, plan, out=out, force=force, currency=portfolio.settings.currency)
+    return RefreshResult(
+        path=Path(target),
+        as_of=portfolio.as_of,
+        accounts=len(book.tables[ACCOUNTS.sheet]) if ACCOUNTS.sheet in book.tables else 0,
+        scored=int(portfolio.scored["health_score"].notna().sum()),
+        history_rows=history_rows,
+        refreshed_at=stamp,
+        issues=tuple(book.issues) + portfolio.issues,
+    )

@@ -1,0 +1,169 @@
+"""Safety checks before a workbook file is opened: size limits, zip bombs, XML bombs, legacy files, Excel's lock.
+
+A ``.xlsx`` workbook is a zip archive of XML parts. Before any reader (calamine, openpyxl) touches one,
+:func:`check_package` looks at the archive's directory and the first bytes of its XML parts, so a hostile or damaged
+file fails with a :class:`csxl.errors.FileError` that says what is wrong, instead of filling the memory, the disk or
+a traceback. Stdlib and ``defusedxml`` only.
+
+Limits (:class:`Limits`, all adjustable):
+
+* ``max_file_bytes`` (500 MB): the file on disk. A 10,000-account book with 240,000 MRR rows is about 10 MB.
+* ``max_total_uncompressed`` (2 GiB): the sum of the members' declared uncompressed sizes.
+* ``max_member_ratio`` (200): uncompressed / compressed size of one member, checked only for members larger than
+  5 MB uncompressed. Real sheet XML compresses 5-30 times (very repetitive sheets up to ~100); a zip bomb
+  compresses 1,000 times or more. Small members are exempt: a tiny, highly compressible part cannot hurt.
+* ``max_members`` (10,000): members of the archive (a workbook has a few dozen; one per sheet, drawing, comment).
+"""
+
+from __future__ import annotations
+
+import importlib
+import zipfile
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from csxl.errors import FileError
+
+__all__ = ["DEFAULT_LIMITS", "OLE_SIGNATURE", "Limits", "check_package", "lock_file"]
+
+#: First 8 bytes of an OLE2 compound file: a legacy ``.xls`` or an encrypted (password-protected) ``.xlsx``.
+OLE_SIGNATURE = bytes.fromhex("D0CF11E0A1B11AE1")
+#: Members at most this large (uncompressed) are exempt from the compression-ratio check.
+RATIO_EXEMPT_BYTES = 5 * 1024 * 1024
+#: Bytes of each XML member scanned for a DOCTYPE / ENTITY declaration (they can only appear in the prolog).
+PROLOG_BYTES = 4096
+_REQUIRED_MEMBERS = ("[Content_Types].xml", "xl/workbook.xml")
+_MB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Size limits of :func:`check_package` (bytes, counts; see the module docstring for why these values)."""
+
+    max_total_uncompressed: int = 2 * 1024**3
+    max_member_ratio: float = 200.0
+    max_members: int = 10_000
+    max_file_bytes: int = 500 * 1000 * 1000
+
+
+#: The default limits.
+DEFAULT_LIMITS = Limits()
+
+
+def _size(n: float) -> str:
+    """Bytes as a short human size (``52,428,800 bytes (50.0 MB)``)."""
+    return f"{int(n):,} bytes ({n / _MB:.1f} MB)"
+
+
+def _has_declaration(head: bytes) -> bool:
+    """True when the start of an XML part declares a DOCTYPE or an ENTITY (UTF-8 or UTF-16 encoded)."""
+    texts = [head]
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or (len(head) > 1 and 0 in head[:2]):
+        for encoding in ("utf-16", "utf-16-le", "utf-16-be"):
+            try:
+                texts.append(head.decode(encoding, errors="ignore").encode("utf-8"))
+            except LookupError:  # pragma: no cover - the codecs always exist
+                continue
+    return any(b"<!DOCTYPE" in t.upper() or b"<!ENTITY" in t.upper() for t in texts)
+
+
+def _check_xml(path: str, zf: zipfile.ZipFile, names: list[str]) -> None:
+    safe_et: Any = importlib.import_module("defusedxml.ElementTree")
+    bombs: Any = importlib.import_module("defusedxml").DefusedXmlException
+
+    bomb = "contains a DOCTYPE/ENTITY declaration (an XML bomb guard refuses it; a real workbook never has one)"
+    try:
+        with zf.open("xl/workbook.xml") as member:
+            safe_et.fromstring(member.read(), forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    except bombs:
+        raise FileError(path, f"xl/workbook.xml {bomb}") from None
+    except safe_et.ParseError as exc:
+        raise FileError(path, f"damaged workbook: xl/workbook.xml is not well-formed XML ({exc})") from None
+    for name in names:
+        if name == "xl/workbook.xml" or not name.lower().endswith((".xml", ".rels")):
+            continue
+        with zf.open(name) as member:
+            head = member.read(PROLOG_BYTES)
+        if _has_declaration(head):
+            raise FileError(path, f"{name} {bomb}")
+
+
+def check_package(path: str | Path, limits: Limits = DEFAULT_LIMITS) -> None:
+    """Refuse a file that is missing, not an ``.xlsx`` package, too large, a zip bomb or an XML bomb.
+
+    Raises :class:`FileError` naming the path and the reason. Checks, in order: the file exists and is a file; its size
+    (``limits.max_file_bytes``); the OLE2 signature ``D0 CF 11 E0 A1 B1 1A E1`` (a password-protected or legacy
+    ``.xls`` file); a readable zip archive; the member count; the declared uncompressed sizes (total, and the ratio
+    uncompressed / compressed of every member larger than 5 MB); the parts ``[Content_Types].xml`` and
+    ``xl/workbook.xml``; ``xl/workbook.xml`` parses with ``defusedxml`` (no DTD, no entities); the first 4 KB of every
+    other ``.xml``/``.rels`` member holds no ``<!DOCTYPE`` or ``<!ENTITY``.
+    """
+    p = Path(path)
+    where = str(path)
+    if not p.exists():
+        raise FileError(where, "no such file")
+    if p.is_dir():
+        raise FileError(where, "is a folder, not a workbook file")
+    size = p.stat().st_size
+    if size > limits.max_file_bytes:
+        raise FileError(where, f"file is {_size(size)}, more than the limit of {_size(limits.max_file_bytes)}")
+    with p.open("rb") as fh:
+        head = fh.read(8)
+    if head == OLE_SIGNATURE:
+        raise FileError(where, "password-protected or legacy .xls file; save it as .xlsx (without a password)")
+    try:
+        zf = zipfile.ZipFile(p)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise FileError(where, f"not an .xlsx workbook: not a zip archive ({exc})") from None
+    with zf:
+        infos = zf.infolist()
+        if len(infos) > limits.max_members:
+            raise FileError(where, f"too many members in the archive: {len(infos):,} (limit {limits.max_members:,})")
+        total = 0
+        for info in infos:
+            total += info.file_size
+            if info.file_size > RATIO_EXEMPT_BYTES:
+                ratio = info.file_size / info.compress_size if info.compress_size else float("inf")
+                if ratio > limits.max_member_ratio:
+                    raise FileError(
+                        where,
+                        f"zip bomb: member {info.filename} expands from {_size(info.compress_size)} to "
+                        f"{_size(info.file_size)} (ratio {ratio:,.0f}, limit {limits.max_member_ratio:g})",
+                    )
+        if total > limits.max_total_uncompressed:
+            raise FileError(
+                where, f"zip bomb: members expand to {_size(total)}, limit {_size(limits.max_total_uncompressed)}"
+            )
+        names = [info.filename for info in infos]
+        for required in _REQUIRED_MEMBERS:
+            if required not in names:
+                raise FileError(where, f"not an .xlsx workbook: the archive has no {required}")
+        try:
+            _check_xml(where, zf, names)
+        except FileError:
+            raise
+        except (zipfile.BadZipFile, zlib.error, OSError, EOFError, RuntimeError, NotImplementedError) as exc:
+            raise FileError(where, f"damaged workbook: {exc}") from None
+
+
+def lock_file(path: str | Path) -> Path | None:
+    """The lock file of an open workbook next to ``path``, or ``None``.
+
+    Excel writes an owner file ``~$<name>`` in the same folder while the workbook is open; for a name whose stem is
+    longer than 7 characters it may drop the first two characters (``Quarterly.xlsx`` -> ``~$arterly.xlsx``), so both
+    spellings are checked. LibreOffice's ``.~lock.<name>#`` counts too. A stale lock (after a crash) also counts: the
+    caller decides (``--force``).
+    """
+    p = Path(path)
+    name = p.name
+    candidates = [f"~${name}"]
+    if len(p.stem) > 7:
+        candidates.append(f"~${name[2:]}")
+    candidates.append(f".~lock.{name}#")
+    for candidate in candidates:
+        lock = p.with_name(candidate)
+        if lock.is_file():
+            return lock
+    return None

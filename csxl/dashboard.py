@@ -1,0 +1,804 @@
+"""The weekly CS dashboard (engine spec Phase 8, agent spec "Weekly health report format"), pure and vectorised.
+
+Three public functions over a :class:`csxl.portfolio.Portfolio`:
+
+* :func:`history_snapshot`: this refresh's History rows (one per live account);
+* :func:`merge_history`: the History table with that snapshot in (one snapshot per as-of date);
+* :func:`weekly_dashboard`: the dashboard as a pydantic :class:`Dashboard` (``model_dump(mode="json")`` is JSON).
+
+Conventions (``docs/dashboard.md`` has every formula):
+
+* **Live account**: effective ARR > 0. Effective ARR (currency per year) is the ``arr`` cell, or, where it is blank,
+  ``12 x`` the account's MRR in its latest MRR month on or before the as-of month (as the plays read it). An account
+  with effective ARR 0 is churned; blank and no MRR is "ARR unknown" (counted apart, in neither).
+* **At risk**: the health tier is in the lower half of the preset's tier scheme, rounded down (:func:`at_risk_tiers`):
+  At-Risk and Critical for ``engine`` (4 tiers), Red for ``growth`` (3 tiers). Yellow / Healthy are not at risk. An
+  unscored account (no signal at all) is not at risk.
+* **This month** is the calendar month holding the as-of date (month to date). The **last full month** is the as-of
+  month when the as-of date is its last day, else the month before.
+* **A week ago** is the latest History snapshot dated 7 to 14 days (inclusive) before the as-of date; when there is
+  none the week-over-week part is empty and says "no snapshot a week ago".
+* Money: ARR in currency per year, MRR and its movements in currency per month. Ratios are fractions (1.08 = 108 %).
+  NPS in points (-100..100), CSAT in percent (0..100), CES on its 1..7 scale, health 0..100.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from typing import Any, cast
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict
+
+from csxl.cohorts import cohort_grr, cohort_nrr
+from csxl.errors import InputError
+from csxl.health import health_tier as _health_tier
+from csxl.portfolio import HISTORY_COLUMNS, Portfolio
+from csxl.revenue import mrr_matrix, mrr_movements, period_rates
+from csxl.settings import SIMPLE_TIERS, TierScheme
+from csxl.surveys import ces, csat, nps
+
+__all__ = [
+    "NO_WEEK_AGO",
+    "RENEWAL_WINDOWS",
+    "UNSCORED",
+    "AccountLine",
+    "Dashboard",
+    "MonthMovements",
+    "MovementLine",
+    "RateLine",
+    "RenewalBucket",
+    "Retention",
+    "SurveyWindow",
+    "TierDelta",
+    "TierLine",
+    "WeekOverWeek",
+    "at_risk_mask",
+    "at_risk_tiers",
+    "compare",
+    "effective_arr",
+    "history_snapshot",
+    "live_table",
+    "merge_history",
+    "normalise_history",
+    "previous_snapshot",
+    "snapshot_tiers",
+    "weekly_dashboard",
+]
+
+#: Label of the row for accounts without a tier (no health signal at all, or no simple-points data).
+UNSCORED = "Unscored"
+#: The week-over-week note when no History snapshot is 7-14 days old.
+NO_WEEK_AGO = "no snapshot a week ago"
+#: Renewal windows: (label, first day, last day), days from the as-of date, both ends inclusive.
+RENEWAL_WINDOWS: tuple[tuple[str, int, int], ...] = (
+    ("0-30 days", 0, 30),
+    ("31-60 days", 31, 60),
+    ("61-90 days", 61, 90),
+)
+#: Survey window: answers dated as_of - 89 days .. as_of (90 calendar days, the as-of date included).
+SURVEY_DAYS = 90
+#: Week-ago snapshot: at least 7 and at most 14 days before the as-of date.
+WEEK_MIN_DAYS, WEEK_MAX_DAYS = 7, 14
+#: Chart series length in months (the as-of month and the 11 before it).
+SERIES_MONTHS = 12
+#: Trailing cohort window in months.
+COHORT_MONTHS = 12
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Definitions shared with the portfolio play
+# --------------------------------------------------------------------------------------------------------------------
+
+
+def at_risk_tiers(scheme: TierScheme) -> tuple[str, ...]:
+    """The at-risk tiers of a scheme: its lower half, rounded down (``n // 2`` worst tiers of ``n``).
+
+    ``engine`` (Thriving, Healthy, At-Risk, Critical) -> At-Risk, Critical; ``growth`` (Green, Yellow, Red) -> Red.
+    """
+    labels = scheme.labels
+    return labels[len(labels) - len(labels) // 2 :]
+
+
+def effective_arr(portfolio: Portfolio) -> pd.Series[float]:
+    """ARR per account (currency per year) on :attr:`Portfolio.table`'s index: ``arr``, else 12 x latest MRR.
+
+    The fallback is the account's MRR (duplicates summed) in its latest MRR month on or before the as-of month.
+    ``NaN`` when both are missing.
+    """
+    table = portfolio.table
+    arr = pd.to_numeric(table["arr"], errors="coerce").astype(float)
+    mrr = portfolio.mrr
+    if mrr.empty or not arr.isna().any():
+        return arr
+    month = _month_start(portfolio.as_of)
+    upto = mrr[mrr["month"] <= month]
+    if upto.empty:
+        return arr
+    sums = upto.groupby(["account", "month"], sort=True)["mrr"].sum().reset_index()
+    last = sums.groupby("account", sort=False).tail(1).set_index("account")["mrr"].astype(float) * 12.0
+    fallback = table["account"].map(last).astype(float)
+    return cast("pd.Series[float]", arr.where(arr.notna(), fallback))
+
+
+def at_risk_mask(portfolio: Portfolio) -> pd.Series[bool]:
+    """The one at-risk rule, per account on :attr:`Portfolio.table`'s index: live (effective ARR > 0) and the health
+    tier is one of :func:`at_risk_tiers` of the preset's scheme. Unscored and churned accounts are not at risk."""
+    table = live_table(portfolio)
+    return cast("pd.Series[bool]", pd.Series(table["at_risk"].to_numpy(), index=portfolio.table.index, name="at_risk"))
+
+
+def live_table(portfolio: Portfolio) -> pd.DataFrame:
+    """:attr:`Portfolio.table` plus ``arr_effective``, ``live`` (ARR > 0), ``at_risk`` and ``renewal_days``.
+
+    ``at_risk`` is :func:`at_risk_mask`: live and in an at-risk tier.
+
+    ``renewal_days`` = renewal_date - as_of in whole days (negative: the date has passed; ``NaN``: blank).
+    All accounts are kept (filter on ``live``), on a fresh 0..n-1 index.
+    """
+    table = portfolio.table.copy()
+    arr = effective_arr(portfolio)
+    table["arr_effective"] = arr
+    table["live"] = (arr > 0).fillna(False).astype(bool)
+    risky = at_risk_tiers(portfolio.settings.scheme())
+    table["at_risk"] = (table["live"] & table["health_tier"].isin(risky)).astype(bool)
+    renewal = pd.to_datetime(table["renewal_date"], errors="coerce")
+    table["renewal_days"] = (renewal - portfolio.as_of_ts).dt.days.astype(float)
+    out: pd.DataFrame = table.reset_index(drop=True)
+    return out
+
+
+def _month_start(day: _dt.date) -> pd.Timestamp:
+    return cast(pd.Timestamp, pd.Timestamp(day.year, day.month, 1))
+
+
+def _last_full_month(day: _dt.date) -> pd.Timestamp:
+    """The as-of month when ``day`` is its last day, else the month before (month-start Timestamp)."""
+    start = _month_start(day)
+    if (day + _dt.timedelta(days=1)).month != day.month:
+        return start
+    return start - pd.DateOffset(months=1)
+
+
+def _num(value: Any) -> float | None:
+    """A float, or ``None`` for missing / NaN / infinite values (JSON has no NaN)."""
+    if value is None or value is pd.NA:
+        return None
+    out = float(value)
+    return out if np.isfinite(out) else None
+
+
+def _text(value: Any) -> str | None:
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+        return None
+    out = str(value).strip()
+    return out or None
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# History
+# --------------------------------------------------------------------------------------------------------------------
+
+
+def normalise_history(history: pd.DataFrame | None) -> pd.DataFrame:
+    """A History table with exactly :data:`HISTORY_COLUMNS`: ``as_of`` midnight Timestamps, numbers as floats.
+
+    Rows without a date or an account are dropped. A table missing one of the columns raises :class:`InputError`.
+    """
+    if history is None or (isinstance(history, pd.DataFrame) and history.empty and not len(history.columns)):
+        history = pd.DataFrame({c: [] for c in HISTORY_COLUMNS})
+    if not isinstance(history, pd.DataFrame):
+        raise InputError("history", type(history).__name__, "a DataFrame with the History columns")
+    absent = [c for c in HISTORY_COLUMNS if c not in history.columns]
+    if absent:
+        raise InputError(
+            "history",
+            ", ".join(map(str, history.columns)) or "no columns",
+            f"a table with the columns {', '.join(HISTORY_COLUMNS)}",
+            detail=f"missing: {', '.join(absent)}",
+        )
+    out = history.loc[:, list(HISTORY_COLUMNS)].copy()
+    out["as_of"] = pd.to_datetime(out["as_of"], errors="coerce").dt.normalize().astype("datetime64[us]")
+    for col in ("health_score", "simple_points", "arr"):
+        out[col] = pd.to_numeric(out[col], errors="coerce").astype(float)
+    out["account"] = out["account"].astype(object)
+    out["health_tier"] = out["health_tier"].astype(object).where(out["health_tier"].notna(), None)
+    keep = out["as_of"].notna() & out["account"].notna()
+    return cast(pd.DataFrame, out[keep].reset_index(drop=True))
+
+
+def history_snapshot(portfolio: Portfolio) -> pd.DataFrame:
+    """This refresh's History rows: one per live account (effective ARR > 0), sorted by account.
+
+    Columns :data:`csxl.portfolio.HISTORY_COLUMNS`: ``as_of`` (the portfolio's as-of date, midnight Timestamp),
+    ``account``, ``health_score`` (0..100, NaN when unscored), ``health_tier``, ``simple_points`` (0..10) and
+    ``arr`` (effective ARR, currency per year).
+    """
+    table = live_table(portfolio)
+    live = table[table["live"]]
+    snap = pd.DataFrame(
+        {
+            "as_of": pd.Series(
+                [portfolio.as_of_ts] * len(live), index=live.index, dtype="datetime64[us]"
+            ),  # one date for all rows
+            "account": live["account"].astype(object),
+            "health_score": pd.to_numeric(live["health_score"], errors="coerce").astype(float),
+            "health_tier": live["health_tier"].astype(object),
+            "simple_points": pd.to_numeric(live["simple_points"], errors="coerce").astype(float),
+            "arr": live["arr_effective"].astype(float),
+        }
+    )
+    return normalise_history(snap.sort_values("account", kind="stable"))
+
+
+def merge_history(
+    history: pd.DataFrame | None, snapshot: pd.DataFrame, *, as_of: _dt.date | None = None
+) -> pd.DataFrame:
+    """``history`` with ``snapshot`` in: rows of the snapshot's as-of date(s) are replaced, not added.
+
+    One snapshot per as-of date, so merging the same snapshot twice gives the same table. ``as_of`` names the date
+    being refreshed when the snapshot may be empty (no live account): that date's old rows are then removed too.
+    Sorted by ``as_of`` then ``account``.
+    """
+    old = normalise_history(history)
+    new = normalise_history(snapshot)
+    dates = set(new["as_of"].tolist())
+    if as_of is not None:
+        dates.add(pd.Timestamp(as_of))
+    kept = old[~old["as_of"].isin(list(dates))]
+    parts = [p for p in (kept, new) if len(p)]
+    if not parts:
+        return normalise_history(None)
+    merged = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    merged = merged.sort_values(["as_of", "account"], kind="stable").reset_index(drop=True)
+    return normalise_history(merged)
+
+
+def snapshot_tiers(rows: pd.DataFrame, scheme: TierScheme) -> pd.Series[Any]:
+    """The tier of each History row in ``scheme``: its stored tier when that is one of the scheme's labels, else the
+    tier of its ``health_score`` (0..100) in the scheme (a snapshot written under another preset), else ``None``."""
+    stored = rows["health_tier"].astype(object)
+    known = stored.isin(scheme.labels)
+    score = pd.to_numeric(rows["health_score"], errors="coerce").astype(float)
+    usable = ~known & score.between(0.0, 100.0)
+    out = stored.where(known, None).astype(object)
+    if usable.any():
+        out[usable] = _health_tier(score[usable], scheme=scheme)
+    return cast("pd.Series[Any]", out)
+
+
+def _week_ago(history: pd.DataFrame, as_of: _dt.date) -> pd.Timestamp | None:
+    """The latest History date 7..14 days before ``as_of``, or ``None``."""
+    if history.empty:
+        return None
+    age = (pd.Timestamp(as_of) - history["as_of"]).dt.days
+    ok = history.loc[(age >= WEEK_MIN_DAYS) & (age <= WEEK_MAX_DAYS), "as_of"]
+    return None if ok.empty else cast(pd.Timestamp, ok.max())
+
+
+def previous_snapshot(history: pd.DataFrame, as_of: _dt.date) -> pd.Timestamp | None:
+    """The latest History date strictly before ``as_of`` (any age), or ``None``."""
+    if history.empty:
+        return None
+    before = history.loc[history["as_of"] < pd.Timestamp(as_of), "as_of"]
+    return None if before.empty else cast(pd.Timestamp, before.max())
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# The model
+# --------------------------------------------------------------------------------------------------------------------
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class TierLine(_Model):
+    """Accounts in one tier: count, ARR (currency per year) and share of the live ARR (fraction, None if 0 ARR)."""
+
+    tier: str
+    count: int
+    arr: float
+    share_of_arr: float | None
+
+
+class Retention(_Model):
+    """Last full month's period rates and the trailing 12-month cohort rates (fractions)."""
+
+    period_month: _dt.date | None
+    start_mrr: float | None
+    grr: float | None
+    nrr: float | None
+    logo_churn_rate: float | None
+    customers_start: int | None
+    customers_churned: int | None
+    cohort_base_month: _dt.date | None
+    cohort_nrr_12m: float | None
+    cohort_grr_12m: float | None
+    notes: list[str] = []
+
+
+class MonthMovements(_Model):
+    """MRR movements of the as-of month (month to date), currency per month; ``None`` when that month has no data."""
+
+    month: _dt.date
+    label: str
+    has_data: bool
+    churned_mrr: float | None
+    churned_count: int | None
+    contracted_mrr: float | None
+    contracted_count: int | None
+    expanded_mrr: float | None
+    expanded_count: int | None
+    new_mrr: float | None
+    new_count: int | None
+
+
+class SurveyWindow(_Model):
+    """NPS (points), CSAT (percent) and CES (1..7) over answers dated ``start`` .. ``end`` (inclusive)."""
+
+    start: _dt.date
+    end: _dt.date
+    nps: float | None
+    nps_responses: int
+    csat: float | None
+    csat_responses: int
+    ces: float | None
+    ces_responses: int
+
+
+class RenewalBucket(_Model):
+    """Live accounts renewing ``min_days`` .. ``max_days`` days after the as-of date; at risk = at-risk tier."""
+
+    window: str
+    min_days: int
+    max_days: int
+    count: int
+    arr: float
+    at_risk: int
+    at_risk_arr: float
+
+
+class TierDelta(_Model):
+    """One tier now and a week ago (count, ARR) and the change (now - then)."""
+
+    tier: str
+    count_now: int
+    count_then: int
+    count_delta: int
+    arr_now: float
+    arr_then: float
+    arr_delta: float
+
+
+class AccountLine(_Model):
+    """An account in a list (new reds, reds saved, ...): tier then and now, score now, main risk, ARR, CSM."""
+
+    account: str
+    tier_then: str | None
+    tier_now: str | None
+    score_then: float | None
+    score_now: float | None
+    main_risk: str | None
+    arr: float | None
+    csm: str | None
+
+
+class WeekOverWeek(_Model):
+    """Changes against the History snapshot 7-14 days old (``snapshot_as_of``); empty with a note when none."""
+
+    snapshot_as_of: _dt.date | None
+    days_ago: int | None
+    note: str
+    average_health_then: float | None
+    average_health_delta: float | None
+    tiers: list[TierDelta]
+    new_reds: list[AccountLine]
+    reds_saved: list[AccountLine]
+    reds_lost: list[AccountLine]
+
+
+class MovementLine(_Model):
+    """One month of the MRR bridge (currency per month)."""
+
+    month: _dt.date
+    start_mrr: float
+    new: float
+    expansion: float
+    contraction: float
+    churned: float
+    reactivation: float
+    end_mrr: float
+
+
+class RateLine(_Model):
+    """One month's period rates (fractions; ``None`` when the month started with no MRR)."""
+
+    month: _dt.date
+    nrr: float | None
+    grr: float | None
+    logo_churn_rate: float | None
+
+
+class Dashboard(_Model):
+    """The weekly CS dashboard. Money: ARR currency/year, MRR currency/month; ratios fractions; health 0..100."""
+
+    as_of: _dt.date
+    week: str
+    refreshed_at: _dt.datetime
+    preset: str
+    currency: str
+    at_risk_tiers: list[str]
+    total_accounts: int
+    total_arr: float
+    churned_accounts: int
+    unknown_arr_accounts: int
+    by_tier: list[TierLine]
+    by_simple_tier: list[TierLine]
+    at_risk_count: int
+    at_risk_arr: float
+    average_health: float | None
+    scored_accounts: int
+    retention: Retention
+    this_month: MonthMovements
+    surveys: SurveyWindow
+    renewals: list[RenewalBucket]
+    renewals_past_due: int
+    renewals_past_due_arr: float
+    week_over_week: WeekOverWeek
+    mrr_series: list[MovementLine]
+    nrr_trend: list[RateLine]
+    notes: list[str] = []
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Pieces
+# --------------------------------------------------------------------------------------------------------------------
+
+
+def _tier_lines(tiers: pd.Series[Any], arr: pd.Series[float], labels: tuple[str, ...], total: float) -> list[TierLine]:
+    """Count and ARR per label (plus :data:`UNSCORED` for blanks, always last)."""
+    keys = tiers.astype(object).where(tiers.isin(labels), UNSCORED)
+    frame = pd.DataFrame({"tier": keys.to_numpy(), "arr": arr.fillna(0.0).to_numpy()})
+    grouped = frame.groupby("tier")["arr"].agg(["count", "sum"]).reindex([*labels, UNSCORED], fill_value=0)
+    return [
+        TierLine(
+            tier=str(t),
+            count=int(r["count"]),
+            arr=float(r["sum"]),
+            share_of_arr=float(r["sum"]) / total if total > 0 else None,
+        )
+        for t, r in grouped.iterrows()
+    ]
+
+
+def _movements(portfolio: Portfolio) -> pd.DataFrame:
+    """Monthly MRR bridge with rates and the numbers of expanded / contracted accounts, months <= the as-of month."""
+    if portfolio.mrr.empty:
+        empty: pd.DataFrame = pd.DataFrame()
+        return empty
+    mov = period_rates(mrr_movements(portfolio.mrr))
+    matrix = mrr_matrix(portfolio.mrr)
+    cents = np.round(matrix.to_numpy(dtype=np.float64) * 100.0)  # compare in cents: no float dust
+    prev = np.zeros_like(cents)
+    prev[:, 1:] = cents[:, :-1]
+    had = prev > 0
+    mov["customers_expanded"] = (had & (cents > prev)).sum(axis=0).astype(np.int64)
+    mov["customers_contracted"] = (had & (cents > 0) & (cents < prev)).sum(axis=0).astype(np.int64)
+    return cast(pd.DataFrame, mov[mov.index <= _month_start(portfolio.as_of)])
+
+
+def _retention(portfolio: Portfolio, mov: pd.DataFrame) -> Retention:
+    notes: list[str] = []
+    month = _last_full_month(portfolio.as_of)
+    row = mov.loc[month] if len(mov) and month in mov.index else None
+    if row is None:
+        notes.append(f"no MRR data for the last full month {month.strftime('%Y-%m')}")
+    elif not row["start_mrr"] > 0:
+        notes.append(f"no MRR at the start of {month.strftime('%Y-%m')}: period rates undefined")
+    cohort_base = _month_start(portfolio.as_of) - pd.DateOffset(months=COHORT_MONTHS)
+    cohort_n: float | None = None
+    cohort_g: float | None = None
+    if portfolio.mrr.empty:
+        notes.append("no MRR data: trailing cohort NRR/GRR undefined")
+    else:
+        try:
+            cohort_n = cohort_nrr(portfolio.mrr, portfolio.as_of, COHORT_MONTHS)
+            cohort_g = cohort_grr(portfolio.mrr, portfolio.as_of, COHORT_MONTHS)
+        except InputError as exc:  # no base month, nobody in it, or no data for the as-of month
+            notes.append(f"trailing 12-month cohort NRR/GRR undefined: {exc}")
+    return Retention(
+        period_month=None if row is None else month.date(),
+        start_mrr=None if row is None else _num(row["start_mrr"]),
+        grr=None if row is None else _num(row["grr"]),
+        nrr=None if row is None else _num(row["nrr"]),
+        logo_churn_rate=None if row is None else _num(row["logo_churn_rate"]),
+        customers_start=None if row is None else int(row["customers_start"]),
+        customers_churned=None if row is None else int(row["customers_churned"]),
+        cohort_base_month=cohort_base.date(),
+        cohort_nrr_12m=_num(cohort_n),
+        cohort_grr_12m=_num(cohort_g),
+        notes=notes,
+    )
+
+
+def _this_month(portfolio: Portfolio, mov: pd.DataFrame) -> MonthMovements:
+    month = _month_start(portfolio.as_of)
+    has = bool(len(mov)) and month in mov.index
+    row = mov.loc[month] if has else None
+
+    def money(col: str) -> float | None:
+        return None if row is None else _num(row[col])
+
+    def count(col: str) -> int | None:
+        return None if row is None else int(row[col])
+
+    return MonthMovements(
+        month=month.date(),
+        label=month.strftime("%Y-%m"),
+        has_data=has,
+        churned_mrr=money("churned"),
+        churned_count=count("customers_churned"),
+        contracted_mrr=money("contraction"),
+        contracted_count=count("customers_contracted"),
+        expanded_mrr=money("expansion"),
+        expanded_count=count("customers_expanded"),
+        new_mrr=money("new"),
+        new_count=count("customers_new"),
+    )
+
+
+def _surveys(portfolio: Portfolio) -> SurveyWindow:
+    end = portfolio.as_of
+    start = end - _dt.timedelta(days=SURVEY_DAYS - 1)
+    s = portfolio.surveys
+    values: dict[str, tuple[float | None, int]] = {}
+    if s.empty:
+        window = s
+    else:
+        dates = pd.to_datetime(s["date"])
+        window = s[(dates >= pd.Timestamp(start)) & (dates <= pd.Timestamp(end))]
+    for kind, metric in (("nps", nps), ("csat", csat), ("ces", ces)):
+        if window.empty:
+            values[kind] = (None, 0)
+            continue
+        scores = pd.to_numeric(window.loc[window["kind"] == kind, "score"], errors="coerce").astype(float).dropna()
+        values[kind] = (metric(scores.to_numpy()) if len(scores) else None, len(scores))
+    return SurveyWindow(
+        start=start,
+        end=end,
+        nps=values["nps"][0],
+        nps_responses=values["nps"][1],
+        csat=values["csat"][0],
+        csat_responses=values["csat"][1],
+        ces=values["ces"][0],
+        ces_responses=values["ces"][1],
+    )
+
+
+def _renewals(live: pd.DataFrame) -> tuple[list[RenewalBucket], int, float]:
+    days = live["renewal_days"]
+    arr = live["arr_effective"]
+    out = []
+    for label, lo, hi in RENEWAL_WINDOWS:
+        inside = (days >= lo) & (days <= hi)
+        risky = inside & live["at_risk"]
+        out.append(
+            RenewalBucket(
+                window=label,
+                min_days=lo,
+                max_days=hi,
+                count=int(inside.sum()),
+                arr=float(arr[inside].sum()),
+                at_risk=int(risky.sum()),
+                at_risk_arr=float(arr[risky].sum()),
+            )
+        )
+    past = days < 0
+    return out, int(past.sum()), float(arr[past].sum())
+
+
+def _account_lines(frame: pd.DataFrame) -> list[AccountLine]:
+    """Rows with columns account, tier_then, tier_now, score_then, score_now, main_risk, arr, csm -> lines."""
+    frame = frame.sort_values(["arr", "account"], ascending=[False, True], kind="stable", na_position="last")
+    records = frame.to_dict("records")
+    return [
+        AccountLine(
+            account=str(r["account"]),
+            tier_then=_text(r["tier_then"]),
+            tier_now=_text(r["tier_now"]),
+            score_then=_num(r["score_then"]),
+            score_now=_num(r["score_now"]),
+            main_risk=_text(r["main_risk"]),
+            arr=_num(r["arr"]),
+            csm=_text(r["csm"]),
+        )
+        for r in records
+    ]
+
+
+def compare(live: pd.DataFrame, then: pd.DataFrame, scheme: TierScheme) -> pd.DataFrame:
+    """Outer join of live accounts now and one History snapshot by account name.
+
+    Columns: account, tier_now, score_now, main_risk, arr (now, else then), csm, tier_then (in ``scheme``, see
+    :func:`snapshot_tiers`), score_then, now (bool: live now), was (bool: in the snapshot).
+    """
+    now = pd.DataFrame(
+        {
+            "account": live["account"].astype(str).str.strip().to_numpy(),
+            "tier_now": live["health_tier"].astype(object).to_numpy(),
+            "score_now": pd.to_numeric(live["health_score"], errors="coerce").astype(float).to_numpy(),
+            "main_risk": live["main_risk"].astype(object).to_numpy(),
+            "arr_now": live["arr_effective"].astype(float).to_numpy(),
+            "csm": live["csm"].astype(object).to_numpy(),
+            "now": True,
+        }
+    )
+    was = pd.DataFrame(
+        {
+            "account": then["account"].astype(str).str.strip().to_numpy(),
+            "tier_then": snapshot_tiers(then, scheme).to_numpy(),
+            "score_then": then["health_score"].astype(float).to_numpy(),
+            "arr_then": then["arr"].astype(float).to_numpy(),
+            "was": True,
+        }
+    ).drop_duplicates("account", keep="last")
+    both = now.merge(was, on="account", how="outer")
+    both["now"] = both["now"].astype("boolean").fillna(False).astype(bool)
+    both["was"] = both["was"].astype("boolean").fillna(False).astype(bool)
+    both["arr"] = both["arr_now"].where(both["arr_now"].notna(), both["arr_then"])
+    for col in ("tier_now", "tier_then", "main_risk", "csm"):
+        both[col] = both[col].astype(object).where(both[col].notna(), None)
+    return cast(pd.DataFrame, both)
+
+
+def _week_over_week(portfolio: Portfolio, live: pd.DataFrame, labels: tuple[str, ...]) -> WeekOverWeek:
+    history = normalise_history(portfolio.history)
+    date = _week_ago(history, portfolio.as_of)
+    if date is None:
+        return WeekOverWeek(
+            snapshot_as_of=None,
+            days_ago=None,
+            note=NO_WEEK_AGO,
+            average_health_then=None,
+            average_health_delta=None,
+            tiers=[],
+            new_reds=[],
+            reds_saved=[],
+            reds_lost=[],
+        )
+    scheme = portfolio.settings.scheme()
+    risky = at_risk_tiers(scheme)
+    then = history[history["as_of"] == date]
+    tiers_then = snapshot_tiers(then, scheme)
+    avg_now = _num(pd.to_numeric(live["health_score"], errors="coerce").astype(float).mean())
+    avg_then = _num(then["health_score"].mean())
+    now_lines = _tier_lines(live["health_tier"], live["arr_effective"], labels, 0.0)
+    then_lines = _tier_lines(tiers_then, then["arr"], labels, 0.0)
+    deltas = [
+        TierDelta(
+            tier=n.tier,
+            count_now=n.count,
+            count_then=t.count,
+            count_delta=n.count - t.count,
+            arr_now=n.arr,
+            arr_then=t.arr,
+            arr_delta=n.arr - t.arr,
+        )
+        for n, t in zip(now_lines, then_lines, strict=True)
+    ]
+    both = compare(live, then, scheme)
+    risky_now = both["tier_now"].isin(risky)
+    risky_then = both["tier_then"].isin(risky)
+    days = (pd.Timestamp(portfolio.as_of) - date).days
+    return WeekOverWeek(
+        snapshot_as_of=date.date(),
+        days_ago=int(days),
+        note=f"compared with the History snapshot of {date.date().isoformat()} ({days} days before)",
+        average_health_then=avg_then,
+        average_health_delta=None if avg_now is None or avg_then is None else avg_now - avg_then,
+        tiers=deltas,
+        new_reds=_account_lines(both[both["now"] & risky_now & ~risky_then]),
+        reds_saved=_account_lines(both[both["now"] & risky_then & both["tier_now"].isin(labels) & ~risky_now]),
+        reds_lost=_account_lines(both[~both["now"] & risky_then]),
+    )
+
+
+def _series(mov: pd.DataFrame, as_of: _dt.date) -> tuple[list[MovementLine], list[RateLine]]:
+    if not len(mov):
+        return [], []
+    first = _month_start(as_of) - pd.DateOffset(months=SERIES_MONTHS - 1)
+    recent = mov[mov.index >= first]
+    money = [
+        MovementLine(
+            month=pd.Timestamp(m).date(),
+            **{c: float(r[c]) for c in ("start_mrr", "new", "expansion", "contraction", "churned", "reactivation")},
+            end_mrr=float(r["end_mrr"]),
+        )
+        for m, r in recent.iterrows()
+    ]
+    rates = [
+        RateLine(
+            month=pd.Timestamp(m).date(),
+            nrr=_num(r["nrr"]),
+            grr=_num(r["grr"]),
+            logo_churn_rate=_num(r["logo_churn_rate"]),
+        )
+        for m, r in recent.iterrows()
+    ]
+    return money, rates
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# The dashboard
+# --------------------------------------------------------------------------------------------------------------------
+
+
+def weekly_dashboard(portfolio: Portfolio, refreshed_at: _dt.datetime | None = None) -> Dashboard:
+    """The weekly CS dashboard of a portfolio as of its as-of date (see the module docstring for the conventions).
+
+    ``refreshed_at`` is stamped on the result (default: now, local time, to the second). Every part that has no data
+    (no MRR, no surveys, no History, no live account) is ``None``/empty and said so in ``notes``; nothing raises.
+    """
+    settings = portfolio.settings
+    scheme = settings.scheme()
+    labels = scheme.labels
+    risky = at_risk_tiers(scheme)
+    table = live_table(portfolio)
+    live = table[table["live"]]
+    arr = live["arr_effective"]
+    total_arr = float(arr.sum())
+    notes: list[str] = []
+    if live.empty:
+        notes.append("no live account (ARR > 0): portfolio figures are 0")
+    unknown = int(table["arr_effective"].isna().sum())
+    if unknown:
+        notes.append(f"{unknown} account(s) without ARR or MRR are left out of the portfolio figures")
+
+    simple_labels = SIMPLE_TIERS.labels
+    mov = _movements(portfolio)
+    if portfolio.mrr.empty:
+        notes.append("no MRR data: retention, this month and the MRR series are empty")
+    surveys = _surveys(portfolio)
+    if surveys.nps_responses + surveys.csat_responses + surveys.ces_responses == 0:
+        notes.append(f"no survey answers from {surveys.start.isoformat()} to {surveys.end.isoformat()}")
+    renewals, past, past_arr = _renewals(live)
+    if past:
+        notes.append(f"{past} live account(s) have a renewal date in the past: update renewal_date")
+    wow = _week_over_week(portfolio, live, labels)
+    if wow.snapshot_as_of is None:
+        notes.append(f"week over week: {NO_WEEK_AGO} (History needs a snapshot 7-14 days before the as-of date)")
+    money, rates = _series(mov, portfolio.as_of)
+    health = pd.to_numeric(live["health_score"], errors="coerce").astype(float)
+    iso = portfolio.as_of.isocalendar()
+    stamp = refreshed_at or _dt.datetime.now().replace(microsecond=0)
+    at_risk = live["at_risk"]
+    return Dashboard(
+        as_of=portfolio.as_of,
+        week=f"{iso[0]}-W{iso[1]:02d}",
+        refreshed_at=stamp,
+        preset=settings.preset,
+        currency=settings.currency,
+        at_risk_tiers=list(risky),
+        total_accounts=len(live),
+        total_arr=total_arr,
+        churned_accounts=int((table["arr_effective"] == 0).sum()),
+        unknown_arr_accounts=unknown,
+        by_tier=_tier_lines(live["health_tier"], arr, labels, total_arr),
+        by_simple_tier=_tier_lines(live["simple_tier"], arr, simple_labels, total_arr),
+        at_risk_count=int(at_risk.sum()),
+        at_risk_arr=float(arr[at_risk].sum()),
+        average_health=_num(health.mean()) if health.notna().any() else None,
+        scored_accounts=int(health.notna().sum()),
+        retention=_retention(portfolio, mov),
+        this_month=_this_month(portfolio, mov),
+        surveys=surveys,
+        renewals=renewals,
+        renewals_past_due=past,
+        renewals_past_due_arr=past_arr,
+        week_over_week=wow,
+        mrr_series=money,
+        nrr_trend=rates,
+        notes=notes,
+    )

@@ -1,0 +1,617 @@
+"""Play 2, ``onboarding``: the 90-day onboarding plan of one account, dated, with its onboarding risk signals.
+
+Also :func:`onboarding_metrics`, the portfolio's onboarding metrics (agent spec "Onboarding metrics and targets").
+
+Rules (engine spec Phase 2; the texts and day numbers are ``library/onboarding.json``):
+
+* **Dates.** Day 0 is ``start_date``. Week ``k`` covers days ``7(k-1) .. 7k-1``; a phase "Week a-b" runs from
+  ``start + 7(a-1)`` to ``start + 7b - 1``. Each milestone has a due day (the end of its phase, or the spec's own day:
+  integrations by day 3 from the agent spec's "Setup (Day 1-3)", the 30-day check-in on day 30, the 90-day review on
+  day 90): ``due = start_date + day``. A blank ``start_date`` gives the plan without dates and a missing-data note.
+* **Milestone status** from the data where a column shows it (``evidence`` in the library: e.g. integrations
+  connected <=> ``integration == connected``; 80 % of licensed users <=> ``seats_active / seats_purchased >= 0.8``):
+  ``done``; not done and past due ``overdue``; not done and not yet due ``open``. Without evidence: ``check``
+  (past due, csxl cannot see it) or ``upcoming``.
+* **Time to first value**: the segment's aha moment and target (24 hours = 1 day, 10 minutes = same day; target
+  date ``start + floor(target_days)``). Measured only when the Accounts sheet has an optional ``first_value_date``
+  column (an extra column: csxl keeps columns it does not know).
+* **Risk signals** (day ``d = as_of - start_date``):
+
+  ================================  =========================================================================
+  Champion leaves company           ``champion_status == left``
+  No login after Day 3              ``d > 3`` and the last login ``d - days_since_login <= 3`` (nothing after
+                                    day 3); or ``logins_per_week == 0`` with ``d > 3``
+  Integration fails                 ``integration == disconnected`` (``partial`` is not a failure)
+  Kickoff delayed >1 week           optional ``kickoff_date`` column: ``kickoff_date - start_date > 7`` days
+  <50% user activation by Day 30    ``d >= 30`` and ``seats_active / seats_purchased < 0.5`` (today's seats)
+  No exec sponsor identified        ``exec_sponsor_status == none``, or that status blank and ``exec_sponsor``
+                                    reads none/n-a/-
+  ================================  =========================================================================
+
+  A blank cell leaves the signal unknown (``present = None``) and names the column to fill.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import re
+from collections.abc import Mapping
+from typing import Any, cast
+
+import numpy as np
+import pandas as pd
+
+from csxl.errors import InputError
+from csxl.models import ColumnSpec, convert_column
+from csxl.plays.base import PlayResult, Section, Value, load_library, register
+from csxl.plays.score import Item, MissingColumn, cell, missing, missing_section, pct, segment_of
+from csxl.portfolio import Portfolio
+from csxl.surveys import nps as _nps
+
+__all__ = [
+    "MetricLine",
+    "MilestoneLine",
+    "OnboardingMetrics",
+    "OnboardingResult",
+    "OnboardingRisk",
+    "PhaseWindow",
+    "extra_dates",
+    "onboarding_metrics",
+    "onboarding_plan",
+]
+
+_ABSENT = frozenset({"none", "no", "n/a", "na", "-", "nobody", "false"})
+
+
+def _key(label: Any) -> str:
+    """Heading -> field name, as the table loader reads headings (``"Kickoff Date"`` -> ``kickoff_date``)."""
+    return re.sub(r"[\s\-/]+", "_", str(label).strip().lower())
+
+
+def extra_dates(portfolio: Portfolio, name: str) -> pd.Series[Any] | None:
+    """An optional date column of the Accounts sheet that csxl does not define (``kickoff_date``, ``first_value_date``).
+
+    Returns ``None`` when the sheet has no such column, else a Series of Timestamps (NaT = blank) on
+    :attr:`Portfolio.table`'s index. Cells follow the date rules of every csxl date column (ISO text, date cells,
+    Excel serials); a bad cell raises :class:`InputError` naming the column, the value and the account.
+    """
+    table = portfolio.table
+    labels = [c for c in table.columns if _key(c) == name]
+    if not labels:
+        return None
+    raw = table[labels[0]]
+    if isinstance(raw, pd.DataFrame):
+        raw = raw.iloc[:, 0]
+    spec = ColumnSpec(name=name, kind="date", required=False)
+    converted = convert_column(spec, raw)
+    if converted.bad.any():
+        pos = int(np.flatnonzero(converted.bad)[0])
+        raise InputError(name, raw.iloc[pos], spec.rule, detail=f"account {table.index[pos]!r}")
+    return pd.Series(pd.to_datetime(np.asarray(converted.values)), index=table.index, name=name)
+
+
+def _extra_date(portfolio: Portfolio, row: pd.Series[Any], name: str) -> tuple[bool, _dt.date | None]:
+    """(column exists, the account's date or None)."""
+    dates = extra_dates(portfolio, name)
+    if dates is None:
+        return False, None
+    value = dates.loc[cast(Any, row.name)]
+    if isinstance(value, pd.Series):
+        value = value.iloc[0]
+    return True, None if pd.isna(value) else pd.Timestamp(value).date()
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Result models
+# --------------------------------------------------------------------------------------------------------------------
+
+
+class PhaseWindow(Item):
+    """A phase of the plan and its dates (inclusive)."""
+
+    phase: str
+    start: _dt.date | None
+    end: _dt.date | None
+
+
+class MilestoneLine(Item):
+    """One milestone: due day (days after start), due date, status and what the data says."""
+
+    phase: str
+    item: str
+    day: int
+    due: _dt.date | None
+    status: str
+    evidence: str
+
+
+class OnboardingRisk(Item):
+    """An onboarding risk signal: ``present`` True/False, or None when the data cannot tell (see ``evidence``)."""
+
+    signal: str
+    severity: str
+    present: bool | None
+    evidence: str
+    response: str
+
+
+class OnboardingResult(PlayResult):
+    """Play 2: the dated 90-day plan, the time-to-first-value target and the onboarding risk signals."""
+
+    start_date: _dt.date | None
+    day: int | None
+    in_onboarding: bool | None
+    segment: str | None
+    aha_moment: str | None
+    ttfv_target: str | None
+    ttfv_target_date: _dt.date | None
+    first_value_date: _dt.date | None
+    ttfv_days: int | None
+    ttfv_met: bool | None
+    phases: list[PhaseWindow]
+    milestones: list[MilestoneLine]
+    risks: list[OnboardingRisk]
+    missing: list[MissingColumn]
+
+    def sections(self) -> list[Section]:
+        head: list[list[Value]] = [
+            ["Start date (day 0)", self.start_date],
+            ["Day of onboarding", self.day],
+            ["In the 90-day window", self.in_onboarding],
+            ["Segment", self.segment],
+            ["Aha moment", self.aha_moment],
+            ["TTFV target", self.ttfv_target],
+            ["TTFV target date", self.ttfv_target_date],
+            ["First value reached", self.first_value_date],
+            ["TTFV (days)", self.ttfv_days],
+            ["TTFV target met", self.ttfv_met],
+        ]
+        plan: list[list[Value]] = [[m.phase, m.item, m.day, m.due, m.status, m.evidence] for m in self.milestones]
+        risk_rows: list[list[Value]] = [
+            [r.signal, r.severity, "unknown" if r.present is None else r.present, r.evidence, r.response]
+            for r in self.risks
+        ]
+        flagged = [r for r in self.risks if r.present]
+        summary = (
+            f"{len(flagged)} risk signal(s) present: " + ", ".join(f"{r.signal} ({r.severity})" for r in flagged)
+            if flagged
+            else "No onboarding risk signal present in the data."
+        )
+        return [
+            Section("Onboarding", head),
+            Section(
+                "Phases",
+                [[p.phase, p.start, p.end] for p in self.phases],
+                ("phase", "from", "to"),
+            ),
+            Section("90-day plan", plan, ("phase", "milestone", "day", "due", "status", "evidence")),
+            Section(
+                "Onboarding risk signals",
+                risk_rows,
+                ("signal", "severity", "present", "evidence", "response"),
+                text=summary,
+            ),
+            missing_section(self.missing),
+        ]
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# The plan
+# --------------------------------------------------------------------------------------------------------------------
+
+_OPS = {
+    "==": lambda a, b: a == b,
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
+    "<": lambda a, b: a < b,
+}
+
+
+def _evidence(
+    portfolio: Portfolio, row: pd.Series[Any], rule: Mapping[str, Any] | None
+) -> tuple[bool | None, str, MissingColumn | None]:
+    """Evaluate a milestone's evidence rule: (done or None, what the data says, the column to fill)."""
+    if not rule:
+        return None, "not tracked in csxl's columns", None
+    column = str(rule["column"])
+    op = str(rule["op"])
+    if op == "filled":
+        has_column, when = _extra_date(portfolio, row, column)
+        if when is None:
+            why = "blank" if has_column else "no such column on the Accounts sheet"
+            return None, f"{column}: {why}", missing(column, "milestone status", f"the {column} (optional date column)")
+        return when <= portfolio.as_of, f"{column} = {when.isoformat()}", None
+    if "/" in column:
+        top, bottom = column.split("/")
+        a, b = cell(row, top), cell(row, bottom)
+        if a is None or b is None:
+            gap = missing(top if a is None else bottom, "milestone status")
+            return None, f"{column}: blank", gap
+        if b == 0:
+            return None, f"{bottom} = 0", None
+        value: Any = a / b
+        shown = f"{top}/{bottom} = {a}/{b} = {pct(value)}"
+    else:
+        value = cell(row, column)
+        if value is None:
+            return None, f"{column}: blank", missing(column, "milestone status")
+        shown = f"{column} = {value}"
+    target = rule["value"]
+    return bool(_OPS[op](value, target)), shown, None
+
+
+def _status(done: bool | None, due: _dt.date | None, as_of: _dt.date) -> str:
+    past = due is not None and due < as_of
+    if done is True:
+        return "done"
+    if done is False:
+        return "overdue" if past else "open"
+    return "check" if past else "upcoming"
+
+
+def _risks(
+    portfolio: Portfolio, row: pd.Series[Any], day: int | None, lib: Mapping[str, Any]
+) -> tuple[list[OnboardingRisk], list[MissingColumn]]:
+    th = cast(dict[str, Any], lib["thresholds"])
+    gaps: list[MissingColumn] = []
+    found: dict[str, tuple[bool | None, str]] = {}
+
+    status = cell(row, "champion_status")
+    if status is None:
+        found["champion_left"] = (None, "champion_status blank")
+        gaps.append(missing("champion_status", "champion-left signal"))
+    else:
+        found["champion_left"] = (status == "left", f"champion_status = {status}")
+
+    login_day = int(th["login_by_day"])
+    since, per_week = cell(row, "days_since_login"), cell(row, "logins_per_week")
+    if day is None:
+        found["no_login_after_day_3"] = (None, "start_date blank")
+    elif day <= login_day:
+        found["no_login_after_day_3"] = (False, f"day {day}: not past day {login_day} yet")
+    elif since is not None:
+        last = day - int(since)
+        found["no_login_after_day_3"] = (last <= login_day, f"last login on day {last} (days_since_login = {since})")
+    elif per_week is not None:
+        found["no_login_after_day_3"] = (float(per_week) == 0, f"logins_per_week = {per_week}")
+    else:
+        found["no_login_after_day_3"] = (None, "days_since_login and logins_per_week blank")
+        gaps.append(missing("days_since_login", "no-login-after-day-3 signal"))
+
+    integration = cell(row, "integration")
+    if integration is None:
+        found["integration_fails"] = (None, "integration blank")
+        gaps.append(missing("integration", "integration-fails signal"))
+    else:
+        found["integration_fails"] = (integration == "disconnected", f"integration = {integration}")
+
+    has_kickoff, kickoff = _extra_date(portfolio, row, "kickoff_date")
+    start = cell(row, "start_date")
+    within = int(th["kickoff_within_days"])
+    if kickoff is None or start is None:
+        what = "start_date blank" if start is None else ("kickoff_date blank" if has_kickoff else "no kickoff_date")
+        found["kickoff_delayed"] = (None, what)
+        if start is not None:
+            gaps.append(missing("kickoff_date", "kickoff-delayed signal", "the kickoff call date (optional column)"))
+    else:
+        late = (kickoff - start).days
+        found["kickoff_delayed"] = (late > within, f"kickoff on day {late}")
+
+    act_day, act_share = int(th["activation_day"]), float(th["activation_fraction"])
+    active, bought = cell(row, "seats_active"), cell(row, "seats_purchased")
+    if day is None:
+        found["low_activation_day_30"] = (None, "start_date blank")
+    elif active is None or bought is None:
+        found["low_activation_day_30"] = (None, "seats_active or seats_purchased blank")
+        gaps.append(missing("seats_active" if active is None else "seats_purchased", "activation signal"))
+    elif bought == 0:
+        found["low_activation_day_30"] = (None, "0 seats purchased: activation is not defined")
+    else:
+        share = active / bought
+        text = f"{active}/{bought} seats active = {pct(share)}"
+        if day < act_day:
+            found["low_activation_day_30"] = (False, f"day {day}: assessed from day {act_day} ({text})")
+        else:
+            found["low_activation_day_30"] = (share < act_share, text)
+
+    sponsor_status, sponsor = cell(row, "exec_sponsor_status"), cell(row, "exec_sponsor")
+    if sponsor_status is not None:
+        found["no_exec_sponsor"] = (sponsor_status == "none", f"exec_sponsor_status = {sponsor_status}")
+    elif sponsor is not None:
+        found["no_exec_sponsor"] = (str(sponsor).strip().lower() in _ABSENT, f"exec_sponsor = {sponsor}")
+    else:
+        found["no_exec_sponsor"] = (None, "exec_sponsor and exec_sponsor_status blank")
+        gaps.append(missing("exec_sponsor_status", "no-exec-sponsor signal"))
+
+    risks = [
+        OnboardingRisk(
+            signal=str(spec["signal"]),
+            severity=str(spec["severity"]),
+            present=found[str(spec["id"])][0],
+            evidence=found[str(spec["id"])][1],
+            response=str(spec["response"]),
+        )
+        for spec in lib["risk_signals"]
+        if str(spec["id"]) in found
+    ]
+    return risks, gaps
+
+
+@register("onboarding", 2, "Onboarding plan", needs_account=True, result=OnboardingResult)
+def onboarding_plan(
+    portfolio: Portfolio, account: str, *, library: Mapping[str, Any] | None = None
+) -> OnboardingResult:
+    """Play 2 (``"Onboarding plan for [account]"``): dated 90-day milestones, TTFV target, onboarding risk signals.
+
+    Raises :class:`InputError` for an unknown account or a bad ``kickoff_date``/``first_value_date`` cell.
+    """
+    row = portfolio.account(account)
+    lib = load_library("onboarding", library)
+    cadence = load_library("score")["cadence"]
+    as_of = portfolio.as_of
+    gaps: list[MissingColumn] = []
+
+    start = cell(row, "start_date")
+    day = None if start is None else (as_of - start).days
+    if start is None:
+        gaps.append(missing("start_date", "dating the plan (day 0) and the day-based risk signals"))
+    window = int(lib["window_days"])
+
+    segment, _ = segment_of(row, cadence)
+    aha = cast(dict[str, Any], lib["aha"]).get(segment or "")
+    if aha is None:
+        gaps.append(missing("segment", "the aha moment and TTFV target (or fill arr)"))
+    target_date = None
+    if aha is not None and start is not None:
+        target_date = start + _dt.timedelta(days=math.floor(float(aha["target_days"])))
+    has_fv, first_value = _extra_date(portfolio, row, "first_value_date")
+    ttfv_days = None if first_value is None or start is None else (first_value - start).days
+    ttfv_met = None
+    if ttfv_days is not None and aha is not None:
+        ttfv_met = ttfv_days <= float(aha["target_days"])
+    if first_value is None:
+        why = "blank" if has_fv else "optional column"
+        gaps.append(missing("first_value_date", "measuring TTFV", f"the date the account reached first value ({why})"))
+
+    phases: list[PhaseWindow] = []
+    milestones: list[MilestoneLine] = []
+    for phase in lib["phases"]:
+        name = str(phase["phase"])
+        first, last = int(phase["first_week"]), int(phase["last_week"])
+        phases.append(
+            PhaseWindow(
+                phase=name,
+                start=None if start is None else start + _dt.timedelta(days=7 * (first - 1)),
+                end=None if start is None else start + _dt.timedelta(days=7 * last - 1),
+            )
+        )
+        for m in phase["milestones"]:
+            due = None if start is None else start + _dt.timedelta(days=int(m["day"]))
+            done, shown, gap = _evidence(portfolio, row, m.get("evidence"))
+            if gap is not None and gap.column not in {g.column for g in gaps}:
+                gaps.append(gap)
+            milestones.append(
+                MilestoneLine(
+                    phase=name, item=str(m["item"]), day=int(m["day"]), due=due, status=_status(done, due, as_of),
+                    evidence=shown,
+                )
+            )  # fmt: skip
+
+    risks, risk_gaps = _risks(portfolio, row, day, lib)
+    seen = {g.column for g in gaps}
+    gaps += [g for g in risk_gaps if g.column not in seen]
+
+    return OnboardingResult(
+        command="onboarding",
+        account=str(cell(row, "account")),
+        as_of=as_of,
+        conventions=[
+            "Day 0 is start_date; due = start_date + day; week k covers days 7(k-1) to 7k-1.",
+            "Status: done / overdue / open where a column shows the milestone, else check (past due) / upcoming.",
+            "Activation by day 30 uses today's seats_active / seats_purchased (csxl keeps no seat history).",
+            "kickoff_date and first_value_date are optional extra date columns of the Accounts sheet.",
+        ],
+        start_date=start,
+        day=day,
+        in_onboarding=None if day is None else 0 <= day <= window,
+        segment=segment,
+        aha_moment=None if aha is None else str(aha["aha_moment"]),
+        ttfv_target=None if aha is None else str(aha["target"]),
+        ttfv_target_date=target_date,
+        first_value_date=first_value,
+        ttfv_days=ttfv_days,
+        ttfv_met=ttfv_met,
+        phases=phases,
+        milestones=milestones,
+        risks=risks,
+        missing=gaps,
+    )
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Portfolio onboarding metrics
+# --------------------------------------------------------------------------------------------------------------------
+
+
+class MetricLine(Item):
+    """One onboarding metric: value (None = not derivable), unit, target, met, accounts counted, formula, note."""
+
+    metric: str
+    value: float | None
+    unit: str
+    target: str
+    met: bool | None
+    n: int
+    formula: str
+    note: str
+
+
+class OnboardingMetrics(PlayResult):
+    """The portfolio's onboarding metrics (agent spec, "Onboarding metrics and targets")."""
+
+    metrics: list[MetricLine]
+
+    def sections(self) -> list[Section]:
+        rows: list[list[Value]] = []
+        for m in self.metrics:
+            shown: Value
+            if m.value is None:
+                shown = "not derivable"
+            elif m.unit == "fraction":
+                shown = pct(m.value, 1)
+            else:
+                shown = round(m.value, 1)
+            rows.append([m.metric, shown, m.target, "" if m.met is None else m.met, m.n, m.formula, m.note])
+        return [Section("Onboarding metrics", rows, ("metric", "value", "target", "met", "n", "formula", "note"))]
+
+
+def _metric(
+    key: str, name: str, value: float | None, unit: str, n: int, formula: str, note: str, lib: Mapping[str, Any]
+) -> MetricLine:
+    spec = cast(dict[str, Any], lib["metric_targets"])[key]
+    met = None if value is None else bool(_OPS[str(spec["op"])](value, float(spec["value"])))
+    return MetricLine(
+        metric=name, value=value, unit=unit, target=str(spec["target"]), met=met, n=n, formula=formula, note=note
+    )
+
+
+def _share(flags: pd.Series[Any]) -> tuple[float | None, int]:
+    n = int(flags.size)
+    return (float(flags.mean()) if n else None), n
+
+
+def onboarding_metrics(portfolio: Portfolio, *, library: Mapping[str, Any] | None = None) -> OnboardingMetrics:
+    """The onboarding metrics csxl can derive from its columns (vectorised over the whole Accounts table).
+
+    * **TTFV median** (days): ``median(first_value_date - start_date)`` when the optional ``first_value_date``
+      column exists, else not derivable.
+    * **Activation rate**: accounts with ``seats_active / seats_purchased >= 0.5`` (the onboarding risk table's
+      activation bar) / accounts with both seat cells filled and ``seats_purchased > 0``.
+    * **Onboarding completion**: among accounts past day 90 with every checkable milestone column filled,
+      the share with all of them done (integration connected, goals_defined > 0, seats >= 80 % active, ROI
+      documented).
+    * **D7 / D30 retention** (logins): among accounts at least 7 (30) days old with ``days_since_login`` filled,
+      the share whose last login falls on or after day 7 (30): ``(as_of - start_date) - days_since_login >= 7``.
+    * **D30 paying** (MRR): among accounts whose first month with MRR > 0 is before the as-of month, the share
+      still with MRR > 0 the month after. MRR is monthly, so a D7 figure cannot come from it.
+    * **Post-onboarding NPS**: :func:`csxl.nps` of NPS answers dated within days 0-90 of the account's start.
+    """
+    lib = load_library("onboarding", library)
+    table = portfolio.table
+    as_of = portfolio.as_of_ts
+    start = pd.to_datetime(table["start_date"])
+    age = (as_of - start).dt.days
+    out: list[MetricLine] = []
+
+    fv = extra_dates(portfolio, "first_value_date")
+    if fv is None:
+        out.append(
+            _metric(
+                "ttfv_median_days", "Time to first value (median)", None, "days", 0,
+                "median(first_value_date - start_date)", "add a first_value_date column to the Accounts sheet", lib,
+            )
+        )  # fmt: skip
+    else:
+        ttfv = (fv - start).dt.days.dropna()
+        value = float(ttfv.median()) if len(ttfv) else None
+        out.append(
+            _metric(
+                "ttfv_median_days", "Time to first value (median)", value, "days", len(ttfv),
+                "median(first_value_date - start_date)", "accounts with both dates", lib,
+            )
+        )  # fmt: skip
+
+    active = pd.to_numeric(table["seats_active"], errors="coerce").astype(float)
+    bought = pd.to_numeric(table["seats_purchased"], errors="coerce").astype(float)
+    ok = active.notna() & (bought > 0)
+    share, n = _share(active[ok] / bought[ok] >= 0.5)
+    out.append(
+        _metric(
+            "activation_rate", "Activation rate", share, "fraction", n,
+            "accounts with seats_active/seats_purchased >= 50% / accounts with seats filled", "seat activation", lib,
+        )
+    )  # fmt: skip
+
+    window = int(lib["window_days"])
+    checks = pd.DataFrame(
+        {
+            "integration": table["integration"].map(lambda v: None if v is None else v == "connected"),
+            "goals": pd.to_numeric(table["goals_defined"], errors="coerce").gt(0).where(table["goals_defined"].notna()),
+            "seats": (active / bought.where(bought > 0) >= 0.8).where(ok),
+            "roi": table["roi_documented"].astype(object).where(table["roi_documented"].notna()),
+        },
+        index=table.index,
+    )
+    eligible = (age > window) & checks.notna().all(axis=1)
+    done = checks[eligible].astype(bool).all(axis=1)
+    share, n = _share(done)
+    out.append(
+        _metric(
+            "onboarding_completion", "Onboarding completion", share, "fraction", n,
+            "accounts past day 90 with every checkable milestone done / such accounts",
+            "checkable: integration connected, goals_defined > 0, seats >= 80% active, roi_documented", lib,
+        )
+    )  # fmt: skip
+
+    since = pd.to_numeric(table["days_since_login"], errors="coerce").astype(float)
+    for key, days, name in (("d7_retention", 7, "D7 retention"), ("d30_retention", 30, "D30 retention")):
+        eligible = (age >= days) & since.notna()
+        share, n = _share((age[eligible] - since[eligible]) >= days)
+        out.append(
+            _metric(
+                key, name, share, "fraction", n,
+                f"accounts with a login on or after day {days} / accounts >= {days} days old",
+                "from days_since_login (csxl keeps no login history)", lib,
+            )
+        )  # fmt: skip
+
+    out.append(_d30_paying(portfolio, lib))
+    out.append(_post_onboarding_nps(portfolio, start, window, lib))
+    return OnboardingMetrics(
+        command="onboarding-metrics",
+        account=None,
+        as_of=portfolio.as_of,
+        conventions=["Signups = accounts on the Accounts sheet (all of them, churned ones included)."],
+        metrics=out,
+    )
+
+
+def _d30_paying(portfolio: Portfolio, lib: Mapping[str, Any]) -> MetricLine:
+    mrr = portfolio.mrr
+    formula = "accounts with MRR > 0 the month after their first paying month / accounts with that month <= as-of"
+    month = portfolio.as_of_ts.to_period("M").to_timestamp()
+    if mrr.empty:
+        return _metric("d30_paying", "D30 paying (MRR)", None, "fraction", 0, formula, "MRR sheet empty", lib)
+    by = mrr[mrr["month"] <= month].groupby(["account", "month"], sort=False)["mrr"].sum()
+    paying = by[by > 0].reset_index()
+    first = paying.groupby("account")["month"].min()
+    nxt = first + pd.DateOffset(months=1)
+    nxt = nxt[nxt <= month]
+    keys = pd.MultiIndex.from_arrays([nxt.index, nxt.to_numpy()])
+    after = by.reindex(keys).fillna(0.0).to_numpy() > 0
+    share, n = _share(pd.Series(after, dtype=bool))
+    note = "MRR is monthly: D7 cannot be read from it"
+    return _metric("d30_paying", "D30 paying (MRR)", share, "fraction", n, formula, note, lib)
+
+
+def _post_onboarding_nps(
+    portfolio: Portfolio, start: pd.Series[Any], window: int, lib: Mapping[str, Any]
+) -> MetricLine:
+    surveys = portfolio.surveys
+    formula = f"NPS of answers dated within days 0-{window} of the account's start_date"
+    answers = surveys[surveys["kind"] == "nps"] if not surveys.empty else surveys
+    starts = pd.Series(start.to_numpy(), index=portfolio.table["account"].astype(str).to_numpy())
+    if answers.empty:
+        return _metric("post_onboarding_nps", "Post-onboarding NPS", None, "NPS", 0, formula, "no NPS answers", lib)
+    began = pd.to_datetime(answers["account"].astype(str).map(starts))
+    offset = (answers["date"] - began).dt.days
+    inside = answers[(offset >= 0) & (offset <= window)]
+    if inside.empty:
+        return _metric(
+            "post_onboarding_nps", "Post-onboarding NPS", None, "NPS", 0, formula, "no answer in the window", lib
+        )
+    value = _nps(inside["score"].astype(float))
+    return _metric(
+        "post_onboarding_nps", "Post-onboarding NPS", value, "NPS", len(inside), formula, "surveys sheet", lib
+    )

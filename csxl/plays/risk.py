@@ -1,0 +1,294 @@
+"""Play 4, ``risk``: the churn leading indicators in one account's data, its risk level, intervention and ARR at risk.
+
+Indicators (engine spec "Early Warning System", agent spec "Intervention playbook by risk level"; levels, cut-offs and
+texts are ``library/risk.json``). Each indicator is ``present`` True/False, or None when its column is blank:
+
+===================  ============================================================  ==================================
+indicator            present when                                                  level when present
+===================  ============================================================  ==================================
+usage decline        ``usage_trend == down`` (the >30 % MoM size cannot be          Medium ("usage declining")
+                     measured: csxl has no monthly usage series)
+engagement dip       ``login_trend == down``                                        Low ("minor engagement dip")
+no login             ``days_since_login >= 14`` (High) or ``>= 7`` (Low)            High / Low
+champion change      ``champion_status`` ``left`` (High) or ``new`` (Medium)        High / Medium
+support tickets up   ``support_tickets_30d >= 5``                                   Medium
+spike then silence   ``support_tickets_30d == 0`` and ``days_since_login >= 14``   Medium (the spike before it is
+                                                                                    not visible in one 30-day count)
+seat removals        ``seats_active < seats_purchased``; level by the seat          Red High, Yellow Medium, Green Low
+                     adoption rating (:func:`csxl.signal_rag` ``seat_adoption``)
+contract downgraded  ``contract_trend == downgraded``                               Medium
+contraction risk     ``contraction_risk`` yes                                       Medium
+NPS detractor        NPS answer ``<= 6`` (``nps`` cell, else the latest NPS survey)  High
+payment failure      ``payment_status`` ``delinquent`` (High) or ``late`` (Medium)  High / Medium
+health tier          the tier (Critical -> Critical, At-Risk/Red -> High,           as mapped
+                     Healthy/Yellow -> Medium; Thriving/Green none)
+===================  ============================================================  ==================================
+
+Risk level = the highest level among present indicators (Critical > High > Medium > Low); none present -> Low.
+Intervention, timing and owner are the agent spec's row for that level; ``deadline = as_of + deadline_days``
+(Critical 0 = same day, High 1, Medium 7; Low is "Automated" in the spec, csxl dates it 7 days out).
+ARR at risk = the account's ARR (``arr``, else 12 x its latest MRR), all of it: churn loses the whole contract.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Mapping
+from typing import Any, cast
+
+from csxl.plays.base import PlayResult, Section, Value, load_library, register
+from csxl.plays.score import (
+    Item,
+    MissingColumn,
+    account_arr,
+    cell,
+    latest_nps,
+    missing,
+    missing_section,
+    money,
+    pct,
+)
+from csxl.portfolio import Portfolio
+from csxl.signals import signal_rag
+
+__all__ = ["LEVELS", "Indicator", "RiskResult", "churn_risk"]
+
+#: Risk levels, most severe first.
+LEVELS: tuple[str, ...] = ("Critical", "High", "Medium", "Low")
+
+
+class Indicator(Item):
+    """One leading indicator: present True/False/None (None = the data cannot tell), evidence, level if present."""
+
+    indicator: str
+    present: bool | None
+    level: str | None
+    evidence: str
+    detection: str
+    lead_time: str
+
+
+class RiskResult(PlayResult):
+    """Play 4: indicators found, risk level, intervention with owner and dated deadline, ARR at risk."""
+
+    health_score: float | None
+    health_tier: str | None
+    renewal_date: _dt.date | None
+    days_to_renewal: int | None
+    risk_level: str
+    intervention: str
+    timing: str
+    owner: str
+    deadline: _dt.date
+    arr_at_risk: float | None
+    arr_source: str
+    currency: str
+    indicators: list[Indicator]
+    missing: list[MissingColumn]
+
+    def sections(self) -> list[Section]:
+        found = [i for i in self.indicators if i.present]
+        summary: list[list[Value]] = [
+            ["Risk level", self.risk_level],
+            ["ARR at risk", f"{money(self.arr_at_risk, self.currency)} ({self.arr_source or 'arr blank'})"],
+            ["Health score", None if self.health_score is None else round(self.health_score, 1)],
+            ["Health tier", self.health_tier],
+            ["Renewal date", self.renewal_date],
+            ["Days to renewal", self.days_to_renewal],
+            ["Indicators present", len(found)],
+        ]
+        plan: list[list[Value]] = [
+            ["Action", self.intervention],
+            ["Timing", self.timing],
+            ["Owner", self.owner],
+            ["Deadline", self.deadline],
+        ]
+        rows: list[list[Value]] = [
+            [i.indicator, "unknown" if i.present is None else i.present, i.level, i.evidence, i.lead_time]
+            for i in self.indicators
+        ]
+        return [
+            Section("Churn risk", summary),
+            Section("Leading indicators", rows, ("indicator", "present", "level", "evidence", "lead time")),
+            Section(f"Intervention ({self.risk_level})", plan),
+            missing_section(self.missing),
+        ]
+
+
+def _rank(level: str | None) -> int:
+    return LEVELS.index(level) if level in LEVELS else len(LEVELS)
+
+
+def _indicators(
+    portfolio: Portfolio, row: Any, lib: Mapping[str, Any]
+) -> tuple[dict[str, tuple[bool | None, str | None, str]], list[MissingColumn]]:
+    """id -> (present, level, evidence) for every indicator, and the blank columns they needed."""
+    th = cast(dict[str, Any], lib["thresholds"])
+    out: dict[str, tuple[bool | None, str | None, str]] = {}
+    gaps: list[MissingColumn] = []
+    base = cast(dict[str, Any], lib["indicators"])
+
+    def level(key: str) -> str:
+        return str(base[key]["level"])
+
+    def blank(key: str, column: str, why: str) -> None:
+        out[key] = (None, None, f"{column} blank")
+        gaps.append(missing(column, why))
+
+    trend = cell(row, "usage_trend")
+    if trend is None:
+        blank("usage_decline", "usage_trend", "usage-decline indicator")
+    else:
+        note = " (size of the drop not measurable)" if trend == "down" else ""
+        out["usage_decline"] = (trend == "down", level("usage_decline"), f"usage_trend = {trend}{note}")
+
+    login_trend = cell(row, "login_trend")
+    if login_trend is None:
+        blank("engagement_dip", "login_trend", "engagement-dip indicator")
+    else:
+        out["engagement_dip"] = (login_trend == "down", level("engagement_dip"), f"login_trend = {login_trend}")
+
+    since = cell(row, "days_since_login")
+    high, low = int(th["no_login_high_days"]), int(th["no_login_low_days"])
+    if since is None:
+        blank("no_login", "days_since_login", "no-login indicator")
+    else:
+        lvl = "High" if since >= high else "Low" if since >= low else None
+        out["no_login"] = (lvl is not None, lvl, f"days_since_login = {since} (High >= {high}, Low >= {low})")
+
+    champion = cell(row, "champion_status")
+    champ_levels = cast(dict[str, str], lib["champion_levels"])
+    if champion is None:
+        blank("champion_change", "champion_status", "champion-change indicator")
+    else:
+        lvl = champ_levels.get(str(champion))
+        out["champion_change"] = (lvl is not None, lvl, f"champion_status = {champion}")
+
+    tickets = cell(row, "support_tickets_30d")
+    spike = int(th["ticket_spike_30d"])
+    if tickets is None:
+        blank("ticket_spike", "support_tickets_30d", "support-ticket indicators")
+        out["ticket_silence"] = (None, None, "support_tickets_30d blank")
+    else:
+        out["ticket_spike"] = (tickets >= spike, level("ticket_spike"), f"{tickets} tickets in 30 days (>= {spike})")
+        silence = int(th["silence_days"])
+        if since is None:
+            out["ticket_silence"] = (None, None, "days_since_login blank")
+        else:
+            quiet = tickets == 0 and since >= silence
+            text = f"{tickets} tickets in 30 days, no login for {since} days (silence: 0 and >= {silence})"
+            out["ticket_silence"] = (quiet, level("ticket_silence"), text)
+
+    active, bought = cell(row, "seats_active"), cell(row, "seats_purchased")
+    if active is None or bought is None:
+        blank("seat_removals", "seats_active" if active is None else "seats_purchased", "seat-removals indicator")
+    elif bought == 0:
+        out["seat_removals"] = (False, None, "0 seats purchased")
+    else:
+        share = active / bought
+        rating = str(signal_rag("seat_adoption", share))
+        lvl = cast(dict[str, str], lib["seat_levels"])[rating]
+        unused = bought - active
+        text = f"{active} of {bought} seats active ({pct(share)}, {rating}); {unused} unused"
+        out["seat_removals"] = (active < bought, lvl, text)
+
+    contract = cell(row, "contract_trend")
+    if contract is None:
+        blank("downgrade", "contract_trend", "downgrade indicator")
+    else:
+        out["downgrade"] = (contract == "downgraded", level("downgrade"), f"contract_trend = {contract}")
+
+    contraction = cell(row, "contraction_risk")
+    if contraction is None:
+        blank("contraction_risk", "contraction_risk", "contraction indicator")
+    else:
+        out["contraction_risk"] = (bool(contraction), level("contraction_risk"), f"contraction_risk = {contraction}")
+
+    score, source = latest_nps(portfolio, row)
+    worst = int(th["detractor_max"])
+    if score is None:
+        out["nps_detractor"] = (None, None, "no NPS answer")
+        gaps.append(missing("nps", "NPS-detractor indicator (or an NPS answer on the Surveys sheet)"))
+    else:
+        out["nps_detractor"] = (score <= worst, level("nps_detractor"), f"NPS {score} ({source}; detractor <= {worst})")
+
+    payment = cell(row, "payment_status")
+    if payment is None:
+        blank("payment_failure", "payment_status", "payment indicator")
+    else:
+        lvl = cast(dict[str, str], lib["payment_levels"]).get(str(payment))
+        out["payment_failure"] = (lvl is not None, lvl, f"payment_status = {payment}")
+
+    tier = cell(row, "health_tier")
+    if tier is None:
+        out["health_tier"] = (None, None, "no health score (see the score play's missing data)")
+    else:
+        lvl = cast(dict[str, str], lib["tier_levels"]).get(str(tier))
+        health = cell(row, "health_score")
+        out["health_tier"] = (lvl is not None, lvl, f"{tier} ({float(health):.1f})")
+    return out, gaps
+
+
+@register("risk", 4, "Churn risk", needs_account=True, result=RiskResult)
+def churn_risk(portfolio: Portfolio, account: str, *, library: Mapping[str, Any] | None = None) -> RiskResult:
+    """Play 4 (``"Churn risk for [account]"``): leading indicators, level, intervention, owner, deadline, ARR at risk.
+
+    Raises :class:`csxl.errors.InputError` for an unknown account; blank cells are listed in ``missing``.
+    """
+    row = portfolio.account(account)
+    lib = load_library("risk", library)
+    found, gaps = _indicators(portfolio, row, lib)
+    base = cast(dict[str, Any], lib["indicators"])
+    indicators = [
+        Indicator(
+            indicator=str(spec["indicator"]),
+            present=found[key][0],
+            level=found[key][1] if found[key][0] else None,
+            evidence=found[key][2],
+            detection=str(spec["detection"]),
+            lead_time=str(spec["lead_time"]),
+        )
+        for key, spec in base.items()
+        if key in found
+    ]
+    present = [i.level for i in indicators if i.present and i.level is not None]
+    risk_level = min(present, key=_rank) if present else "Low"
+    plan = cast(dict[str, Any], lib["levels"])[risk_level]
+    csm = cell(row, "csm")
+    owner = str(plan["owner"])
+    if csm is not None and "CSM" in owner:
+        owner = f"{owner} ({csm})"
+    elif csm is None and "CSM" in owner:
+        gaps.append(missing("csm", "naming the owner"))
+    arr, source = account_arr(portfolio, row)
+    if arr is None:
+        gaps.append(missing("arr", "ARR at risk (or MRR rows for the account)"))
+    renewal = cell(row, "renewal_date")
+    health = cell(row, "health_score")
+    conventions = [
+        "Risk level = the most severe level among present indicators; none present = Low.",
+        "Usage decline >30% MoM needs monthly usage numbers; csxl flags usage_trend = down without the size.",
+        "ARR at risk = the whole ARR of the account (arr, else 12 x the latest MRR).",
+    ]
+    if not present:
+        conventions.append("No leading indicator is present in the data.")
+    return RiskResult(
+        command="risk",
+        account=str(cell(row, "account")),
+        as_of=portfolio.as_of,
+        conventions=conventions,
+        health_score=None if health is None else float(health),
+        health_tier=None if cell(row, "health_tier") is None else str(cell(row, "health_tier")),
+        renewal_date=renewal,
+        days_to_renewal=None if renewal is None else (renewal - portfolio.as_of).days,
+        risk_level=risk_level,
+        intervention=str(plan["action"]),
+        timing=str(plan["timing"]),
+        owner=owner,
+        deadline=portfolio.as_of + _dt.timedelta(days=int(plan["deadline_days"])),
+        arr_at_risk=arr,
+        arr_source=source,
+        currency=portfolio.settings.currency,
+        indicators=indicators,
+        missing=gaps,
+    )
