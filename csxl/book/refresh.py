@@ -96,7 +96,7 @@ def _owned_accounts(portfolio: Portfolio, last_row: int) -> list[Block | Clear]:
 
 
 def _history(portfolio: Portfolio, old_rows: int) -> tuple[list[Block | Clear | ResizeTable], int]:
-    merged = merge_history(portfolio.history, history_snapshot(portfolio))
+    merged = merge_history(portfolio.history, history_snapshot(portfolio), as_of=portfolio.as_of)
     first = HISTORY.first_data_row
     rows: list[list[Cell]] = [
         [_plain(v) for v in values] for values in merged[list(HISTORY_COLUMNS)].itertuples(index=False, name=None)
@@ -135,6 +135,10 @@ def cohorts_plan(portfolio: Portfolio) -> Plan:
     if portfolio.mrr.empty:
         writer.line(["No MRR rows yet: fill the MRR sheet (account, month, MRR) and refresh."], "note")
         return writer.plan()
+    last_month = pd.Timestamp(portfolio.mrr["month"].max()).to_period("M")
+    if as_of.to_period("M") > last_month:  # a refresh early in a month whose MRR is not in yet
+        as_of = last_month.to_timestamp(how="end").normalize()
+        writer.line([f"MRR rows end in {last_month}: the grids are as of the end of that month."], "note")
     sizes = cohort_sizes(portfolio.mrr, as_of)
     for title, basis, size_col, label in (
         ("Logo retention (share of customers still paying)", "logo", "customers", "Customers"),

@@ -1,0 +1,329 @@
+"""The headless workflow end to end: csxl new / refresh / validate / account / report / plays on real files.
+
+Expected numbers come from an independent path: the public core (``csxl.score_accounts``, ``csxl.mrr_movements``)
+run on the same demo tables, never from the workbook code under test. Workbooks are compared by unzipped XML.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from engine import recalculate, require_soffice
+from python_calamine import CalamineWorkbook
+
+import csxl
+from csxl.book import layout
+from csxl.book.refresh import refresh
+from csxl.book.workflow import account_sheet_name, new_workbook
+from csxl.cli import EXIT_FILE, EXIT_INPUT, cli
+
+AS_OF = dt.date(2026, 10, 31)
+STAMP = dt.datetime(2026, 11, 1, 9, 30)
+
+
+def _xml(path: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as zf:
+        return {n: zf.read(n) for n in zf.namelist()}
+
+
+def _sheet_part(path: Path, sheet: str) -> str:
+    """The zip member of ``sheet`` (via workbook.xml and its rels)."""
+    import re
+
+    parts = _xml(path)
+    wb = parts["xl/workbook.xml"].decode()
+    rels = parts["xl/_rels/workbook.xml.rels"].decode()
+    rid = re.search(rf'<sheet [^>]*name="{re.escape(sheet)}"[^>]*r:id="([^"]+)"', wb)
+    assert rid, f"no sheet {sheet}"
+    target = re.search(rf'Id="{rid.group(1)}"[^>]*Target="([^"]+)"', rels) or re.search(
+        rf'Target="([^"]+)"[^>]*Id="{rid.group(1)}"', rels
+    )
+    assert target
+    name = target.group(1).lstrip("/")
+    return name if name.startswith("xl/") else f"xl/{name}"
+
+
+def _rows(path: Path, sheet: str) -> list[list[Any]]:
+    return CalamineWorkbook.from_path(str(path)).get_sheet_by_name(sheet).to_python()
+
+
+@pytest.fixture(scope="module")
+def demo() -> csxl.DemoData:
+    return csxl.demo_portfolio(120, seed=11)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory, demo: csxl.DemoData) -> Path:
+    from csxl.book.template import build_template
+
+    path = tmp_path_factory.mktemp("book") / "book.xlsx"
+    build_template(path, demo=demo, as_of=AS_OF)
+    refresh(path, stamp_at=STAMP)
+    return path
+
+
+@pytest.fixture
+def book(built: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "book.xlsx"
+    shutil.copy(built, copy)
+    return copy
+
+
+# ---------------------------------------------------------------------------------------------------- the numbers
+
+
+def test_owned_columns_equal_the_core(built: Path, demo: csxl.DemoData) -> None:
+    # independent: the public core on the demo frames (same rows, same order: sheet row = 3 + position)
+    expected = csxl.score_accounts(demo.accounts).reset_index(drop=True)
+    rows = _rows(built, layout.SHEET_ACCOUNTS)
+    header = [str(h) for h in rows[layout.HEADER_ROW - 1]]
+    data = rows[layout.HEADER_ROW :][: len(demo.accounts)]
+    col = {h: i for i, h in enumerate(header)}
+    for key, source in (("health_score", "health_score"), ("usage_score", "usage"), ("financial_score", "financial")):
+        got = pd.Series([r[col[layout.ACCOUNTS.column(key).header]] for r in data], dtype=object).replace("", None)
+        want = expected[source]
+        pd.testing.assert_series_equal(
+            pd.to_numeric(got).astype(float), want.astype(float), check_names=False, rtol=1e-12, atol=1e-9
+        )
+    tiers = [r[col[layout.ACCOUNTS.column("health_tier").header]] for r in data]
+    assert tiers == expected["health_tier"].fillna("").tolist()
+
+
+def test_history_one_snapshot_per_as_of(book: Path, demo: csxl.DemoData) -> None:
+    live = int((csxl.mrr_matrix(demo.mrr, AS_OF).iloc[:, -1] > 0).sum())  # accounts paying in the as-of month
+    first = _rows(book, layout.SHEET_HISTORY)[layout.HEADER_ROW :]
+    assert len(first) == live
+    refresh(book, stamp_at=STAMP)  # same as-of: nothing new
+    assert len(_rows(book, layout.SHEET_HISTORY)[layout.HEADER_ROW :]) == live
+    refresh(book, as_of=AS_OF + dt.timedelta(days=7), stamp_at=STAMP)  # a week later: a second snapshot
+    rows = _rows(book, layout.SHEET_HISTORY)[layout.HEADER_ROW :]
+    dates = {r[0] for r in rows}
+    assert len(dates) == 2
+    assert len(rows) >= 2 * live - 5  # (a few may churn between the two dates; none in the demo's last month)
+    with zipfile.ZipFile(book) as zf:
+        table = [n for n in zf.namelist() if n.startswith("xl/tables/")]
+        refs = [zf.read(n).decode() for n in table]
+    assert any(f'ref="A2:F{2 + len(rows)}"' in r for r in refs), "History table not resized to its rows"
+    # the dashboard now compares with the snapshot a week before
+    assert "Compared with" in str(_rows(book, layout.SHEET_DASHBOARD))
+
+
+def test_refresh_is_idempotent(book: Path) -> None:
+    before = _xml(book)
+    refresh(book, stamp_at=STAMP)
+    after = _xml(book)
+    assert before.keys() == after.keys()
+    changed = [n for n in before if before[n] != after[n]]
+    assert changed == [], f"a second refresh changed {changed}"
+    # a later refresh time changes the Dashboard's timestamp cell only
+    refresh(book, stamp_at=STAMP + dt.timedelta(hours=1))
+    later = _xml(book)
+    changed = [n for n in after if after[n] != later[n]]
+    assert changed == [_sheet_part(book, layout.SHEET_DASHBOARD)]
+
+
+def test_user_sheets_and_inputs_survive(book: Path, demo: csxl.DemoData) -> None:
+    # the user adds their own sheet and formats with openpyxl (as Excel would), then refreshes
+    wb = openpyxl.load_workbook(book)
+    notes = wb.create_sheet("My notes")
+    notes["A1"] = "call Ana on Monday"
+    notes["B2"] = 42
+    wb[layout.SHEET_ACCOUNTS]["A3"].font = openpyxl.styles.Font(bold=True, color="FF0000")
+    wb.save(book)
+    inputs_before = _rows(book, layout.SHEET_ACCOUNTS)
+    before = _xml(book)
+    refresh(book, stamp_at=STAMP + dt.timedelta(days=1))
+    after = _xml(book)
+    notes_part = _sheet_part(book, "My notes")
+    assert before[notes_part] == after[notes_part]
+    assert b'rgb="00FF0000"' in after["xl/styles.xml"]  # the user's red bold font is still defined
+    account_a3 = 'r="A3" s="'
+    part = _sheet_part(book, layout.SHEET_ACCOUNTS)
+    style_before = before[part].decode().split(account_a3)[1].split('"')[0]
+    assert after[part].decode().split(account_a3)[1].split('"')[0] == style_before  # and still on A3
+    inputs_after = _rows(book, layout.SHEET_ACCOUNTS)
+    n_inputs = len(layout.ACCOUNTS.role("input"))
+    assert [r[:n_inputs] for r in inputs_after] == [r[:n_inputs] for r in inputs_before]
+
+
+def test_text_from_data_is_never_a_formula(tmp_path: Path, demo: csxl.DemoData) -> None:
+    from csxl.book.template import build_template
+
+    accounts = demo.accounts.copy()
+    mrr = demo.mrr.copy()
+    evil = ['=HYPERLINK("http://x","y")', "+1", "-2", "@SUM(A1)"]
+    old = accounts["account"].iloc[: len(evil)].tolist()
+    rename = dict(zip(old, evil, strict=True))
+    accounts["account"] = accounts["account"].replace(rename)
+    mrr["account"] = mrr["account"].replace(rename)
+    path = tmp_path / "evil.xlsx"
+    build_template(path, demo=csxl.DemoData(accounts, mrr, demo.surveys, demo.as_of), as_of=AS_OF)
+    refresh(path, stamp_at=STAMP)
+    history = _xml(path)[_sheet_part(path, layout.SHEET_HISTORY)].decode()
+    assert "<f>" not in history and "<f " not in history
+    names = {r[1] for r in _rows(path, layout.SHEET_HISTORY)[layout.HEADER_ROW :]}
+    assert set(evil) & names  # written back as the same text
+
+
+# ---------------------------------------------------------------------------------------------------- bad input
+
+
+def test_bad_rows_are_reported_and_left_out(book: Path) -> None:
+    wb = openpyxl.load_workbook(book)
+    ws = wb[layout.SHEET_ACCOUNTS]
+    arr_col = layout.ACCOUNTS.index("arr")
+    dau_col = layout.ACCOUNTS.index("dau_mau")
+    ws.cell(4, arr_col).value = "lots"
+    ws.cell(5, dau_col).value = 1.5
+    wb.save(book)
+    result = CliRunner().invoke(cli, ["validate", str(book)])
+    assert result.exit_code == EXIT_INPUT
+    assert "Accounts" in result.output and "row 4" in result.output and "'lots'" in result.output
+    assert "row 5" in result.output and "1.5" in result.output
+    run = CliRunner().invoke(cli, ["refresh", str(book)])
+    assert run.exit_code == 0, run.output
+    assert "2 input problem(s)" in run.output
+    rows = _rows(book, layout.SHEET_ACCOUNTS)
+    score_col = layout.ACCOUNTS.index("health_score") - 1
+    assert rows[3][score_col] == "" and rows[4][score_col] == ""  # sheet rows 4 and 5: left out, blank
+    assert isinstance(rows[2][score_col], float) and isinstance(rows[5][score_col], float)
+
+
+@pytest.mark.parametrize(
+    ("content", "fragment"),
+    [
+        (b"not a workbook", "not a zip"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 100, "password-protected or legacy"),
+    ],
+)
+def test_broken_files_exit_3_with_a_message(tmp_path: Path, content: bytes, fragment: str) -> None:
+    path = tmp_path / "broken.xlsx"
+    path.write_bytes(content)
+    for args in (["refresh", str(path)], ["validate", str(path)], ["report", str(path), "--format", "md"]):
+        result = CliRunner().invoke(cli, args)
+        assert result.exit_code == EXIT_FILE, (args, result.output)
+        assert fragment in result.output
+        assert "Traceback" not in result.output
+    assert path.read_bytes() == content
+
+
+def test_missing_file_and_lock_file(book: Path) -> None:
+    result = CliRunner().invoke(cli, ["refresh", str(book.with_name("nope.xlsx"))])
+    assert result.exit_code == EXIT_FILE
+    lock = book.with_name("~$" + book.name)
+    lock.write_bytes(b"owner")
+    before = book.read_bytes()
+    result = CliRunner().invoke(cli, ["refresh", str(book)])
+    assert result.exit_code == EXIT_FILE and "--force" in result.output
+    assert book.read_bytes() == before
+    assert CliRunner().invoke(cli, ["refresh", str(book), "--force"]).exit_code == 0
+
+
+# ---------------------------------------------------------------------------------------------------- commands
+
+
+def test_new_refuses_to_overwrite(tmp_path: Path) -> None:
+    path = tmp_path / "t.xlsx"
+    assert CliRunner().invoke(cli, ["new", str(path)]).exit_code == 0
+    stamp = path.read_bytes()
+    again = CliRunner().invoke(cli, ["new", str(path), "--demo"])
+    assert again.exit_code == EXIT_FILE and "--force" in again.output
+    assert path.read_bytes() == stamp
+    assert CliRunner().invoke(cli, ["new", str(path), "--demo", "--accounts", "30", "--force"]).exit_code == 0
+    assert len(_rows(path, layout.SHEET_HISTORY)) > layout.HEADER_ROW
+    assert not list(tmp_path.glob(".csxl-*")), "temporary file left behind"
+
+
+def test_empty_template_validates_and_refreshes(tmp_path: Path) -> None:
+    path = tmp_path / "empty.xlsx"
+    new_workbook(path)
+    assert CliRunner().invoke(cli, ["validate", str(path)]).exit_code == 0
+    result = CliRunner().invoke(cli, ["refresh", str(path), "--as-of", "2026-11-02"])
+    assert result.exit_code == 0, result.output
+    assert "0 of 0 accounts" in result.output
+    dash = str(_rows(path, layout.SHEET_DASHBOARD))
+    assert "Customer success dashboard" in dash
+    assert "No MRR rows yet" in str(_rows(path, layout.SHEET_COHORTS))
+
+
+def test_account_sheet_written_and_rewritten(book: Path, demo: csxl.DemoData) -> None:
+    name = str(demo.accounts["account"].iloc[5])
+    for _ in range(2):
+        result = CliRunner().invoke(cli, ["account", str(book), name.upper()])
+        assert result.exit_code == 0, result.output
+    names = CalamineWorkbook.from_path(str(book)).sheet_names
+    assert names.count(account_sheet_name(name)) == 1
+    page = str(_rows(book, account_sheet_name(name)))
+    assert f"Account: {name}" in page and "MRR history" in page
+    unknown = CliRunner().invoke(cli, ["account", str(book), "No Such Co"])
+    assert unknown.exit_code == EXIT_INPUT and "No Such Co" in unknown.output
+
+
+def test_report_formats(book: Path, tmp_path: Path) -> None:
+    as_json = CliRunner().invoke(cli, ["report", str(book), "--format", "json"])
+    assert as_json.exit_code == 0, as_json.output
+    payload = json.loads(as_json.output)
+    assert payload["dashboard"]["as_of"] == AS_OF.isoformat()
+    assert {row["tier"] for row in payload["at_risk"]} <= {"At-Risk", "Critical"}
+    md = CliRunner().invoke(cli, ["report", str(book), "--format", "md"])
+    assert md.output.startswith("# report") and "## At-risk accounts" in md.output
+    out = tmp_path / "report.xlsx"
+    result = CliRunner().invoke(cli, ["report", str(book), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    sheets = CalamineWorkbook.from_path(str(out)).sheet_names
+    assert sheets[:2] == [layout.SHEET_DASHBOARD, layout.SHEET_COHORTS] or set(sheets) >= {
+        layout.SHEET_DASHBOARD,
+        layout.SHEET_COHORTS,
+        "At risk",
+    }
+    assert len([s for s in sheets if s.startswith("Acct ")]) == len(payload["at_risk"])
+
+
+@pytest.mark.parametrize("command", ["score", "risk", "expansion", "qbr", "onboarding"])
+def test_account_plays_from_the_terminal(book: Path, demo: csxl.DemoData, command: str) -> None:
+    name = str(demo.accounts["account"].iloc[2])
+    text = CliRunner().invoke(cli, [command, name, "--book", str(book)])
+    assert text.exit_code == 0, text.output
+    assert name in text.output and "as of 2026-10-31" in text.output
+    as_json = CliRunner().invoke(cli, [command, name, "--book", str(book), "--json"])
+    data = json.loads(as_json.output)
+    assert data["command"] == command and data["account"] == name and data["as_of"] == "2026-10-31"
+    again = CliRunner().invoke(cli, [command, name, "--book", str(book), "--json", "--as-of", "2026-09-30"])
+    assert json.loads(again.output)["as_of"] == "2026-09-30"
+
+
+def test_play_sheet_written(book: Path, demo: csxl.DemoData) -> None:
+    name = str(demo.accounts["account"].iloc[2])
+    result = CliRunner().invoke(cli, ["risk", name, "--book", str(book), "--write"])
+    assert result.exit_code == 0, result.output
+    sheet = next(s for s in CalamineWorkbook.from_path(str(book)).sheet_names if s.startswith("csxl risk"))
+    assert "Leading indicators" in str(_rows(book, sheet))
+
+
+# ---------------------------------------------------------------------------------------------------- real engine
+
+
+def test_refreshed_book_recalculates_in_libreoffice(built: Path, tmp_path: Path, demo: csxl.DemoData) -> None:
+    require_soffice()
+    out = recalculate(built, tmp_path)
+    wb = openpyxl.load_workbook(out, data_only=True, read_only=True)
+    errors = []
+    for name in (layout.SHEET_ACCOUNTS, layout.SHEET_DASHBOARD, layout.SHEET_COHORTS, layout.SHEET_HISTORY):
+        for row in wb[name].iter_rows(values_only=True):
+            errors += [v for v in row if isinstance(v, str) and v.startswith("#") and v.endswith(("!", "?", "A"))]
+    assert errors == []
+    # the plain-cell simple points (computed by LibreOffice) match the core on every account
+    ws = wb[layout.SHEET_ACCOUNTS]
+    col = layout.ACCOUNTS.index("simple_points") - 1
+    got = [r[col] for r in ws.iter_rows(min_row=3, max_row=2 + len(demo.accounts), values_only=True)]
+    want = csxl.score_accounts(demo.accounts)["simple_points"].tolist()
+    assert [None if g in (None, "") else float(g) for g in got] == [None if w != w else float(w) for w in want]
