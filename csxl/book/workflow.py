@@ -64,6 +64,14 @@ def play_sheet_name(command: str, account: str | None) -> str:
     return _sheet_name(PLAY_SHEET_PREFIX, f"{command} {account}" if account else command)
 
 
+def _publish(tmp: Path, target: Path) -> None:
+    """Give a finished temporary file the permissions a new file gets (umask), then move it into place atomically."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
+    os.replace(tmp, target)
+
+
 def _check_target(target: Path, force: bool) -> None:
     from csxl.book.safety import lock_file
 
@@ -106,7 +114,7 @@ def new_workbook(
     try:
         build_template(tmp, demo=data, as_of=as_of, currency=currency)
         result = refresh(tmp, force=True) if data is not None else None
-        os.replace(tmp, target)
+        _publish(tmp, target)
     finally:
         if tmp.exists():
             tmp.unlink()
@@ -337,7 +345,7 @@ def write_report(
             plan.ops.extend(page.ops)
         say("writing")
         apply_plan(tmp, plan, force=True, currency=portfolio.settings.currency)
-        os.replace(tmp, target)
+        _publish(tmp, target)
     finally:
         if tmp.exists():
             tmp.unlink()
