@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from functools import wraps
@@ -41,6 +42,9 @@ def _friendly(func: F) -> F:
             sys.exit(EXIT_INPUT)
         except (click.ClickException, click.exceptions.Exit, KeyboardInterrupt):
             raise
+        except BrokenPipeError:  # `csxl report ... | head`: the reader left; stop quietly
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(0)
         except Exception as exc:  # a bug: say so plainly, once
             click.echo(f"csxl: internal error ({type(exc).__name__}: {exc}); please report it", err=True)
             sys.exit(EXIT_BUG)
@@ -156,7 +160,19 @@ def _warn_issues(issues: Sequence[csxl.RowIssue], limit: int = 20) -> None:
 def new_cmd(
     path: Path, demo: bool, n_accounts: int, seed: int, as_of: _dt.date | None, currency: str, force: bool
 ) -> None:
-    """Create a csxl workbook at PATH (.xlsx), refreshed and ready to open."""
+    """Create a csxl workbook at PATH, refreshed and ready to open.
+
+    PATH.xlsx is the plain workbook (formulas and refreshed values, no Python needed to open it); PATH.xlsm is the
+    classic-xlwings flavour with a Refresh button, the xlwings.conf sheet and the companion Python module.
+    """
+    if path.suffix.lower() == ".xlsm":
+        from csxl.demo import demo_portfolio
+        from csxl.excel.xlsm import build_xlsm
+
+        data = demo_portfolio(n_accounts, seed=seed, as_of=as_of) if demo else None
+        target = build_xlsm(path, data, as_of=as_of, currency=currency, force=force)
+        click.echo(f"csxl: wrote {target} and {target.with_suffix('.py').name} (classic xlwings, Refresh button)")
+        return
     from csxl.book.workflow import new_workbook
 
     result = new_workbook(path, demo=demo, accounts=n_accounts, seed=seed, as_of=as_of, currency=currency, force=force)
@@ -229,6 +245,18 @@ def report_cmd(path: Path, out: Path | None, fmt: str | None, as_of: _dt.date | 
         click.echo(f"csxl: wrote {target}")
     if fmt is not None:
         click.echo(report_text(path, fmt, as_of=as_of), nl=False)
+
+
+@cli.command("lite")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@_friendly
+def lite_cmd(directory: Path) -> None:
+    """Write main.py and requirements.txt for the xlwings Lite editor into DIRECTORY."""
+    from csxl.excel.lite import write_lite
+
+    for written in write_lite(directory):
+        click.echo(f"csxl: wrote {written}")
+    click.echo("Paste main.py and requirements.txt into the xlwings Lite editor (see docs/excel.md).")
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -304,6 +332,63 @@ def schema_cmd(command: str) -> None:
     if command not in PLAYS:
         raise csxl.InputError("command", command, f"one of {', '.join(sorted(PLAYS))}")
     click.echo(json.dumps(PLAYS[command].result.model_json_schema(), indent=2))
+
+
+@cli.command("playbook")
+@click.option("--book", "book", type=_PATH, required=True, help="The csxl workbook (.xlsx).")
+@_AS_OF
+@click.option("--json", "as_json", is_flag=True, default=True, help="Print the JSON document (the default).")
+@click.option("--schema", is_flag=True, help="Print the document's JSON schema instead.")
+@_friendly
+def playbook_cmd(book: Path, as_of: _dt.date | None, as_json: bool, schema: bool) -> None:
+    """The spec's playbook JSON document (onboarding, churn prevention, satisfaction, health scoring, support)."""
+    from csxl.plays.playbook import playbook_document, playbook_schema
+
+    if schema:
+        click.echo(json.dumps(playbook_schema(), indent=2))
+        return
+    from csxl.book.read import read_book
+
+    portfolio = read_book(book).to_portfolio(as_of)
+    click.echo(json.dumps(playbook_document(portfolio).model_dump(mode="json"), indent=2))
+
+
+@cli.command("surveys")
+@click.option("--book", "book", type=_PATH, required=True, help="The csxl workbook (.xlsx).")
+@_AS_OF
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option("--md", "as_md", is_flag=True, help="Print the result as Markdown.")
+@_friendly
+def surveys_cmd(book: Path, as_of: _dt.date | None, as_json: bool, as_md: bool) -> None:
+    """NPS / CSAT / CES report with follow-up routing (detractors within 24 h ...) and churn reasons."""
+    from csxl.book.read import read_book
+    from csxl.plays import render_markdown, render_text
+    from csxl.plays.support import survey_routing
+
+    result = survey_routing(read_book(book).to_portfolio(as_of))
+    if as_json:
+        click.echo(json.dumps(result.model_dump(mode="json"), indent=2))
+    else:
+        click.echo(render_markdown(result) if as_md else render_text(result), nl=False)
+
+
+@cli.command("support")
+@click.argument("text")
+@click.option("--segment", help="Customer segment (enterprise, mid-market, smb, self-serve).")
+@click.option("--vip", is_flag=True, help="The customer carries the VIP tag.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@_friendly
+def support_cmd(text: str, segment: str | None, vip: bool, as_json: bool) -> None:
+    """Priority (P1-P4), SLA targets and routing of a support ticket from its TEXT."""
+    from csxl.plays.support import support_priority
+
+    result = support_priority(text, segment, vip)
+    data = result.model_dump(mode="json")
+    if as_json:
+        click.echo(json.dumps(data, indent=2))
+        return
+    for key, value in data.items():
+        click.echo(f"{key}: {value}")
 
 
 _add_plays()

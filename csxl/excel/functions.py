@@ -1,0 +1,1120 @@
+"""csxl as Excel worksheet functions, for xlwings Lite (Office.js) and classic xlwings (Windows UDFs).
+
+Every function is a thin wrapper over the pure core (:mod:`csxl.health`, :mod:`csxl.signals`, :mod:`csxl.revenue`,
+:mod:`csxl.cohorts`, :mod:`csxl.surveys`): it turns the cells Excel sends into arrays, calls the core once for the
+whole range (vectorised) and turns the answer back into cells. ``docs/excel-functions.md`` documents each function.
+
+Conventions shared by every function:
+
+* **Arguments** arrive as 2-D lists (``@arg(..., ndim=2, err_to_str=True)``): a single cell, a row, a column or a
+  block. Blank cells are ``None``, Excel errors arrive as their text (``"#N/A"``), dates as serial numbers (xlwings
+  Lite) or ``datetime`` (classic). An omitted optional argument is ``""`` (not ``None``: an ``Optional`` type hint
+  breaks the Lite dispatcher on Python 3.10, and ``""`` reads the same in both runtimes).
+* **Element-wise functions** (scores, tiers, ratios) answer in the shape of their inputs: a column gives a column
+  (the result spills), a single cell one value. Inputs of several cells must share one shape; single cells repeat.
+* **Bad input never gives a traceback or a silently wrong number**: the cell shows a short text naming the argument
+  and the rule, e.g. ``dau_mau must be 0..1, got 1.5``. In a range only the bad cells show the text; the others still
+  compute. A bad setting (a preset, weights, thresholds) gives one text for the whole call.
+* **Blank in, blank out**: a missing primary input gives a blank cell, as the core gives ``NaN`` / ``None``.
+
+Runtime notes: the decorators are xlwings' own ``func`` / ``arg`` / ``ret`` (``from xlwings import ...``), which are
+the Office.js ones in xlwings Lite, the COM ones in classic xlwings on Windows, and no-ops elsewhere, so this module
+imports on any machine without Excel. No namespace is used: ``namespace=`` exists in Lite only, and a workbook must
+read ``=HEALTHSCORE(...)`` in both runtimes. Python names are upper case so that both runtimes show the same name.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from pydantic import ValidationError
+from xlwings import arg, func, ret
+
+from csxl.cohorts import cohort_grr, cohort_nrr, cohort_table
+from csxl.errors import CsxlError, InputError, TableError
+from csxl.health import churn_tier, explain_health, health_score, health_tier, simple_points, simple_tier
+from csxl.revenue import (
+    MOVEMENT_COLUMNS,
+    cac_payback,
+    grr,
+    logo_churn_rate,
+    ltv,
+    mrr_movements,
+    nrr,
+    quick_ratio,
+    revenue_churn_rate,
+)
+from csxl.settings import (
+    DIMENSIONS,
+    HEALTH_WEIGHTS,
+    TIER_SCHEMES,
+    TierScheme,
+    resolve_tier_scheme,
+    resolve_weights,
+)
+from csxl.signals import (
+    SIGNALS,
+    NumericSignal,
+    score_engagement,
+    score_financial,
+    score_outcomes,
+    score_relationship,
+    score_usage,
+    signal_rag,
+)
+from csxl.surveys import ces, csat, nps
+
+__all__ = [
+    "CACPAYBACK",
+    "CES",
+    "CHURNTIER",
+    "COHORTGRID",
+    "COHORTGRR",
+    "COHORTNRR",
+    "CSAT",
+    "ENGAGEMENTSCORE",
+    "FINANCIALSCORE",
+    "GRR",
+    "HEALTHEXPLAIN",
+    "HEALTHSCORE",
+    "HEALTHTIER",
+    "LOGOCHURN",
+    "LTV",
+    "MRRMOVEMENTS",
+    "NPS",
+    "NRR",
+    "OUTCOMESSCORE",
+    "QUICKRATIO",
+    "RELATIONSHIPSCORE",
+    "REVENUECHURN",
+    "SIGNALRAG",
+    "SIMPLEPOINTS",
+    "SIMPLETIER",
+    "USAGESCORE",
+]
+
+#: What every function returns: rows of cells (a single value is ``[[value]]``).
+Cells = list[list[Any]]
+ObjArray = npt.NDArray[np.object_]
+IntArray = npt.NDArray[np.intp]
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+#: Excel's error values as xlwings hands them over with ``err_to_str=True``.
+EXCEL_ERRORS: frozenset[str] = frozenset(
+    {
+        "#NULL!",
+        "#DIV/0!",
+        "#VALUE!",
+        "#REF!",
+        "#NAME?",
+        "#NUM!",
+        "#N/A",
+        "#GETTING_DATA",
+        "#SPILL!",
+        "#CALC!",
+        "#FIELD!",
+        "#BLOCKED!",
+        "#CONNECT!",
+        "#BUSY!",
+        "#UNKNOWN!",
+        "#PYTHON!",
+    }
+)
+
+#: The five weighted dimensions in the Accounts table's (and the Settings sheet's) column order.
+ALL_DIMENSIONS: tuple[str, ...] = tuple(d for d in DIMENSIONS if any(d in w for w in HEALTH_WEIGHTS.values()))
+
+#: Excel's day 0 in the 1900 date system (serial 1 = 1900-01-01; serials from 61 on are exact).
+_EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+_FIRST_SERIAL, _LAST_SERIAL = 61, 2958465  # 1900-03-01 .. 9999-12-31
+_MAX_TEXT = 250
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Cells in: shapes, blanks, Excel errors, settings
+# --------------------------------------------------------------------------------------------------------------------
+
+
+def _xl(name: str, doc: str) -> Callable[[_F], _F]:
+    """``@arg`` with the options every argument uses: always 2-D, Excel errors as their text."""
+    decorator: Callable[[_F], _F] = arg(name, ndim=2, err_to_str=True, doc=doc)
+    return decorator
+
+
+def _omitted(x: Any) -> bool:
+    """An optional argument left out: ``""`` (the default) or ``None`` (a blank single cell in xlwings Lite)."""
+    return x is None or (isinstance(x, str) and x == "")
+
+
+def _grid(x: Any) -> ObjArray:
+    """Any argument as a 2-D object array; ``""`` cells become ``None`` (blank)."""
+    if isinstance(x, (list, tuple)) and len(x) > 0:
+        if isinstance(x[0], (list, tuple)):
+            rows = [list(r) if isinstance(r, (list, tuple)) else [r] for r in x]
+        else:
+            rows = [list(x)]  # a 1-D list is one row
+        width = len(rows[0])
+        if width == 0 or any(len(r) != width for r in rows):
+            raise InputError("range", f"rows of {sorted({len(r) for r in rows})} cells", "rectangular")
+        out: ObjArray = np.empty((len(rows), width), dtype=object)
+        out[:, :] = rows
+    else:
+        out = np.empty((1, 1), dtype=object)
+        out[0, 0] = None if isinstance(x, (list, tuple)) else x  # an empty list is one blank cell
+    out[out == ""] = None
+    return out
+
+
+def _blank(a: ObjArray) -> npt.NDArray[np.bool_]:
+    return np.asarray(pd.isna(a), dtype=bool)
+
+
+def _errors(a: ObjArray) -> npt.NDArray[np.bool_]:
+    """Mask of cells holding an Excel error value."""
+    flat = pd.Series(a.reshape(-1), dtype=object)
+    return np.asarray(flat.isin(EXCEL_ERRORS).to_numpy(), dtype=bool).reshape(a.shape)
+
+
+_NOT_ERROR = "a value, not an Excel error"
+
+
+class _Code(str):
+    """An Excel error code in a message, shown as Excel shows it (``#N/A``, not ``'#N/A'``)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+def _error_text(field: str, code: Any, detail: str = "") -> str:
+    """``usage must be a value, not an Excel error, got #N/A``."""
+    return str(InputError(field, _Code(code), _NOT_ERROR, detail=detail))
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
+
+
+def _numeric_text(v: str) -> bool:
+    try:
+        float(v)
+    except ValueError:
+        return False
+    return True
+
+
+def _label(v: Any) -> str:
+    """A header or weight label as a key: ``"Usage score"``, ``"Weight: usage"``, ``"usage"`` -> ``"usage"``."""
+    text = re.sub(r"[^a-z0-9]+", "_", str(v).strip().lower()).strip("_")
+    text = text.removeprefix("weight_")
+    return text.removesuffix("_score")
+
+
+def _is_header(row: ObjArray, names: tuple[str, ...]) -> bool:
+    """A first row is a header when its filled cells are all non-numeric text and one of them is a known name."""
+    filled = [v for v in row if v is not None]
+    if not filled or not all(isinstance(v, str) and not _numeric_text(v) for v in filled):
+        return False
+    return any(_label(v) in names for v in filled)
+
+
+def _single(x: Any, field: str) -> Any:
+    """One setting cell: ``None`` when omitted or blank; more than one cell or an Excel error raises."""
+    if _omitted(x):
+        return None
+    cells = _grid(x)
+    if cells.size != 1:
+        raise InputError(field, f"{cells.shape[0]}x{cells.shape[1]} cells", "a single cell")
+    value = cells[0, 0]
+    if isinstance(value, str) and value in EXCEL_ERRORS:
+        raise InputError(field, _Code(value), _NOT_ERROR)
+    return value
+
+
+def _text(x: Any, field: str) -> str | None:
+    value = _single(x, field)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InputError(field, value, "a name (text)")
+    return value.strip()
+
+
+def _number(x: Any, field: str) -> float | None:
+    value = _single(x, field)
+    if value is None:
+        return None
+    if isinstance(value, str) and _numeric_text(value):
+        value = float(value)
+    if not _is_number(value) or not math.isfinite(float(value)):
+        raise InputError(field, value, "a number")
+    return float(value)
+
+
+def _whole(x: Any, field: str, default: int, lo: int) -> int:
+    value = _number(x, field)
+    if value is None:
+        return default
+    if value != round(value) or value < lo:
+        raise InputError(field, value, f"a whole number >= {lo}")
+    return int(value)
+
+
+def _int_if_whole(value: float | None, default: int) -> float | int:
+    """A cut-off cell (Excel sends numbers as floats): 8.0 -> 8; other values are left for the core to judge."""
+    if value is None:
+        return default
+    return int(value) if value == round(value) else value
+
+
+def _to_dates(values: ObjArray) -> ObjArray:
+    """Excel serial numbers (xlwings Lite sends dates as numbers) -> ``datetime``; other values are left as they are.
+
+    Serial ``s`` is day ``s`` after 1899-12-30 (Excel's 1900 date system), valid from 61 (1900-03-01) on. Numbers
+    outside 61..2958465 are left alone for the core to reject.
+    """
+    flat = values.reshape(-1)
+    numeric = np.fromiter((_is_number(v) for v in flat), dtype=bool, count=flat.size)
+    serial = np.where(numeric, flat, np.nan).astype(np.float64)
+    with np.errstate(invalid="ignore"):
+        ok = numeric & (serial >= _FIRST_SERIAL) & (serial <= _LAST_SERIAL)
+    out = flat.copy()
+    if ok.any():
+        stamps = _EXCEL_EPOCH + pd.to_timedelta(serial[ok], unit="D")
+        out[ok] = np.asarray(stamps.to_pydatetime(), dtype=object)
+    result: ObjArray = out.reshape(values.shape)
+    return result
+
+
+def _as_of(x: Any) -> Any:
+    """The as-of month: blank -> ``None`` (the last month of the table); a serial number -> a date."""
+    value = _single(x, "as_of")
+    if value is None:
+        return None
+    return _to_dates(np.array([value], dtype=object))[0]
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Cells out: messages and values
+# --------------------------------------------------------------------------------------------------------------------
+
+_POSITION = re.compile(r"^at (?:position )?(-?\d+)$")  # "at position 3" (arrays), "at 3" (a table's row index)
+_MORE = re.compile(r"^\d+ more bad value\(s\)$")
+
+
+def _clip(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= _MAX_TEXT else text[: _MAX_TEXT - 3] + "..."
+
+
+def _message(err: BaseException, width: int | None = None) -> str:
+    """A short cell text for an error.
+
+    Element-wise calls (``width=None``) drop the core's "at position N" and "N more bad value(s)": the text sits in
+    the bad cell itself. Aggregates (``width`` = columns of the range) turn the position into a row and column.
+    """
+    if isinstance(err, TableError):
+        return _clip(str(err))
+    if isinstance(err, InputError):
+        parts = []
+        for part in err.detail.split("; ") if err.detail else []:
+            where = _POSITION.match(part)
+            if where and width is not None:
+                row, col = divmod(int(where.group(1)), width)
+                parts.append(f"at row {row + 1}, column {col + 1} of the range")
+            elif not (where or (_MORE.match(part) and width is None)):
+                parts.append(part)
+        return _clip(str(InputError(err.field, err.value, err.rule, detail="; ".join(parts))))
+    if isinstance(err, CsxlError):
+        return _clip(str(err))
+    return _clip(f"unexpected {type(err).__name__}: {err}")
+
+
+def _cells(values: Any) -> ObjArray:
+    """Core results -> cells: numbers as Python numbers, ``NaN`` / ``None`` as blank, labels as text."""
+    arr = np.asarray(values).reshape(-1)
+    if arr.dtype.kind == "f":
+        out: ObjArray = arr.astype(object)
+        out[np.isnan(arr)] = None
+        return out
+    if arr.dtype.kind in "iub":
+        return arr.astype(object)
+    out = arr.astype(object)
+    out[_blank(out)] = None
+    return out
+
+
+def _guard(name: str, body: Callable[[], Cells]) -> Cells:
+    """Run a function body; any error becomes one text cell (never a traceback in Excel)."""
+    try:
+        return body()
+    except Exception as err:
+        if isinstance(err, CsxlError):
+            return [[_message(err)]]
+        return [[_clip(f"{name}: {_message(err)}")]]
+
+
+def _solve(todo: IntArray, compute: Callable[[IntArray], ObjArray], out: ObjArray) -> None:
+    """Fill ``out[todo]`` with ``compute(todo)``; a bad element gets its own message, the others still compute.
+
+    ``compute`` is first called with no element at all: an error then is about a setting (a preset, weights,
+    thresholds) and is raised for the whole call. Otherwise the whole set is computed at once (vectorised); if that
+    fails, the set is split in halves until each failing element is alone, so k bad elements among n cost about
+    ``2 k log2(n)`` vectorised calls, not n.
+    """
+    compute(np.zeros(0, dtype=np.intp))
+
+    def solve(idx: IntArray) -> None:
+        if idx.size == 0:
+            return
+        try:
+            out[idx] = compute(idx)
+        except Exception as err:
+            if idx.size == 1:
+                out[idx[0]] = _message(err)
+                return
+            half = idx.size // 2
+            solve(idx[:half])
+            solve(idx[half:])
+
+    solve(todo)
+
+
+def _elementwise(compute: Callable[[dict[str, Any]], ObjArray], inputs: Mapping[str, Any]) -> Cells:
+    """Apply ``compute`` element by element over arguments of one shape (single cells repeat).
+
+    ``compute`` gets each argument as a 1-D object array (length 1 for a single cell, which the core broadcasts)
+    and returns one cell per element. Excel errors are caught here, per element, before the core sees them.
+    """
+    grids = {name: _grid(value) for name, value in inputs.items()}
+    shapes = {g.shape for g in grids.values() if g.size > 1}
+    if len(shapes) > 1:
+        sizes = ", ".join(f"{name} {g.shape[0]}x{g.shape[1]}" for name, g in grids.items() if g.size > 1)
+        raise InputError("argument sizes", sizes, "the same size for every range (single cells repeat)")
+    shape = shapes.pop() if shapes else (1, 1)
+    n = shape[0] * shape[1]
+    flat = {name: g.reshape(-1) for name, g in grids.items()}
+    out: ObjArray = np.full(n, None, dtype=object)
+    bad = np.zeros(n, dtype=bool)
+    for name, values in flat.items():
+        errors = _errors(values)
+        if not errors.any():
+            continue
+        if values.size == 1:
+            errors = np.full(n, True)
+        new = errors & ~bad
+        codes = values if values.size == n else np.full(n, values[0], dtype=object)
+        out[new] = [_error_text(name, code) for code in codes[new]]
+        bad |= new
+
+    def run(idx: IntArray) -> ObjArray:
+        return compute({name: v[idx] if v.size == n and n > 1 else v for name, v in flat.items()})
+
+    _solve(np.flatnonzero(~bad).astype(np.intp), run, out)
+    return _shaped(out, shape)
+
+
+def _shaped(out: ObjArray, shape: tuple[int, int]) -> Cells:
+    cells: Cells = out.reshape(shape).tolist()
+    return cells
+
+
+def _given(**kwargs: Any) -> dict[str, Any]:
+    """The optional arguments that were given (omitted ones fall back to the core's defaults)."""
+    return {k: v for k, v in kwargs.items() if not _omitted(v)}
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Health model inputs
+# --------------------------------------------------------------------------------------------------------------------
+
+
+class _HealthInput:
+    """The parsed arguments of HEALTHSCORE / HEALTHEXPLAIN: column names, data rows, the weights to use."""
+
+    def __init__(self, scores: Any, weights: Any, preset: Any) -> None:
+        grid = _grid(scores)
+        preset_name = self._preset(_text(preset, "preset"), "preset")
+        w_cells = None if _omitted(weights) else _grid(weights)
+        if w_cells is not None and w_cells.size == 1 and isinstance(w_cells[0, 0], str):
+            if w_cells[0, 0] in EXCEL_ERRORS:
+                raise InputError("weights", _Code(w_cells[0, 0]), _NOT_ERROR)
+            named = self._preset(w_cells[0, 0].strip(), "weights")
+            if preset_name is not None and named != preset_name:
+                raise InputError("weights", w_cells[0, 0], f"the preset named by preset ({preset_name}), or numbers")
+            preset_name, w_cells = named, None
+        self.preset: str = preset_name or "engine"
+        self.header = grid.shape[0] > 0 and _is_header(grid[0], DIMENSIONS)
+        if self.header:
+            self.dims = [_label(v) if v is not None else f"column {j + 1}" for j, v in enumerate(grid[0])]
+            self.data: ObjArray = grid[1:]
+        else:
+            self.dims = self._dims_by_count(grid.shape[1])
+            self.data = grid
+        known = [d for d in self.dims if d in DIMENSIONS]
+        twice = sorted({d for d in known if known.count(d) > 1})
+        if twice:
+            raise InputError("scores header", ", ".join(twice), "each dimension named once")
+        self.weights: str | dict[str, float] = self._weights(w_cells)
+        resolve_weights(self.weights)  # a bad weight is one message for the call, not one per row
+
+    @staticmethod
+    def _preset(name: str | None, field: str) -> str | None:
+        if name is None:
+            return None
+        key = name.lower()
+        if key not in HEALTH_WEIGHTS:
+            raise InputError(field, name, f"a preset ({', '.join(HEALTH_WEIGHTS)})")
+        return key
+
+    def _dims_by_count(self, k: int) -> list[str]:
+        own = tuple(d for d in ALL_DIMENSIONS if d in HEALTH_WEIGHTS[self.preset])
+        if k == len(own):
+            return list(own)
+        if k == len(ALL_DIMENSIONS):
+            return list(ALL_DIMENSIONS)
+        raise InputError(
+            "scores",
+            f"{k} column(s)",
+            f"{len(own)} columns ({', '.join(own)}) or a header row naming the dimensions",
+        )
+
+    def _weights(self, cells: ObjArray | None) -> str | dict[str, float]:
+        if cells is None:
+            return self.preset
+        errors = _errors(cells)
+        if errors.any():
+            raise InputError("weights", _Code(cells[errors][0]), _NOT_ERROR)
+        rows, cols = cells.shape
+        if cols == 2 and rows >= 1 and all(isinstance(v, str) for v in cells[:, 0]):
+            labels, values = cells[:, 0], cells[:, 1]  # label | weight, one pair a row
+        elif rows == 2 and cols >= 1 and all(isinstance(v, str) for v in cells[0, :]):
+            labels, values = cells[0, :], cells[1, :]  # labels above weights
+        elif rows == 1 or cols == 1:
+            values = cells.reshape(-1)
+            if values.size != len(self.dims):
+                raise InputError(
+                    "weights",
+                    f"{values.size} cell(s)",
+                    f"one weight per scores column ({len(self.dims)}), a preset name, or label/weight pairs",
+                )
+            labels = np.asarray(self.dims, dtype=object)
+        else:
+            raise InputError("weights", f"{rows}x{cols} cells", "a row or column of weights, or label/weight pairs")
+        blank = _blank(values)
+        if blank.all():
+            return self.preset  # the Settings sheet's "blank = the preset's weights"
+        if blank.any():
+            raise InputError(
+                "weights", f"{int(blank.sum())} blank of {blank.size}", "all filled (or all blank for the preset's)"
+            )
+        return {_label(label): value for label, value in zip(labels, values, strict=True)}
+
+    def rows(self) -> tuple[ObjArray, npt.NDArray[np.bool_], list[tuple[int, str]]]:
+        """Data rows, the mask of entirely blank rows, and (row, message) for rows holding an Excel error."""
+        data = self.data
+        blank_rows = np.asarray(_blank(data).all(axis=1) if data.size else np.zeros(data.shape[0]), dtype=bool)
+        errors = _errors(data) if data.size else np.zeros(data.shape, dtype=bool)
+        bad_rows = np.flatnonzero(errors.any(axis=1))
+        first_col = errors.argmax(axis=1)
+        messages = [(int(r), _error_text(self.dims[first_col[r]], data[r, first_col[r]])) for r in bad_rows]
+        return data, blank_rows, messages
+
+    def frame(self, data: ObjArray) -> pd.DataFrame:
+        frame: pd.DataFrame = pd.DataFrame(data, columns=self.dims, dtype=object)
+        return frame
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Health model functions
+# --------------------------------------------------------------------------------------------------------------------
+
+_SCORES_DOC = (
+    "Dimension scores 0..10: one row per account, columns in the preset's order (engine: usage, engagement, "
+    "relationship, outcomes, financial), or a header row naming them."
+)
+_WEIGHTS_DOC = (
+    "Optional. A preset name (engine, growth), one weight per column (e.g. the Settings weights; all blank = the "
+    "preset's), or label/weight pairs. Weights are normalised."
+)
+_PRESET_DOC = "Optional. engine (default) or growth: the weights when none are given and the column order."
+
+
+@func(category="csxl")
+@_xl("scores", _SCORES_DOC)
+@_xl("weights", _WEIGHTS_DOC)
+@_xl("preset", _PRESET_DOC)
+def HEALTHSCORE(scores: Any, weights: Any = "", preset: Any = "") -> Cells:
+    """Weighted health score 0..100 per account: 10 * sum(w * s) / sum(w) over the dimensions filled in.
+
+    One row of dimension scores gives one score; a block of n rows spills n scores. Missing dimensions are left
+    out and the weights re-normalised; an all-blank row stays blank.
+    """
+
+    def body() -> Cells:
+        model = _HealthInput(scores, weights, preset)
+        data, blank_rows, bad = model.rows()
+        out: ObjArray = np.full(data.shape[0], None, dtype=object)
+        skip = blank_rows.copy()
+        for row, text in bad:
+            out[row], skip[row] = text, True
+        todo = np.flatnonzero(~skip).astype(np.intp)
+
+        def compute(idx: IntArray) -> ObjArray:
+            return _cells(health_score(model.frame(data[idx]), model.weights).to_numpy())
+
+        _solve(todo, compute, out)
+        cells = _shaped(out, (out.size, 1))
+        return [["Health score"], *cells] if model.header else cells
+
+    return _guard("HEALTHSCORE", body)
+
+
+@func(category="csxl")
+@_xl("scores", "Dimension scores 0..10 of ONE account (one row), in the preset's order or under a header row.")
+@_xl("weights", _WEIGHTS_DOC)
+@_xl("preset", _PRESET_DOC)
+def HEALTHEXPLAIN(scores: Any, weights: Any = "", preset: Any = "") -> Cells:
+    """Why one account scores what it scores: spills Dimension | Score | Weight | Points | Lost, biggest loss first.
+
+    Points = 10 * weight * score and Lost = 10 * weight * (10 - score), weight re-normalised over the dimensions
+    filled in; the Total row's Points is the health score (0..100) and Points + Lost = 100.
+    """
+
+    def body() -> Cells:
+        model = _HealthInput(scores, weights, preset)
+        data, _, bad = model.rows()
+        if data.shape[0] != 1:
+            raise InputError("scores", f"{data.shape[0]} account rows", "one account (one row; use HEALTHSCORE)")
+        if bad:
+            return [[bad[0][1]]]
+        table = explain_health(model.frame(data), model.weights)
+        header: list[Any] = ["Dimension", "Score", "Weight", "Points", "Lost"]
+        body_rows = np.column_stack(
+            [table.index.to_numpy(dtype=object), *(_cells(table[c].to_numpy()) for c in table.columns)]
+        )
+        total = ["Total", None, float(table["weight"].sum()), float(table["points"].sum()), float(table["lost"].sum())]
+        return [header, *body_rows.tolist(), total]
+
+    return _guard("HEALTHEXPLAIN", body)
+
+
+@func(category="csxl")
+@_xl("score", "Health scores 0..100 (a cell, a row or a column).")
+@_xl("scheme", "Optional. engine (Thriving/Healthy/At-Risk/Critical, default) or growth (Green/Yellow/Red).")
+@_xl("bounds", "Optional. Lower bounds of the tiers, best first, e.g. the Settings tier cells (80, 60, 40).")
+def HEALTHTIER(score: Any, scheme: Any = "", bounds: Any = "") -> Cells:
+    """Tier of a 0..100 health score: the first tier whose lower bound the score reaches (score >= bound).
+
+    engine: Thriving >= 80, Healthy >= 60, At-Risk >= 40, else Critical; growth: Green >= 80, Yellow >= 50, else Red.
+    Not rounded first: 79.99 is Healthy.
+    """
+
+    def body() -> Cells:
+        name = _text(scheme, "scheme") or "engine"
+        resolved = resolve_tier_scheme(name)
+        if resolved.name not in TIER_SCHEMES:
+            raise InputError(
+                "scheme", name, f"a 0..100 tier scheme ({', '.join(TIER_SCHEMES)}); use SIMPLETIER for points"
+            )
+        chosen = _tier_bounds(resolved, bounds)
+        return _elementwise(lambda a: _cells(health_tier(a["score"], chosen)), {"score": score})
+
+    return _guard("HEALTHTIER", body)
+
+
+def _tier_bounds(scheme: TierScheme, bounds: Any) -> TierScheme:
+    """The scheme with the bounds given as cells: one per tier above the last (a trailing 0 may be included)."""
+    if _omitted(bounds):
+        return scheme
+    cells = _grid(bounds).reshape(-1)
+    labels = scheme.labels
+    rule = f"{len(labels) - 1} decreasing numbers > 0, the lower bounds of {', '.join(labels[:-1])}"
+    if _blank(cells).all():
+        return scheme
+    if _errors(cells).any() or not all(_is_number(v) for v in cells):
+        raise InputError("bounds", next(v for v in cells if not _is_number(v)), rule)
+    values = [float(v) for v in cells]
+    if len(values) == len(labels) and values[-1] == 0:
+        values = values[:-1]
+    if len(values) != len(labels) - 1:
+        raise InputError("bounds", f"{len(values)} number(s)", rule)
+    try:
+        return TierScheme(name=scheme.name, bounds=(*zip(labels, values, strict=False), (labels[-1], 0.0)))
+    except ValidationError:
+        raise InputError("bounds", ", ".join(f"{v:g}" for v in values), rule) from None
+
+
+_POINTS_DOC = "{} points: 0, 1, 2 or Red, Yellow, Green (a cell or a column)."
+
+
+@func(category="csxl")
+@_xl("usage", "Usage points 0/1/2 or Red/Yellow/Green; or an n x 5 block of all five dimensions (then omit the rest).")
+@_xl("engagement", _POINTS_DOC.format("Engagement"))
+@_xl("relationship", _POINTS_DOC.format("Relationship"))
+@_xl("financial", _POINTS_DOC.format("Financial"))
+@_xl("sentiment", _POINTS_DOC.format("Sentiment"))
+def SIMPLEPOINTS(
+    usage: Any, engagement: Any = "", relationship: Any = "", financial: Any = "", sentiment: Any = ""
+) -> Cells:
+    """Simple-points total 0..10 = usage + engagement + relationship + financial + sentiment (0/1/2 points each).
+
+    Red = 0, Yellow = 1, Green = 2. A blank dimension leaves the account's total blank (a partial total would read
+    as a bad score).
+    """
+
+    def body() -> Cells:
+        names = ("usage", "engagement", "relationship", "financial", "sentiment")
+        rest = (engagement, relationship, financial, sentiment)
+        if all(_omitted(v) for v in rest):
+            block = _grid(usage)
+            if block.shape[1] != len(names):
+                raise InputError(
+                    "usage", f"{block.shape[1]} column(s)", "an n x 5 block (usage..sentiment) or give all five"
+                )
+            inputs: dict[str, Any] = {n: block[:, [j]].tolist() for j, n in enumerate(names)}
+        else:
+            missing = [n for n, v in zip(names[1:], rest, strict=True) if _omitted(v)]
+            if missing:
+                raise InputError(missing[0], "nothing", "given (all five dimensions, or one n x 5 block as usage)")
+            inputs = dict(zip(names, (usage, *rest), strict=True))
+        return _elementwise(lambda a: _cells(simple_points(*(a[n] for n in names))), inputs)
+
+    return _guard("SIMPLEPOINTS", body)
+
+
+@func(category="csxl")
+@_xl("points", "Simple-points totals 0..10 (whole numbers).")
+@_xl("green", "Optional. Lowest Green total (default 8; Settings: Simple tier Green from).")
+@_xl("yellow", "Optional. Lowest Yellow total (default 5).")
+def SIMPLETIER(points: Any, green: Any = "", yellow: Any = "") -> Cells:
+    """Simple-model tier: Green for points >= green (8-10), Yellow for points >= yellow (5-7), else Red (0-4)."""
+
+    def body() -> Cells:
+        g, y = _number(green, "green"), _number(yellow, "yellow")
+        cuts: dict[str, Any] = {"green": _int_if_whole(g, 8), "yellow": _int_if_whole(y, 5)}
+        return _elementwise(lambda a: _cells(simple_tier(a["points"], **cuts)), {"points": points})
+
+    return _guard("SIMPLETIER", body)
+
+
+@func(category="csxl")
+@_xl("signal", "Signal name, e.g. seat_adoption, logins_per_week, nps, payment, champion (see the docs).")
+@_xl("value", "The signal's values (a cell or a column): numbers or labels, as the signal takes.")
+@_xl("green", "Optional, numeric signals only. Green cut-off (keeps the signal's comparison, e.g. >= 9 for nps).")
+@_xl("yellow", "Optional, numeric signals only. Yellow cut-off.")
+def SIGNALRAG(signal: Any, value: Any, green: Any = "", yellow: Any = "") -> Cells:
+    """Red / Yellow / Green rating of one customer signal with the spec's thresholds (or your cut-offs).
+
+    E.g. seat_adoption: Green > 0.75, Yellow >= 0.25, else Red; nps: Green >= 9, Yellow >= 7, else Red.
+    """
+
+    def body() -> Cells:
+        name = _text(signal, "signal")
+        if name is None:
+            raise InputError("signal", None, f"one of {', '.join(SIGNALS)}")
+        g, y = _number(green, "green"), _number(yellow, "yellow")
+        overrides: dict[str, Any] = {}
+        definition = SIGNALS.get(name.lower())
+        if (g is not None or y is not None) and definition is not None:
+            if not isinstance(definition, NumericSignal):
+                field = "green" if g is not None else "yellow"
+                raise InputError(field, g if g is not None else y, f"blank ({definition.name} is rated by labels)")
+            if g is not None:
+                overrides["green"] = (definition.green[0], g)
+            if y is not None:
+                overrides["yellow"] = (definition.yellow[0], y)
+        thresholds = overrides or None
+        return _elementwise(lambda a: _cells(signal_rag(name, a["value"], thresholds)), {"value": value})
+
+    return _guard("SIGNALRAG", body)
+
+
+@func(category="csxl")
+@_xl("probability", "Churn probabilities, fractions 0..1 (0.35 = 35 %).")
+def CHURNTIER(probability: Any) -> Cells:
+    """Churn-risk tier of a probability 0..1: Low < 0.2 <= Medium < 0.5 <= High <= 0.8 < Critical."""
+    return _guard(
+        "CHURNTIER",
+        lambda: _elementwise(lambda a: _cells(churn_tier(a["probability"])), {"probability": probability}),
+    )
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Dimension scores 0..10
+# --------------------------------------------------------------------------------------------------------------------
+
+
+@func(category="csxl")
+@_xl("dau_mau", "DAU/MAU ratio, a fraction 0..1 (a cell or a column).")
+@_xl("feature_breadth", "Optional. Features adopted / features available, a fraction 0..1.")
+def USAGESCORE(dau_mau: Any, feature_breadth: Any = "") -> Cells:
+    """Usage score 0..10: band by DAU/MAU (< 0.2 -> 0-3, 0.2-0.4 -> 4-6, > 0.4 -> 7-10), placed by DAU/MAU and breadth.
+
+    E.g. DAU/MAU 0.30 with breadth 0.5 = 4 + 2 * mean(0.5, 0.5) = 5.
+    """
+    inputs = {"dau_mau": dau_mau, **_given(feature_breadth=feature_breadth)}
+    return _guard("USAGESCORE", lambda: _elementwise(lambda a: _cells(score_usage(**a)), inputs))
+
+
+@func(category="csxl")
+@_xl("login_trend", "Login trend: down/declining, flat/stable, up/growing, or a fractional change (-0.35 = -35 %).")
+@_xl("support_tickets_30d", "Optional. Support tickets in the last 30 days (>= 0; 10 or more is the worst).")
+@_xl("community_active", "Optional. Active in the community: TRUE/FALSE, yes/no, 1/0.")
+def ENGAGEMENTSCORE(login_trend: Any, support_tickets_30d: Any = "", community_active: Any = "") -> Cells:
+    """Engagement score 0..10: band by login trend (down 0-3, flat 4-6, up 7-10), placed by tickets and community.
+
+    E.g. flat, 2 tickets, community active = 4 + 2 * mean(1 - 2/10, 1) = 5.8.
+    """
+    inputs = {
+        "login_trend": login_trend,
+        **_given(support_tickets_30d=support_tickets_30d, community_active=community_active),
+    }
+    return _guard("ENGAGEMENTSCORE", lambda: _elementwise(lambda a: _cells(score_engagement(**a)), inputs))
+
+
+@func(category="csxl")
+@_xl("champion", "Champion: a name (present), or blank / none / left (absent).")
+@_xl("exec_sponsor", "Optional. Executive sponsor: a name (present), or blank / none (absent).")
+@_xl("contacts", "Optional. Engaged contacts at the account, a whole number >= 0.")
+def RELATIONSHIPSCORE(champion: Any, exec_sponsor: Any = "", contacts: Any = "") -> Cells:
+    """Relationship score 0..10: no champion 0-3, champion only 4-6, champion + sponsor or 4+ contacts 7-10.
+
+    Position in the band = (contacts - 1) / 3, capped to 0..1 (blank contacts: the band's middle).
+    """
+    inputs = {"champion": champion, "exec_sponsor": None if _omitted(exec_sponsor) else exec_sponsor}
+    inputs |= _given(contacts=contacts)
+    return _guard("RELATIONSHIPSCORE", lambda: _elementwise(lambda a: _cells(score_relationship(**a)), inputs))
+
+
+@func(category="csxl")
+@_xl("goals_defined", "Success goals defined, a whole number >= 0.")
+@_xl("goals_achieved", "Goals achieved, a whole number 0..goals_defined.")
+@_xl("roi_documented", "Optional. ROI documented: TRUE/FALSE, yes/no, 1/0 (default no).")
+def OUTCOMESSCORE(goals_defined: Any, goals_achieved: Any, roi_documented: Any = "") -> Cells:
+    """Outcomes score 0..10: no goal met 0-3, some 4-6, all 7-10; position = mean(achieved / defined, ROI 1/0).
+
+    E.g. 4 defined, 2 achieved, no ROI = 4 + 2 * mean(0.5, 0) = 4.5. No goals defined -> blank.
+    """
+    inputs = {
+        "goals_defined": goals_defined,
+        "goals_achieved": goals_achieved,
+        **_given(roi_documented=roi_documented),
+    }
+    return _guard("OUTCOMESSCORE", lambda: _elementwise(lambda a: _cells(score_outcomes(**a)), inputs))
+
+
+@func(category="csxl")
+@_xl("payment_status", "Payment status: on-time / current, late, failed / overdue / delinquent.")
+@_xl("expanding", "Optional. Expanding (upsell in progress): TRUE/FALSE, yes/no, 1/0 (default no).")
+@_xl("contraction_risk", "Optional. Contraction risk: TRUE/FALSE, yes/no, 1/0 (default no).")
+def FINANCIALSCORE(payment_status: Any, expanding: Any = "", contraction_risk: Any = "") -> Cells:
+    """Financial score 0..10: late or worse 0-3, on time 4-6, on time and expanding 7-10.
+
+    Values: delinquent 1.5, late 3, current 6, current + expanding 10; contraction risk takes 1.5 off (0 at most).
+    """
+    inputs = {"payment_status": payment_status, **_given(expanding=expanding, contraction_risk=contraction_risk)}
+    return _guard("FINANCIALSCORE", lambda: _elementwise(lambda a: _cells(score_financial(**a)), inputs))
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Revenue metrics (element-wise)
+# --------------------------------------------------------------------------------------------------------------------
+
+_MONEY = "{}, currency per month >= 0."
+
+
+@func(category="csxl")
+@_xl("start_mrr", "MRR at the start of the period, currency per month > 0.")
+@_xl("expansion", _MONEY.format("Expansion MRR"))
+@_xl("contraction", _MONEY.format("Contraction MRR"))
+@_xl("churned", _MONEY.format("Churned MRR"))
+def NRR(start_mrr: Any, expansion: Any, contraction: Any, churned: Any) -> Cells:
+    """Net revenue retention = (start_mrr + expansion - contraction - churned) / start_mrr, a ratio (1.12 = 112 %)."""
+    inputs = {"start_mrr": start_mrr, "expansion": expansion, "contraction": contraction, "churned": churned}
+    return _guard("NRR", lambda: _elementwise(lambda a: _cells(nrr(**a)), inputs))
+
+
+@func(category="csxl")
+@_xl("start_mrr", "MRR at the start of the period, currency per month > 0.")
+@_xl("contraction", _MONEY.format("Contraction MRR"))
+@_xl("churned", _MONEY.format("Churned MRR"))
+def GRR(start_mrr: Any, contraction: Any, churned: Any) -> Cells:
+    """Gross revenue retention = (start_mrr - contraction - churned) / start_mrr, a ratio 0..1 (expansion ignored)."""
+    inputs = {"start_mrr": start_mrr, "contraction": contraction, "churned": churned}
+    return _guard("GRR", lambda: _elementwise(lambda a: _cells(grr(**a)), inputs))
+
+
+@func(category="csxl")
+@_xl("customers_start", "Customers at the start of the period (> 0).")
+@_xl("customers_lost", "Customers lost in the period (0..customers_start).")
+def LOGOCHURN(customers_start: Any, customers_lost: Any) -> Cells:
+    """Logo churn = customers_lost / customers_start, a fraction per period (0.02 = 2 %)."""
+    inputs = {"customers_start": customers_start, "customers_lost": customers_lost}
+    return _guard("LOGOCHURN", lambda: _elementwise(lambda a: _cells(logo_churn_rate(**a)), inputs))
+
+
+@func(category="csxl")
+@_xl("start_mrr", "MRR at the start of the period, currency per month > 0.")
+@_xl("contraction", _MONEY.format("Contraction MRR"))
+@_xl("churned", _MONEY.format("Churned MRR"))
+@_xl("expansion", "Optional. Expansion MRR: given, the churn is net (may be negative); omitted, gross.")
+def REVENUECHURN(start_mrr: Any, contraction: Any, churned: Any, expansion: Any = "") -> Cells:
+    """Revenue churn = (contraction + churned - expansion) / start_mrr, a fraction per period (gross w/o expansion)."""
+    inputs = {"start_mrr": start_mrr, "contraction": contraction, "churned": churned, **_given(expansion=expansion)}
+    return _guard("REVENUECHURN", lambda: _elementwise(lambda a: _cells(revenue_churn_rate(**a)), inputs))
+
+
+_NO_LOSSES = "no losses: quick ratio unbounded"
+_NO_MOVEMENT = "no movement: quick ratio undefined (0/0)"
+
+
+def _quick(a: dict[str, Any]) -> ObjArray:
+    values = np.asarray(quick_ratio(**a), dtype=np.float64).reshape(-1)
+    blank = np.zeros(values.shape, dtype=bool)
+    for v in a.values():
+        blank = blank | _blank(v)  # a single cell broadcasts
+    out = _cells(values)
+    out[np.isinf(values)] = _NO_LOSSES
+    out[np.isnan(values) & ~blank] = _NO_MOVEMENT
+    return out
+
+
+@func(category="csxl")
+@_xl("new", _MONEY.format("New MRR"))
+@_xl("expansion", _MONEY.format("Expansion MRR"))
+@_xl("contraction", _MONEY.format("Contraction MRR"))
+@_xl("churned", _MONEY.format("Churned MRR"))
+@_xl("reactivation", "Optional. Reactivated MRR, currency per month >= 0 (default 0).")
+def QUICKRATIO(new: Any, expansion: Any, contraction: Any, churned: Any, reactivation: Any = "") -> Cells:
+    """SaaS quick ratio = (new + expansion + reactivation) / (contraction + churned), a ratio (4 = 4 won per 1 lost).
+
+    No losses: the text "no losses: quick ratio unbounded"; nothing moved at all: "no movement ... (0/0)".
+    """
+    inputs = {
+        "new": new,
+        "expansion": expansion,
+        "contraction": contraction,
+        "churned": churned,
+        **_given(reactivation=reactivation),
+    }
+    return _guard("QUICKRATIO", lambda: _elementwise(_quick, inputs))
+
+
+@func(category="csxl")
+@_xl("arpa", "Average revenue per account, currency per month >= 0.")
+@_xl("gross_margin", "Gross margin, a fraction 0..1 (0.8 = 80 %).")
+@_xl("churn_rate", "Monthly churn rate, a fraction 0..1 (0.02 = 2 %).")
+@_xl("max_lifetime_months", "Optional. Cap on the lifetime in months (needed when churn is 0), e.g. 60.")
+def LTV(arpa: Any, gross_margin: Any, churn_rate: Any, max_lifetime_months: Any = "") -> Cells:
+    """Customer lifetime value = arpa * gross_margin / churn_rate (currency); lifetime 1 / churn capped if asked."""
+
+    def body() -> Cells:
+        cap = _number(max_lifetime_months, "max_lifetime_months")
+        inputs = {"arpa": arpa, "gross_margin": gross_margin, "churn_rate": churn_rate}
+        return _elementwise(lambda a: _cells(ltv(**a, max_lifetime_months=cap)), inputs)
+
+    return _guard("LTV", body)
+
+
+@func(category="csxl")
+@_xl("cac", "Customer acquisition cost per account, currency >= 0.")
+@_xl("arpa", "Average revenue per account, currency per month >= 0.")
+@_xl("gross_margin", "Gross margin, a fraction 0..1.")
+def CACPAYBACK(cac: Any, arpa: Any, gross_margin: Any) -> Cells:
+    """CAC payback = cac / (arpa * gross_margin), in months."""
+    inputs = {"cac": cac, "arpa": arpa, "gross_margin": gross_margin}
+    return _guard("CACPAYBACK", lambda: _elementwise(lambda a: _cells(cac_payback(**a)), inputs))
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# MRR table functions
+# --------------------------------------------------------------------------------------------------------------------
+
+_MRR_COLUMNS = ("account", "month", "mrr")
+_MRR_DOC = (
+    "The MRR table: columns account, month, mrr (a header row naming them, or exactly these 3 columns); one row per "
+    "account and month, MRR in currency per month."
+)
+_AS_OF_DOC = "Optional. The as-of month (a date in it, or 'YYYY-MM' text); blank = the table's last month."
+
+
+def _mrr_table(x: Any) -> pd.DataFrame:
+    """The MRR range as the core's long table; blank rows dropped, serial-number months turned into dates.
+
+    A bad cell raises an :class:`InputError` naming its row in the range (1 = the range's first row).
+    """
+    grid = _grid(x)
+    header = _is_header(grid[0], _MRR_COLUMNS)
+    if header:
+        labels = [_label(v) if v is not None else "" for v in grid[0]]
+        missing = [c for c in _MRR_COLUMNS if c not in labels]
+        if missing:
+            shown = ", ".join(str(v) for v in grid[0] if v is not None)
+            raise InputError("mrr header", shown, "a row naming account, month, mrr", detail=f"missing: {missing[0]}")
+        picked = grid[1:, [labels.index(c) for c in _MRR_COLUMNS]]
+        first_row = 2
+    elif grid.shape[1] == len(_MRR_COLUMNS):
+        picked, first_row = grid, 1
+    else:
+        raise InputError("mrr", f"{grid.shape[1]} column(s)", "3 columns (account, month, mrr) or a header row")
+    keep = ~_blank(picked).all(axis=1)
+    range_rows = np.flatnonzero(keep) + first_row
+    picked = picked[keep]
+    errors = _errors(picked)
+    if errors.any():
+        r, c = np.argwhere(errors)[0]
+        raise InputError(f"mrr row {range_rows[r]}, {_MRR_COLUMNS[c]}", _Code(picked[r, c]), _NOT_ERROR)
+    picked[:, 1] = _to_dates(picked[:, 1])
+    table: pd.DataFrame = pd.DataFrame(picked, columns=list(_MRR_COLUMNS), dtype=object)
+    table.attrs["range_rows"] = range_rows
+    return table
+
+
+def _table_call(table: pd.DataFrame, call: Callable[[], Any]) -> Any:
+    """Run a core call on an MRR table; a :class:`TableError` is retold with the range's own row numbers."""
+    try:
+        return call()
+    except TableError as err:
+        rows = table.attrs["range_rows"]
+        first = err.issues[0]
+        more = len(err.issues) - 1
+        raise InputError(
+            f"mrr row {rows[first.row - 1]}, {first.column}",
+            first.value,
+            first.rule,
+            detail=f"and {more} more problem(s)" if more else "",
+        ) from None
+
+
+def _cohort_metric(name: str, metric: Callable[..., float], mrr: Any, as_of: Any, months: Any) -> Cells:
+    def body() -> Cells:
+        n = _whole(months, "months", default=12, lo=1)
+        when = _as_of(as_of)
+        table = _mrr_table(mrr)
+        return [[_table_call(table, lambda: metric(table, when, n))]]
+
+    return _guard(name, body)
+
+
+@func(category="csxl")
+@_xl("mrr", _MRR_DOC)
+@_xl("as_of", _AS_OF_DOC)
+@_xl("months", "Optional. Months back to the base month (default 12).")
+def COHORTNRR(mrr: Any, as_of: Any = "", months: Any = "") -> Cells:
+    """Trailing NRR of the customers paying `months` months before as_of: their MRR now / their MRR then (a ratio)."""
+    return _cohort_metric("COHORTNRR", cohort_nrr, mrr, as_of, months)
+
+
+@func(category="csxl")
+@_xl("mrr", _MRR_DOC)
+@_xl("as_of", _AS_OF_DOC)
+@_xl("months", "Optional. Months back to the base month (default 12).")
+def COHORTGRR(mrr: Any, as_of: Any = "", months: Any = "") -> Cells:
+    """Trailing GRR: sum of min(MRR now, MRR then) / MRR then over the base customers, a ratio 0..1."""
+    return _cohort_metric("COHORTGRR", cohort_grr, mrr, as_of, months)
+
+
+def _dates(index: pd.Index) -> ObjArray:
+    return np.asarray(pd.DatetimeIndex(index).to_pydatetime(), dtype=object)
+
+
+@func(category="csxl")
+@_xl("mrr", _MRR_DOC)
+@_xl("as_of", "Optional. Last month to show (a date in it, or 'YYYY-MM' text); blank = the table's last month.")
+@ret(date_format="yyyy-mm-dd")
+def MRRMOVEMENTS(mrr: Any, as_of: Any = "") -> Cells:
+    """Monthly MRR bridge, spilled with a header row: start + new + expansion - contraction - churned + reactivation
+    = end (currency per month), and customer counts. One row per month."""
+
+    def body() -> Cells:
+        when = _as_of(as_of)
+        table = _mrr_table(mrr)
+        moves = _table_call(table, lambda: mrr_movements(table, when))
+        columns = [_dates(moves.index), *(_cells(moves[c].to_numpy()) for c in MOVEMENT_COLUMNS)]
+        rows: Cells = np.column_stack(columns).tolist() if len(moves) else []
+        return [["month", *MOVEMENT_COLUMNS], *rows]
+
+    return _guard("MRRMOVEMENTS", body)
+
+
+@func(category="csxl")
+@_xl("mrr", _MRR_DOC)
+@_xl("basis", "Optional. logo (share of customers still paying, default) or revenue (MRR vs month 0, net).")
+@_xl("as_of", "Optional. Last month to include; blank = the table's last month.")
+@ret(date_format="yyyy-mm-dd")
+def COHORTGRID(mrr: Any, basis: Any = "", as_of: Any = "") -> Cells:
+    """Cohort retention grid, spilled with a header row: one row per start month, one column per month since start.
+
+    Values are shares (1 = 100 %); month 0 is 1; cells after the last month are blank (not yet known), never 0.
+    """
+
+    def body() -> Cells:
+        how = _text(basis, "basis") or "logo"
+        when = _as_of(as_of)
+        table = _mrr_table(mrr)
+        grid = _table_call(table, lambda: cohort_table(table, how, when))
+        header: list[Any] = ["cohort", *(int(c) for c in grid.columns)]
+        if not len(grid):
+            return [header]
+        shares = _cells(grid.to_numpy(dtype=np.float64)).reshape(grid.shape)
+        rows: Cells = np.column_stack([_dates(grid.index), shares]).tolist()
+        return [header, *rows]
+
+    return _guard("COHORTGRID", body)
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Surveys (one number for a whole range)
+# --------------------------------------------------------------------------------------------------------------------
+
+
+def _survey(name: str, field: str, metric: Callable[[ObjArray], float], scores: Any) -> Cells:
+    def body() -> Cells:
+        cells = _grid(scores)
+        errors = _errors(cells)
+        if errors.any():
+            r, c = np.argwhere(errors)[0]
+            where = f"at row {r + 1}, column {c + 1} of the range"
+            return [[_clip(_error_text(field, cells[r, c], detail=where))]]
+        try:
+            return [[metric(cells.reshape(-1))]]
+        except InputError as err:
+            return [[_message(err, width=cells.shape[1])]]
+
+    return _guard(name, body)
+
+
+@func(category="csxl")
+@_xl("scores", "NPS answers, whole numbers 0..10 (any range; blanks are skipped).")
+def NPS(scores: Any) -> Cells:
+    """Net Promoter Score in points -100..100 = 100 * (promoters 9-10 - detractors 0-6) / answers."""
+    return _survey("NPS", "nps scores", nps, scores)
+
+
+@func(category="csxl")
+@_xl("scores", "CSAT answers, whole numbers 1..scale (blanks are skipped).")
+@_xl("scale", "Optional. Points on the answer scale (default 5).")
+def CSAT(scores: Any, scale: Any = "") -> Cells:
+    """CSAT in percent 0..100 = 100 * answers in the top two boxes (4-5 of 5) / answers."""
+    return _guard("CSAT", lambda: _survey("CSAT", "csat scores", _scaled(csat, scale, 5), scores))
+
+
+@func(category="csxl")
+@_xl("scores", "CES answers, whole numbers 1..scale (blanks are skipped).")
+@_xl("scale", "Optional. Points on the answer scale (default 7).")
+def CES(scores: Any, scale: Any = "") -> Cells:
+    """Customer effort score = the mean answer on the 1..7 scale (higher = easier)."""
+    return _guard("CES", lambda: _survey("CES", "ces scores", _scaled(ces, scale, 7), scores))
+
+
+def _scaled(metric: Callable[..., float], scale: Any, default: int) -> Callable[[ObjArray], float]:
+    points = _whole(scale, "scale", default=default, lo=3)
+    return lambda values: metric(values, scale=points)

@@ -1,0 +1,76 @@
+"""Files for xlwings Lite: ``main.py`` and ``requirements.txt`` to paste into the Lite editor (``csxl lite DIR``).
+
+xlwings Lite runs Python (Pyodide) inside Excel. It registers the custom functions and scripts it finds in the
+namespace of the workbook's ``main.py`` (xlwings inspects that module's members, imported ones included), and
+installs the packages listed in its ``requirements.txt`` tab. So ``main.py`` only imports csxl's functions
+(:mod:`csxl.excel.functions`) and scripts (:mod:`csxl.excel.macros`); the code itself stays in the csxl package.
+
+``requirements.txt`` pins csxl to this version. Dependencies Pyodide cannot install are excluded by environment
+markers in csxl's own metadata (``python-calamine; sys_platform != "emscripten"``), so the line is just
+``csxl==<version>``. xlwings itself is provided by Lite and is not listed.
+"""
+
+from __future__ import annotations
+
+from importlib import metadata
+from pathlib import Path
+
+from csxl.errors import FileError
+
+__all__ = ["LITE_FILES", "lite_main", "lite_requirements", "write_lite"]
+
+#: The files :func:`write_lite` writes.
+LITE_FILES: tuple[str, ...] = ("main.py", "requirements.txt")
+
+
+def _version() -> str:
+    try:
+        return metadata.version("csxl")
+    except metadata.PackageNotFoundError:  # pragma: no cover - csxl run from a source tree without install
+        return "0.1.0"
+
+
+def lite_main() -> str:
+    """The text of ``main.py``: imports that make Lite register csxl's worksheet functions and scripts."""
+    from csxl.excel import functions
+
+    names = sorted(functions.__all__)
+    lines = [
+        '"""csxl in xlwings Lite: paste this into the main.py tab (and requirements.txt into its tab).',
+        "",
+        "Lite registers the custom functions and scripts that this module defines or imports:",
+        "  =HEALTHSCORE(...), =HEALTHTIER(...), =NRR(...) ... (csxl.excel.functions; docs/excel-functions.md)",
+        "  scripts 'csxl refresh' and 'csxl account page' (csxl.excel.macros; docs/excel.md)",
+        "Sheet buttons: a shape named csxlRefresh on Dashboard and csxlAccountSheet on Accounts, each with a hyperlink",
+        "to the cell given in csxl.excel.macros.REFRESH_BUTTON / ACCOUNT_BUTTON.",
+        '"""',
+        "",
+        "from csxl.excel.functions import (  # noqa: F401",
+        *[f"    {name}," for name in names],
+        ")",
+        "from csxl.excel.macros import csxl_account_sheet, csxl_refresh  # noqa: F401",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def lite_requirements() -> str:
+    """The text of ``requirements.txt``: csxl pinned to the installed version."""
+    return f"csxl=={_version()}\n"
+
+
+def write_lite(directory: str | Path) -> list[Path]:
+    """Write ``main.py`` and ``requirements.txt`` into ``directory`` (created if missing); returns their paths.
+
+    Existing files of those names are overwritten (they are generated). Raises :class:`FileError` when the folder
+    cannot be created or written.
+    """
+    folder = Path(directory)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        paths = [folder / "main.py", folder / "requirements.txt"]
+        paths[0].write_text(lite_main(), encoding="utf-8")
+        paths[1].write_text(lite_requirements(), encoding="utf-8")
+    except OSError as exc:
+        raise FileError(str(folder), f"cannot write the xlwings Lite files ({exc.strerror or exc})") from None
+    return paths

@@ -1,0 +1,342 @@
+"""Play 11, ``save``: an intervention plan for an at-risk account, by root cause.
+
+Also home of the early-warning rules the account plays share (:func:`risk_signals`, :func:`risk_level`): renewal prep
+(play 7) and the success plan (play 10) read the same signals.
+
+Rules (defaults in ``library/save.json``; spec: engine Phase 4 and the agent's "Churn prevention"):
+
+* **Signals.** Each rule of ``signals`` names Accounts columns and a test (``in`` labels, ``eq``, ``lt``, ``lte``,
+  ``gt``, ``gte``; all tests of a rule must hold). ``seat_adoption`` is ``seats_active / seats_purchased``; ``nps`` is
+  the ``nps`` cell, else the account's latest NPS answer on the Surveys sheet up to the as-of date. A rule whose column
+  is blank does not fire, and the column is listed as missing data.
+* **Level** (agent spec "Intervention playbook by risk level"): the most severe fired signal (High > Medium > Low),
+  raised to the level of the health tier (``tier_levels``: Critical/Red -> High, At-Risk/Yellow -> Medium: "red
+  health score" is a High indicator, "yellow health score" a Medium one). No signal and a healthy tier -> Low.
+  Critical is reserved for a cancellation request, which csxl has no column for.
+* **Root cause** (engine "Churn Reason Taxonomy"): the ``churn_reason`` cell when filled. Otherwise inferred: the
+  category of the most severe fired signal that has one; ties go to the signal listed first in ``signals`` (payment
+  failure, champion left, no login 14+ days, integration disconnected, ...). No categorised signal -> ``Value``
+  (``default_reason``; Value/Fit is the most common churn reason, 25-35 % in the agent spec).
+* **Plan**: the level's opening steps (``urgency``) then the reason's save play (``plays``), each with an owner and a
+  due date = as-of date + ``due_days``. "CSM" owners are named from the ``csm`` column.
+* **What not to offer**: ``do_not_offer`` always; a discount only for the price play, and only with something back.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Mapping, Sequence
+from typing import Any, cast
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict
+
+from csxl.plays.base import PlayResult, Section, Value, load_library, register
+from csxl.plays.score import MissingColumn, account_arr, cell, fill, latest_nps, missing, missing_section, money, pct
+from csxl.portfolio import Portfolio
+
+__all__ = [
+    "RiskSignal",
+    "SaveOffer",
+    "SaveResult",
+    "SaveStep",
+    "infer_reason",
+    "risk_level",
+    "risk_signals",
+    "save_play",
+]
+
+_OPS = ("in", "eq", "lt", "lte", "gt", "gte")
+
+
+class _Item(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class RiskSignal(_Item):
+    """A fired early-warning signal: which rule, the value read, severity, churn category it points to, response."""
+
+    id: str
+    label: str
+    value: str
+    severity: str
+    category: str | None
+    response: str
+
+
+class SaveStep(_Item):
+    """One step of a plan: what, who, by when, and where it comes from (``urgency High``, ``play value``...)."""
+
+    step: str
+    owner: str
+    due: _dt.date
+    source: str
+
+
+class SaveOffer(_Item):
+    """The one save offer that fits the reason (agent spec "Save offers"), when it applies and its risk."""
+
+    offer: str
+    when: str
+    risk: str
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Signals shared by the account plays
+# --------------------------------------------------------------------------------------------------------------------
+
+
+def _read(portfolio: Portfolio, row: pd.Series[Any], column: str) -> tuple[Any, str, list[MissingColumn]]:
+    """The value a rule tests, how it is shown, and the blank columns that kept it from being read."""
+    if column == "seat_adoption":
+        active, bought = cell(row, "seats_active"), cell(row, "seats_purchased")
+        if active is None or not bought:
+            blank = [c for c, v in (("seats_active", active), ("seats_purchased", bought)) if v is None]
+            return None, "", [missing(c, "seat adoption signal") for c in blank]
+        share = float(active) / float(bought)
+        return share, f"{active}/{bought} seats = {pct(share)}", []
+    if column == "nps":
+        score, source = latest_nps(portfolio, row)
+        if score is None:
+            return None, "", [missing("nps", "NPS detractor signal (or an NPS answer on the Surveys sheet)")]
+        return score, f"NPS {score} ({source})", []
+    value = cell(row, column)
+    if value is None:
+        return None, "", [missing(column, "early-warning signals")]
+    return value, f"{column} = {value}", []
+
+
+def _holds(value: Any, op: str, target: Any) -> bool:
+    if op == "in":
+        return str(value).strip().lower() in {str(t).strip().lower() for t in target}
+    if op == "eq":
+        return bool(value == target)
+    number, limit = float(value), float(target)
+    return {
+        "lt": number < limit,
+        "lte": number <= limit,
+        "gt": number > limit,
+        "gte": number >= limit,
+    }[op]
+
+
+def risk_signals(
+    portfolio: Portfolio, row: pd.Series[Any], library: Mapping[str, Any] | None = None
+) -> tuple[list[RiskSignal], list[MissingColumn]]:
+    """The early-warning rules of ``library/save.json`` (``signals``) that fire for one account row.
+
+    Returns the fired signals in library order and the blank columns (each once) that kept a rule from being tested.
+    """
+    lib = load_library("save", library)
+    fired: list[RiskSignal] = []
+    gaps: dict[str, MissingColumn] = {}
+    for rule in cast(list[dict[str, Any]], lib["signals"]):
+        shown: list[str] = []
+        ok = True
+        for cond in cast(list[dict[str, Any]], rule["when"]):
+            value, text, blank = _read(portfolio, row, str(cond["column"]))
+            for gap in blank:
+                gaps.setdefault(gap.column, gap)
+            ops = [op for op in _OPS if op in cond]
+            if value is None or not ops or not all(_holds(value, op, cond[op]) for op in ops):
+                ok = False
+                break
+            if text not in shown:
+                shown.append(text)
+        if ok:
+            fired.append(
+                RiskSignal(
+                    id=str(rule["id"]),
+                    label=str(rule["label"]),
+                    value="; ".join(shown),
+                    severity=str(rule["severity"]),
+                    category=None if rule.get("category") is None else str(rule["category"]),
+                    response=str(rule["response"]),
+                )
+            )
+    return fired, list(gaps.values())
+
+
+def _rank(severity: str, order: Sequence[str]) -> int:
+    return order.index(severity) if severity in order else len(order)
+
+
+def risk_level(signals: Sequence[RiskSignal], tier: str | None, library: Mapping[str, Any] | None = None) -> str:
+    """The account's intervention level: the most severe signal, at least the tier's level (see module docstring)."""
+    lib = load_library("save", library)
+    order = [str(s) for s in lib["severity_order"]]
+    candidates = [s.severity for s in signals]
+    tier_level = cast(dict[str, str], lib["tier_levels"]).get(str(tier)) if tier else None
+    if tier_level:
+        candidates.append(tier_level)
+    if not candidates:
+        return "Low"
+    return min(candidates, key=lambda s: _rank(s, order))
+
+
+def infer_reason(signals: Sequence[RiskSignal], library: Mapping[str, Any] | None = None) -> tuple[str, str]:
+    """Root cause inferred from fired signals: ``(reason, basis)`` (rule in the module docstring)."""
+    lib = load_library("save", library)
+    order = [str(s) for s in lib["severity_order"]]
+    typed = [s for s in signals if s.category]
+    if not typed:
+        default = str(lib["default_reason"])
+        return default, f"inferred: no signal points to a cause, so the most common reason ({default}) is assumed"
+    best = min(typed, key=lambda s: _rank(s.severity, order))  # min keeps the first of equal rank (library order)
+    return str(best.category), f"inferred from the most severe signal: {best.label} ({best.severity})"
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# The play
+# --------------------------------------------------------------------------------------------------------------------
+
+
+class SaveResult(PlayResult):
+    """Play 11: root cause, intervention level, the save play's steps with owners and dates, offers and don'ts."""
+
+    currency: str
+    arr: float | None
+    csm: str | None
+    health_score: float | None
+    health_tier: str | None
+    churned: bool
+    reason: str
+    reason_basis: str
+    category: str
+    sub_reasons: str
+    preventable: str
+    level: str
+    signals: list[RiskSignal]
+    play: str
+    steps: list[SaveStep]
+    offer: SaveOffer | None
+    do_not_offer: list[str]
+    missing: list[MissingColumn]
+
+    def title(self) -> str:
+        return f"Save play: {self.account} (as of {self.as_of.isoformat()})"
+
+    def sections(self) -> list[Section]:
+        score = None if self.health_score is None else round(self.health_score, 1)
+        head: list[list[Value]] = [
+            ["Root cause", f"{self.reason} (category {self.category}: {self.sub_reasons})"],
+            ["Basis", self.reason_basis],
+            ["Preventable", self.preventable],
+            ["Intervention level", self.level],
+            ["Health", f"{score} ({self.health_tier})" if score is not None else "unknown"],
+            ["ARR at risk", money(self.arr, self.currency)],
+            ["CSM", self.csm or "unassigned"],
+        ]
+        out = [Section("Diagnosis", head)]
+        if self.churned:
+            out.append(Section("Note", text="The account has churned (ARR 0): this is a win-back case (csxl winback)."))
+        if self.signals:
+            rows: list[list[Value]] = [[s.label, s.value, s.severity, s.category, s.response] for s in self.signals]
+            out.append(Section("Warning signals", rows, ("signal", "value", "severity", "points to", "response")))
+        steps: list[list[Value]] = [[s.due, s.owner, s.step, s.source] for s in self.steps]
+        out.append(Section(f"Plan: {self.play}", steps, ("due", "owner", "step", "from")))
+        if self.offer:
+            o = self.offer
+            offer: list[list[Value]] = [["Offer (once, if needed)", o.offer], ["When", o.when], ["Risk", o.risk]]
+            out.append(Section("Save offer", offer))
+        out.append(Section("Do not offer", [[d] for d in self.do_not_offer]))
+        out.append(missing_section(self.missing))
+        return out
+
+
+def plan_steps(
+    items: Sequence[Mapping[str, Any]], as_of: _dt.date, csm: str | None, source: str, fields: Mapping[str, Any]
+) -> list[SaveStep]:
+    """Library steps -> :class:`SaveStep` (due = as_of + ``due_days``; "CSM" named from the csm column)."""
+    out = []
+    for item in items:
+        owner = str(item["owner"])
+        if owner == "CSM":
+            owner = f"CSM ({csm})" if csm else "CSM (unassigned: fill csm)"
+        out.append(
+            SaveStep(
+                step=fill(str(item["step"]), fields),
+                owner=owner,
+                due=as_of + _dt.timedelta(days=int(item["due_days"])),
+                source=source,
+            )
+        )
+    return out
+
+
+@register("save", 11, "Save play", needs_account=True, result=SaveResult)
+def save_play(portfolio: Portfolio, account: str, *, library: Mapping[str, Any] | None = None) -> SaveResult:
+    """Play 11 (``"Save play for [account]"``): root cause, level, dated steps with owners, the offer, the don'ts.
+
+    Raises :class:`csxl.errors.InputError` for an unknown account; blank cells are listed in ``missing``.
+    """
+    row = portfolio.account(account)
+    lib = load_library("save", library)
+    signals, gaps = risk_signals(portfolio, row, lib)
+    tier = cell(row, "health_tier")
+    level = risk_level(signals, None if tier is None else str(tier), lib)
+
+    filled_reason = cell(row, "churn_reason")
+    if filled_reason is not None:
+        reason, basis = str(filled_reason), "churn_reason column"
+    else:
+        reason, basis = infer_reason(signals, lib)
+        gaps.append(missing("churn_reason", "the root cause (inferred from signals while blank)"))
+    reasons = cast(dict[str, dict[str, Any]], lib["reasons"])
+    info = reasons.get(reason) or reasons[str(lib["default_reason"])]
+    play_key = str(info["play"])
+    play = cast(dict[str, Any], lib["plays"])[play_key]
+
+    arr, _ = account_arr(portfolio, row)
+    csm = cell(row, "csm")
+    if csm is None:
+        gaps.append(missing("csm", "step owners"))
+    active, bought = cell(row, "seats_active"), cell(row, "seats_purchased")
+    fields = {
+        "account": cell(row, "account"),
+        "arr": None if arr is None else money(arr, portfolio.settings.currency),
+        "exec_sponsor": cell(row, "exec_sponsor"),
+        "champion": cell(row, "champion"),
+        "seat_adoption": pct(active / bought) if active is not None and bought else None,
+    }
+    urgency = cast(dict[str, list[dict[str, Any]]], lib["urgency"]).get(level, [])
+    steps = plan_steps(urgency, portfolio.as_of, csm, f"{level} level", fields)
+    steps += plan_steps(
+        cast(list[dict[str, Any]], play["steps"]), portfolio.as_of, csm, f"{play['title']} play", fields
+    )
+    steps.sort(key=lambda s: s.due)  # stable: same-day steps keep their order
+
+    offer_spec = play.get("offer")
+    offer = None if not offer_spec else SaveOffer(**{k: str(v) for k, v in offer_spec.items()})
+    dont = [str(d) for d in lib["do_not_offer"]]
+    if play_key not in [str(p) for p in lib["no_discount_unless"]]:
+        dont.insert(0, f"No discount at all: the root cause is {reason}, not price")
+    health = cell(row, "health_score")
+    return SaveResult(
+        command="save",
+        account=str(cell(row, "account")),
+        as_of=portfolio.as_of,
+        conventions=[
+            "Root cause: churn_reason when filled, else the category of the most severe signal (ties: library order).",
+            "Level: most severe signal, at least the health tier's level (Critical/Red -> High, At-Risk/Yellow -> "
+            "Medium); due dates = as-of date + the step's days.",
+        ],
+        currency=portfolio.settings.currency,
+        arr=arr,
+        csm=None if csm is None else str(csm),
+        health_score=None if health is None else float(health),
+        health_tier=None if tier is None else str(tier),
+        churned=arr is not None and arr == 0,
+        reason=reason,
+        reason_basis=basis,
+        category=str(info["category"]),
+        sub_reasons=str(info["sub_reasons"]),
+        preventable=str(info["preventable"]),
+        level=level,
+        signals=signals,
+        play=str(play["title"]),
+        steps=steps,
+        offer=offer,
+        do_not_offer=dont,
+        missing=gaps,
+    )
