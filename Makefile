@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint types unit bench workbooks clean
+.PHONY: demo test lint types unit bench workbooks schemas clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,9 @@ demo: $(STAMP)
 workbooks: $(STAMP)
 	SOURCE_DATE_EPOCH=$(WORKBOOKS_EPOCH) $(BIN)/csxl new workbooks/csxl-template.xlsx --force
 	SOURCE_DATE_EPOCH=$(WORKBOOKS_EPOCH) $(BIN)/csxl new workbooks/csxl-demo.xlsx --demo --force
+
+schemas: $(STAMP)
+	$(BIN)/csxl schema --write docs/schemas
 
 lint: $(STAMP)
 	$(BIN)/ruff check csxl tests bench

@@ -323,31 +323,34 @@ def _add_plays() -> None:
 
 
 @cli.command("schema")
-@click.argument("command")
+@click.argument("command", required=False)
+@click.option("--write", "folder", type=click.Path(file_okay=False, path_type=Path), help="Write every schema here.")
 @_friendly
-def schema_cmd(command: str) -> None:
-    """Print the JSON schema of COMMAND's --json output."""
-    from csxl.plays import PLAYS
+def schema_cmd(command: str | None, folder: Path | None) -> None:
+    """Print the JSON schema of COMMAND's --json output, or write all of them (--write DIR)."""
+    from csxl.plays.schemas import SCHEMAS, write_schemas
 
-    if command not in PLAYS:
-        raise csxl.InputError("command", command, f"one of {', '.join(sorted(PLAYS))}")
-    click.echo(json.dumps(PLAYS[command].result.model_json_schema(), indent=2))
+    if folder is not None:
+        for written in write_schemas(folder):
+            click.echo(f"csxl: wrote {written}")
+        return
+    if command not in SCHEMAS:
+        raise csxl.InputError("command", command, f"one of {', '.join(sorted(SCHEMAS))}")
+    click.echo(json.dumps(SCHEMAS[command](), indent=2))
 
 
 @cli.command("playbook")
 @click.option("--book", "book", type=_PATH, required=True, help="The csxl workbook (.xlsx).")
 @_AS_OF
 @click.option("--json", "as_json", is_flag=True, default=True, help="Print the JSON document (the default).")
-@click.option("--schema", is_flag=True, help="Print the document's JSON schema instead.")
 @_friendly
-def playbook_cmd(book: Path, as_of: _dt.date | None, as_json: bool, schema: bool) -> None:
-    """The spec's playbook JSON document (onboarding, churn prevention, satisfaction, health scoring, support)."""
-    from csxl.plays.playbook import playbook_document, playbook_schema
+def playbook_cmd(book: Path, as_of: _dt.date | None, as_json: bool) -> None:
+    """The spec's playbook JSON document (onboarding, churn prevention, satisfaction, health scoring, support).
 
-    if schema:
-        click.echo(json.dumps(playbook_schema(), indent=2))
-        return
+    Its schema: csxl schema playbook (docs/schemas/playbook.json).
+    """
     from csxl.book.read import read_book
+    from csxl.plays.playbook import playbook_document
 
     portfolio = read_book(book).to_portfolio(as_of)
     click.echo(json.dumps(playbook_document(portfolio).model_dump(mode="json"), indent=2))

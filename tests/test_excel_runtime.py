@@ -232,6 +232,9 @@ def lite_run(tmp_path_factory: pytest.TempPathFactory, demo_xlsx: Path, demo: cs
         # blank argument: the selected cell's row (row 5 = the third account: data starts on row 3)
         {"book": snapshot(demo_xlsx, active="Accounts", selection="D5"), "script": "csxl_account_sheet", "args": [""]},
         {"book": snapshot(demo_xlsx, active="Accounts", selection="D1"), "script": "csxl_account_sheet"},
+        {"book": snapshot(demo_xlsx), "script": "csxl_play", "args": ["risk", third]},
+        {"book": snapshot(demo_xlsx), "script": "csxl_play", "args": ["nrr", ""]},
+        {"book": snapshot(demo_xlsx), "script": "csxl_play", "args": ["nosuch", ""]},
     ]
     return {**dispatch(jobs, tmp), "third": third, "sheets": [ws["name"] for ws in jobs[0]["book"]["sheets"]]}
 
@@ -650,7 +653,7 @@ def test_write_lite_registers_functions_and_scripts(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr[-2000:]
     meta = json.loads(done.stdout.strip().splitlines()[-1])
     assert sorted(meta["functions"]) == sorted(functions.__all__)
-    assert sorted(meta["scripts"]) == ["csxl_account_sheet", "csxl_refresh"]
+    assert sorted(meta["scripts"]) == ["csxl_account_sheet", "csxl_play", "csxl_refresh"]
 
 
 def test_write_lite_unwritable_folder(tmp_path: Path) -> None:
@@ -660,3 +663,17 @@ def test_write_lite_unwritable_folder(tmp_path: Path) -> None:
     blocker.write_text("x")
     with pytest.raises(FileError, match="cannot write the xlwings Lite files"):
         write_lite(blocker / "lite")
+
+
+def test_lite_play_script_writes_the_play_sheet(lite_run: dict[str, Any]) -> None:
+    """The play button: the same registry and sheet layout as ``csxl risk ACCOUNT --book PATH --write``."""
+    from csxl.book.workflow import play_sheet_name
+
+    risk, nrr, bad = lite_run["results"][5], lite_run["results"][6], lite_run["results"][7]
+    for result in (risk, nrr):
+        assert "error" not in result, result.get("error")
+    texts = json.dumps(risk["actions"])
+    assert play_sheet_name("risk", lite_run["third"]) in texts
+    assert "Leading indicators" in texts
+    assert "NRR report" in json.dumps(nrr["actions"])
+    assert "command must be one of" in json.dumps(bad)

@@ -607,3 +607,30 @@ def selected_account(book: Any, selection: Any | None = None) -> str:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     return str(value).strip()
+
+
+def play_sheet(book: Any, command: str, account: str | None = None, as_of: _dt.date | None = None) -> str:
+    """Run play ``command`` (``risk``, ``qbr``, ``portfolio`` ...) and write its result as a ``csxl ...`` sheet.
+
+    The same registry, plays and sheet layout as ``csxl COMMAND ACCOUNT --book PATH --write``; only the adapter
+    differs. Returns the sheet name.
+    """
+    from csxl.book.render import result_plan
+    from csxl.book.workflow import play_sheet_name
+    from csxl.errors import InputError
+    from csxl.plays import PLAYS
+
+    key = command.strip().lower()
+    if key not in PLAYS:
+        raise InputError("command", command, f"one of {', '.join(sorted(PLAYS))}")
+    play = PLAYS[key]
+    portfolio = book_data(book).to_portfolio(as_of)
+    if play.needs_account:
+        if not account:
+            raise InputError("account", account, f"an account name (the {key} play is about one account)")
+        result = play.run(portfolio, account)
+    else:
+        result = play.run(portfolio)
+    sheet = play_sheet_name(result.command, result.account)
+    apply_plan_to_book(book, result_plan(result, sheet, after=layout.SHEET_DASHBOARD), portfolio.settings.currency)
+    return sheet

@@ -48,7 +48,7 @@ def lite_main() -> str:
         "from csxl.excel.functions import (  # noqa: F401",
         *[f"    {name}," for name in names],
         ")",
-        "from csxl.excel.macros import csxl_account_sheet, csxl_refresh  # noqa: F401",
+        "from csxl.excel.macros import csxl_account_sheet, csxl_play, csxl_refresh  # noqa: F401",
         "",
     ]
     return "\n".join(lines)

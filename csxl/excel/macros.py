@@ -28,13 +28,16 @@ from csxl.book.layout import ACCOUNTS
 from csxl.errors import CsxlError
 from csxl.excel.book import BookRefresh, refresh_book, selected_account
 from csxl.excel.book import account_sheet as write_account_sheet
+from csxl.excel.book import play_sheet as write_play_sheet
 
 __all__ = [
     "ACCOUNT_BUTTON",
     "REFRESH_BUTTON",
     "account_sheet",
     "csxl_account_sheet",
+    "csxl_play",
     "csxl_refresh",
+    "play",
     "refresh",
 ]
 
@@ -84,6 +87,24 @@ def _account(book: xw.Book, account: str | None) -> str | None:
     return sheet
 
 
+def _play(book: xw.Book, command: str, account: str | None) -> str | None:
+    try:
+        name = account.strip() if account and account.strip() else None
+        from csxl.plays import PLAYS
+
+        key = command.strip().lower()
+        if name is None and key in PLAYS and PLAYS[key].needs_account:
+            name = selected_account(book)
+        sheet = write_play_sheet(book, command, name)
+    except CsxlError as exc:
+        _say(book, f"csxl could not run {command}: {exc}", error=True)
+        return None
+    with contextlib.suppress(NotImplementedError, AttributeError, KeyError):
+        book.sheets[sheet].activate()
+    _say(book, f"csxl: wrote {sheet}")
+    return sheet
+
+
 # --------------------------------------------------------------------------------------------------------------------
 # Classic xlwings: RunPython
 # --------------------------------------------------------------------------------------------------------------------
@@ -97,6 +118,12 @@ def refresh() -> None:
 def account_sheet() -> None:
     """RunPython entry point: write the page of the account in the selected row of Accounts."""
     _account(xw.Book.caller(), None)
+
+
+def play(command: str) -> None:
+    """RunPython entry point: run play ``command`` for the selected account (or the portfolio) and write its sheet,
+    e.g. ``RunPython "import csxl.excel.macros as m; m.play('risk')"``."""
+    _play(xw.Book.caller(), command, None)
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -118,3 +145,10 @@ def csxl_account_sheet(book: xw.Book, account: str = "") -> None:
     task pane's field; from the task pane's run button (F5) with the field blank, the selected row is used.
     """
     _account(book, account)
+
+
+@script(name="csxl play", show_taskpane=True)
+def csxl_play(book: xw.Book, command: str = "risk", account: str = "") -> None:
+    """Run one of the twelve plays (score, onboarding, qbr, risk, expansion, winback, renewal, portfolio, cohorts,
+    success-plan, save, nrr) and write its result as a sheet; a blank account means the selected row of Accounts."""
+    _play(book, command, account)

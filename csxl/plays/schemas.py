@@ -1,0 +1,64 @@
+"""The published JSON schemas of every ``--json`` output (``docs/schemas/<command>.json``, ``csxl schema``).
+
+A schema is the pydantic model's JSON schema (validation mode of the serialised output), so what ``--json`` prints
+validates against it; ``tests/test_schemas.py`` checks both that the committed files are current and that real
+outputs validate.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from csxl.errors import FileError
+from csxl.plays import PLAYS
+
+__all__ = ["SCHEMAS", "write_schemas"]
+
+
+def _play_schema(name: str) -> Callable[[], dict[str, Any]]:
+    return lambda: PLAYS[name].result.model_json_schema(mode="serialization")
+
+
+def _playbook() -> dict[str, Any]:
+    from csxl.plays.playbook import playbook_schema
+
+    return playbook_schema()
+
+
+def _surveys() -> dict[str, Any]:
+    from csxl.plays.support import SurveyReport
+
+    return SurveyReport.model_json_schema(mode="serialization")
+
+
+def _support() -> dict[str, Any]:
+    from csxl.plays.support import Priority
+
+    return Priority.model_json_schema(mode="serialization")
+
+
+#: Command -> its schema (the twelve plays, then the reporting extras).
+SCHEMAS: dict[str, Callable[[], dict[str, Any]]] = {
+    **{name: _play_schema(name) for name in sorted(PLAYS, key=lambda n: PLAYS[n].number)},
+    "playbook": _playbook,
+    "surveys": _surveys,
+    "support": _support,
+}
+
+
+def write_schemas(folder: str | Path) -> list[Path]:
+    """Write ``<command>.json`` for every command into ``folder`` (created if missing); returns the paths."""
+    target = Path(folder)
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        out = []
+        for name, schema in SCHEMAS.items():
+            path = target / f"{name}.json"
+            path.write_text(json.dumps(schema(), indent=2, sort_keys=True) + "\n", encoding="utf-8")
+            out.append(path)
+    except OSError as exc:
+        raise FileError(str(target), f"cannot write the schemas ({exc.strerror or exc})") from None
+    return out
