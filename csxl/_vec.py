@@ -74,6 +74,12 @@ def _is_blank(values: npt.NDArray[Any]) -> npt.NDArray[np.bool_]:
     return blank
 
 
+def _numeric(cleaned: npt.NDArray[Any]) -> FloatArray:
+    """pandas' number parsing (text such as ``"12.5"`` is a number); anything else becomes NaN."""
+    numbers: pd.Series[Any] = pd.to_numeric(pd.Series(cleaned.tolist()), errors="coerce")
+    return numbers.to_numpy(dtype=np.float64, na_value=np.nan)
+
+
 def to_float(
     x: Any,
     field: str,
@@ -102,8 +108,14 @@ def to_float(
         is_bool = np.fromiter((isinstance(v, (bool, np.bool_)) for v in raw), dtype=bool, count=raw.size)
         cleaned = raw.copy()
         cleaned[blank] = None
-        numbers: pd.Series[Any] = pd.to_numeric(pd.Series(cleaned.tolist()), errors="coerce")
-        out = numbers.to_numpy(dtype=np.float64, na_value=np.nan)
+        is_text = np.fromiter((isinstance(v, str) for v in raw), dtype=bool, count=raw.size)
+        if not is_text.any() and not is_bool.any():
+            try:  # numbers and blanks only (what a spreadsheet range usually holds): no pandas round trip
+                out = cleaned.astype(np.float64)
+            except (TypeError, ValueError):
+                out = _numeric(cleaned)
+        else:
+            out = _numeric(cleaned)
         not_number = (~blank & np.isnan(out)) | is_bool
     what = rule or _range_rule(lo, hi, lo_open, hi_open)
     if not_number.any():

@@ -288,8 +288,49 @@ def health_score(scores: Any, weights: Weights = "engine") -> Any:
     dimensions. Columns the weights do not name (other dimensions, ids, notes) are ignored. Scores outside 0..10, text
     and booleans raise :class:`InputError`. No rounding; results are clipped to 0..100 to absorb float noise.
     """
+    fast = _scalar_score(scores, weights)
+    if fast is not None:
+        return fast
     model = _Model(scores, weights)
     return restore(model.score(), model.shape)
+
+
+def _plain_number(v: Any) -> bool:
+    return v is None or (type(v) in (float, int, np.float64) and not isinstance(v, bool))
+
+
+def _scalar_score(scores: Any, weights: Weights) -> float | None:
+    """The same formula for one account given as plain numbers (the spreadsheet's usual call), without arrays.
+
+    Returns ``None`` when ``scores`` is not a mapping of plain numbers/blanks, so the general path decides (and
+    reports). Errors are the general path's errors, word for word (``tests/test_health.py`` checks both agree).
+    """
+    if type(scores) is not dict or not all(_plain_number(v) for v in scores.values()):
+        return None
+    resolved = resolve_weights(weights)
+    given: dict[str, Any] = {}
+    for key, value in scores.items():
+        name = str(key).strip().lower()
+        if name in given or name not in resolved:
+            return None  # duplicates and extra columns: the general path handles (and words) them
+        given[name] = value
+    values: dict[str, float] = {}
+    for name in DIMENSIONS:  # the general path's order: same first error, same summation order
+        value = given.get(name)
+        if name not in given or value is None or value != value:
+            continue
+        number = float(value)
+        if not 0.0 <= number <= 10.0:
+            raise InputError(name, value, "0..10")
+        values[name] = number
+    denominator = 0.0
+    numerator = 0.0
+    for d, v in values.items():
+        denominator += resolved[d]
+        numerator += resolved[d] * v
+    if denominator <= 0.0:
+        return None
+    return float(min(max(10.0 * numerator / denominator, 0.0), 100.0))
 
 
 def health_tier(score: Any, scheme: Union[str, TierScheme] = "engine") -> Any:

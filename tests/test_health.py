@@ -599,3 +599,29 @@ def test_property_table_path_matches_reference_row_by_row(rows: list[dict[str, f
     got = health_score(frame)
     engine = {"usage": 0.30, "engagement": 0.20, "relationship": 0.15, "outcomes": 0.20, "financial": 0.15}
     assert got.to_numpy() == pytest.approx([reference_score(r, engine) for r in rows], rel=1e-9, abs=1e-9)
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# The scalar fast path (one account as plain numbers) is the general formula, bit for bit, errors word for word
+# --------------------------------------------------------------------------------------------------------------------
+
+_SCORE = st.one_of(st.none(), st.just(NAN), st.floats(-2, 12, allow_nan=False), st.integers(-1, 11))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.fixed_dictionaries({}, optional={d: _SCORE for d in ENGINE_DIMS}),
+    st.sampled_from(["engine", "growth", {"usage": 2, "financial": 1}]),
+)
+def test_scalar_path_equals_array_path(scores: dict[str, Any], weights: Any) -> None:
+    # the array path is forced by wrapping every value in a one-element list
+    def run(arg: Any) -> tuple[str, Any]:
+        try:
+            out = health_score(arg, weights)
+        except InputError as err:
+            return "error", str(err).replace(" (at position 0)", "")
+        return "ok", float(np.asarray(out).reshape(-1)[0])
+
+    scalar = run(dict(scores))
+    array = run({k: [v] for k, v in scores.items()}) if scores else run(dict(scores))
+    assert scalar == array
