@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint types unit bench workbooks schemas clean
+.PHONY: demo test lint types unit bench workbooks schemas picture clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,12 +26,16 @@ workbooks: $(STAMP)
 	SOURCE_DATE_EPOCH=$(WORKBOOKS_EPOCH) $(BIN)/csxl new workbooks/csxl-template.xlsx --force
 	SOURCE_DATE_EPOCH=$(WORKBOOKS_EPOCH) $(BIN)/csxl new workbooks/csxl-demo.xlsx --demo --force
 
+# the README's picture: the demo workbook's Dashboard rendered by LibreOffice
+picture: $(STAMP)
+	$(BIN)/python docs/render_dashboard.py workbooks/csxl-demo.xlsx docs/img/dashboard.png
+
 schemas: $(STAMP)
 	$(BIN)/csxl schema --write docs/schemas
 
 lint: $(STAMP)
-	$(BIN)/ruff check csxl tests bench
-	$(BIN)/ruff format --check csxl tests bench
+	$(BIN)/ruff check csxl tests bench docs
+	$(BIN)/ruff format --check csxl tests bench docs
 
 types: $(STAMP)
 	$(BIN)/mypy csxl
