@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint types unit bench workbooks schemas picture clean
+.PHONY: demo test lint types unit bench workbooks schemas picture docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ workbooks: $(STAMP)
 # the README's picture: the demo workbook's Dashboard rendered by LibreOffice
 picture: $(STAMP)
 	$(BIN)/python docs/render_dashboard.py workbooks/csxl-demo.xlsx docs/img/dashboard.png
+
+# generated documentation: the layout tables of docs/workbook.md and the JSON schemas
+docs: schemas
+	$(BIN)/python -m csxl.book.docs_tables docs/workbook.md
 
 schemas: $(STAMP)
 	$(BIN)/csxl schema --write docs/schemas

@@ -424,3 +424,14 @@ def test_currency_format(tmp_path: Path) -> None:
     assert _named_value(wb, "csxl_currency") == "EUR"
     wb = openpyxl.load_workbook(build_template(tmp_path / "chf.xlsx", currency="CHF"))
     assert wb["Accounts"].cell(3, ACCOUNTS.index("arr")).number_format == '#,##0 "CHF"'
+
+
+def test_docs_column_tables_match_the_layout() -> None:
+    """docs/workbook.md's column and Settings tables are generated from the layout (python -m csxl.book.docs_tables)."""
+    from pathlib import Path
+
+    from csxl.book.docs_tables import BEGIN, END, layout_markdown
+
+    page = (Path(__file__).resolve().parent.parent / "docs" / "workbook.md").read_text(encoding="utf-8")
+    generated = page.split(BEGIN, 1)[1].split(END, 1)[0]
+    assert generated.strip() == layout_markdown().strip(), "run: python -m csxl.book.docs_tables docs/workbook.md"
