@@ -134,6 +134,13 @@ def _date(ctx: click.Context, param: click.Parameter, value: str | None) -> _dt.
 _AS_OF = click.option("--as-of", callback=_date, help="As-of date YYYY-MM-DD (default: Settings, else today).")
 
 
+def _progress() -> Callable[[str], None] | None:
+    """Progress lines on stderr for a person at a terminal; nothing for cron jobs and pipes."""
+    if not sys.stderr.isatty():
+        return None
+    return lambda message: click.echo(f"csxl: {message} ...", err=True)
+
+
 def _issues_lines(issues: Sequence[csxl.RowIssue]) -> list[str]:
     return [f"  {issue}" for issue in issues]
 
@@ -189,7 +196,7 @@ def refresh_cmd(path: Path, as_of: _dt.date | None, out: Path | None, force: boo
     """Recompute every csxl-owned sheet and column of the workbook at PATH."""
     from csxl.book.refresh import refresh
 
-    result = refresh(path, as_of=as_of, out=out, force=force)
+    result = refresh(path, as_of=as_of, out=out, force=force, progress=_progress())
     _warn_issues(result.issues)
     click.echo(
         f"csxl: refreshed {result.path} as of {result.as_of:%Y-%m-%d}: {result.scored} of {result.accounts} accounts "
@@ -241,7 +248,7 @@ def report_cmd(path: Path, out: Path | None, fmt: str | None, as_of: _dt.date | 
     if out is None and fmt is None:
         raise click.UsageError("give -o OUT.xlsx or --format md|json|text")
     if out is not None:
-        target = write_report(path, out, as_of=as_of, progress=lambda msg: click.echo(msg, err=True))
+        target = write_report(path, out, as_of=as_of, progress=_progress())
         click.echo(f"csxl: wrote {target}")
     if fmt is not None:
         click.echo(report_text(path, fmt, as_of=as_of), nl=False)

@@ -327,3 +327,10 @@ def test_refreshed_book_recalculates_in_libreoffice(built: Path, tmp_path: Path,
     got = [r[col] for r in ws.iter_rows(min_row=3, max_row=2 + len(demo.accounts), values_only=True)]
     want = csxl.score_accounts(demo.accounts)["simple_points"].tolist()
     assert [None if g in (None, "") else float(g) for g in got] == [None if w != w else float(w) for w in want]
+
+
+def test_refresh_reports_progress(book: Path) -> None:
+    said: list[str] = []
+    refresh(book, stamp_at=STAMP, progress=said.append)
+    assert [m.split(" ")[0] for m in said] == ["reading", "scoring", "writing"]
+    assert "120 accounts" in said[1]

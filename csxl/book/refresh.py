@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as _dt
 import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -177,15 +178,20 @@ def refresh(
     out: str | Path | None = None,
     force: bool = False,
     stamp_at: _dt.datetime | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> RefreshResult:
     """Refresh a workbook file in place (or into ``out``): read, compute, write the csxl-owned places atomically."""
     from csxl.book.read import read_book
     from csxl.book.xlsx import apply_plan
 
+    say = progress or (lambda _message: None)
+    say(f"reading {path}")
     book = read_book(path)
     portfolio = book.to_portfolio(as_of)
+    say(f"scoring {len(portfolio.accounts):,} accounts and {len(portfolio.mrr):,} MRR rows")
     stamp = stamp_at or refreshed_at()
     plan, history_rows = plan_refresh(book.last_rows, portfolio, refreshed_at=stamp)
+    say("writing the workbook")
     target = apply_plan(path, plan, out=out, force=force, currency=portfolio.settings.currency)
     return RefreshResult(
         path=Path(target),

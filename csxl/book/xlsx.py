@@ -30,9 +30,10 @@ import os
 import posixpath
 import re
 import tempfile
+import uuid
 import xml.etree.ElementTree as ET
 import zipfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, cast
@@ -89,7 +90,7 @@ _EPOCH = _dt.datetime(1899, 12, 30)  # serial 0 of the 1900 system, past Excel's
 _FIRST_DATE = _dt.date(1900, 3, 1)  # serials before this date differ by one day because of that fictitious day
 _BAD_XML_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _REF = re.compile(r"^\$?([A-Za-z]{1,3})\$?([0-9]{1,7})$")
-_DECL = re.compile(r"""xmlns(?::([A-Za-z_][\w.\-]*))?\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+_DECL = re.compile(rb"""xmlns(?::([A-Za-z_][\w.\-]*))?\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
 _CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "CAD": "$", "AUD": "$"}
 
@@ -282,15 +283,18 @@ def _key(el: ET.Element) -> tuple[Any, ...]:
 
 def _declarations(data: bytes, *, root_only: bool) -> list[tuple[str, str]]:
     """The ``xmlns`` declarations of a document (of its root start tag when ``root_only``), in document order."""
-    text = data.decode("utf-8", errors="replace")
     if root_only:
-        start = re.search(r"<(?![?!])", text)
+        start = re.search(rb"<(?![?!])", data)
         if start is None:
             return []
-        end = text.find(">", start.start())
-        text = text[start.start() : end + 1]
+        end = data.find(b">", start.start())
+        data = data[start.start() : end + 1]
     return [
-        (m.group(1) or "", m.group(2) if m.group(2) is not None else m.group(3) or "") for m in _DECL.finditer(text)
+        (
+            (m.group(1) or b"").decode("utf-8", errors="replace"),
+            (m.group(2) if m.group(2) is not None else m.group(3) or b"").decode("utf-8", errors="replace"),
+        )
+        for m in _DECL.finditer(data)
     ]
 
 
@@ -416,7 +420,15 @@ def _number_text(value: float) -> str:
 _Encoded = tuple[str, str]
 
 
-def _encode(value: Cell | Any, where: str) -> _Encoded:
+def _encode(value: Cell | Any, sheet: str, r: int, col: int) -> _Encoded:
+    """A plan value as (kind, text) for cell ``col`` of row ``r`` of ``sheet`` (named in errors)."""
+    if type(value) is float:  # the common types first: a refresh encodes some 100,000 values
+        return ("n", _number_text(value)) if math.isfinite(value) else ("empty", "")
+    if type(value) is str:
+        text = _clean_text(value)
+        return ("s", text) if text else ("empty", "")
+    if type(value) is int:
+        return "n", str(value)
     if value is None:
         return "empty", ""
     if isinstance(value, Formula):
@@ -427,13 +439,13 @@ def _encode(value: Cell | Any, where: str) -> _Encoded:
     if isinstance(value, bool):
         return "b", "1" if value else "0"
     if isinstance(value, _dt.date):
-        return "d", _number_text(_serial(value, where))
+        return "d", _number_text(_serial(value, f"{sheet}!{_cell_ref(r, col)}"))
     if isinstance(value, numbers.Integral):
         return "n", str(int(value))
     if isinstance(value, numbers.Real):
         number = float(value)
         return ("n", _number_text(number)) if math.isfinite(number) else ("empty", "")
-    raise InputError(where, value, "text, a number, a boolean, a date, a Formula or None")
+    raise InputError(f"{sheet}!{_cell_ref(r, col)}", value, "text, a number, a boolean, a date, a Formula or None")
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -454,6 +466,7 @@ class _Package:
         self.dirty: set[str] = set()
         self.raw: dict[str, bytes] = {}  # new or rewritten members given as bytes
         self.deleted: set[str] = set()
+        self.builders: dict[str, Callable[[], bytes]] = {}  # parts serialised by their owner (worksheets)
         self.content_types = self.tree("[Content_Types].xml")
 
     # -- members
@@ -475,6 +488,15 @@ class _Package:
             self.decls[name] = (decls, _declarations(data, root_only=True))
             _register(decls)
             self.trees[name] = _parse(data, self.where, name)
+        return self.trees[name]
+
+    def adopt(self, name: str, head: bytes, data: bytes) -> ET.Element:
+        """Parse ``head`` (a part without its bulk, e.g. a worksheet without its rows) as the tree of part ``name``,
+        with the namespace declarations of the whole part ``data``."""
+        decls = _declarations(data, root_only=False)
+        self.decls[name] = (decls, _declarations(data, root_only=True))
+        _register(decls)
+        self.trees[name] = _parse(head, self.where, name)
         return self.trees[name]
 
     def touch(self, name: str) -> None:
@@ -606,7 +628,9 @@ class _Package:
     # -- output
     def save(self, handle: IO[bytes]) -> None:
         for name in self.dirty:
-            if name in self.trees:
+            if name in self.builders:
+                self.raw[name] = self.builders[name]()
+            elif name in self.trees:
                 decls, root_decls = self.decls[name]
                 self.raw[name] = _serialise(self.trees[name], decls, root_decls)
         with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED) as zout:
@@ -778,41 +802,254 @@ _EMPTY_STYLES = (
 
 _C, _ROW, _V, _F, _IS, _T = _q("c"), _q("row"), _q("v"), _q("f"), _q("is"), _q("t")
 
+#: Worksheet parts at least this big keep their rows as raw bytes (below it a sheet is parsed whole; both give the
+#: same XML, the tests run both ways).
+_STREAM_MIN_BYTES = 256 * 1024
+
+# Raw worksheet XML. An element's attributes (values quoted either way), then ``/>`` or ``>`` ... close tag.
+_ATTRS = rb"""((?:\s+[^\s=/<>"']+\s*=\s*(?:"[^"]*"|'[^']*'))*)\s*"""
+_SHEET_DATA_TAG = re.compile(rb"<sheetData" + _ATTRS + rb"(/?)>")
+_ROW_TAG = re.compile(rb"<row" + _ATTRS + rb"(/?)>")
+_CELL_XML = re.compile(rb'<c(?:\s+r="([A-Z]{1,3})[0-9]{1,7}")?' + _ATTRS + rb"(?:/>|>(.*?)</c>)", re.S)
+#: Every cell start tag of a row body, with its reference when ``r`` comes first (as Excel and openpyxl write it).
+_CELL_REFS = re.compile(rb'<c(?=[\s/>])(?: r="(([A-Z]{1,3})[0-9]{1,7})")?')
+_SPACE = re.compile(rb"[ \t\r\n]*")
+_CELL_TAG = re.compile(rb'<c(?:\s+r="([A-Z]{1,3})[0-9]{1,7}")?' + _ATTRS + rb"/?>")
+_LAST_CELL = re.compile(rb".*(<c[\s/>])", re.S)
+_R_ATTR = re.compile(rb"""\sr\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+_ANY_ATTR = re.compile(rb"""([^\s=]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+_QUOTED_ATTR = re.compile(rb'([^\s=]+)\s*=\s*"([^"]*)"')
+_SPANS = re.compile(rb"""(\sspans\s*=\s*)(?:"[^"]*"|'[^']*')""")
+_VALUE_ONLY = re.compile(rb"(?:<v>[^<]*</v>|<v\s*/>|<is>.*?</is>|<is\s*/>)?", re.S)
+_ENCODING = re.compile(rb"""^(?:\xef\xbb\xbf)?<\?xml[^>]*?encoding\s*=\s*["']([^"']*)["']""")
+_COL_NUMBERS: dict[bytes, int] = {}
+
+#: (column, kind, text, style): one cell of a row to write; kind and text as :func:`_encode` gives them.
+_Put = tuple[int, str, str, "int | None"]
+
+
+def _col_of(letters: bytes) -> int:
+    number = _COL_NUMBERS.get(letters)
+    if number is None:
+        number = _COL_NUMBERS[letters] = _col_index(letters.decode("ascii"))
+    return number
+
+
+def _tag_col(match: re.Match[bytes]) -> int | None:
+    """The column of a matched cell start tag (``_CELL_XML``/``_CELL_TAG``); ``None`` without a plain ``r``."""
+    if match.group(1) is not None:
+        return _col_of(match.group(1))
+    ref = _R_ATTR.search(match.group(2))
+    if ref is None:
+        return None
+    found = _REF.match((ref.group(1) if ref.group(1) is not None else ref.group(2) or b"").decode("utf-8", "replace"))
+    return _col_index(found.group(1)) if found else None
+
+
+def _escape_text(text: str) -> bytes:
+    """Element text as ElementTree writes it (``&``, ``<``, ``>`` escaped), UTF-8."""
+    if "&" in text:
+        text = text.replace("&", "&amp;")
+    if "<" in text:
+        text = text.replace("<", "&lt;")
+    if ">" in text:
+        text = text.replace(">", "&gt;")
+    return text.encode("utf-8")
+
+
+@dataclass
+class _Cut:
+    """A worksheet's XML cut around its rows: ``head`` is the part without them (``<sheetData>`` kept, empty),
+    ``rows`` each row's number and raw bytes (with the whitespace after it), ``scope`` the namespace declarations in
+    force inside ``<sheetData>``."""
+
+    head: bytes
+    rows: list[tuple[int, bytes]]
+    scope: dict[str, str]
+
+
+def _cut_rows(data: bytes) -> _Cut | None:
+    """Cut a worksheet part into its head and raw rows; ``None`` when the rows are not plain enough to keep as bytes.
+
+    Plain: UTF-8; ``<sheetData>`` in the main namespace as the default namespace (Excel's, openpyxl's and
+    LibreOffice's way); only ``<row r="N">`` children (no comments, CDATA or processing instructions before the end
+    of the rows). Anything else is parsed whole, as before.
+    """
+    encoding = _ENCODING.match(data)
+    if encoding is not None and encoding.group(1).lower() not in (b"utf-8", b"utf8"):
+        return None
+    tag = _SHEET_DATA_TAG.search(data)
+    if tag is None or tag.group(2):
+        return None
+    start = tag.end()
+    end = data.find(b"</sheetData>", start)
+    if end == -1 or data.find(b"<!", 0, end) != -1 or data.find(b"<?", start, end) != -1:
+        return None
+    scope = dict(_declarations(data, root_only=True))
+    scope.update(_declarations(tag.group(0), root_only=False))
+    if scope.get("") != MAIN:
+        return None
+    space = _SPACE.match(data, start, end)
+    first = pos = space.end() if space else start
+    rows: list[tuple[int, bytes]] = []
+    while pos < end:
+        tag = _ROW_TAG.match(data, pos, end)
+        if tag is None:
+            return None
+        ref = _R_ATTR.search(tag.group(1))
+        number = (ref.group(1) if ref.group(1) is not None else ref.group(2)) if ref else None
+        if not number or not number.isdigit():
+            return None
+        stop = tag.end()
+        if not tag.group(2):
+            close = data.find(b"</row>", stop, end)
+            if close == -1 or data.find(b"<row", stop, close) != -1:
+                return None
+            stop = close + len(b"</row>")
+        space = _SPACE.match(data, stop, end)
+        stop = space.end() if space else stop
+        rows.append((int(number), data[pos:stop]))
+        pos = stop
+    if not rows:
+        return None
+    return _Cut(data[:first] + data[end:], rows, scope)
+
+
+class _Row:
+    """One child of ``<sheetData>``: kept as raw bytes (``raw``, with the whitespace after it) until something needs
+    it parsed (``el``). ``r`` is the row number; ``None`` for a child that is not a row."""
+
+    __slots__ = ("el", "r", "raw")
+
+    def __init__(self, r: int | None, raw: bytes | None, el: ET.Element | None) -> None:
+        self.r = r
+        self.raw = raw
+        self.el = el
+
+
+@dataclass
+class _RawCells:
+    """A raw row taken apart: its start tag (``attrs`` as written; ``closed`` for ``<row .../>``), its ``body`` and
+    its cells' references and columns (ascending), and the whitespace after it (``tail``)."""
+
+    start_tag: bytes
+    attrs: bytes
+    closed: bool
+    body: bytes
+    tail: bytes
+    refs: list[bytes]
+    cols: list[int]
+
+    def cell(self, i: int) -> re.Match[bytes] | None:
+        """The ``i``-th cell (a ``_CELL_XML`` match in ``body``)."""
+        return _CELL_XML.match(self.body, self.body.find(b'<c r="' + self.refs[i] + b'"'))
+
+    def position(self, i: int) -> int:
+        """Where in ``body`` the ``i``-th cell starts (the end of the body after the last one)."""
+        return self.body.find(b'<c r="' + self.refs[i] + b'"') if i < len(self.refs) else len(self.body)
+
 
 class _Sheet:
-    """One worksheet part with an index of its rows and cells (kept in order when written back)."""
+    """One worksheet part with an index of its rows and cells (kept in order when written back).
+
+    A big part (:data:`_STREAM_MIN_BYTES`) is not parsed whole: its rows stay raw bytes, a row the plan writes is
+    edited as bytes (only the cells written change; the XML is what ElementTree would write for them), and a row is
+    parsed only when an edit needs the tree (formulas, unsorted cells, a row without ``r`` ...). Untouched rows are
+    copied as they are. Both ways give the same XML (``tests/test_xlsx.py`` compares them).
+    """
 
     def __init__(self, book: _Book, name: str, part: str) -> None:
         self.book = book
         self.name = name
         self.part = part
-        self.root = book.pkg.tree(part)
+        pkg = book.pkg
+        cut = None
+        if part not in pkg.trees:
+            data = pkg.read(part)
+            if len(data) >= _STREAM_MIN_BYTES:
+                cut = _cut_rows(data)
+        self.root = pkg.adopt(part, cut.head, data) if cut is not None else pkg.tree(part)
         if self.root.tag != _q("worksheet"):
             raise FileError(book.where, f"sheet {name!r} is not a worksheet ({_local(self.root.tag)})")
         self.data = _child(self.root, "sheetData", _SHEET_ORDER)
+        self.streaming = cut is not None
+        if cut is not None:
+            self.scope = cut.scope
+            self.entries = [_Row(r, raw, None) for r, raw in cut.rows]
+        else:
+            self.scope = {}
+            self.entries = [_Row(None, None, child) for child in self.data]
+            self.data[:] = []
+        pkg.builders[part] = self.serialise
         self._index_rows()
 
     def _index_rows(self) -> None:
-        self.rows: dict[int, ET.Element] = {}
+        self.rows: dict[int, _Row] = {}
         self.cells: dict[int, dict[int, ET.Element]] = {}
         self.max_col: dict[int, int] = {}
         self.unsorted_rows = False
         self.unsorted_cells: set[int] = set()
         self.touched_rows: set[int] = set()
         last = 0
-        for row in self.data.findall(_ROW):
-            number = int(row.get("r") or last + 1)
-            if "r" not in row.attrib:
-                row.set("r", str(number))
+        for entry in self.entries:
+            row = entry.el
+            if row is not None:
+                if row.tag != _ROW:
+                    continue
+                number = int(row.get("r") or last + 1)
+                if "r" not in row.attrib:
+                    row.set("r", str(number))
+                entry.r = number
+            else:
+                assert entry.r is not None
+                number = entry.r
             if number <= last:
                 self.unsorted_rows = True
-            self.rows[number] = row
+            self.rows[number] = entry
             last = number
         self.last_row = last
         self._row_numbers: list[int] | None = None
         self._col_styles: list[tuple[int, int, str]] | None = None
 
-    def _inherited_style(self, row: ET.Element, col: int) -> str | None:
+    def reset(self) -> None:
+        """Drop every row (a replaced sheet)."""
+        self.entries = []
+        self._index_rows()
+
+    # -- raw rows
+    def _parse_entries(self, todo: list[_Row]) -> None:
+        """Parse raw rows (in one go) into elements, in the namespace scope of ``<sheetData>``."""
+        todo = [entry for entry in todo if entry.raw is not None]
+        if not todo:
+            return
+        decls = "".join(f" xmlns{':' + p if p else ''}={quoteattr(u)}" for p, u in self.scope.items())
+        xml = b"<sheetData" + decls.encode("utf-8") + b">" + b"".join(e.raw or b"" for e in todo) + b"</sheetData>"
+        children = list(_parse(xml, self.book.where, self.part))
+        if len(children) != len(todo):
+            raise FileError(self.book.where, f"{self.part} has rows that are not valid XML")
+        for entry, element in zip(todo, children, strict=True):
+            entry.el, entry.raw = element, None
+
+    def _parsed(self, entry: _Row) -> ET.Element:
+        if entry.el is None:
+            self._parse_entries([entry])
+        assert entry.el is not None
+        return entry.el
+
+    def _parse_all(self) -> None:
+        self._parse_entries(self.entries)
+
+    def _add_row(self, entry: _Row) -> None:
+        assert entry.r is not None
+        self.entries.append(entry)
+        self.rows[entry.r] = entry
+        self.cells.pop(entry.r, None)
+        self._row_numbers = None
+        if entry.r < self.last_row:
+            self.unsorted_rows = True
+        self.last_row = max(self.last_row, entry.r)
+
+    def _inherited_style(self, row: Mapping[str, str], col: int) -> str | None:
         """The look Excel gives a new cell: its row's format (``customFormat``), else its column's ``style``."""
         if row.get("customFormat") in ("1", "true") and row.get("s"):
             return row.get("s")
@@ -832,7 +1069,8 @@ class _Sheet:
 
     def row_cells(self, r: int) -> dict[int, ET.Element]:
         if r not in self.cells:
-            row = self.rows.get(r)
+            entry = self.rows.get(r)
+            row = self._parsed(entry) if entry is not None else None
             found: dict[int, ET.Element] = {}
             last = 0
             if row is not None:
@@ -854,17 +1092,15 @@ class _Sheet:
         found = cells.get(col)
         if found is not None or not create:
             return found
-        row = self.rows.get(r)
-        if row is None:
+        entry = self.rows.get(r)
+        if entry is None:
             row = ET.Element(_ROW, {"r": str(r)})
-            self.data.append(row)
-            self.rows[r] = row
-            self._row_numbers = None
-            if r < self.last_row:
-                self.unsorted_rows = True
-            self.last_row = max(self.last_row, r)
+            self._add_row(_Row(r, None, row))
+            self.cells[r] = cells
+        else:
+            row = self._parsed(entry)
         found = ET.SubElement(row, _C, {"r": _cell_ref(r, col)})
-        inherited = self._inherited_style(row, col)
+        inherited = self._inherited_style(row.attrib, col)
         if inherited:
             found.set("s", inherited)
         if col < self.max_col[r]:
@@ -879,6 +1115,151 @@ class _Sheet:
             self._row_numbers = sorted(self.rows)
         numbers = self._row_numbers
         return numbers[bisect.bisect_left(numbers, top) : bisect.bisect_right(numbers, bottom)]
+
+    # -- writing rows
+    def put_row(self, r: int, puts: Sequence[_Put], date_style: Callable[[int], int] | None) -> None:
+        """Write cells of row ``r``: ``(column, kind, text, style)`` each (style ``None`` keeps the cell's look; a new
+        cell takes its row's or column's). ``date_style(current s)`` picks the look of a date cell without a style."""
+        entry = self.rows.get(r)
+        if self.streaming and (entry is None or entry.raw is not None):
+            if entry is None and not any(kind != "empty" or s is not None for _, kind, _, s in puts):
+                return
+            raw = entry.raw if entry is not None else b'<row r="%d"/>' % r
+            assert raw is not None
+            scan = _scan_row(raw)
+            if scan is not None and self._splice(r, entry, raw, scan, puts, date_style, spans=True):
+                return
+        for col, kind, text, s in puts:
+            c = self.cell(r, col, create=kind != "empty" or s is not None)
+            if c is None:
+                continue
+            self.write(c, kind, text)
+            if s is None and kind == "d" and date_style is not None:
+                s = date_style(int(c.get("s") or 0))
+            if s is not None:
+                self.set_style(c, s)
+            self.touched_rows.add(r)
+
+    def clear_row(self, r: int, left: int, right: int) -> None:
+        """Empty the cells of row ``r`` in columns ``left..right`` (values go, looks stay)."""
+        entry = self.rows.get(r)
+        if entry is None:
+            return
+        if entry.raw is not None:
+            scan = _scan_row(entry.raw)
+            if scan is not None:
+                puts = [(col, "empty", "", None) for col in scan.cols if left <= col <= right]
+                if not puts or self._splice(r, entry, entry.raw, scan, puts, None, spans=False):
+                    return
+        cells = self.row_cells(r)
+        for col in [k for k in cells if left <= k <= right]:
+            self.empty(cells[col])
+
+    def _splice(
+        self,
+        r: int,
+        entry: _Row | None,
+        raw: bytes,
+        scan: _RawCells,
+        puts: Sequence[_Put],
+        date_style: Callable[[int], int] | None,
+        *,
+        spans: bool,
+    ) -> bool:
+        """Write ``puts`` into a raw row as bytes, as :meth:`put_row` does on a parsed row (the same XML for the cells
+        written; ``spans``: widen the row's ``spans`` as for a written row). ``False``, with nothing changed, when a
+        cell written is not plain (a formula, an ``extLst``, single-quoted attributes): the caller parses the row."""
+        body, cols = scan.body, scan.cols
+        row_attrs: dict[str, str] | None = None
+        edits: list[tuple[int, int, int, bytes]] = []  # (start, end, column, new bytes) in the body
+        new_cols: list[int] = []
+        touched = formulas = False
+        previous = 0
+        for col, kind, text, s in puts:
+            if col <= previous:  # callers give columns in order, each once
+                return False
+            previous = col
+            i = bisect.bisect_left(cols, col)
+            if i < len(cols) and cols[i] == col:
+                match = scan.cell(i)
+                if match is None:
+                    return False
+                inner = match.group(3)
+                head = body[match.start() + 2 : match.end(2)]
+                if b"'" in head or (inner and not _VALUE_ONLY.fullmatch(inner)):
+                    return False
+                attrs = [(k, v) for k, v in _QUOTED_ATTR.findall(head) if k not in (b"t", b"cm", b"vm")]
+                start, end = match.start(), match.end()
+            else:
+                if kind == "empty" and s is None:
+                    continue
+                if row_attrs is None:
+                    row_attrs = _raw_attrs(scan.attrs)
+                attrs = [(b"r", _cell_ref(r, col).encode("ascii"))]
+                inherited = self._inherited_style(row_attrs, col)
+                if inherited:
+                    attrs.append((b"s", inherited.encode("utf-8")))
+                start = end = scan.position(i)
+                new_cols.append(col)
+            touched = True
+            if s is None and kind == "d" and date_style is not None:
+                current = next((v for k, v in attrs if k == b"s"), b"")
+                s = date_style(int(current or 0))
+            if s is not None:
+                style = str(s).encode("ascii")
+                at = next((n for n, (k, _) in enumerate(attrs) if k == b"s"), None)
+                if at is None:
+                    attrs.append((b"s", style))
+                else:
+                    attrs[at] = (b"s", style)
+            if kind == "s":
+                attrs.append((b"t", b"inlineStr"))
+                inner = b'<is><t xml:space="preserve">' + _escape_text(text) + b"</t></is>"
+            elif kind == "b":
+                attrs.append((b"t", b"b"))
+                inner = b"<v>" + text.encode("ascii") + b"</v>"
+            elif kind in ("n", "d"):
+                inner = b"<v>" + text.encode("ascii") + b"</v>"
+            elif kind == "f":
+                formulas = True
+                inner = b"<f>" + _escape_text(text) + b"</f>"
+            else:
+                inner = b""
+            opening = b"<c " + b" ".join(k + b'="' + v + b'"' for k, v in attrs)
+            edits.append((start, end, col, opening + b">" + inner + b"</c>" if inner else opening + b" />"))
+        if not edits:
+            return True
+        start_tag = scan.start_tag if not scan.closed else b"<row" + scan.attrs + b">"
+        if spans and touched:
+            if row_attrs is None:
+                row_attrs = _raw_attrs(scan.attrs)
+            old = row_attrs.get("spans")
+            if old and ":" in old:
+                every = cols + new_cols
+                low, high = (int(x) for x in old.split(":", 1))
+                value = f"{min([low, *every])}:{max([high, *every])}"
+                if value != old:
+                    attrs_text = _SPANS.sub(lambda m: m.group(1) + b'"' + value.encode("ascii") + b'"', scan.attrs)
+                    start_tag = b"<row" + attrs_text + b">"
+        edits.sort()
+        pieces = [start_tag]
+        cursor = 0
+        for start, end, _col, data in edits:
+            pieces.append(body[cursor:start])
+            pieces.append(data)
+            cursor = end
+        pieces.append(body[cursor:])
+        pieces.append(b"</row>")
+        pieces.append(scan.tail)
+        if entry is None:
+            entry = _Row(r, None, None)
+            self._add_row(entry)
+        entry.raw = b"".join(pieces)
+        if formulas:
+            self.book.formulas_changed = True
+        if touched and spans:
+            self.touched_rows.add(r)
+        return True
 
     # -- cell contents
     def empty(self, c: ET.Element) -> None:
@@ -901,13 +1282,17 @@ class _Sheet:
         group = formula.get("si")
         origin = master.get("r") or "A1"
         text = "=" + (formula.text or "")
-        for c in self.data.iter(_C):
-            f = c.find(_F)
-            if c is master or f is None or f.get("t") != "shared" or f.get("si") != group:
+        self._parse_all()
+        for entry in self.entries:
+            if entry.el is None:
                 continue
-            f.text = Translator(text, origin=origin).translate_formula(c.get("r") or origin)[1:]
-            for attr in ("t", "si", "ref"):
-                f.attrib.pop(attr, None)
+            for c in entry.el.iter(_C):
+                f = c.find(_F)
+                if c is master or f is None or f.get("t") != "shared" or f.get("si") != group:
+                    continue
+                f.text = Translator(text, origin=origin).translate_formula(c.get("r") or origin)[1:]
+                for attr in ("t", "si", "ref"):
+                    f.attrib.pop(attr, None)
 
     def write(self, c: ET.Element, kind: str, text: str) -> None:
         self.empty(c)
@@ -934,16 +1319,18 @@ class _Sheet:
     # -- finishing
     def finish(self) -> None:
         if self.unsorted_rows:
-            rows = [(int(row.get("r") or 0), row) for row in self.data if row.tag == _ROW]
-            others = [child for child in self.data if child.tag != _ROW]
-            self.data[:] = [row for _, row in sorted(rows, key=lambda item: item[0])] + others
+            rows = [entry for entry in self.entries if entry.r is not None]
+            others = [entry for entry in self.entries if entry.r is None]
+            self.entries = sorted(rows, key=lambda entry: entry.r or 0) + others
         for r in self.unsorted_cells:
-            row = self.rows.get(r)
+            entry = self.rows.get(r)
+            row = entry.el if entry is not None else None
             if row is not None:
                 cells = sorted(row.findall(_C), key=lambda c: _split_ref(c.get("r") or "A1")[1])
                 row[:] = cells + [child for child in row if child.tag != _C]
         for r in self.touched_rows:
-            row = self.rows.get(r)
+            entry = self.rows.get(r)
+            row = entry.el if entry is not None else None  # a raw row's spans were set when it was written
             spans = row.get("spans") if row is not None else None
             if row is not None and spans and ":" in spans:
                 cols = [_split_ref(c.get("r") or "A1")[1] for c in row.iter(_C)]
@@ -953,12 +1340,18 @@ class _Sheet:
 
     def _dimension(self) -> None:
         top = bottom = left = right = 0
-        for r, row in self.rows.items():
-            cells = row.findall(_C)
-            if not cells:
-                continue
-            first = _split_ref(cells[0].get("r") or "A1")[1]
-            last = _split_ref(cells[-1].get("r") or "A1")[1]
+        for r, entry in self.rows.items():
+            if entry.el is not None:
+                cells = entry.el.findall(_C)
+                if not cells:
+                    continue
+                first = _split_ref(cells[0].get("r") or "A1")[1]
+                last = _split_ref(cells[-1].get("r") or "A1")[1]
+            else:
+                span = _raw_span(entry.raw or b"")
+                if span is None:
+                    continue
+                first, last = span
             top = r if not top else min(top, r)
             bottom = max(bottom, r)
             left = first if not left else min(left, first)
@@ -970,6 +1363,101 @@ class _Sheet:
                 ref += ":" + _cell_ref(bottom, right)
         dimension = _child(self.root, "dimension", _SHEET_ORDER)
         dimension.set("ref", ref)
+
+    def serialise(self) -> bytes:
+        """The part's XML: the tree around the rows (ElementTree, prefixes kept) with the rows put back in order, raw
+        rows as they are and parsed ones as ElementTree writes them."""
+        decls, root_decls = self.book.pkg.decls[self.part]
+        marker = f"csxl-raw-rows-{uuid.uuid4().hex}"
+        runs: list[list[bytes]] = []
+        elements: list[ET.Element] = []
+        text = self.data.text
+        saved: list[tuple[ET.Element, str | None]] = []
+        in_run = False
+        for entry in self.entries:
+            if entry.el is not None:
+                elements.append(entry.el)
+                in_run = False
+                continue
+            if not in_run:  # a run of raw rows starts: mark its place in the text before it
+                if elements:
+                    saved.append((elements[-1], elements[-1].tail))
+                    elements[-1].tail = (elements[-1].tail or "") + marker
+                else:
+                    self.data.text = (self.data.text or "") + marker
+                runs.append([])
+                in_run = True
+            runs[-1].append(entry.raw or b"")
+        self.data[:] = elements
+        try:
+            out = _serialise(self.root, decls, root_decls)
+        finally:
+            self.data[:] = []
+            self.data.text = text
+            for element, tail in saved:
+                element.tail = tail
+        if not runs:
+            return out
+        pieces = out.split(marker.encode("ascii"))
+        declared = dict(_declarations(out, root_only=True))
+        if len(pieces) != len(runs) + 1 or any(declared.get(p) != u for p, u in self.scope.items()):
+            self._parse_all()  # the raw rows would not mean the same under this root: write them all as parsed
+            return self.serialise()
+        joined = [pieces[0]]
+        for run, piece in zip(runs, pieces[1:], strict=True):
+            joined.extend(run)
+            joined.append(piece)
+        return b"".join(joined)
+
+
+def _raw_attrs(text: bytes) -> dict[str, str]:
+    """Attributes of a raw start tag (values as written, entities not expanded)."""
+    return {
+        name.decode("utf-8", "replace"): (double or single).decode("utf-8", "replace")
+        for name, double, single in _ANY_ATTR.findall(text)
+    }
+
+
+def _scan_row(raw: bytes) -> _RawCells | None:
+    """A raw row's cells, or ``None`` when the row is not plain: a cell whose ``r`` is not its first attribute, cells
+    out of column order, or an ``extLst`` in the row."""
+    tag = _ROW_TAG.match(raw)
+    if tag is None:
+        return None
+    core = len(raw.rstrip())
+    closed = bool(tag.group(2))
+    if closed:
+        body = b""
+    elif raw.endswith(b"</row>", 0, core):
+        body = raw[tag.end() : core - len(b"</row>")]
+    else:
+        return None
+    if b"<extLst" in body:
+        return None
+    refs: list[bytes] = []
+    cols: list[int] = []
+    last = 0
+    for ref, letters in _CELL_REFS.findall(body):
+        if not letters:
+            return None
+        col = _COL_NUMBERS.get(letters) or _col_of(letters)
+        if col <= last:
+            return None
+        refs.append(ref)
+        cols.append(col)
+        last = col
+    return _RawCells(raw[: tag.end()], tag.group(1), closed, body, raw[core:], refs, cols)
+
+
+def _raw_span(raw: bytes) -> tuple[int, int] | None:
+    """(column of the first cell, column of the last cell) of a raw row, ``None`` without cells; a cell without a
+    plain ``r`` counts as column A (as for a parsed row)."""
+    first = _CELL_TAG.search(raw)
+    if first is None:
+        return None
+    at = _LAST_CELL.match(raw)
+    last = _CELL_TAG.match(raw, at.start(1)) if at is not None else None
+    return _tag_col(first) or 1, (_tag_col(last) if last is not None else None) or 1
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -1077,8 +1565,7 @@ class _Book:
             self._create_sheet(spec)
         elif spec.replace:
             sheet = self.sheet(spec.name)
-            sheet.data[:] = []
-            sheet._index_rows()
+            sheet.reset()
             for merge in sheet.root.findall(_q("mergeCells")):
                 sheet.root.remove(merge)
             self._layout(sheet.root, spec)
@@ -1158,24 +1645,25 @@ class _Book:
             if name not in LOOKS:
                 raise InputError("style", name, f"one of {', '.join(STYLES)}")
         fixed = styles.index(single) if styles is not None and single else None
+        date_style: Callable[[int], int] | None = None
+        if block.styles is None and styles is not None:
+            book_styles = styles
+
+            def date_style(current: int) -> int:
+                """A date cell without a style keeps a date look it has, else gets ``yyyy-mm-dd``."""
+                return current if book_styles.is_date(current) else book_styles.index("date")
+
         for i, values in enumerate(block.values):
             r = block.top + i
             row_styles = grid[i] if grid is not None and i < len(grid) else ()
+            puts: list[_Put] = []
             for j, value in enumerate(values):
                 col = block.left + j
-                kind, text = _encode(value, f"{block.sheet}!{_cell_ref(r, col)}")
+                kind, text = _encode(value, block.sheet, r, col)
                 key = row_styles[j] if j < len(row_styles) else None
                 s = fixed if fixed is not None else (styles.index(key) if styles is not None and key else None)
-                c = sheet.cell(r, col, create=kind != "empty" or s is not None)
-                if c is None:
-                    continue
-                sheet.write(c, kind, text)
-                if s is None and kind == "d" and block.styles is None and styles is not None:
-                    current = int(c.get("s") or 0)
-                    s = current if styles.is_date(current) else styles.index("date")
-                if s is not None:
-                    sheet.set_style(c, s)
-                sheet.touched_rows.add(r)
+                puts.append((col, kind, text, s))
+            sheet.put_row(r, puts, date_style)
         sheet.touch()
         self.values_changed = True
 
@@ -1188,9 +1676,7 @@ class _Book:
         if op.top < 1 or op.left < 1 or op.bottom < op.top or op.right < op.left:
             raise InputError("clear", f"R{op.top}C{op.left}:R{op.bottom}C{op.right}", "a 1-based rectangle")
         for r in sheet.rows_between(op.top, op.bottom):
-            cells = sheet.row_cells(r)
-            for col in [k for k in cells if op.left <= k <= op.right]:
-                sheet.empty(cells[col])
+            sheet.clear_row(r, op.left, op.right)
         sheet.touch()
         self.values_changed = True
 
