@@ -334,3 +334,47 @@ def test_refresh_reports_progress(book: Path) -> None:
     refresh(book, stamp_at=STAMP, progress=said.append)
     assert [m.split(" ")[0] for m in said] == ["reading", "scoring", "writing"]
     assert "120 accounts" in said[1]
+
+
+# ---------------------------------------------------------------------------------------------------- Excel flavour
+
+
+def test_excel_flavour_writes_live_formulas(tmp_path: Path, demo: csxl.DemoData) -> None:
+    """The .xlsm gets =HEALTHSCORE/=HEALTHTIER in the Accounts health columns and =NRR/=GRR on the Dashboard.
+
+    Their values are computed here by calling the worksheet functions (csxl.excel.functions, as Excel would through
+    xlwings) on the cells the formulas name, and compared with csxl.score_accounts (independent path).
+    """
+    import re
+
+    from csxl.excel import functions as fx
+    from csxl.excel.xlsm import build_xlsm
+
+    path = build_xlsm(tmp_path / "live_book.xlsm", demo, as_of=AS_OF)
+    parts = _xml(path)
+    accounts_xml = parts[_sheet_part(path, layout.SHEET_ACCOUNTS)].decode()
+    score_col, tier_col = layout.ACCOUNTS.letter("health_score"), layout.ACCOUNTS.letter("health_tier")
+    formulas = dict(re.findall(rf'<c r="({score_col}\d+)"[^>]*><f>([^<]*)</f>', accounts_xml))
+    assert len(formulas) == len(demo.accounts)
+    assert re.findall(rf'<c r="{tier_col}3"[^>]*><f>([^<]*)</f>', accounts_xml)[0].startswith("IF(csxl_preset=")
+    rows = _rows(path, layout.SHEET_ACCOUNTS)
+    expected = csxl.score_accounts(demo.accounts).reset_index(drop=True)
+    for i in (0, 7, 42, len(demo.accounts) - 1):
+        row = 3 + i
+        text = formulas[f"{score_col}{row}"]
+        first, last = re.match(r"HEALTHSCORE\(([A-Z]+)\d+:([A-Z]+)\d+,", text).groups()  # type: ignore[union-attr]
+        lo, hi = layout.ACCOUNTS.keys.index(_key_of(first)), layout.ACCOUNTS.keys.index(_key_of(last))
+        cells = [[None if v == "" else v for v in rows[row - 1][lo : hi + 1]]]
+        got = fx.HEALTHSCORE(cells)  # Settings weights are blank in a new workbook: the preset's
+        assert got[0][0] == pytest.approx(expected.loc[i, "health_score"], rel=1e-12)
+    dashboard = parts[_sheet_part(path, layout.SHEET_DASHBOARD)].decode()
+    assert re.search(r"<f>NRR\(B\d+,D\d+,-E\d+,-F\d+\)</f>", dashboard)
+    assert re.search(r"<f>GRR\(B\d+,-E\d+,-F\d+\)</f>", dashboard)
+    # the plain flavour keeps values
+    plain = tmp_path / "plain.xlsx"
+    new_workbook(plain, demo=True, accounts=30)
+    assert "<f>HEALTHSCORE" not in _xml(plain)[_sheet_part(plain, layout.SHEET_ACCOUNTS)].decode()
+
+
+def _key_of(letter: str) -> str:
+    return next(k for k in layout.ACCOUNTS.keys if layout.ACCOUNTS.letter(k) == letter)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from csxl.book import layout
-from csxl.book.plan import Chart, Plan
+from csxl.book.plan import Chart, Formula, Plan
 from csxl.book.render import SheetWriter, Styled
 from csxl.dashboard import Dashboard, weekly_dashboard
 from csxl.plays.base import Section, Value
@@ -188,9 +188,12 @@ def _parts(d: Dashboard) -> list[_Part]:
 def _plain(value: Value | Styled) -> Value:
     """A printable value: percentages as ``12.3%`` text, everything else as it is."""
     if isinstance(value, Styled):
-        if value.style == "pct" and isinstance(value.value, (int, float)):
-            return f"{100 * value.value:.1f}%"
-        return value.value
+        inner = value.value
+        if isinstance(inner, Formula):
+            return inner.text
+        if value.style == "pct" and isinstance(inner, (int, float)):
+            return f"{100 * inner:.1f}%"
+        return inner
     return value
 
 
@@ -202,14 +205,19 @@ def dashboard_sections(d: Dashboard) -> list[Section]:
     ]
 
 
-def write_dashboard(writer: SheetWriter, d: Dashboard) -> None:
-    """Lay the dashboard out on ``writer``'s sheet: tables down columns A-H, charts to the right (column J)."""
+def write_dashboard(writer: SheetWriter, d: Dashboard, *, live: bool = False) -> None:
+    """Lay the dashboard out on ``writer``'s sheet: tables down columns A-H, charts to the right (column J).
+
+    ``live`` (the Excel flavour) adds the latest month's NRR, GRR and quick ratio as ``=NRR``/``=GRR``/``=QUICKRATIO``
+    formulas over the movements table's cells, computed by Excel through xlwings.
+    """
     writer.title(
         "Customer success dashboard",
         f"As of {d.as_of.isoformat()} ({d.week}); last refreshed {d.refreshed_at:%Y-%m-%d %H:%M}. "
         f"Money in {d.currency}: ARR per year, MRR per month.",
     )
     chart_row = 3
+    movements_last = 0
     for part in _parts(d):
         writer.line([part.title], "section")
         if part.text:
@@ -220,6 +228,8 @@ def write_dashboard(writer: SheetWriter, d: Dashboard) -> None:
         for row in part.rows:
             writer.line(row)
         last = writer.row - 1
+        if part.title == "MRR movements by month":
+            movements_last = last if last >= first else 0
         if not part.rows:
             writer.line(["(none)"], "note")
         writer.skip()
@@ -239,9 +249,17 @@ def write_dashboard(writer: SheetWriter, d: Dashboard) -> None:
                 )
             )
             chart_row += 17
+    if live and movements_last:
+        r = movements_last  # columns: A month, B start, C new, D expansion, E -contraction, F -churned, G reactivation
+        writer.line(["Live formulas (computed by Excel with csxl's functions, latest month of the table)"], "section")
+        writer.line(["NRR (=NRR)", Styled(Formula(f"=NRR(B{r},D{r},-E{r},-F{r})"), "pct")])
+        writer.line(["GRR (=GRR)", Styled(Formula(f"=GRR(B{r},-E{r},-F{r})"), "pct")])
+        writer.line(
+            ["Quick ratio (=QUICKRATIO)", Styled(Formula(f"=QUICKRATIO(C{r},D{r},-E{r},-F{r},G{r})"), "number")]
+        )
 
 
-def dashboard_plan(portfolio: Portfolio, refreshed_at: _dt.datetime | None = None) -> Plan:
+def dashboard_plan(portfolio: Portfolio, refreshed_at: _dt.datetime | None = None, *, live: bool = False) -> Plan:
     """The whole Dashboard sheet for ``portfolio`` (replaced at each refresh)."""
     dash = weekly_dashboard(portfolio, refreshed_at=refreshed_at)
     writer = SheetWriter(
@@ -249,5 +267,5 @@ def dashboard_plan(portfolio: Portfolio, refreshed_at: _dt.datetime | None = Non
         widths={"A": 36.0, **{c: 14.0 for c in "BCDEFGH"}},
         tab_color="1F4E79",
     )
-    write_dashboard(writer, dash)
+    write_dashboard(writer, dash, live=live)
     return writer.plan()

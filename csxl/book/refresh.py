@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as _dt
 import math
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,7 @@ import pandas as pd
 from csxl.book import layout
 from csxl.book.dashboard_sheet import dashboard_plan
 from csxl.book.layout import ACCOUNTS, HISTORY
-from csxl.book.plan import Block, Cell, Clear, Plan, ResizeTable
+from csxl.book.plan import Block, Cell, Clear, Formula, Plan, ResizeTable
 from csxl.book.render import SheetWriter, Styled
 from csxl.cohorts import cohort_sizes, cohort_table
 from csxl.dashboard import history_snapshot, merge_history
@@ -36,7 +36,17 @@ from csxl.errors import RowIssue
 from csxl.plays.base import Section
 from csxl.portfolio import HISTORY_COLUMNS, Portfolio
 
-__all__ = ["RefreshResult", "cohorts_plan", "plan_refresh", "refresh", "refreshed_at"]
+__all__ = [
+    "EXCEL_FLAVOUR_SHEET",
+    "RefreshResult",
+    "cohorts_plan",
+    "is_excel_flavour",
+    "live_health_score",
+    "live_health_tier",
+    "plan_refresh",
+    "refresh",
+    "refreshed_at",
+]
 
 
 @dataclass(frozen=True)
@@ -78,7 +88,7 @@ def _plain(value: Any) -> Cell:
     return str(value)
 
 
-def _owned_accounts(portfolio: Portfolio, last_row: int) -> list[Block | Clear]:
+def _owned_accounts(portfolio: Portfolio, last_row: int, live: bool = False) -> list[Block | Clear]:
     owned = ACCOUNTS.role("owned")
     first = ACCOUNTS.first_data_row
     if last_row < first:
@@ -93,7 +103,43 @@ def _owned_accounts(portfolio: Portfolio, last_row: int) -> list[Block | Clear]:
         [_plain(v) for v in values]
         for values in frame[[source[c.key] for c in owned]].itertuples(index=False, name=None)
     ]
+    if live:
+        keys = [c.key for c in owned]
+        score_at, tier_at = keys.index("health_score"), keys.index("health_tier")
+        for offset, row in enumerate(rows):
+            row[score_at] = Formula(live_health_score(first + offset))
+            row[tier_at] = Formula(live_health_tier(first + offset))
     return [Block(ACCOUNTS.sheet, first, ACCOUNTS.index(owned[0].key), rows)]
+
+
+def _settings_range(first: str, last: str) -> str:
+    rows = layout.settings_rows()
+    return f"{layout.SHEET_SETTINGS}!$B${rows[first]}:$B${rows[last]}"
+
+
+def live_health_score(row: int) -> str:
+    """The Excel flavour's health score of Accounts row ``row``: ``=HEALTHSCORE(dimension scores, weights, preset)``.
+
+    The five ``<dimension>_score`` cells of the row (written by refresh, or typed), the Settings weights (all blank =
+    the preset's) and the Settings preset: the same inputs the refresh uses, computed by Excel through xlwings.
+    """
+    dims = [c.key for c in ACCOUNTS.role("owned") if c.key.endswith("_score") and c.key != "health_score"]
+    weights = [c for c in layout.settings_rows() if c.startswith("csxl_weight_")]
+    return (
+        f"=HEALTHSCORE({ACCOUNTS.cell(dims[0], row)}:{ACCOUNTS.cell(dims[-1], row)},"
+        f"{_settings_range(weights[0], weights[-1])},csxl_preset)"
+    )
+
+
+def live_health_tier(row: int) -> str:
+    """The Excel flavour's tier: ``=HEALTHTIER`` of the row's health score with the Settings bounds of the preset."""
+    score = ACCOUNTS.cell("health_score", row)
+    names = layout.settings_rows()
+    branches = {}
+    for scheme in ("engine", "growth"):
+        cells = [n for n in names if n.startswith(f"csxl_tier_{scheme}_")]
+        branches[scheme] = f'HEALTHTIER({score},"{scheme}",{_settings_range(cells[0], cells[-1])})'
+    return f'=IF(csxl_preset="growth",{branches["growth"]},{branches["engine"]})'
 
 
 def _history(portfolio: Portfolio, old_rows: int) -> tuple[list[Block | Clear | ResizeTable], int]:
@@ -155,19 +201,35 @@ def cohorts_plan(portfolio: Portfolio) -> Plan:
     return writer.plan()
 
 
+#: A workbook holding this sheet is the Excel (classic xlwings) flavour: live =HEALTHSCORE/=HEALTHTIER formulas.
+EXCEL_FLAVOUR_SHEET = "xlwings.conf"
+
+
+def is_excel_flavour(sheet_names: Sequence[str]) -> bool:
+    """True for a workbook made by ``csxl new PATH.xlsm`` (it has the ``xlwings.conf`` sheet)."""
+    return any(name.strip().lower() == EXCEL_FLAVOUR_SHEET for name in sheet_names)
+
+
 def plan_refresh(
-    tables_last_rows: dict[str, int], portfolio: Portfolio, *, refreshed_at: _dt.datetime
+    tables_last_rows: dict[str, int],
+    portfolio: Portfolio,
+    *,
+    refreshed_at: _dt.datetime,
+    live: bool = False,
 ) -> tuple[Plan, int]:
     """Every csxl-owned write for this portfolio. ``tables_last_rows``: sheet -> last used data row (as read).
 
-    Returns the plan and the number of History rows after the merge.
+    ``live`` (the Excel flavour): the Accounts health score and tier are ``=HEALTHSCORE``/``=HEALTHTIER`` formulas
+    over the refreshed dimension scores and the Settings cells, computed by Excel, instead of values; the Dashboard
+    adds its retention ratios as ``=NRR``/``=GRR``/``=QUICKRATIO`` formulas. Returns the plan and the number of
+    History rows after the merge.
     """
     plan = Plan()
-    plan.add(*_owned_accounts(portfolio, tables_last_rows.get(ACCOUNTS.sheet, ACCOUNTS.header_row)))
+    plan.add(*_owned_accounts(portfolio, tables_last_rows.get(ACCOUNTS.sheet, ACCOUNTS.header_row), live))
     history_ops, history_rows = _history(portfolio, tables_last_rows.get(HISTORY.sheet, HISTORY.header_row))
     plan.add(*history_ops)
     plan.ops.extend(cohorts_plan(portfolio).ops)
-    plan.ops.extend(dashboard_plan(portfolio, refreshed_at).ops)
+    plan.ops.extend(dashboard_plan(portfolio, refreshed_at, live=live).ops)
     return plan, history_rows
 
 
@@ -190,7 +252,8 @@ def refresh(
     portfolio = book.to_portfolio(as_of)
     say(f"scoring {len(portfolio.accounts):,} accounts and {len(portfolio.mrr):,} MRR rows")
     stamp = stamp_at or refreshed_at()
-    plan, history_rows = plan_refresh(book.last_rows, portfolio, refreshed_at=stamp)
+    live = is_excel_flavour(book.sheet_names)
+    plan, history_rows = plan_refresh(book.last_rows, portfolio, refreshed_at=stamp, live=live)
     say("writing the workbook")
     target = apply_plan(path, plan, out=out, force=force, currency=portfolio.settings.currency)
     return RefreshResult(

@@ -13,7 +13,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from csxl.book.plan import Block, Cell, Chart, Plan, SheetSpec, Style
+from csxl.book.plan import Block, Cell, Chart, Formula, Plan, SheetSpec, Style
 from csxl.plays.base import PlayResult, Section, Value
 
 __all__ = ["RAG_STYLES", "SheetWriter", "Styled", "result_plan"]
@@ -37,11 +37,13 @@ RAG_STYLES: dict[str, Style] = {
 class Styled:
     """A value with an explicit look (e.g. a share shown as a percentage)."""
 
-    value: Value
+    value: Value | Formula
     style: Style
 
 
-def _cell(value: Value | Styled) -> tuple[Cell, Style | None]:
+def _cell(value: Value | Styled | Formula) -> tuple[Cell, Style | None]:
+    if isinstance(value, Formula):
+        return value, None
     if isinstance(value, Styled):
         inner, _ = _cell(value.value)
         return inner, value.style
@@ -72,7 +74,7 @@ class SheetWriter:
     blocks: list[Block] = field(default_factory=list)
     charts: list[Chart] = field(default_factory=list)
 
-    def line(self, values: Sequence[Value | Styled], style: Style | None = None, *, left: int = 1) -> int:
+    def line(self, values: Sequence[Value | Styled | Formula], style: Style | None = None, *, left: int = 1) -> int:
         """Write one row starting at column ``left``; returns its row number."""
         cells = [_cell(v) for v in values]
         styles = [[style or s for _, s in cells]]

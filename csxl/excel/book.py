@@ -557,7 +557,10 @@ def refresh_book(book: Any, as_of: _dt.date | None = None, *, refreshed_at: _dt.
     data = book_data(book)
     portfolio = data.to_portfolio(as_of)
     stamp = refreshed_at or _dt.datetime.now().replace(microsecond=0)
-    plan, history_rows = plan_refresh(data.last_rows, portfolio, refreshed_at=stamp)
+    from csxl.book.refresh import is_excel_flavour
+
+    live = is_excel_flavour(data.sheet_names)
+    plan, history_rows = plan_refresh(data.last_rows, portfolio, refreshed_at=stamp, live=live)
     applied = apply_plan_to_book(book, plan, currency=portfolio.settings.currency)
     accounts = data.tables.get(ACCOUNTS.sheet)
     return BookRefresh(

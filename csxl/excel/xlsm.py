@@ -416,8 +416,8 @@ def build_xlsm(
     plain, macro = (Path(name) for _, name in handles)
     try:
         build_template(plain, demo=demo, as_of=as_of, currency=currency)
-        refresh(plain, force=True)
         _convert(plain, macro)
+        refresh(macro, force=True)  # after the conversion: the xlwings.conf sheet makes it the live-formula flavour
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(macro, 0o666 & ~umask)  # mkstemp made it private; a new workbook gets the usual permissions
