@@ -23,6 +23,7 @@ from csxl.models import (
     load_mrr,
     load_surveys,
 )
+from csxl.portfolio import Portfolio
 from csxl.revenue import (
     cac_payback,
     grr,
@@ -37,7 +38,7 @@ from csxl.revenue import (
     revenue_churn_rate,
 )
 from csxl.scoring import dimension_scores, score_accounts, simple_points_frame
-from csxl.settings import HEALTH_WEIGHTS, TIER_SCHEMES, TierScheme
+from csxl.settings import HEALTH_WEIGHTS, TIER_SCHEMES, Settings, TierScheme
 from csxl.signals import (
     SIGNALS,
     score_engagement,
@@ -65,7 +66,9 @@ __all__ = [
     "InputError",
     "LoadResult",
     "MrrRow",
+    "Portfolio",
     "RowIssue",
+    "Settings",
     "SurveyResponse",
     "SurveySummary",
     "TableError",
