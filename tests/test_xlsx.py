@@ -9,8 +9,12 @@ from __future__ import annotations
 import datetime as _dt
 import math
 import re
+import struct
+import xml.etree.ElementTree as ET
 import zipfile
+import zlib
 from pathlib import Path
+from typing import BinaryIO
 
 import openpyxl
 import pytest
@@ -18,8 +22,10 @@ from engine import recalculate, require_soffice
 from openpyxl.workbook.defined_name import DefinedName
 from python_calamine import CalamineWorkbook
 
-from csxl.book import build_template
+from csxl.book import build_template, xlsx
 from csxl.book.plan import Block, Chart, Clear, Formula, Plan, ResizeTable, SheetSpec
+from csxl.book.read import read_book
+from csxl.book.refresh import plan_refresh
 from csxl.book.xlsx import CHART_PREFIX, apply_plan, money_format
 from csxl.demo import demo_portfolio
 from csxl.errors import FileError, InputError
@@ -168,15 +174,28 @@ def make_xlsm(path: Path) -> Path:
     )
 
 
+@pytest.fixture(params=["tree", "stream"])
+def mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test on ``book`` or ``plain`` runs twice: with every worksheet parsed whole (``tree``) and with every
+    worksheet's rows kept as raw bytes (``stream``; by default only parts of 256 KiB or more stream)."""
+    monkeypatch.setattr(xlsx, "_STREAM_MIN_BYTES", 0 if request.param == "stream" else 1 << 62)
+    return str(request.param)
+
+
 @pytest.fixture
-def book(tmp_path: Path) -> Path:
+def book(tmp_path: Path, mode: str) -> Path:
     """A csxl template with a small demo portfolio (20 accounts)."""
     return build_template(tmp_path / "book.xlsx", demo=demo_portfolio(20, seed=3))
 
 
 @pytest.fixture
-def plain(tmp_path: Path) -> Path:
+def plain(tmp_path: Path, mode: str) -> Path:
     """A plain openpyxl workbook: the user's 'Notes' sheet (styled cell A1, numbers B1:B3) and csxl's 'Report'."""
+    return plain_workbook(tmp_path / "plain.xlsx")
+
+
+def plain_workbook(path: Path) -> Path:
+    """The ``plain`` workbook at ``path``."""
     wb = openpyxl.Workbook()
     ws = wb.active
     assert ws is not None
@@ -186,7 +205,6 @@ def plain(tmp_path: Path) -> Path:
     for r, v in enumerate((10, 20, 30), start=1):
         ws.cell(r, 2, v)
     wb.create_sheet("Report")
-    path = tmp_path / "plain.xlsx"
     wb.save(path)
     return path
 
@@ -737,16 +755,16 @@ def test_a_failed_write_leaves_the_original_and_no_temp_file(
     before = members(plain)
     stat = plain.stat()
     listing = sorted(p.name for p in plain.parent.iterdir())
-    real = zipfile.ZipFile.writestr
+    real = xlsx._ZipWriter._write
     calls = {"n": 0}
 
-    def failing(self: zipfile.ZipFile, *args: object, **kwargs: object) -> None:
+    def failing(self: xlsx._ZipWriter, *args: object, **kwargs: object) -> None:
         calls["n"] += 1
         if calls["n"] == 3:  # a few members in: the temp file is half written
             raise error
         real(self, *args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(zipfile.ZipFile, "writestr", failing)
+    monkeypatch.setattr(xlsx._ZipWriter, "_write", failing)
     with pytest.raises((FileError, RuntimeError)):
         apply_plan(plain, Plan([Block("Notes", 1, 1, [["never"]])]))
     monkeypatch.undo()
@@ -813,3 +831,404 @@ def test_never_touches_sheets_the_plan_does_not_name(book: Path) -> None:
     for name, part in parts.items():
         if name != "Cohorts":
             assert after[part] == before[part], name
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Big sheets: rows kept as raw bytes give the same XML as parsing the whole sheet
+# --------------------------------------------------------------------------------------------------------------------
+
+MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+X14AC = "http://schemas.microsoft.com/office/spreadsheetml/2009/9/ac"
+
+
+def apply_both_ways(
+    path: Path, plan: Plan, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[dict[str, bytes], dict[str, bytes], list[bool]]:
+    """Apply ``plan`` to copies of ``path`` with every sheet parsed whole and with every sheet's rows streamed.
+
+    Returns both results' members and, for the streamed run, whether each worksheet part opened was cut into raw
+    rows (a sheet that is not plain enough falls back to the whole-sheet parse)."""
+    cuts: list[bool] = []
+    real_cut = xlsx._cut_rows
+
+    def spy(data: bytes) -> object:
+        found = real_cut(data)
+        cuts.append(found is not None)
+        return found
+
+    results = []
+    for threshold in (1 << 62, 0):
+        monkeypatch.setattr(xlsx, "_STREAM_MIN_BYTES", threshold)
+        monkeypatch.setattr(xlsx, "_cut_rows", spy)
+        cuts.clear()
+        results.append(members(apply_plan(path, plan, out=tmp_path / f"out-{threshold}.xlsx")))
+    return results[0], results[1], cuts
+
+
+def assert_same_xml(tree: dict[str, bytes], stream: dict[str, bytes]) -> None:
+    """Same members in the same order; worksheets equal as canonical XML (C14N 2.0: the raw rows keep their own
+    quoting and empty-tag style), every other member byte for byte."""
+    assert list(tree) == list(stream)
+    for name in tree:
+        if name.startswith("xl/worksheets/sheet"):
+            assert ET.canonicalize(tree[name].decode()) == ET.canonicalize(stream[name].decode()), name
+        else:
+            assert tree[name] == stream[name], name
+
+
+def refresh_plan(path: Path) -> Plan:
+    """The plan `csxl refresh` computes for the workbook (fixed refresh time)."""
+    book = read_book(path)
+    portfolio = book.to_portfolio(None)
+    plan, _rows = plan_refresh(book.last_rows, portfolio, refreshed_at=_dt.datetime(2026, 1, 5, 9, 30))
+    return plan
+
+
+@pytest.fixture(scope="module")
+def demo_2000(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A csxl demo workbook with 2,000 accounts (Accounts sheet about 8 MB of XML)."""
+    return build_template(tmp_path_factory.mktemp("big") / "big.xlsx", demo=demo_portfolio(2000, seed=11))
+
+
+@pytest.mark.slow
+def test_refresh_of_a_big_book_is_the_same_xml_streamed_or_parsed(
+    demo_2000: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plan = refresh_plan(demo_2000)
+    blocks = [op for op in plan.ops if isinstance(op, Block)]
+    rows = {sheet: sum(len(b.values) for b in blocks if b.sheet == sheet) for sheet in ("Accounts", "History")}
+    assert rows["Accounts"] == 2000, "refresh-sized: every account row"
+    assert rows["History"] > 1000, "and this as-of date's History snapshot"
+    tree, stream, cuts = apply_both_ways(demo_2000, plan, tmp_path, monkeypatch)
+    assert cuts.count(True) >= 2, "Accounts and History were streamed"
+    # The workbook was written by csxl (ElementTree's serialiser), so even the raw rows are the same bytes.
+    assert tree == stream
+    before = members(demo_2000)
+    accounts = sheet_parts(demo_2000)["Accounts"]
+    assert stream[accounts] != before[accounts], "the plan did write the Accounts sheet"
+
+
+def test_refresh_of_a_libreoffice_saved_book_is_the_same_xml_streamed_or_parsed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # LibreOffice writes its own XML: shared strings, <c .../> without a space, &quot; in formulas, row attributes.
+    made = build_template(tmp_path / "made.xlsx", demo=demo_portfolio(40, seed=5))
+    saved = recalculate(made, tmp_path / "lo")
+    plan = refresh_plan(saved)
+    tree, stream, cuts = apply_both_ways(saved, plan, tmp_path, monkeypatch)
+    assert cuts.count(True) >= 2
+    assert_same_xml(tree, stream)
+    accounts = sheet_parts(saved)["Accounts"]
+    assert tree[accounts] != stream[accounts], "raw rows keep LibreOffice's formatting (only C14N is equal)"
+    # Read back independently: the written health scores are the scored ones, row by row.
+    out = tmp_path / "stream.xlsx"
+    out.write_bytes(b"")
+    with zipfile.ZipFile(out, "w") as z:
+        for name, data in stream.items():
+            z.writestr(name, data)
+    grid = CalamineWorkbook.from_path(str(out)).get_sheet_by_name("Accounts").to_python()
+    header = grid[1]
+    column = header.index("Health score")
+    scored = read_book(saved).to_portfolio(None).scored["health_score"]
+    for row in (3, 10, 42):
+        assert grid[row - 1][column] == pytest.approx(scored[row]), row
+
+
+def sheet_xml(rows: str, *, sheet_data: str | None = None) -> bytes:
+    """A worksheet part as Excel writes one (default main namespace, x14ac row heights), around ``rows``."""
+    data = sheet_data if sheet_data is not None else f"<sheetData>{rows}</sheetData>"
+    return (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\r\n'
+        f'<worksheet xmlns="{MAIN_NS}" xmlns:r="{REL}" '
+        f'xmlns:mc="http://schemas.openxmlformats.org/markup-compatibility/2006" mc:Ignorable="x14ac" '
+        f'xmlns:x14ac="{X14AC}"><dimension ref="A1:C3"/><sheetViews><sheetView workbookViewId="0"/></sheetViews>'
+        f'<sheetFormatPr defaultRowHeight="15" x14ac:dyDescent="0.25"/>{data}'
+        '<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/></worksheet>'
+    ).encode()
+
+
+#: An untouched row written with single quotes: kept as is when rows stream, rewritten "..." when parsed.
+SENTINEL = "<row r='40' spans='1:1'><c r='A40' t='n'><v>40</v></c></row>"
+
+# (id, rows of sheet Notes, plan ops, {cell: value read back by openpyxl}, rows streamed?)
+STREAM_CASES = [
+    (
+        "missing rows",
+        '<row r="1"><c r="A1" t="s"><v>0</v></c></row><row r="3"><c r="B3"><v>30</v></c></row>',
+        [Block("Notes", 2, 1, [["two"]]), Block("Notes", 7, 2, [[7]])],
+        {"A1": "keep me", "A2": "two", "B3": 30, "B7": 7},
+        True,
+    ),
+    (
+        "missing cells",
+        '<row r="1"><c r="A1"><v>1</v></c><c r="C1"><v>3</v></c></row><row r="3"><c r="C3"><v>33</v></c></row>',
+        [Block("Notes", 1, 2, [[2, None, 4]]), Block("Notes", 3, 1, [["a3"]])],
+        {"A1": 1, "B1": 2, "C1": None, "D1": 4, "A3": "a3", "C3": 33},  # None empties C1
+        True,
+    ),
+    (
+        "shared strings",
+        '<row r="1"><c r="A1" s="1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c><c r="C1" t="s"><v>1</v></c></row>',
+        [Block("Notes", 1, 2, [[5.5]])],
+        {"A1": "keep me", "B1": 5.5, "C1": "other"},
+        True,
+    ),
+    (
+        "inline strings and rich text",
+        '<row r="2"><c r="A2" t="inlineStr"><is><t>old</t></is></c><c r="B2" t="inlineStr"><is><r><rPr><b/>'
+        '<color rgb="FFFF0000"/><charset val="0"/></rPr><t>rich</t></r></is></c><c r="C2" t="inlineStr">'
+        "<is><t>old</t></is></c></row>",
+        [Block("Notes", 2, 1, [["a & <b>"]]), Block("Notes", 2, 3, [["=not a formula"]])],
+        {"A2": "a & <b>", "B2": "rich", "C2": "=not a formula"},
+        True,
+    ),
+    (
+        "row spans and styles",
+        '<row r="4" spans="2:3" s="1" customFormat="1" x14ac:dyDescent="0.25"><c r="B4" s="1"><v>1</v></c>'
+        '<c r="C4" s="1"><v>2</v></c></row>',
+        [Block("Notes", 4, 1, [[0, None, None, None, 4]])],
+        {"A4": 0, "B4": None, "C4": None, "D4": None, "E4": 4},  # None empties B4 and C4, creates no D4
+        True,
+    ),
+    (
+        "self-closing rows",
+        '<row r="6"/><row r="7" spans="1:1" />',
+        [Block("Notes", 6, 1, [["six"], [None, "seven"]])],
+        {"A6": "six", "B7": "seven"},
+        True,
+    ),
+    (
+        "formulas",
+        '<row r="8"><c r="A8"><f>1+1</f><v>2</v></c><c r="B8" t="str"><f>"x"&amp;"y"</f><v>xy</v></c></row>',
+        [Block("Notes", 8, 1, [[9, Formula("=A8*2")]])],
+        {"A8": 9, "B8": "=A8*2"},
+        True,
+    ),
+    (
+        "clear",
+        '<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" s="1" t="e"><v>#N/A</v></c></row>'
+        '<row r="2"><c r="B2"><f>1+1</f><v>2</v></c><c r="C2"><v>3</v></c></row>',
+        [Clear("Notes", 1, 2, 3, 2)],
+        {"A1": "keep me", "B1": None, "B2": None, "C2": 3},
+        True,
+    ),
+    (
+        "cells out of order",  # the row is parsed and its cells sorted, as when the whole sheet is parsed
+        '<row r="9"><c r="C9"><v>3</v></c><c r="A9"><v>1</v></c></row>',
+        [Block("Notes", 9, 2, [[2]])],
+        {"A9": 1, "B9": 2, "C9": 3},
+        True,
+    ),
+    (
+        "cells without r",
+        '<row r="11"><c><v>1</v></c><c><v>2</v></c></row>',
+        [Block("Notes", 11, 3, [[3]])],
+        {"A11": 1, "B11": 2, "C11": 3},
+        True,
+    ),
+    (
+        "rows out of order",
+        '<row r="3"><c r="A3"><v>3</v></c></row><row r="1"><c r="A1"><v>1</v></c></row>',
+        [Block("Notes", 2, 1, [[2]])],
+        {"A1": 1, "A2": 2, "A3": 3},
+        True,
+    ),
+    (
+        "row without r",  # not plain: the whole sheet is parsed
+        '<row r="1"><c r="A1"><v>1</v></c></row><row><c r="A2"><v>2</v></c></row>',
+        [Block("Notes", 2, 2, [[22]])],
+        {"A1": 1, "A2": 2, "B2": 22},
+        False,
+    ),
+    (
+        "comment between rows",  # not plain: the whole sheet is parsed
+        '<row r="1"><c r="A1"><v>1</v></c></row><!-- a note --><row r="2"><c r="A2"><v>2</v></c></row>',
+        [Block("Notes", 2, 2, [[22]])],
+        {"A1": 1, "A2": 2, "B2": 22},
+        False,
+    ),
+]
+
+
+def add_shared_strings(path: Path) -> None:
+    """Give the workbook Excel's shared string table: string 0 is "keep me", string 1 "other"."""
+    files = members(path)
+    table = f'<sst xmlns="{MAIN_NS}" count="2" uniqueCount="2"><si><t>keep me</t></si><si><t>other</t></si></sst>'
+    rels = (
+        files["xl/_rels/workbook.xml.rels"]
+        .decode()
+        .replace(
+            "</Relationships>",
+            f'<Relationship Id="rIdSst" Type="{REL}/sharedStrings" Target="sharedStrings.xml"/></Relationships>',
+        )
+    )
+    types = (
+        files["[Content_Types].xml"]
+        .decode()
+        .replace(
+            "</Types>",
+            '<Override PartName="/xl/sharedStrings.xml" '
+            'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>',
+        )
+    )
+    rewrite(
+        path,
+        {
+            "xl/sharedStrings.xml": table.encode(),
+            "xl/_rels/workbook.xml.rels": rels.encode(),
+            "[Content_Types].xml": types.encode(),
+        },
+    )
+
+
+@pytest.mark.parametrize(
+    ("rows", "ops", "expected", "streams"), [c[1:] for c in STREAM_CASES], ids=[c[0] for c in STREAM_CASES]
+)
+def test_streamed_rows_edge_cases(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    rows: str,
+    ops: list[Block | Clear],
+    expected: dict[str, object],
+    streams: bool,
+) -> None:
+    path = plain_workbook(tmp_path / "edge.xlsx")
+    add_shared_strings(path)
+    part = sheet_parts(path)["Notes"]
+    rewrite(path, {part: sheet_xml(rows + (SENTINEL if streams else ""))})
+    tree, stream, cuts = apply_both_ways(path, Plan(list(ops)), tmp_path, monkeypatch)
+    assert cuts == [streams]
+    assert_same_xml(tree, stream)
+    if streams:
+        assert SENTINEL in stream[part].decode(), "an untouched raw row is copied byte for byte"
+        assert SENTINEL not in tree[part].decode()
+    for result in (tree, stream):
+        out = tmp_path / "check.xlsx"
+        with zipfile.ZipFile(out, "w") as z:
+            for name, data in result.items():
+                z.writestr(name, data)
+        ws = openpyxl.load_workbook(out)["Notes"]
+        for ref, value in expected.items():
+            assert ws[ref].value == value, ref
+        xml = result[part].decode()
+        refs = [(int(r), xlsx._col_index(c)) for c, r in re.findall(r'<c r="([A-Z]+)(\d+)"', xml)]
+        assert refs == sorted(refs), "rows and cells in order"
+
+
+def test_streamed_row_widens_spans_and_takes_the_row_format(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = plain_workbook(tmp_path / "spans.xlsx")
+    part = sheet_parts(path)["Notes"]
+    row = '<row r="4" spans="2:3" s="1" customFormat="1" x14ac:dyDescent="0.25"><c r="B4" s="1"><v>1</v></c></row>'
+    rewrite(path, {part: sheet_xml(row + SENTINEL)})
+    _tree, stream, _cuts = apply_both_ways(path, Plan([Block("Notes", 4, 5, [["e"]])]), tmp_path, monkeypatch)
+    xml = stream[part].decode()
+    # spans 2:3 widened to the new cell E4 (column 5); E4 takes the row's format s="1" (customFormat).
+    assert '<row r="4" spans="2:5" s="1" customFormat="1" x14ac:dyDescent="0.25">' in xml
+    assert '<c r="E4" s="1" t="inlineStr"><is><t xml:space="preserve">e</t></is></c>' in xml
+    assert '<dimension ref="A4:E40"' in xml  # B4..E4 and the sentinel A40
+
+
+def test_a_sheet_with_empty_sheet_data_is_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = plain_workbook(tmp_path / "empty.xlsx")
+    part = sheet_parts(path)["Notes"]
+    rewrite(path, {part: sheet_xml("", sheet_data="<sheetData/>")})
+    tree, stream, cuts = apply_both_ways(path, Plan([Block("Notes", 2, 2, [["x"]])]), tmp_path, monkeypatch)
+    assert cuts == [False], "nothing to stream: the sheet is parsed"
+    assert tree == stream
+    assert '<row r="2"><c r="B2" t="inlineStr">' in stream[part].decode()
+    assert '<dimension ref="B2"' in stream[part].decode()
+
+
+def test_streamed_sheets_apply_twice_to_the_same_xml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = plain_workbook(tmp_path / "twice.xlsx")
+    part = sheet_parts(path)["Notes"]
+    rewrite(path, {part: sheet_xml(STREAM_CASES[1][1] + SENTINEL)})
+    monkeypatch.setattr(xlsx, "_STREAM_MIN_BYTES", 0)
+    plan = Plan([Block("Notes", 1, 2, [[2, None, 4]]), Block("Notes", 3, 1, [["a3"]]), Block("Notes", 5, 1, [[5]])])
+    once = apply_plan(path, plan, out=tmp_path / "once.xlsx")
+    twice = apply_plan(once, plan, out=tmp_path / "twice.xlsx")
+    assert members(once) == members(twice)
+
+
+def test_a_date_keeps_a_date_look_it_has_else_gets_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = "Notes"
+    ws["A1"] = 1
+    ws["A1"].number_format = "dd/mm/yyyy"  # a date look of the user's
+    ws["B1"] = 2
+    ws["B1"].font = openpyxl.styles.Font(bold=True)  # a look that is not a date
+    path = tmp_path / "dates.xlsx"
+    wb.save(path)
+    part = sheet_parts(path)["Notes"]
+    styles = dict(re.findall(r'<c r="([AB]1)" s="(\d+)"', members(path)[part].decode()))
+    rows = f'<row r="1"><c r="A1" s="{styles["A1"]}"><v>1</v></c><c r="B1" s="{styles["B1"]}"><v>2</v></c></row>'
+    rewrite(path, {part: sheet_xml(rows + SENTINEL)})
+    day = _dt.date(2025, 6, 30)
+    plan = Plan([Block("Notes", 1, 1, [[day, day, day]])])
+    tree, stream, cuts = apply_both_ways(path, plan, tmp_path, monkeypatch)
+    assert cuts == [True]
+    assert_same_xml(tree, stream)
+    out = tmp_path / "check.xlsx"
+    with zipfile.ZipFile(out, "w") as z:
+        for name, data in stream.items():
+            z.writestr(name, data)
+    ws = openpyxl.load_workbook(out)["Notes"]
+    assert [ws[ref].value for ref in ("A1", "B1", "C1")] == [_dt.datetime(2025, 6, 30)] * 3
+    assert ws["A1"].number_format == "dd/mm/yyyy"  # kept
+    assert ws["B1"].number_format == "yyyy-mm-dd"  # not a date look: csxl's date look
+    assert ws["C1"].number_format == "yyyy-mm-dd"  # a new cell
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# The zip: untouched members copied compressed, big parts deflated in two halves
+# --------------------------------------------------------------------------------------------------------------------
+
+
+def test_untouched_members_are_copied_as_their_compressed_bytes(book: Path, tmp_path: Path) -> None:
+    out = apply_plan(book, Plan([Block("Dashboard", 1, 1, [["x"]])]), out=tmp_path / "out.xlsx")
+    parts = sheet_parts(book)
+    with zipfile.ZipFile(book) as before, zipfile.ZipFile(out) as after:
+        assert after.testzip() is None, "every member inflates to its CRC"
+        assert after.namelist() == before.namelist()
+        old = {info.filename: info for info in before.infolist()}
+        for info in after.infolist():
+            source = old[info.filename]
+            assert (info.date_time, info.external_attr) == (source.date_time, source.external_attr)
+            if info.filename not in (parts["Dashboard"], "xl/workbook.xml"):
+                assert (info.CRC, info.compress_size) == (source.CRC, source.compress_size), info.filename
+                with book.open("rb") as a, out.open("rb") as b:
+                    assert raw_data(a, source) == raw_data(b, info), info.filename
+
+
+def raw_data(handle: BinaryIO, info: zipfile.ZipInfo) -> bytes:
+    """A member's stored (compressed) bytes, read past its local header (APPNOTE 4.3.7: 30 bytes, name, extra)."""
+    handle.seek(info.header_offset)
+    head = handle.read(30)
+    name_length, extra_length = struct.unpack("<2H", head[26:30])
+    handle.seek(info.header_offset + 30 + name_length + extra_length)
+    return handle.read(info.compress_size)
+
+
+def test_a_zip_too_big_for_plain_headers_goes_through_zipfile(
+    plain: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(xlsx, "_ZIP32_LIMIT", 2000)  # past 2,000 bytes: as if past 4 GB
+    out = apply_plan(plain, Plan([Block("Notes", 1, 1, [["big"]])]), out=tmp_path / "z64.xlsx")
+    with zipfile.ZipFile(out) as z:
+        assert z.testzip() is None
+        assert z.namelist() == zipfile.ZipFile(plain).namelist()
+    assert openpyxl.load_workbook(out)["Notes"]["A1"].value == "big"
+    assert openpyxl.load_workbook(out)["Notes"]["B3"].value == 30
+
+
+@pytest.mark.parametrize("size", [0, 1, 5, 40_000, 100_001, 1_000_003])
+def test_deflate_in_two_halves_inflates_to_the_part(monkeypatch: pytest.MonkeyPatch, size: int) -> None:
+    monkeypatch.setattr(xlsx, "_PARALLEL_DEFLATE_BYTES", 1)  # every part in two halves
+    # Repetitive XML-like bytes, so the second half refers back across the cut into the first.
+    row = b'<row r="7"><c r="A7" t="inlineStr"><is><t>Acme</t></is></c><c r="B7"><v>3.5</v></c></row>'
+    data = (row * (size // len(row) + 1))[:size]
+    stream, crc = xlsx._deflate(data)
+    assert zlib.decompress(stream, -15) == data
+    assert crc == zlib.crc32(data)

@@ -14,6 +14,10 @@ Every other member is copied byte-for-byte (same content, same zip entry name an
 a temporary file next to the target, flushed to disk and moved over the target in one ``os.replace``: the target is
 either the old workbook or the new one, never half of each.
 
+A big worksheet (:data:`_STREAM_MIN_BYTES`) is not parsed whole: its rows stay raw bytes, untouched rows are copied
+as they are, and a row the plan writes is edited as bytes (the cells written become what ElementTree would write for
+them) or, when an edit needs it, parsed on its own. Both ways give the same XML (``docs/writing.md``).
+
 Cell values (1900 date system): text is an inline string, always text even when it starts with ``=``, ``+``, ``-``
 or ``@``; numbers are numbers (NaN and infinities become empty cells); booleans are booleans; a date is the Excel
 serial ``days since 1899-12-30`` (plus the time as a fraction of a day), valid from 1900-03-01 on; only
@@ -29,10 +33,13 @@ import numbers
 import os
 import posixpath
 import re
+import struct
+import sys
 import tempfile
 import uuid
 import xml.etree.ElementTree as ET
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,6 +87,9 @@ _STANDARD_PREFIXES = {"r": DOC_REL, "mc": MC, "xdr": XDR, "a": DML, "c": DML_CHA
 #: csxl names the drawing objects it creates ``csxl:<chart name>``; a sheet replace removes exactly those.
 CHART_PREFIX = "csxl:"
 
+#: zlib level of the members written: 4 deflates a 40 MB sheet twice as fast as the default 6, about 15 % bigger
+#: (Excel reads any level and writes its own when it saves).
+_ZIP_LEVEL = 4
 _NEW_PART_TIME = (1980, 1, 1, 0, 0, 0)  # zip entry time of parts csxl creates (a fixed stamp: reproducible files)
 _XML_HEADER = b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\r\n'
 _MAX_ROW = 1_048_576
@@ -467,6 +477,7 @@ class _Package:
         self.raw: dict[str, bytes] = {}  # new or rewritten members given as bytes
         self.deleted: set[str] = set()
         self.builders: dict[str, Callable[[], bytes]] = {}  # parts serialised by their owner (worksheets)
+        self.source: IO[bytes] | None = None  # the workbook file, opened to copy members' compressed bytes
         self.content_types = self.tree("[Content_Types].xml")
 
     # -- members
@@ -626,14 +637,46 @@ class _Package:
         self.delete(part)
 
     # -- output
+    def raw_member(self, info: zipfile.ZipInfo) -> bytes:
+        """A member's bytes as stored in the zip (compressed), read past its local header."""
+        if self.source is None:
+            self.source = open(self.zin.filename or "", "rb")  # noqa: SIM115 - closed by close()
+        try:
+            self.source.seek(info.header_offset)
+            head = self.source.read(30)
+            if len(head) != 30 or head[:4] != b"PK\x03\x04":
+                raise OSError("no local header")
+            name_length, extra_length = struct.unpack("<2H", head[26:30])
+            self.source.seek(info.header_offset + 30 + name_length + extra_length)
+            data = self.source.read(info.compress_size)
+        except OSError as exc:
+            raise FileError(self.where, f"cannot read {info.filename} ({exc})") from None
+        if len(data) != info.compress_size:
+            raise FileError(self.where, f"cannot read {info.filename} (truncated)")
+        return data
+
+    def close(self) -> None:
+        if self.source is not None:
+            self.source.close()
+            self.source = None
+
     def save(self, handle: IO[bytes]) -> None:
+        """Write the package as a zip: members csxl wrote are deflated (level :data:`_ZIP_LEVEL`), every other member
+        is copied as its compressed bytes (same CRC, same content); order, names, times and attributes are kept."""
         for name in self.dirty:
             if name in self.builders:
                 self.raw[name] = self.builders[name]()
             elif name in self.trees:
                 decls, root_decls = self.decls[name]
                 self.raw[name] = _serialise(self.trees[name], decls, root_decls)
-        with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED) as zout:
+        if self.zin.filename and all(i.compress_type in _ZIP_METHODS for i in self.infos.values()):
+            try:
+                self._save_members(_ZipWriter(handle))
+                return
+            except _NeedsZip64:
+                handle.seek(0)
+                handle.truncate()
+        with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=_ZIP_LEVEL) as zout:
             for name in self.order:
                 if name in self.deleted:
                     continue
@@ -643,7 +686,130 @@ class _Package:
                 if old is not None:
                     info.external_attr = old.external_attr
                 data = self.raw[name] if name in self.raw else self.read(name)
-                zout.writestr(info, data)
+                zout.writestr(info, data, compresslevel=_ZIP_LEVEL)
+
+    def _save_members(self, zout: _ZipWriter) -> None:
+        for name in self.order:
+            if name in self.deleted:
+                continue
+            old = self.infos.get(name)
+            if old is None:
+                zout.add(name, _NEW_PART_TIME, 0, zipfile.ZIP_DEFLATED, self.raw[name])
+            elif name in self.raw or old.flag_bits & 0x1:  # rewritten (or encrypted: read() refuses it)
+                data = self.raw[name] if name in self.raw else self.read(name)
+                zout.add(name, old.date_time, old.external_attr, old.compress_type, data)
+            else:
+                stored = self.raw_member(old)
+                zout.add_compressed(name, old, stored)
+        zout.finish()
+
+
+#: Compression methods the zip writer handles (stored, deflated); another one sends the whole zip through zipfile.
+_ZIP_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
+#: Sizes and offsets from this on need ZIP64 (the zip then goes through zipfile); a test lowers it.
+_ZIP32_LIMIT = 0xFFFFFFFF
+#: Parts at least this big are deflated in two halves in two threads.
+_PARALLEL_DEFLATE_BYTES = 4 * 1024 * 1024
+
+
+class _NeedsZip64(Exception):
+    """A member or the archive is too big for a plain (non-ZIP64) zip."""
+
+
+def _deflate(data: bytes) -> tuple[bytes, int]:
+    """Raw deflate (level :data:`_ZIP_LEVEL`) of ``data`` and its CRC-32.
+
+    A big part is deflated in two halves at once (zlib releases the GIL): the first ends on a sync flush (a byte
+    boundary, not the last block), the second starts primed with the first's last 32 KB, so the two join into one
+    stream (the way pigz works) that any inflater reads, back-references across the cut included.
+    """
+    if len(data) < _PARALLEL_DEFLATE_BYTES:
+        whole = zlib.compressobj(_ZIP_LEVEL, zlib.DEFLATED, -15)
+        return whole.compress(data) + whole.flush(), zlib.crc32(data)
+    view = memoryview(data)
+    half = len(data) // 2
+
+    def first() -> bytes:
+        head = zlib.compressobj(_ZIP_LEVEL, zlib.DEFLATED, -15)
+        return head.compress(view[:half]) + head.flush(zlib.Z_SYNC_FLUSH)
+
+    try:
+        from concurrent.futures import ThreadPoolExecutor
+
+        pool = ThreadPoolExecutor(max_workers=1)
+        job = pool.submit(first)
+    except RuntimeError:  # no threads here (e.g. WebAssembly): one stream
+        whole = zlib.compressobj(_ZIP_LEVEL, zlib.DEFLATED, -15)
+        return whole.compress(data) + whole.flush(), zlib.crc32(data)
+    try:
+        tail = zlib.compressobj(_ZIP_LEVEL, zlib.DEFLATED, -15, zdict=view[max(0, half - 32768) : half])
+        second = tail.compress(view[half:]) + tail.flush()
+        crc = zlib.crc32(data)
+        return job.result() + second, crc
+    finally:
+        pool.shutdown()
+
+
+class _ZipWriter:
+    """A plain zip writer (no ZIP64; :class:`_NeedsZip64` past 4 GB or 65,535 members): each member's local header
+    and data, then the central directory, as zipfile writes them to a seekable file."""
+
+    def __init__(self, handle: IO[bytes]) -> None:
+        self.handle = handle
+        self.offset = 0
+        self.central: list[bytes] = []
+        self.system = 0 if sys.platform == "win32" else 3  # the "made by" system zipfile records
+
+    def add(self, name: str, date_time: tuple[int, ...], external_attr: int, method: int, data: bytes) -> None:
+        """A member from its content: deflated here (or stored as is for a stored member)."""
+        if method == zipfile.ZIP_DEFLATED:
+            stored, crc = _deflate(data)
+        else:
+            stored, crc = data, zlib.crc32(data)
+        self._write(name, date_time, external_attr, method, 0, crc, len(data), stored)
+
+    def add_compressed(self, name: str, info: zipfile.ZipInfo, stored: bytes) -> None:
+        """A member copied as its compressed bytes (CRC and size from the source's directory)."""
+        flags = info.flag_bits & 0x6  # the deflate option bits; no data descriptor: sizes are in the header
+        self._write(
+            name, info.date_time, info.external_attr, info.compress_type, flags, info.CRC, info.file_size, stored
+        )
+
+    def _write(
+        self,
+        name: str,
+        date_time: tuple[int, ...],
+        external_attr: int,
+        method: int,
+        flags: int,
+        crc: int,
+        size: int,
+        stored: bytes,
+    ) -> None:
+        try:
+            encoded = name.encode("ascii")
+        except UnicodeEncodeError:
+            encoded, flags = name.encode("utf-8"), flags | 0x800
+        if max(size, len(stored), self.offset) >= _ZIP32_LIMIT or len(self.central) >= 0xFFFF:
+            raise _NeedsZip64
+        year, month, day, hour, minute, second = date_time[:6]
+        dos_time = hour << 11 | minute << 5 | second // 2
+        dos_date = (year - 1980) << 9 | month << 5 | day
+        fields = (flags, method, dos_time, dos_date, crc, len(stored), size, len(encoded))
+        header = struct.pack("<4s2B4HL2L2H", b"PK\x03\x04", 20, 0, *fields, 0)
+        entry = struct.pack("<4s4B4HL2L5H2L", b"PK\x01\x02", 20, self.system, 20, 0, *fields, 0, 0, 0, 0, 0, 0)
+        self.central.append(entry[:-8] + struct.pack("<2L", external_attr & 0xFFFFFFFF, self.offset) + encoded)
+        self.handle.write(header + encoded)
+        self.handle.write(stored)
+        self.offset += len(header) + len(encoded) + len(stored)
+
+    def finish(self) -> None:
+        directory = b"".join(self.central)
+        if self.offset + len(directory) >= _ZIP32_LIMIT:
+            raise _NeedsZip64
+        count = len(self.central)
+        self.handle.write(directory)
+        self.handle.write(struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, count, count, len(directory), self.offset, 0))
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -820,25 +986,32 @@ _R_ATTR = re.compile(rb"""\sr\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _ANY_ATTR = re.compile(rb"""([^\s=]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _QUOTED_ATTR = re.compile(rb'([^\s=]+)\s*=\s*"([^"]*)"')
 _SPANS = re.compile(rb"""(\sspans\s*=\s*)(?:"[^"]*"|'[^']*')""")
-_VALUE_ONLY = re.compile(rb"(?:<v>[^<]*</v>|<v\s*/>|<is>.*?</is>|<is\s*/>)?", re.S)
+#: What a cell written as bytes may hold: a formula (not a shared one's master), then a value or an inline string.
+_VALUE_ONLY = re.compile(rb"(<f(?:\s[^>]*)?(?:/>|>[^<]*</f>))?(?:<v>[^<]*</v>|<v\s*/>|<is>.*?</is>|<is\s*/>)?", re.S)
 _ENCODING = re.compile(rb"""^(?:\xef\xbb\xbf)?<\?xml[^>]*?encoding\s*=\s*["']([^"']*)["']""")
-_COL_NUMBERS: dict[bytes, int] = {}
+_DROPPED_ATTRS = re.compile(rb'\s+(?:t|cm|vm)\s*=\s*"[^"]*"')  # what emptying a cell removes (type, metadata)
+_S_ATTR = re.compile(rb'\ss\s*=\s*"([^"]*)"')
+_INLINE_OPEN = b' t="inlineStr"><is><t xml:space="preserve">'
+
+
+class _Columns(dict[bytes, int]):
+    """Column letters -> column number (``b"AB"`` -> 28), filled as letters are met."""
+
+    def __missing__(self, letters: bytes) -> int:
+        number = self[letters] = _col_index(letters.decode("ascii"))
+        return number
+
+
+_COL_NUMBERS = _Columns()
 
 #: (column, kind, text, style): one cell of a row to write; kind and text as :func:`_encode` gives them.
 _Put = tuple[int, str, str, "int | None"]
 
 
-def _col_of(letters: bytes) -> int:
-    number = _COL_NUMBERS.get(letters)
-    if number is None:
-        number = _COL_NUMBERS[letters] = _col_index(letters.decode("ascii"))
-    return number
-
-
 def _tag_col(match: re.Match[bytes]) -> int | None:
     """The column of a matched cell start tag (``_CELL_XML``/``_CELL_TAG``); ``None`` without a plain ``r``."""
     if match.group(1) is not None:
-        return _col_of(match.group(1))
+        return _COL_NUMBERS[match.group(1)]
     ref = _R_ATTR.search(match.group(2))
     if ref is None:
         return None
@@ -929,24 +1102,16 @@ class _Row:
 
 @dataclass
 class _RawCells:
-    """A raw row taken apart: its start tag (``attrs`` as written; ``closed`` for ``<row .../>``), its ``body`` and
-    its cells' references and columns (ascending), and the whitespace after it (``tail``)."""
+    """A raw row taken apart: its start tag (``attrs`` as written; ``closed`` for ``<row .../>``), its ``body``, the
+    start of each cell's tag (``<c r="B7"``) and its column (ascending), and the whitespace after the row (``tail``)."""
 
     start_tag: bytes
     attrs: bytes
     closed: bool
     body: bytes
     tail: bytes
-    refs: list[bytes]
+    tags: list[bytes]
     cols: list[int]
-
-    def cell(self, i: int) -> re.Match[bytes] | None:
-        """The ``i``-th cell (a ``_CELL_XML`` match in ``body``)."""
-        return _CELL_XML.match(self.body, self.body.find(b'<c r="' + self.refs[i] + b'"'))
-
-    def position(self, i: int) -> int:
-        """Where in ``body`` the ``i``-th cell starts (the end of the body after the last one)."""
-        return self.body.find(b'<c r="' + self.refs[i] + b'"') if i < len(self.refs) else len(self.body)
 
 
 class _Sheet:
@@ -1127,7 +1292,7 @@ class _Sheet:
             raw = entry.raw if entry is not None else b'<row r="%d"/>' % r
             assert raw is not None
             scan = _scan_row(raw)
-            if scan is not None and self._splice(r, entry, raw, scan, puts, date_style, spans=True):
+            if scan is not None and self._splice(r, entry, scan, puts, date_style, spans=True):
                 return
         for col, kind, text, s in puts:
             c = self.cell(r, col, create=kind != "empty" or s is not None)
@@ -1149,7 +1314,7 @@ class _Sheet:
             scan = _scan_row(entry.raw)
             if scan is not None:
                 puts = [(col, "empty", "", None) for col in scan.cols if left <= col <= right]
-                if not puts or self._splice(r, entry, entry.raw, scan, puts, None, spans=False):
+                if not puts or self._splice(r, entry, scan, puts, None, spans=False):
                     return
         cells = self.row_cells(r)
         for col in [k for k in cells if left <= k <= right]:
@@ -1159,78 +1324,87 @@ class _Sheet:
         self,
         r: int,
         entry: _Row | None,
-        raw: bytes,
         scan: _RawCells,
         puts: Sequence[_Put],
         date_style: Callable[[int], int] | None,
         *,
         spans: bool,
     ) -> bool:
-        """Write ``puts`` into a raw row as bytes, as :meth:`put_row` does on a parsed row (the same XML for the cells
-        written; ``spans``: widen the row's ``spans`` as for a written row). ``False``, with nothing changed, when a
-        cell written is not plain (a formula, an ``extLst``, single-quoted attributes): the caller parses the row."""
-        body, cols = scan.body, scan.cols
+        """Write ``puts`` into a raw row as bytes, as :meth:`put_row` does on a parsed row: the same attributes in the
+        same order (``t``, ``cm``, ``vm`` dropped, ``s`` set in place or appended, then the new ``t``) and the same
+        value element, so the cells read back as ElementTree wrote them. ``spans``: widen the row's ``spans`` as for a
+        written row. ``False``, with nothing changed, when a cell written is not plain (a formula, anything but one
+        ``<v>`` or ``<is>``, single-quoted attributes): the caller parses the row instead."""
+        body, cols, tags = scan.body, scan.cols, scan.tags
+        count = len(cols)
         row_attrs: dict[str, str] | None = None
         edits: list[tuple[int, int, int, bytes]] = []  # (start, end, column, new bytes) in the body
         new_cols: list[int] = []
         touched = formulas = False
-        previous = 0
+        previous = cursor = 0
         for col, kind, text, s in puts:
             if col <= previous:  # callers give columns in order, each once
                 return False
             previous = col
             i = bisect.bisect_left(cols, col)
-            if i < len(cols) and cols[i] == col:
-                match = scan.cell(i)
+            if i < count and cols[i] == col:
+                start = body.find(tags[i], cursor)
+                match = _CELL_XML.match(body, start)
                 if match is None:
                     return False
                 inner = match.group(3)
-                head = body[match.start() + 2 : match.end(2)]
-                if b"'" in head or (inner and not _VALUE_ONLY.fullmatch(inner)):
+                head = body[start + 2 : match.end(2)]
+                if inner:
+                    plain = _VALUE_ONLY.fullmatch(inner)
+                    if plain is None or b"'" in head:
+                        return False
+                    formula = plain.group(1)
+                    if formula:  # overwriting a formula: recalc; a shared formula's master needs the tree (unshare)
+                        if b"shared" in formula and b"ref" in formula:
+                            return False
+                        formulas = True
+                elif b"'" in head:
                     return False
-                attrs = [(k, v) for k, v in _QUOTED_ATTR.findall(head) if k not in (b"t", b"cm", b"vm")]
-                start, end = match.start(), match.end()
+                if b"t" in head or b"m" in head:
+                    head = _DROPPED_ATTRS.sub(b"", head)
+                end = cursor = match.end()
             else:
                 if kind == "empty" and s is None:
                     continue
                 if row_attrs is None:
                     row_attrs = _raw_attrs(scan.attrs)
-                attrs = [(b"r", _cell_ref(r, col).encode("ascii"))]
+                head = b' r="' + _cell_ref(r, col).encode("ascii") + b'"'
                 inherited = self._inherited_style(row_attrs, col)
                 if inherited:
-                    attrs.append((b"s", inherited.encode("utf-8")))
-                start = end = scan.position(i)
+                    head += b' s="' + inherited.encode("utf-8") + b'"'
+                start = end = cursor = body.find(tags[i], cursor) if i < count else len(body)
                 new_cols.append(col)
             touched = True
-            if s is None and kind == "d" and date_style is not None:
-                current = next((v for k, v in attrs if k == b"s"), b"")
-                s = date_style(int(current or 0))
-            if s is not None:
+            if s is not None or (kind == "d" and date_style is not None):
+                current = _S_ATTR.search(head)
+                if s is None and date_style is not None:
+                    s = date_style(int(current.group(1) or 0) if current else 0)
                 style = str(s).encode("ascii")
-                at = next((n for n, (k, _) in enumerate(attrs) if k == b"s"), None)
-                if at is None:
-                    attrs.append((b"s", style))
+                if current is None:
+                    head += b' s="' + style + b'"'
                 else:
-                    attrs[at] = (b"s", style)
-            if kind == "s":
-                attrs.append((b"t", b"inlineStr"))
-                inner = b'<is><t xml:space="preserve">' + _escape_text(text) + b"</t></is>"
+                    head = head[: current.start(1)] + style + head[current.end(1) :]
+            if kind == "n" or kind == "d":
+                cell = b"<c" + head + b"><v>" + text.encode("ascii") + b"</v></c>"
+            elif kind == "s":
+                cell = b"<c" + head + _INLINE_OPEN + _escape_text(text) + b"</t></is></c>"
             elif kind == "b":
-                attrs.append((b"t", b"b"))
-                inner = b"<v>" + text.encode("ascii") + b"</v>"
-            elif kind in ("n", "d"):
-                inner = b"<v>" + text.encode("ascii") + b"</v>"
+                cell = b"<c" + head + b' t="b"><v>' + text.encode("ascii") + b"</v></c>"
             elif kind == "f":
                 formulas = True
-                inner = b"<f>" + _escape_text(text) + b"</f>"
+                cell = b"<c" + head + b"><f>" + _escape_text(text) + b"</f></c>"
             else:
-                inner = b""
-            opening = b"<c " + b" ".join(k + b'="' + v + b'"' for k, v in attrs)
-            edits.append((start, end, col, opening + b">" + inner + b"</c>" if inner else opening + b" />"))
+                cell = b"<c" + head + b" />"
+            edits.append((start, end, col, cell))
         if not edits:
             return True
         start_tag = scan.start_tag if not scan.closed else b"<row" + scan.attrs + b">"
-        if spans and touched:
+        if spans and touched and b"spans" in scan.attrs:
             if row_attrs is None:
                 row_attrs = _raw_attrs(scan.attrs)
             old = row_attrs.get("spans")
@@ -1241,14 +1415,15 @@ class _Sheet:
                 if value != old:
                     attrs_text = _SPANS.sub(lambda m: m.group(1) + b'"' + value.encode("ascii") + b'"', scan.attrs)
                     start_tag = b"<row" + attrs_text + b">"
-        edits.sort()
+        if new_cols:
+            edits.sort()
         pieces = [start_tag]
-        cursor = 0
-        for start, end, _col, data in edits:
-            pieces.append(body[cursor:start])
-            pieces.append(data)
-            cursor = end
-        pieces.append(body[cursor:])
+        at = 0
+        for start, end, _col, cell in edits:
+            pieces.append(body[at:start])
+            pieces.append(cell)
+            at = end
+        pieces.append(body[at:])
         pieces.append(b"</row>")
         pieces.append(scan.tail)
         if entry is None:
@@ -1434,19 +1609,18 @@ def _scan_row(raw: bytes) -> _RawCells | None:
         return None
     if b"<extLst" in body:
         return None
-    refs: list[bytes] = []
+    found = _CELL_REFS.findall(body)
+    refs: tuple[bytes, ...] = ()
     cols: list[int] = []
-    last = 0
-    for ref, letters in _CELL_REFS.findall(body):
-        if not letters:
+    if found:
+        refs, letters = zip(*found, strict=True)
+        if b"" in letters:
             return None
-        col = _COL_NUMBERS.get(letters) or _col_of(letters)
-        if col <= last:
+        cols = list(map(_COL_NUMBERS.__getitem__, letters))
+        if len(set(cols)) != len(cols) or cols != sorted(cols):
             return None
-        refs.append(ref)
-        cols.append(col)
-        last = col
-    return _RawCells(raw[: tag.end()], tag.group(1), closed, body, raw[core:], refs, cols)
+    tags = [b'<c r="' + ref + b'"' for ref in refs]
+    return _RawCells(raw[: tag.end()], tag.group(1), closed, body, raw[core:], tags, cols)
 
 
 def _raw_span(raw: bytes) -> tuple[int, int] | None:
@@ -1964,8 +2138,11 @@ def apply_plan(
         if "[Content_Types].xml" not in zin.namelist():
             raise FileError(str(source), "not an .xlsx/.xlsm workbook ([Content_Types].xml is missing)")
         book = _Book(zin, str(source), currency.upper())
-        for op in plan.ops:
-            book.apply(op)
-        book.finish()
-        _atomic_write(target, book.pkg.save, target if target.exists() else source)
+        try:
+            for op in plan.ops:
+                book.apply(op)
+            book.finish()
+            _atomic_write(target, book.pkg.save, target if target.exists() else source)
+        finally:
+            book.pkg.close()
     return target
