@@ -898,3 +898,17 @@ def test_classic_call_gives_the_lite_answer(
         ["feature_breadth must be a value, not an Excel error, got #N/A"],
         ["dau_mau must be 0..1, got 1.5"],
     ]
+
+
+def test_healthscore_plain_numeric_block_equals_the_general_path(lite: types.ModuleType) -> None:
+    # a column of fully filled accounts takes one vectorised call; the result must be the general path's, row by row
+    rng = np.random.default_rng(5)
+    rows = rng.uniform(0, 10, (40, 5)).round(3).tolist()
+    got = call(lite, "HEALTHSCORE", rows)
+    assert same(got, [[v] for v in core_scores(rows, ENGINE)])
+    # one bad value: the block falls back to the general path, the bad row gets its message, the others compute
+    rows[7][2] = 12.0
+    got = call(lite, "HEALTHSCORE", rows)
+    assert got[7] == ["relationship must be 0..10, got 12"]
+    good = [r for i, r in enumerate(rows) if i != 7]
+    assert same([g for i, g in enumerate(got) if i != 7], [[v] for v in core_scores(good, ENGINE)])

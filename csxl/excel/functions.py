@@ -198,6 +198,13 @@ def _one_plain_row(value: Any, width: int) -> bool:
     )
 
 
+def _plain_block(value: Any, width: int) -> bool:
+    """True for rows of ``width`` plain numbers each (no blanks, text, errors or booleans), as the dispatcher passes."""
+    return type(value) is list and all(
+        type(row) is list and len(row) == width and all(type(v) in (float, int) for v in row) for row in value
+    )
+
+
 def _as_numbers(rows: ObjArray) -> npt.NDArray[Any]:
     """``rows`` as float64 when every cell is a plain number or blank (the usual range), else unchanged.
 
@@ -585,6 +592,15 @@ def HEALTHSCORE(scores: Any, weights: Any = "", preset: Any = "") -> Cells:
     out and the weights re-normalised; an all-blank row stays blank.
     """
 
+    if weights == "" and preset == "" and len(scores) > 1 and _plain_block(scores, len(ALL_DIMENSIONS)):
+        # a whole column of accounts, all cells plain numbers: one vectorised core call, no per-cell checks
+        block = np.array(scores, dtype=np.float64)
+        try:
+            values = health_score({d: block[:, j] for j, d in enumerate(ALL_DIMENSIONS)}, "engine")
+        except CsxlError:
+            pass  # a bad value somewhere: the general path below names it in its own cell
+        else:
+            return [[v] for v in np.asarray(values, dtype=np.float64).tolist()]
     if weights == "" and preset == "" and _one_plain_row(scores, len(ALL_DIMENSIONS)):
         # the everyday call, =HEALTHSCORE(B3:F3) with the default preset: straight to the core's scalar path
         try:
