@@ -26,6 +26,7 @@ read ``=HEALTHSCORE(...)`` in both runtimes. Python names are upper case so that
 from __future__ import annotations
 
 import inspect
+import itertools
 import math
 import re
 import typing
@@ -200,9 +201,9 @@ def _one_plain_row(value: Any, width: int) -> bool:
 
 def _plain_block(value: Any, width: int) -> bool:
     """True for rows of ``width`` plain numbers each (no blanks, text, errors or booleans), as the dispatcher passes."""
-    return type(value) is list and all(
-        type(row) is list and len(row) == width and all(type(v) in (float, int) for v in row) for row in value
-    )
+    if type(value) is not list or not all(type(row) is list and len(row) == width for row in value):
+        return False
+    return set(map(type, itertools.chain.from_iterable(value))) <= {float, int}
 
 
 def _as_numbers(rows: ObjArray) -> npt.NDArray[Any]:
@@ -600,7 +601,8 @@ def HEALTHSCORE(scores: Any, weights: Any = "", preset: Any = "") -> Cells:
         except CsxlError:
             pass  # a bad value somewhere: the general path below names it in its own cell
         else:
-            return [[v] for v in np.asarray(values, dtype=np.float64).tolist()]
+            result: Cells = np.asarray(values, dtype=np.float64).reshape(-1, 1).tolist()
+            return result
     if weights == "" and preset == "" and _one_plain_row(scores, len(ALL_DIMENSIONS)):
         # the everyday call, =HEALTHSCORE(B3:F3) with the default preset: straight to the core's scalar path
         try:
