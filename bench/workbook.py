@@ -147,15 +147,20 @@ def _lite_module() -> tuple[types.ModuleType, types.ModuleType]:
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     noop = types.ModuleType("noop_lite")
-    exec(  # a no-op with HEALTHSCORE's signature, type hints and argument options: it returns its first cell
+    # a no-op with HEALTHSCORE's signature, type hints and argument options (scores raw, as under Office.js);
+    # it returns its first cell
+    exec(
         "from typing import Any\n"
         "from xlwings import func, arg\n"
         "@func(category='csxl')\n"
-        "@arg('scores', ndim=2, err_to_str=True)\n"
+        "@arg('scores', 'raw')\n"
         "@arg('weights', ndim=2, err_to_str=True)\n"
         "@arg('preset', ndim=2, err_to_str=True)\n"
         "def NOOP(scores: Any, weights: Any = '', preset: Any = '') -> list[list[Any]]:\n"
-        "    return [[scores[0][0]]]\n",
+        "    first = scores\n"
+        "    while isinstance(first, list):\n"
+        "        first = first[0]\n"
+        "    return [[first]]\n",
         noop.__dict__,
     )
     fn = noop.NOOP

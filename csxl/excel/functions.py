@@ -150,6 +150,43 @@ def _xl(name: str, doc: str) -> Callable[[_F], _F]:
     return decorator
 
 
+#: True when the decorators are xlwings' Office.js ones (xlwings Lite / xlwings Server), which pass JSON values.
+_OFFICEJS = getattr(arg, "__module__", "") == "xlwings.pro.udfs_officejs"
+
+
+def _big(name: str, doc: str) -> Callable[[_F], _F]:
+    """The argument that may hold a whole column of accounts.
+
+    Under Office.js it is taken ``raw`` and cleaned by :func:`_officejs_cells`: a block of plain numbers (the usual
+    10,000-row call) then skips xlwings' per-cell cleaning altogether. Elsewhere (classic xlwings, COM values) it is
+    an ordinary :func:`_xl` argument.
+    """
+    if _OFFICEJS:
+        decorator: Callable[[_F], _F] = arg(name, "raw", doc=doc)
+        return decorator
+    return _xl(name, doc)
+
+
+def _officejs_cell(value: Any) -> Any:
+    """One Office.js cell as ``@arg(ndim=2, err_to_str=True)`` would give it: JS null and "" are blank (None), an
+    error is its code (``"#N/A"``), another data type its basic value."""
+    if value is None or value == "" or type(value).__name__ == "JsNull":
+        return None
+    if isinstance(value, dict):
+        return value.get("basicValue")
+    return value
+
+
+def _officejs_cells(value: Any) -> Any:
+    """A raw Office.js argument as a 2-D list of cleaned cells; a block of plain numbers is returned untouched."""
+    if type(value) is not list:
+        return [[_officejs_cell(value)]]
+    rows = value if value and type(value[0]) is list else [value]
+    if set(map(type, itertools.chain.from_iterable(rows))) <= {float, int}:
+        return rows
+    return [[_officejs_cell(v) for v in row] for row in rows]
+
+
 def _omitted(x: Any) -> bool:
     """An optional argument left out: ``""`` (the default) or ``None`` (a blank single cell in xlwings Lite)."""
     return x is None or (isinstance(x, str) and x == "")
@@ -583,7 +620,7 @@ _PRESET_DOC = "Optional. engine (default) or growth: the weights when none are g
 
 
 @func(category="csxl")
-@_xl("scores", _SCORES_DOC)
+@_big("scores", _SCORES_DOC)
 @_xl("weights", _WEIGHTS_DOC)
 @_xl("preset", _PRESET_DOC)
 def HEALTHSCORE(scores: Any, weights: Any = "", preset: Any = "") -> Cells:
@@ -592,6 +629,8 @@ def HEALTHSCORE(scores: Any, weights: Any = "", preset: Any = "") -> Cells:
     One row of dimension scores gives one score; a block of n rows spills n scores. Missing dimensions are left
     out and the weights re-normalised; an all-blank row stays blank.
     """
+    if _OFFICEJS:
+        scores = _officejs_cells(scores)
 
     if weights == "" and preset == "" and len(scores) > 1 and _plain_block(scores, len(ALL_DIMENSIONS)):
         # a whole column of accounts, all cells plain numbers: one vectorised core call, no per-cell checks
