@@ -912,3 +912,17 @@ def test_healthscore_plain_numeric_block_equals_the_general_path(lite: types.Mod
     assert got[7] == ["relationship must be 0..10, got 12"]
     good = [r for i, r in enumerate(rows) if i != 7]
     assert same([g for i, g in enumerate(got) if i != 7], [[v] for v in core_scores(good, ENGINE)])
+
+
+def test_raw_scores_are_cleaned_exactly_as_xlwings_cleans_them(lite: types.ModuleType) -> None:
+    # HEALTHSCORE takes `scores` raw under Office.js (a plain numeric block skips xlwings' per-cell cleaning); any other
+    # block must come out as xlwings' own cleaning (ndim=2, err_to_str=True) would give it: the reference here
+    from xlwings.pro._xlofficejs import Engine
+
+    grid = [[1.0, BLANK, "text", err("#N/A"), 7], [None, 2.5, True, err("#DIV/0!"), "3"]]
+    reference = Engine.clean_value_data(grid, None, None, None, True)
+    assert lite._officejs_cells(grid) == reference
+    assert lite._officejs_cells(4.0) == [[4.0]]  # one cell arrives as a scalar
+    assert lite._officejs_cells([7.0, 5.0]) == [[7.0, 5.0]]  # one row arrives flat
+    numbers = [[1.0, 2.0], [3.0, 4]]
+    assert lite._officejs_cells(numbers) is numbers  # untouched: the fast path
