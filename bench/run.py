@@ -194,7 +194,7 @@ def workbook_section(runs: int, skip_workbook: bool) -> list[str]:
         f"| HEALTHSCORE, one account, per call | <= 1.3x no-op | {lite['healthscore_call_ms']:.3f} ms vs "
         f"{lite['noop_call_ms']:.3f} ms: {lite['ratio']:.2f}x |",
         f"| HEALTHSCORE, one array call over 10,000 accounts | < 100 ms | {lite['array_10k_ms']:.0f} ms "
-        f"(the no-op on the same range: {lite['noop_array_10k_ms']:.0f} ms) |",
+        f"(the no-op on the same range: {lite['noop_array_10k_ms']:.1f} ms) |",
     ]
     return lines
 

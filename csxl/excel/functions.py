@@ -630,6 +630,12 @@ def HEALTHSCORE(scores: Any, weights: Any = "", preset: Any = "") -> Cells:
     out and the weights re-normalised; an all-blank row stays blank.
     """
     if _OFFICEJS:
+        one_row = type(scores) is list and len(scores) == len(ALL_DIMENSIONS) and weights == "" and preset == ""
+        if one_row and all(type(v) in (float, int) for v in scores):  # one account: Office.js passes the row flat
+            try:
+                return [[health_score(dict(zip(ALL_DIMENSIONS, scores, strict=True)), "engine")]]
+            except CsxlError as err:
+                return [[_message(err)]]
         scores = _officejs_cells(scores)
 
     if weights == "" and preset == "" and len(scores) > 1 and _plain_block(scores, len(ALL_DIMENSIONS)):
