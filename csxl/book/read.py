@@ -45,7 +45,7 @@ from pydantic import BaseModel, ValidationError
 from csxl.book import layout
 from csxl.book.layout import ACCOUNTS, HEADER_ROW, HISTORY, MRR, SURVEYS, TableSpec
 from csxl.book.safety import DEFAULT_LIMITS, Limits, check_package
-from csxl.errors import FileError, InputError, RowIssue
+from csxl.errors import EXCEL_ERRORS, FileError, InputError, RowIssue
 from csxl.models import (
     AccountRecord,
     MrrRow,
@@ -70,27 +70,6 @@ __all__ = [
     "validate_book",
 ]
 
-#: Excel's error values, as a cell shows them.
-EXCEL_ERRORS: frozenset[str] = frozenset(
-    {
-        "#NULL!",
-        "#DIV/0!",
-        "#VALUE!",
-        "#REF!",
-        "#NAME?",
-        "#NUM!",
-        "#N/A",
-        "#GETTING_DATA",
-        "#SPILL!",
-        "#CALC!",
-        "#FIELD!",
-        "#BLOCKED!",
-        "#CONNECT!",
-        "#BUSY!",
-        "#UNKNOWN!",
-        "#PYTHON!",
-    }
-)
 
 #: Sheets a csxl workbook must have to be read (the other three are written by refresh).
 READ_SHEETS: tuple[str, ...] = (layout.SHEET_SETTINGS, ACCOUNTS.sheet, MRR.sheet, SURVEYS.sheet, HISTORY.sheet)

@@ -40,7 +40,7 @@ from pydantic import ValidationError
 from xlwings import arg, func, ret
 
 from csxl.cohorts import cohort_grr, cohort_nrr, cohort_table
-from csxl.errors import CsxlError, InputError, TableError
+from csxl.errors import EXCEL_ERRORS, CsxlError, InputError, TableError
 from csxl.health import churn_tier, explain_health, health_score, health_tier, simple_points, simple_tier
 from csxl.revenue import (
     MOVEMENT_COLUMNS,
@@ -108,27 +108,6 @@ ObjArray = npt.NDArray[np.object_]
 IntArray = npt.NDArray[np.intp]
 _F = TypeVar("_F", bound=Callable[..., Any])
 
-#: Excel's error values as xlwings hands them over with ``err_to_str=True``.
-EXCEL_ERRORS: frozenset[str] = frozenset(
-    {
-        "#NULL!",
-        "#DIV/0!",
-        "#VALUE!",
-        "#REF!",
-        "#NAME?",
-        "#NUM!",
-        "#N/A",
-        "#GETTING_DATA",
-        "#SPILL!",
-        "#CALC!",
-        "#FIELD!",
-        "#BLOCKED!",
-        "#CONNECT!",
-        "#BUSY!",
-        "#UNKNOWN!",
-        "#PYTHON!",
-    }
-)
 
 #: The five weighted dimensions in the Accounts table's (and the Settings sheet's) column order.
 ALL_DIMENSIONS: tuple[str, ...] = tuple(d for d in DIMENSIONS if any(d in w for w in HEALTH_WEIGHTS.values()))

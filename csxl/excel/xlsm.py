@@ -38,6 +38,7 @@ from xml.sax.saxutils import escape
 from defusedxml import ElementTree as SafeET  # type: ignore[import-untyped]
 
 from csxl.book import layout
+from csxl.book.xlsx import DOC_REL, MAIN, PKG_REL
 from csxl.demo import DemoData
 from csxl.errors import FileError, InputError
 
@@ -50,9 +51,9 @@ CONF_SHEET = "xlwings.conf"
 #: The module classic xlwings imports the worksheet functions from (``Import Functions``).
 UDF_MODULES = "csxl.excel.functions"
 
-_MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-_REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-_PKG_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
+_MAIN_NS = MAIN
+_REL_NS = DOC_REL
+_PKG_REL_NS = PKG_REL
 _RT_WORKSHEET = _REL_NS + "/worksheet"
 _RT_VBA = "http://schemas.microsoft.com/office/2006/relationships/vbaProject"
 _RT_VML = _REL_NS + "/vmlDrawing"
