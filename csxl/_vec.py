@@ -204,3 +204,20 @@ def broadcast(*shapes: Shape) -> Shape:
         if not s.scalar:
             return s
     return Shape(True)
+
+
+def combine(*inputs: tuple[FloatArray, Shape]) -> tuple[list[FloatArray], Shape]:
+    """Broadcast converted inputs against each other (single values repeat) and pick the result's shape.
+
+    Series arguments must share one index (values are combined by position, so a mismatch would pair wrong rows).
+    """
+    shapes = [s for _, s in inputs]
+    indexes = [s.index for s in shapes if s.index is not None]
+    if any(not indexes[0].equals(other) for other in indexes[1:]):
+        raise InputError("Series arguments", "different indexes", "on one index (align them first)")
+    try:
+        arrays = np.broadcast_arrays(*(a for a, _ in inputs))
+    except ValueError:
+        lengths = sorted({a.size for a, _ in inputs})
+        raise InputError("argument lengths", lengths, "equal (or 1 for a single value)") from None
+    return [np.asarray(a, dtype=np.float64) for a in arrays], broadcast(*shapes)

@@ -25,7 +25,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from csxl._vec import FloatArray, Shape, broadcast, fail, restore, shape_of, to_float
+from csxl._vec import FloatArray, Shape, combine, fail, restore, shape_of, to_float
 from csxl.errors import InputError
 from csxl.settings import (
     CHURN_TIERS,
@@ -59,20 +59,6 @@ _POINT_RULE = "one of 0, 1, 2, Red, Yellow, Green"
 # --------------------------------------------------------------------------------------------------------------------
 # Shared helpers
 # --------------------------------------------------------------------------------------------------------------------
-
-
-def _combine(inputs: list[tuple[FloatArray, Shape]]) -> tuple[list[FloatArray], Shape]:
-    """Broadcast converted inputs (single values repeat) and pick the result's shape; Series must share one index."""
-    shapes = [s for _, s in inputs]
-    indexes = [s.index for s in shapes if s.index is not None]
-    if any(not indexes[0].equals(other) for other in indexes[1:]):
-        raise InputError("Series arguments", "different indexes", "on one index (align them first)")
-    try:
-        arrays = np.broadcast_arrays(*(a for a, _ in inputs))
-    except ValueError:
-        lengths = sorted({a.size for a, _ in inputs})
-        raise InputError("argument lengths", lengths, "equal (or 1 for a single value)") from None
-    return [np.asarray(a, dtype=np.float64) for a in arrays], broadcast(*shapes)
 
 
 def _labels_out(
@@ -157,7 +143,7 @@ def simple_points(usage: Any, engagement: Any, relationship: Any, financial: Any
     ``usage must be one of 0, 1, 2, Red, Yellow, Green, got 3``.
     """
     args = (usage, engagement, relationship, financial, sentiment)
-    parts, shape = _combine([_points(x, name) for name, x in zip(SIMPLE_DIMENSIONS, args, strict=True)])
+    parts, shape = combine(*[_points(x, name) for name, x in zip(SIMPLE_DIMENSIONS, args, strict=True)])
     total = parts[0] + parts[1] + parts[2] + parts[3] + parts[4]
     missing = np.isnan(total)
     if shape.scalar:
@@ -234,7 +220,7 @@ class _Model:
             arrays = [values for values, _ in converted]
             self.shape = Shape(False, index, "health_score")
         else:
-            arrays, shape = _combine(converted)
+            arrays, shape = combine(*converted)
             self.shape = Shape(False, shape.index, "health_score") if shape.index is not None else shape
         self.n = len(index) if index is not None else arrays[0].size
         #: the present dimensions' scores (a dimension absent from ``scores`` has no entry: missing everywhere)

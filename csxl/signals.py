@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
-from csxl._vec import FloatArray, Shape, broadcast, fail, shape_of, to_float
+from csxl._vec import FloatArray, Shape, combine, fail, shape_of, to_float
 from csxl._vec import restore as _restore
 from csxl.errors import InputError
 
@@ -390,23 +390,6 @@ def _count(x: Any, field: str) -> tuple[FloatArray, Shape]:
     return values, shape
 
 
-def _combine(*inputs: tuple[FloatArray, Shape]) -> tuple[list[FloatArray], Shape]:
-    """Broadcast converted inputs against each other (scalars repeat) and pick the result's shape.
-
-    Series arguments must share one index (values are combined by position, so a mismatch would pair wrong rows).
-    """
-    shapes = [s for _, s in inputs]
-    indexes = [s.index for s in shapes if s.index is not None]
-    if any(not indexes[0].equals(other) for other in indexes[1:]):
-        raise InputError("Series arguments", "different indexes", "on one index (align them first)")
-    try:
-        arrays = np.broadcast_arrays(*(a for a, _ in inputs))
-    except ValueError:
-        lengths = sorted({a.size for a, _ in inputs})
-        raise InputError("argument lengths", lengths, "equal (or 1 for a single value)") from None
-    return [np.asarray(a, dtype=np.float64) for a in arrays], broadcast(*shapes)
-
-
 def _optional(x: Any, convert: Callable[[Any, str], tuple[FloatArray, Shape]], field: str) -> tuple[FloatArray, Shape]:
     if x is None:
         return np.array([np.nan]), Shape(True)
@@ -460,7 +443,7 @@ def score_usage(
         raise InputError(
             "bands and saturation", (a, b, saturation), "increasing fractions, 0 < a < b < saturation <= 1"
         )
-    (x, breadth), shape = _combine(
+    (x, breadth), shape = combine(
         to_float(dau_mau, "dau_mau", lo=0.0, hi=1.0), _optional(feature_breadth, _fraction, "feature_breadth")
     )
     band = np.where(np.isnan(x), np.nan, np.where(x < a, 0.0, np.where(x <= b, 1.0, 2.0)))
@@ -529,7 +512,7 @@ def score_engagement(
     """
     if not (math.isfinite(tickets_cap) and tickets_cap > 0):
         raise InputError("tickets_cap", tickets_cap, "a number > 0")
-    (band, tickets, community), shape = _combine(
+    (band, tickets, community), shape = combine(
         _trend(login_trend, "login_trend"),
         _optional(support_tickets_30d, _nonnegative, "support_tickets_30d"),
         _optional(community_active, _flag, "community_active"),
@@ -560,7 +543,7 @@ def score_relationship(champion: Any, exec_sponsor: Any, contacts: Any = None, *
     """
     if not (isinstance(contacts_green, (int, np.integer)) and contacts_green >= 2):
         raise InputError("contacts_green", contacts_green, "a whole number >= 2")
-    (has_champion, has_sponsor, n), shape = _combine(
+    (has_champion, has_sponsor, n), shape = combine(
         _presence(champion, "champion"),
         _presence(exec_sponsor, "exec_sponsor"),
         _optional(contacts, _count, "contacts"),
@@ -585,7 +568,7 @@ def score_outcomes(goals_defined: Any, goals_achieved: Any, roi_documented: Any 
 
     Example: ``score_outcomes(4, 2, False)`` = 4 + 2 * mean(0.5, 0) = 4.5; ``score_outcomes(3, 3, True)`` = 10.
     """
-    (defined, achieved, roi), shape = _combine(
+    (defined, achieved, roi), shape = combine(
         _count(goals_defined, "goals_defined"),
         _count(goals_achieved, "goals_achieved"),
         _flag(roi_documented, "roi_documented"),
@@ -620,7 +603,7 @@ def score_financial(payment_status: Any, expanding: Any = False, contraction_ris
     Values: delinquent 1.5 (0 with contraction risk), late 3 (1.5), current 6 (5), current + expanding 10 (8.5).
     Missing payment status -> NaN.
     """
-    (pay, grow, risk), shape = _combine(
+    (pay, grow, risk), shape = combine(
         _PAYMENT.codes(payment_status, "payment_status"),
         _flag(expanding, "expanding"),
         _flag(contraction_risk, "contraction_risk"),
