@@ -729,7 +729,7 @@ def test_bad_charts_are_refused(plain: Path, chart: Chart, field: str) -> None:
 # --------------------------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("lock_name", ["~$plain.xlsx", "~$ain.xlsx"])
+@pytest.mark.parametrize("lock_name", ["~$plain.xlsx", ".~lock.plain.xlsx#"])  # every spelling: test_read.py
 def test_excel_lock_file_refuses_unless_forced(plain: Path, lock_name: str) -> None:
     (plain.parent / lock_name).write_bytes(b"owner")
     before = members(plain)

@@ -259,9 +259,15 @@ def write_dashboard(writer: SheetWriter, d: Dashboard, *, live: bool = False) ->
         )
 
 
-def dashboard_plan(portfolio: Portfolio, refreshed_at: _dt.datetime | None = None, *, live: bool = False) -> Plan:
-    """The whole Dashboard sheet for ``portfolio`` (replaced at each refresh)."""
-    dash = weekly_dashboard(portfolio, refreshed_at=refreshed_at)
+def dashboard_plan(
+    portfolio: Portfolio,
+    refreshed_at: _dt.datetime | None = None,
+    *,
+    live: bool = False,
+    dash: Dashboard | None = None,
+) -> Plan:
+    """The whole Dashboard sheet for ``portfolio`` (replaced at each refresh); ``dash`` when already computed."""
+    dash = dash or weekly_dashboard(portfolio, refreshed_at=refreshed_at)
     writer = SheetWriter(
         layout.SHEET_DASHBOARD,
         widths={"A": 36.0, **{c: 14.0 for c in "BCDEFGH"}},

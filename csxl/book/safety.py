@@ -1,4 +1,5 @@
-"""Safety checks before a workbook file is opened: size limits, zip bombs, XML bombs, legacy files, Excel's lock.
+"""File safety: checks before a workbook is opened (size limits, zip bombs, XML bombs, legacy files, Excel's lock)
+and the atomic replace every writer uses (:func:`replacing`).
 
 A ``.xlsx`` workbook is a zip archive of XML parts. Before any reader (calamine, openpyxl) touches one,
 :func:`check_package` looks at the archive's directory and the first bytes of its XML parts, so a hostile or damaged
@@ -17,16 +18,20 @@ Limits (:class:`Limits`, all adjustable):
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import os
+import tempfile
 import zipfile
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from csxl.errors import FileError
 
-__all__ = ["DEFAULT_LIMITS", "OLE_SIGNATURE", "Limits", "check_package", "lock_file"]
+__all__ = ["DEFAULT_LIMITS", "OLE_SIGNATURE", "Limits", "check_package", "lock_file", "replacing"]
 
 #: First 8 bytes of an OLE2 compound file: a legacy ``.xls`` or an encrypted (password-protected) ``.xlsx``.
 OLE_SIGNATURE = bytes.fromhex("D0CF11E0A1B11AE1")
@@ -167,3 +172,39 @@ def lock_file(path: str | Path) -> Path | None:
         if lock.is_file():
             return lock
     return None
+
+
+@contextlib.contextmanager
+def replacing(target: str | Path, *, mode_from: Path | None = None, suffix: str | None = None) -> Iterator[Path]:
+    """Write a file atomically: yield a temporary path beside ``target``; on success move it over ``target``.
+
+    The temporary file gets ``mode_from``'s permissions (the file it replaces), else a new file's (the umask). On any
+    error it is removed and ``target`` is left as it was; an ``OSError`` becomes a :class:`FileError` naming
+    ``target``. Every csxl writer (refresh, new, report, the macro workbook) goes through here.
+    """
+    path = Path(target)
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise FileError(str(path), f"folder {folder} does not exist")
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=".csxl-", suffix=suffix or path.suffix or ".tmp", dir=folder)
+    except OSError as exc:
+        raise FileError(str(path), f"cannot write in {folder} ({exc.strerror or exc})") from None
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        if mode_from is not None:
+            os.chmod(tmp, os.stat(mode_from).st_mode & 0o7777)
+        else:
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    except FileError:
+        raise
+    except OSError as exc:
+        raise FileError(str(path), f"cannot write the workbook ({exc.strerror or exc})") from None
+    finally:
+        if tmp.exists():
+            tmp.unlink()

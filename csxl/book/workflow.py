@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import os
 import re
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,6 +20,8 @@ from csxl.book import layout
 from csxl.book.plan import Chart, Plan
 from csxl.book.refresh import RefreshResult, cohorts_plan, refresh, refreshed_at
 from csxl.book.render import SheetWriter, Styled, result_plan
+from csxl.book.safety import replacing
+from csxl.dashboard import Dashboard
 from csxl.errors import FileError, InputError
 from csxl.plays import PLAYS
 from csxl.plays.base import PlayResult, Section, render_markdown, render_text
@@ -64,14 +64,6 @@ def play_sheet_name(command: str, account: str | None) -> str:
     return _sheet_name(PLAY_SHEET_PREFIX, f"{command} {account}" if account else command)
 
 
-def _publish(tmp: Path, target: Path) -> None:
-    """Give a finished temporary file the permissions a new file gets (umask), then move it into place atomically."""
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)
-    os.replace(tmp, target)
-
-
 def _check_target(target: Path, force: bool) -> None:
     from csxl.book.safety import lock_file
 
@@ -104,20 +96,10 @@ def new_workbook(
     if target.exists() and not force:
         raise FileError(str(target), "already exists; pass --force to overwrite it")
     _check_target(target, force)
-    folder = target.parent if str(target.parent) else Path(".")
-    if not folder.is_dir():
-        raise FileError(str(target), f"folder {folder} does not exist")
     data = demo_portfolio(accounts, seed=seed, as_of=as_of) if demo else None
-    fd, tmp_name = tempfile.mkstemp(prefix=".csxl-new-", suffix=".xlsx", dir=folder)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
+    with replacing(target, suffix=".xlsx") as tmp:
         build_template(tmp, demo=data, as_of=as_of, currency=currency)
         result = refresh(tmp, force=True) if data is not None else None
-        _publish(tmp, target)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     if result is None:  # an empty template: nothing to compute; Dashboard and Cohorts say "run csxl refresh"
         return RefreshResult(target, as_of or _dt.date.today(), 0, 0, 0, refreshed_at(), ())
     return RefreshResult(
@@ -199,7 +181,6 @@ def write_account_sheet(path: str | Path, account: str, *, as_of: _dt.date | Non
     """Write (or rewrite) the account's page in the workbook at ``path``; returns the sheet name."""
     from csxl.book.xlsx import apply_plan
 
-    _check_target(Path(path), force)
     _, portfolio = _portfolio(path, as_of)
     plan, sheet = account_plan(portfolio, account)
     apply_plan(path, plan, force=force, currency=portfolio.settings.currency)
@@ -223,7 +204,6 @@ def write_play_sheet(path: str | Path, result: PlayResult, *, currency: str = "U
     """Write a play's result as a csxl sheet in the workbook at ``path``; returns the sheet name."""
     from csxl.book.xlsx import apply_plan
 
-    _check_target(Path(path), force)
     sheet = play_sheet_name(result.command, result.account)
     apply_plan(path, result_plan(result, sheet, after=layout.SHEET_DASHBOARD), force=force, currency=currency)
     return sheet
@@ -246,13 +226,10 @@ def _blank_or(value: Any, convert: Callable[[Any], Any]) -> Any:
     return None if value is None or bool(pd.isna(value)) else convert(value)
 
 
-def _report_sections(portfolio: Portfolio) -> tuple[list[Section], dict[str, Any]]:
+def _report_sections(dash: Dashboard, risk: pd.DataFrame) -> tuple[list[Section], dict[str, Any]]:
     from csxl.book.dashboard_sheet import dashboard_sections
-    from csxl.dashboard import weekly_dashboard
 
-    dash = weekly_dashboard(portfolio)
     sections = dashboard_sections(dash)
-    risk = at_risk_table(portfolio)
     rows: list[list[Any]] = [
         [
             str(r["account"]),
@@ -284,8 +261,10 @@ def _report_sections(portfolio: Portfolio) -> tuple[list[Section], dict[str, Any
 
 def report_text(path: str | Path, fmt: str, *, as_of: _dt.date | None = None) -> str:
     """The report printed: ``md`` (Markdown), ``json`` or ``text``."""
+    from csxl.dashboard import weekly_dashboard
+
     _, portfolio = _portfolio(path, as_of)
-    sections, payload = _report_sections(portfolio)
+    sections, payload = _report_sections(weekly_dashboard(portfolio), at_risk_table(portfolio))
     if fmt == "json":
         payload["as_of"] = portfolio.as_of.isoformat()
         return json.dumps(payload, indent=2, default=str) + "\n"
@@ -312,6 +291,7 @@ def write_report(
 
     from csxl.book.dashboard_sheet import dashboard_plan
     from csxl.book.xlsx import apply_plan
+    from csxl.dashboard import weekly_dashboard
 
     say = progress or (lambda _msg: None)
     target = Path(out)
@@ -319,23 +299,20 @@ def write_report(
         raise InputError("out", str(out), "a file name ending in .xlsx")
     say("reading the workbook")
     _, portfolio = _portfolio(path, as_of)
-    folder = target.parent if str(target.parent) else Path(".")
-    fd, tmp_name = tempfile.mkstemp(prefix=".csxl-report-", suffix=".xlsx", dir=folder)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
+    with replacing(target, suffix=".xlsx") as tmp:
         wb = Workbook()
         ws = wb.active
         assert ws is not None
         ws.title = layout.SHEET_DASHBOARD
         wb.save(tmp)
         say("dashboard and cohorts")
-        plan = dashboard_plan(portfolio)
+        dash = weekly_dashboard(portfolio)
+        plan = dashboard_plan(portfolio, dash=dash)
         plan.ops.extend(cohorts_plan(portfolio).ops)
         risk = at_risk_table(portfolio)
         writer = SheetWriter("At risk", widths={"A": 28.0, "B": 12.0, "C": 12.0, "D": 10.0, "E": 10.0, "F": 16.0})
         writer.title("At-risk accounts", f"largest ARR first, as of {portfolio.as_of.isoformat()}")
-        sections, _ = _report_sections(portfolio)
+        sections, _ = _report_sections(dash, risk)
         writer.section(sections[-1])
         plan.ops.extend(writer.plan().ops)
         for i, name in enumerate(risk["account"].astype(str)):
@@ -345,8 +322,4 @@ def write_report(
             plan.ops.extend(page.ops)
         say("writing")
         apply_plan(tmp, plan, force=True, currency=portfolio.settings.currency)
-        _publish(tmp, target)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return target

@@ -35,7 +35,6 @@ import posixpath
 import re
 import struct
 import sys
-import tempfile
 import uuid
 import xml.etree.ElementTree as ET
 import zipfile
@@ -49,9 +48,10 @@ from xml.sax.saxutils import quoteattr
 from defusedxml import ElementTree as SafeET  # type: ignore[import-untyped]
 
 from csxl.book.plan import STYLES, Block, Cell, Chart, Clear, Formula, Plan, ResizeTable, SheetSpec
+from csxl.book.safety import lock_file, replacing
 from csxl.errors import FileError, InputError
 
-__all__ = ["CHART_PREFIX", "LOOKS", "Look", "apply_plan", "lock_file", "money_format"]
+__all__ = ["CHART_PREFIX", "LOOKS", "Look", "apply_plan", "money_format"]
 
 # --------------------------------------------------------------------------------------------------------------------
 # Namespaces, relationship and content types
@@ -358,45 +358,16 @@ def _relative(source: str, part: str) -> str:
 
 
 # --------------------------------------------------------------------------------------------------------------------
-# Lock file and atomic replace
+# Atomic replace (the lock file check is csxl.book.safety.lock_file)
 # --------------------------------------------------------------------------------------------------------------------
 
 
-def lock_file(path: str | Path) -> Path | None:
-    """Excel's owner file next to ``path`` (``~$name``, or ``~$`` + name[2:] for long names) when it exists."""
-    target = Path(path)
-    for name in (f"~${target.name}", f"~${target.name[2:]}"):
-        candidate = target.with_name(name)
-        if candidate.exists():
-            return candidate
-    return None
-
-
 def _atomic_write(target: Path, write: Callable[[IO[bytes]], None], mode_from: Path | None) -> None:
-    """Write through ``write`` into a temp file beside ``target``, fsync it, then ``os.replace`` it over ``target``."""
-    folder = target.parent
-    if not folder.is_dir():
-        raise FileError(str(target), f"folder {folder} does not exist")
-    try:
-        fd, tmp_name = tempfile.mkstemp(prefix=".csxl-", suffix=".tmp", dir=folder)
-    except OSError as exc:
-        raise FileError(str(target), f"cannot write in {folder} ({exc.strerror or exc})") from None
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if mode_from is not None:
-            os.chmod(tmp, os.stat(mode_from).st_mode & 0o7777)
-        os.replace(tmp, target)
-    except FileError:
-        raise
-    except OSError as exc:
-        raise FileError(str(target), f"cannot write the workbook ({exc.strerror or exc})") from None
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    """Write through ``write`` into a temp file beside ``target``, fsync it, then replace ``target`` with it."""
+    with replacing(target, mode_from=mode_from, suffix=".tmp") as tmp, open(tmp, "wb") as handle:
+        write(handle)
+        handle.flush()
+        os.fsync(handle.fileno())
 
 
 # --------------------------------------------------------------------------------------------------------------------

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import keyword
-import os
 import re
 import sys
 import tempfile
@@ -38,6 +37,7 @@ from xml.sax.saxutils import escape
 from defusedxml import ElementTree as SafeET  # type: ignore[import-untyped]
 
 from csxl.book import layout
+from csxl.book.safety import replacing
 from csxl.book.xlsx import DOC_REL, MAIN, PKG_REL
 from csxl.demo import DemoData
 from csxl.errors import FileError, InputError
@@ -408,27 +408,11 @@ def build_xlsm(
     for existing in (target, module):
         if existing.exists() and not force:
             raise FileError(str(existing), "already exists; pass --force to overwrite it")
-    folder = target.parent if str(target.parent) else Path(".")
-    if not folder.is_dir():
-        raise FileError(str(target), f"folder {folder} does not exist")
-    handles = [tempfile.mkstemp(prefix=".csxl-new-", suffix=suffix, dir=folder) for suffix in (".xlsx", ".xlsm")]
-    for fd, _ in handles:
-        os.close(fd)
-    plain, macro = (Path(name) for _, name in handles)
-    try:
+    with replacing(target) as macro, tempfile.TemporaryDirectory(prefix="csxl-") as scratch:
+        plain = Path(scratch) / "plain.xlsx"  # the plain template, converted into the macro workbook
         build_template(plain, demo=demo, as_of=as_of, currency=currency)
         _convert(plain, macro)
         refresh(macro, force=True)  # after the conversion: the xlwings.conf sheet makes it the live-formula flavour
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(macro, 0o666 & ~umask)  # mkstemp made it private; a new workbook gets the usual permissions
-        os.replace(macro, target)
-    except OSError as exc:
-        raise FileError(str(target), f"cannot write the workbook ({exc.strerror or exc})") from None
-    finally:
-        for tmp in (plain, macro):
-            if tmp.exists():
-                tmp.unlink()
     try:
         module.write_text(companion_module(stem), encoding="utf-8")
     except OSError as exc:
