@@ -31,26 +31,37 @@ from csxl.models import load_accounts, load_mrr, load_surveys
 from csxl.scoring import score_accounts
 from csxl.settings import Settings
 
-__all__ = ["HISTORY_COLUMNS", "Portfolio"]
+__all__ = ["HISTORY_COLUMNS", "Portfolio", "normalise_history"]
 
 #: Columns of the History table (one snapshot per account per as-of date).
 HISTORY_COLUMNS: tuple[str, ...] = ("as_of", "account", "health_score", "health_tier", "simple_points", "arr")
 
 
-def _empty_history() -> pd.DataFrame:
-    return cast(pd.DataFrame, pd.DataFrame({c: pd.Series(dtype=object) for c in HISTORY_COLUMNS}))
+def normalise_history(history: pd.DataFrame | None) -> pd.DataFrame:
+    """A History table with exactly :data:`HISTORY_COLUMNS`: ``as_of`` midnight Timestamps, numbers as floats.
 
-
-def _history(frame: pd.DataFrame | None) -> pd.DataFrame:
-    """Normalise a History table: dates to Timestamps, numbers to floats; rows without a date or account dropped."""
-    if frame is None or frame.empty:
-        return _empty_history()
-    out = frame.reindex(columns=list(HISTORY_COLUMNS)).copy()
-    out["as_of"] = pd.to_datetime(out["as_of"], errors="coerce").dt.normalize()
+    Rows without a date or an account are dropped. A table missing one of the columns raises :class:`InputError`.
+    """
+    if history is None or (isinstance(history, pd.DataFrame) and history.empty and not len(history.columns)):
+        history = pd.DataFrame({c: [] for c in HISTORY_COLUMNS})
+    if not isinstance(history, pd.DataFrame):
+        raise InputError("history", type(history).__name__, "a DataFrame with the History columns")
+    absent = [c for c in HISTORY_COLUMNS if c not in history.columns]
+    if absent:
+        raise InputError(
+            "history",
+            ", ".join(map(str, history.columns)) or "no columns",
+            f"a table with the columns {', '.join(HISTORY_COLUMNS)}",
+            detail=f"missing: {', '.join(absent)}",
+        )
+    out = history.loc[:, list(HISTORY_COLUMNS)].copy()
+    out["as_of"] = pd.to_datetime(out["as_of"], errors="coerce").dt.normalize().astype("datetime64[us]")
     for col in ("health_score", "simple_points", "arr"):
-        out[col] = pd.to_numeric(out[col], errors="coerce")
-    out = out[out["as_of"].notna() & out["account"].notna()]
-    return cast(pd.DataFrame, out.reset_index(drop=True))
+        out[col] = pd.to_numeric(out[col], errors="coerce").astype(float)
+    out["account"] = out["account"].astype(object)
+    out["health_tier"] = out["health_tier"].astype(object).where(out["health_tier"].notna(), None)
+    keep = out["as_of"].notna() & out["account"].notna()
+    return cast(pd.DataFrame, out[keep].reset_index(drop=True))
 
 
 @dataclass(frozen=True)
@@ -92,7 +103,7 @@ class Portfolio:
             accounts=loaded_accounts.frame,
             mrr=loaded_mrr.frame.reset_index(drop=True),
             surveys=loaded_surveys.frame.reset_index(drop=True),
-            history=_history(history),
+            history=normalise_history(None if history is None else history.reindex(columns=list(HISTORY_COLUMNS))),
             settings=settings,
             as_of=as_of or settings.on(),
             issues=tuple(issues),
