@@ -28,6 +28,7 @@ from csxl.signals import SIGNALS, NumericSignal
 __all__ = [
     "ACCOUNTS",
     "COHORT_HEATMAP_RANGE",
+    "CURRENCY_SYMBOLS",
     "HEADER_ROW",
     "HISTORY",
     "MRR",
@@ -53,6 +54,7 @@ __all__ = [
     "TableSpec",
     "column_letter",
     "header_of",
+    "money_format",
     "setting",
     "setting_ref",
     "settings_rows",
@@ -74,6 +76,17 @@ SHEET_COHORTS = "Cohorts"
 SHEET_DASHBOARD = "Dashboard"
 
 #: Every sheet of a csxl workbook, in tab order.
+#: Currency symbols shown in front of money; any other ISO code is written after the number (``#,##0 "CHF"``).
+CURRENCY_SYMBOLS: dict[str, str] = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "CAD": "$", "AUD": "$"}
+
+
+def money_format(currency: str) -> str:
+    """The money number format for an ISO currency: ``"$"#,##0`` for USD, ``#,##0 "CHF"`` for a code without symbol."""
+    code = currency.upper()
+    symbol = CURRENCY_SYMBOLS.get(code)
+    return f'"{symbol}"#,##0' if symbol else f'#,##0 "{code}"'
+
+
 #: Where the Cohorts sheet's retention grids go (columns C.. = month 0..; the colour scale of the template covers it).
 COHORT_HEATMAP_RANGE = "C4:EZ1200"
 

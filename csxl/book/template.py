@@ -52,7 +52,6 @@ _BAND_TEXT = {
 #: Rows that carry data validation below the data, so rows a user adds are checked too.
 VALIDATION_ROWS = 5000
 _FORMULA_PREFIXES = ("=", "+", "-", "@")
-_CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "CAD": "$", "AUD": "$"}
 _TITLE = Font(bold=True, size=16)
 _SECTION = Font(bold=True, size=12)
 _BOLD = Font(bold=True)
@@ -66,8 +65,7 @@ def _fill(color: str | None) -> PatternFill:
 
 
 def _formats(currency: str) -> dict[str, str]:
-    symbol = _CURRENCY_SYMBOLS.get(currency.upper())
-    money = f'"{symbol}"#,##0' if symbol else f'#,##0 "{currency}"'
+    money = layout.money_format(currency)
     return {
         "currency": money,
         "fraction": "0.0%",

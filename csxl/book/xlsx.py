@@ -47,6 +47,7 @@ from xml.sax.saxutils import quoteattr
 
 from defusedxml import ElementTree as SafeET  # type: ignore[import-untyped]
 
+from csxl.book.layout import money_format
 from csxl.book.plan import STYLES, Block, Cell, Chart, Clear, Formula, Plan, ResizeTable, SheetSpec
 from csxl.book.safety import lock_file, replacing
 from csxl.errors import FileError, InputError
@@ -102,7 +103,6 @@ _BAD_XML_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\ufff
 _REF = re.compile(r"^\$?([A-Za-z]{1,3})\$?([0-9]{1,7})$")
 _DECL = re.compile(rb"""xmlns(?::([A-Za-z_][\w.\-]*))?\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
-_CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "CAD": "$", "AUD": "$"}
 
 
 def _q(tag: str, ns: str = MAIN) -> str:
@@ -266,13 +266,6 @@ assert set(LOOKS) == set(STYLES), "every Plan style needs a look"
 
 _BUILTIN_FORMATS = {"General": 0, "0": 1, "0.00": 2, "#,##0": 3, "#,##0.00": 4, "0%": 9, "0.00%": 10, "@": 49}
 _BUILTIN_DATE_IDS = frozenset([*range(14, 23), *range(27, 37), 45, 46, 47, *range(50, 59)])
-
-
-def money_format(currency: str) -> str:
-    """The money number format for an ISO currency: ``"$"#,##0`` for USD, ``#,##0 "CHF"`` for a code without symbol."""
-    code = currency.upper()
-    symbol = _CURRENCY_SYMBOLS.get(code)
-    return f'"{symbol}"#,##0' if symbol else f'#,##0 "{code}"'
 
 
 def _is_date_format(code: str) -> bool:

@@ -29,7 +29,7 @@ How each operation is written (and what falls back):
   values are written as formulas.
 * Styles: cells with the same style key are grouped into rectangles and get the look of
   :data:`csxl.book.xlsx.LOOKS` (number format, bold/italic/size/colour, fill, wrap, bottom border), the same looks
-  the file adapter writes. ``money`` is :func:`csxl.book.xlsx.money_format` of the workbook currency.
+  the file adapter writes. ``money`` is :func:`csxl.book.layout.money_format` of the workbook currency.
 * :class:`~csxl.book.plan.Clear`: ``clear_contents`` (the cells keep their look).
 * :class:`~csxl.book.plan.ResizeTable`: ``Table.resize``; when the runtime or the workbook has no such table, the op
   is skipped and reported in :attr:`ApplyResult.skipped` (the values are written either way; the table then ends at
@@ -50,9 +50,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from csxl.book import layout
-from csxl.book.layout import ACCOUNTS
+from csxl.book.layout import ACCOUNTS, money_format
 from csxl.book.plan import Block, Cell, Chart, Clear, Formula, Plan, ResizeTable, SheetSpec, Style
-from csxl.book.xlsx import CHART_PREFIX, LOOKS, Look, money_format
+from csxl.book.xlsx import CHART_PREFIX, LOOKS, Look
 from csxl.errors import InputError, RowIssue
 
 __all__ = [
