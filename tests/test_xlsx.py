@@ -22,11 +22,14 @@ from engine import recalculate, require_soffice
 from openpyxl.workbook.defined_name import DefinedName
 from python_calamine import CalamineWorkbook
 
-from csxl.book import build_template, xlsx
+from csxl.book import build_template
 from csxl.book.plan import Block, Chart, Clear, Formula, Plan, ResizeTable, SheetSpec
 from csxl.book.read import read_book
 from csxl.book.refresh import plan_refresh
 from csxl.book.xlsx import CHART_PREFIX, apply_plan, money_format
+from csxl.book.xlsx import _xml as xlsx_xml
+from csxl.book.xlsx import package as xlsx_package
+from csxl.book.xlsx import sheet as xlsx_sheet
 from csxl.demo import demo_portfolio
 from csxl.errors import FileError, InputError
 
@@ -178,7 +181,7 @@ def make_xlsm(path: Path) -> Path:
 def mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Every test on ``book`` or ``plain`` runs twice: with every worksheet parsed whole (``tree``) and with every
     worksheet's rows kept as raw bytes (``stream``; by default only parts of 256 KiB or more stream)."""
-    monkeypatch.setattr(xlsx, "_STREAM_MIN_BYTES", 0 if request.param == "stream" else 1 << 62)
+    monkeypatch.setattr(xlsx_sheet, "_STREAM_MIN_BYTES", 0 if request.param == "stream" else 1 << 62)
     return str(request.param)
 
 
@@ -755,16 +758,16 @@ def test_a_failed_write_leaves_the_original_and_no_temp_file(
     before = members(plain)
     stat = plain.stat()
     listing = sorted(p.name for p in plain.parent.iterdir())
-    real = xlsx._ZipWriter._write
+    real = xlsx_package._ZipWriter._write
     calls = {"n": 0}
 
-    def failing(self: xlsx._ZipWriter, *args: object, **kwargs: object) -> None:
+    def failing(self: xlsx_package._ZipWriter, *args: object, **kwargs: object) -> None:
         calls["n"] += 1
         if calls["n"] == 3:  # a few members in: the temp file is half written
             raise error
         real(self, *args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(xlsx._ZipWriter, "_write", failing)
+    monkeypatch.setattr(xlsx_package._ZipWriter, "_write", failing)
     with pytest.raises((FileError, RuntimeError)):
         apply_plan(plain, Plan([Block("Notes", 1, 1, [["never"]])]))
     monkeypatch.undo()
@@ -849,7 +852,7 @@ def apply_both_ways(
     Returns both results' members and, for the streamed run, whether each worksheet part opened was cut into raw
     rows (a sheet that is not plain enough falls back to the whole-sheet parse)."""
     cuts: list[bool] = []
-    real_cut = xlsx._cut_rows
+    real_cut = xlsx_sheet._cut_rows
 
     def spy(data: bytes) -> object:
         found = real_cut(data)
@@ -858,8 +861,8 @@ def apply_both_ways(
 
     results = []
     for threshold in (1 << 62, 0):
-        monkeypatch.setattr(xlsx, "_STREAM_MIN_BYTES", threshold)
-        monkeypatch.setattr(xlsx, "_cut_rows", spy)
+        monkeypatch.setattr(xlsx_sheet, "_STREAM_MIN_BYTES", threshold)
+        monkeypatch.setattr(xlsx_sheet, "_cut_rows", spy)
         cuts.clear()
         results.append(members(apply_plan(path, plan, out=tmp_path / f"out-{threshold}.xlsx")))
     return results[0], results[1], cuts
@@ -1111,7 +1114,7 @@ def test_streamed_rows_edge_cases(
         for ref, value in expected.items():
             assert ws[ref].value == value, ref
         xml = result[part].decode()
-        refs = [(int(r), xlsx._col_index(c)) for c, r in re.findall(r'<c r="([A-Z]+)(\d+)"', xml)]
+        refs = [(int(r), xlsx_xml._col_index(c)) for c, r in re.findall(r'<c r="([A-Z]+)(\d+)"', xml)]
         assert refs == sorted(refs), "rows and cells in order"
 
 
@@ -1143,7 +1146,7 @@ def test_streamed_sheets_apply_twice_to_the_same_xml(tmp_path: Path, monkeypatch
     path = plain_workbook(tmp_path / "twice.xlsx")
     part = sheet_parts(path)["Notes"]
     rewrite(path, {part: sheet_xml(STREAM_CASES[1][1] + SENTINEL)})
-    monkeypatch.setattr(xlsx, "_STREAM_MIN_BYTES", 0)
+    monkeypatch.setattr(xlsx_sheet, "_STREAM_MIN_BYTES", 0)
     plan = Plan([Block("Notes", 1, 2, [[2, None, 4]]), Block("Notes", 3, 1, [["a3"]]), Block("Notes", 5, 1, [[5]])])
     once = apply_plan(path, plan, out=tmp_path / "once.xlsx")
     twice = apply_plan(once, plan, out=tmp_path / "twice.xlsx")
@@ -1214,7 +1217,7 @@ def raw_data(handle: BinaryIO, info: zipfile.ZipInfo) -> bytes:
 def test_a_zip_too_big_for_plain_headers_goes_through_zipfile(
     plain: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(xlsx, "_ZIP32_LIMIT", 2000)  # past 2,000 bytes: as if past 4 GB
+    monkeypatch.setattr(xlsx_package, "_ZIP32_LIMIT", 2000)  # past 2,000 bytes: as if past 4 GB
     out = apply_plan(plain, Plan([Block("Notes", 1, 1, [["big"]])]), out=tmp_path / "z64.xlsx")
     with zipfile.ZipFile(out) as z:
         assert z.testzip() is None
@@ -1225,10 +1228,10 @@ def test_a_zip_too_big_for_plain_headers_goes_through_zipfile(
 
 @pytest.mark.parametrize("size", [0, 1, 5, 40_000, 100_001, 1_000_003])
 def test_deflate_in_two_halves_inflates_to_the_part(monkeypatch: pytest.MonkeyPatch, size: int) -> None:
-    monkeypatch.setattr(xlsx, "_PARALLEL_DEFLATE_BYTES", 1)  # every part in two halves
+    monkeypatch.setattr(xlsx_package, "_PARALLEL_DEFLATE_BYTES", 1)  # every part in two halves
     # Repetitive XML-like bytes, so the second half refers back across the cut into the first.
     row = b'<row r="7"><c r="A7" t="inlineStr"><is><t>Acme</t></is></c><c r="B7"><v>3.5</v></c></row>'
     data = (row * (size // len(row) + 1))[:size]
-    stream, crc = xlsx._deflate(data)
+    stream, crc = xlsx_package._deflate(data)
     assert zlib.decompress(stream, -15) == data
     assert crc == zlib.crc32(data)

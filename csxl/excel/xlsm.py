@@ -38,7 +38,7 @@ from defusedxml import ElementTree as SafeET  # type: ignore[import-untyped]
 
 from csxl.book import layout
 from csxl.book.safety import replacing
-from csxl.book.xlsx import DOC_REL, MAIN, PKG_REL
+from csxl.book.xlsx._xml import DOC_REL, MAIN, PKG_REL
 from csxl.demo import DemoData
 from csxl.errors import FileError, InputError
 
