@@ -19,8 +19,8 @@ Modules: :mod:`._xml` (namespaces, coordinates, XML that keeps prefixes, the ato
 :mod:`.workbook` (sheets, tables, drawings, charts); this module holds the entry point, :func:`apply_plan`.
 
 A big worksheet (:data:`.sheet._STREAM_MIN_BYTES`) is not parsed whole: its rows stay raw bytes, untouched rows
-are copied as they are, and a row the plan writes is edited as bytes (the cells written become what ElementTree would write for
-them) or, when an edit needs it, parsed on its own. Both ways give the same XML (``docs/writing.md``).
+are copied as they are, and a row the plan writes is edited as bytes (the cells written become what ElementTree
+would write for them) or, when an edit needs it, parsed on its own. Both ways give the same XML (``docs/writing.md``).
 
 Cell values (1900 date system): text is an inline string, always text even when it starts with ``=``, ``+``, ``-``
 or ``@``; numbers are numbers (NaN and infinities become empty cells); booleans are booleans; a date is the Excel
