@@ -31,7 +31,7 @@ from typing import Any
 
 from csxl.errors import FileError
 
-__all__ = ["DEFAULT_LIMITS", "OLE_SIGNATURE", "Limits", "check_package", "lock_file", "replacing"]
+__all__ = ["DEFAULT_LIMITS", "OLE_SIGNATURE", "Limits", "check_package", "lock_file", "refuse_if_open", "replacing"]
 
 #: First 8 bytes of an OLE2 compound file: a legacy ``.xls`` or an encrypted (password-protected) ``.xlsx``.
 OLE_SIGNATURE = bytes.fromhex("D0CF11E0A1B11AE1")
@@ -208,3 +208,10 @@ def replacing(target: str | Path, *, mode_from: Path | None = None, suffix: str 
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def refuse_if_open(path: str | Path, force: bool = False) -> None:
+    """Raise :class:`FileError` when a spreadsheet app has ``path`` open (its lock file exists), unless ``force``."""
+    lock = lock_file(path)
+    if lock is not None and not force:
+        raise FileError(str(path), f"Excel has it open ({lock.name} exists); close it there, or use --force")

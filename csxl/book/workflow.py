@@ -20,7 +20,7 @@ from csxl.book import layout
 from csxl.book.plan import Chart, Plan
 from csxl.book.refresh import RefreshResult, cohorts_plan, refresh, refreshed_at
 from csxl.book.render import SheetWriter, Styled, result_plan
-from csxl.book.safety import replacing
+from csxl.book.safety import refuse_if_open, replacing
 from csxl.dashboard import Dashboard
 from csxl.errors import FileError, InputError
 from csxl.plays import PLAYS
@@ -64,14 +64,6 @@ def play_sheet_name(command: str, account: str | None) -> str:
     return _sheet_name(PLAY_SHEET_PREFIX, f"{command} {account}" if account else command)
 
 
-def _check_target(target: Path, force: bool) -> None:
-    from csxl.book.safety import lock_file
-
-    lock = lock_file(target)
-    if lock is not None and not force:
-        raise FileError(str(target), f"Excel has it open ({lock.name} exists); close it there, or pass --force")
-
-
 def new_workbook(
     path: str | Path,
     *,
@@ -95,7 +87,7 @@ def new_workbook(
         raise InputError("path", str(path), "a file name ending in .xlsx")
     if target.exists() and not force:
         raise FileError(str(target), "already exists; pass --force to overwrite it")
-    _check_target(target, force)
+    refuse_if_open(target, force)
     data = demo_portfolio(accounts, seed=seed, as_of=as_of) if demo else None
     with replacing(target, suffix=".xlsx") as tmp:
         build_template(tmp, demo=data, as_of=as_of, currency=currency)

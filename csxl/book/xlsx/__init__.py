@@ -36,7 +36,7 @@ from pathlib import Path
 
 from csxl.book.layout import money_format
 from csxl.book.plan import Plan
-from csxl.book.safety import lock_file
+from csxl.book.safety import refuse_if_open
 from csxl.book.xlsx._xml import CHART_PREFIX, _atomic_write
 from csxl.book.xlsx.styles import LOOKS, Look
 from csxl.book.xlsx.workbook import _Book
@@ -70,9 +70,7 @@ def apply_plan(
         raise InputError("out", str(target), f"a {source.suffix.lower()} file like its source")
     if not re.fullmatch(r"[A-Za-z]{3}", currency):
         raise InputError("currency", currency, "a 3-letter ISO code such as USD")
-    lock = lock_file(target)
-    if lock is not None and not force:
-        raise FileError(str(target), f"Excel has it open ({lock.name} exists); close it there, or use --force")
+    refuse_if_open(target, force)
     if not source.is_file():
         raise FileError(str(source), "does not exist")
     try:
