@@ -14,15 +14,7 @@ from csxl.cohorts import cohort_grr, cohort_nrr, cohort_sizes, cohort_table
 from csxl.demo import DemoData, demo_portfolio
 from csxl.errors import CsxlError, FileError, InputError, RowIssue, TableError
 from csxl.health import churn_tier, explain_health, health_score, health_tier, main_risk, simple_points, simple_tier
-from csxl.models import (
-    AccountRecord,
-    LoadResult,
-    MrrRow,
-    SurveyResponse,
-    load_accounts,
-    load_mrr,
-    load_surveys,
-)
+from csxl.models import AccountRecord, MrrRow, SurveyResponse
 from csxl.portfolio import Portfolio
 from csxl.revenue import (
     cac_payback,
@@ -49,6 +41,7 @@ from csxl.signals import (
     signal_rag,
 )
 from csxl.surveys import SurveySummary, ces, csat, nps, nps_category, nps_followup, survey_summary
+from csxl.tables import LoadResult, load_accounts, load_mrr, load_surveys
 
 if _typing.TYPE_CHECKING:
     from csxl.book import build_template

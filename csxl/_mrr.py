@@ -3,11 +3,10 @@
 Input: a pandas DataFrame with the columns ``account``, ``month``, ``mrr`` (exact names, other columns ignored), one
 row per account and month (several rows for the same account and month are **summed**: several subscriptions).
 
-* ``month`` may be a ``datetime``/``date``/``Timestamp``/``numpy.datetime64`` anywhere inside the month, a
-  ``Period`` of a month or shorter, or ISO text ``'YYYY-MM'`` / ``'YYYY-MM-DD'`` (optionally with a time). It is
-  normalised to its month. Other text (``'03/04/2024'`` is ambiguous), numbers and blanks are rejected.
-* ``mrr`` is monthly recurring revenue in currency per month: a finite number >= 0. Blank, text, booleans,
-  negative numbers and infinities are rejected.
+* ``month`` and ``mrr`` follow the MRR table's column rules (:class:`csxl.models.MrrRow`, converted by
+  :func:`csxl.columns.convert_column`, the same as :func:`csxl.load_mrr`): a month is a date cell anywhere inside
+  the month, ISO text ``'YYYY-MM'`` / ``'YYYY-MM-DD'`` or an Excel serial number; MRR is a finite number >= 0 in
+  currency per month. Blanks, other text and booleans are rejected.
 * ``account`` is any non-blank label, matched exactly (``'A1'`` and ``'A1 '`` are two accounts).
 
 Every bad cell of the table is reported at once in a :class:`csxl.errors.TableError` (sheet ``"MRR"``, row =
@@ -26,7 +25,6 @@ number as ``pd.Period(..., "M").ordinal``.
 from __future__ import annotations
 
 import datetime as _dt
-import re
 from dataclasses import dataclass
 from typing import Any, Union
 
@@ -34,7 +32,9 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from csxl.columns import convert_column
 from csxl.errors import InputError, RowIssue, TableError
+from csxl.models import MrrRow, column_specs
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -45,11 +45,10 @@ MonthLike = Union[str, _dt.date, pd.Timestamp, pd.Period, np.datetime64]
 
 COLUMNS = ("account", "month", "mrr")
 SHEET = "MRR"
-MONTH_RULE = "a date or 'YYYY-MM' text"
-MRR_RULE = "a number >= 0 (MRR in currency per month; 0 when none)"
-
-_ISO_MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
-_ISO_DATE = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}([ T].*)?$")
+_MONTH = column_specs(MrrRow)["month"]
+_AMOUNT = column_specs(MrrRow)["mrr"]
+MONTH_RULE = _MONTH.rule
+MRR_RULE = f"{_AMOUNT.rule} (MRR in currency per month; 0 when none)"
 
 
 @dataclass(frozen=True)
@@ -88,36 +87,19 @@ def month_label(ordinal: int) -> str:
     return str(np.datetime64(int(ordinal), "M"))
 
 
-def _ordinal_of(ts: pd.Timestamp) -> int:
-    return (int(ts.year) - 1970) * 12 + int(ts.month) - 1
+def _ordinals(days: npt.NDArray[np.datetime64]) -> IntArray:
+    """Month ordinals (months since 1970-01) of converted month cells; NaT gives 0 (the caller masks it)."""
+    ords = days.astype("datetime64[M]").astype(np.int64)
+    ords[np.isnat(days)] = 0
+    return ords
 
 
 def parse_month(value: Any) -> int | None:
-    """Month ordinal of one value, or ``None`` if it does not name a month (see the module docstring)."""
-    if value is None or isinstance(value, (bool, np.bool_, int, float, np.integer, np.floating)):
+    """Month ordinal of one value by the month-cell rule of the MRR table; ``None`` if it does not name a month."""
+    converted = convert_column(_MONTH, pd.Series([value], dtype=object))
+    if converted.blank[0] or converted.bad[0]:
         return None
-    if isinstance(value, pd.Period):
-        if value.start_time.to_period("M") != value.end_time.to_period("M"):
-            return None  # a quarter or a year is not "a date within a month"
-        return _ordinal_of(value.start_time)
-    if isinstance(value, str):
-        text = value.strip()
-        m = _ISO_MONTH.match(text)
-        if m:
-            year, month = int(m.group(1)), int(m.group(2))
-            return (year - 1970) * 12 + month - 1 if 1 <= month <= 12 else None
-        if not _ISO_DATE.match(text):
-            return None
-        value = text
-    if isinstance(value, (str, _dt.date, np.datetime64)):
-        try:
-            ts = pd.Timestamp(value)
-        except (ValueError, TypeError, OverflowError):
-            return None
-        if ts is pd.NaT or pd.isna(ts):
-            return None
-        return _ordinal_of(ts)
-    return None
+    return int(_ordinals(np.asarray(converted.values))[0])
 
 
 def parse_as_of(as_of: Any, field: str = "as_of") -> int:
@@ -129,42 +111,15 @@ def parse_as_of(as_of: Any, field: str = "as_of") -> int:
 
 
 def _month_ordinals(col: pd.Series[Any]) -> tuple[IntArray, BoolArray]:
-    """Month ordinals of a column and the mask of cells that are not months (vectorised for datetime columns)."""
-    dtype = col.dtype
-    if isinstance(dtype, pd.DatetimeTZDtype):
-        col = col.dt.tz_localize(None)
-        dtype = col.dtype
-    if pd.api.types.is_datetime64_dtype(dtype):
-        arr = col.to_numpy()
-        bad = np.isnat(arr)
-        ords = arr.astype("datetime64[M]").astype(np.int64)
-        ords[bad] = 0
-        return ords, bad
-    codes, uniques = pd.factorize(col, use_na_sentinel=True)
-    parsed = [parse_month(u) for u in uniques]  # one parse per distinct value, not per row
-    u_bad = np.array([p is None for p in parsed] + [True], dtype=bool)  # last slot: code -1 (blank)
-    u_ord = np.array([0 if p is None else p for p in parsed] + [0], dtype=np.int64)
-    codes = np.asarray(codes, dtype=np.int64)
-    return u_ord[codes], u_bad[codes]
+    """Month ordinals of a column and the mask of cells that are not months (blank included)."""
+    converted = convert_column(_MONTH, col)
+    return _ordinals(np.asarray(converted.values)), converted.bad | converted.blank
 
 
 def _amounts(col: pd.Series[Any]) -> tuple[FloatArray, BoolArray]:
-    """MRR as float64 and the mask of cells that are blank, not numbers, negative or infinite."""
-    dtype = col.dtype
-    if pd.api.types.is_bool_dtype(dtype):
-        return np.zeros(len(col)), np.ones(len(col), dtype=bool)
-    if pd.api.types.is_numeric_dtype(dtype):
-        out = col.to_numpy(dtype=np.float64, na_value=np.nan)
-        with np.errstate(invalid="ignore"):
-            bad = ~np.isfinite(out) | (out < 0)
-        return out, bad
-    raw = col.to_numpy(dtype=object)
-    is_bool = np.fromiter((isinstance(v, (bool, np.bool_)) for v in raw), dtype=bool, count=raw.size)
-    numbers: pd.Series[Any] = pd.to_numeric(pd.Series(raw), errors="coerce")
-    out = numbers.to_numpy(dtype=np.float64, na_value=np.nan)
-    with np.errstate(invalid="ignore"):
-        bad = ~np.isfinite(out) | (out < 0) | is_bool
-    return out, bad
+    """MRR as float64 and the mask of cells that are blank or break the MRR column's rule."""
+    converted = convert_column(_AMOUNT, col)
+    return np.asarray(converted.values, dtype=np.float64), converted.bad | converted.blank
 
 
 def _account_codes(col: pd.Series[Any]) -> tuple[IntArray, pd.Index, BoolArray]:

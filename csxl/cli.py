@@ -19,6 +19,7 @@ import click
 import pandas as pd
 
 import csxl
+from csxl.dashboard import tier_summary
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -58,22 +59,6 @@ def cli() -> None:
     """csxl: customer success in your own spreadsheet."""
 
 
-def _portfolio_summary(scored: pd.DataFrame, accounts: pd.DataFrame) -> dict[str, Any]:
-    arr = pd.to_numeric(accounts["arr"], errors="coerce").fillna(0.0)
-    live = arr > 0
-    tiers = scored.loc[live, "health_tier"].value_counts()
-    tier_arr = arr[live].groupby(scored.loc[live, "health_tier"]).sum()
-    return {
-        "accounts": int(live.sum()),
-        "arr": float(arr[live].sum()),
-        "average_health": round(float(scored.loc[live, "health_score"].mean()), 1),
-        "tiers": {
-            str(t): {"count": int(tiers.get(t, 0)), "arr": float(tier_arr.get(t, 0.0))}
-            for t in ("Thriving", "Healthy", "At-Risk", "Critical")
-        },
-    }
-
-
 @cli.command()
 @click.option("--accounts", "n_accounts", default=250, show_default=True, type=click.IntRange(1, 1_000_000))
 @click.option("--seed", default=7, show_default=True, type=int)
@@ -82,8 +67,8 @@ def _portfolio_summary(scored: pd.DataFrame, accounts: pd.DataFrame) -> dict[str
 def demo(n_accounts: int, seed: int, as_json: bool) -> None:
     """Score a seeded demo portfolio and print it."""
     data = csxl.demo_portfolio(n_accounts, seed=seed)
-    scored = csxl.score_accounts(data.accounts)
-    summary = _portfolio_summary(scored, data.accounts)
+    portfolio = csxl.Portfolio.from_demo(data)
+    summary = tier_summary(portfolio)
     mov = csxl.mrr_movements(data.mrr)
     as_of = pd.Timestamp(data.as_of)
     summary["nrr_12m"] = round(csxl.cohort_nrr(data.mrr, as_of), 4)
@@ -109,8 +94,10 @@ def demo(n_accounts: int, seed: int, as_json: bool) -> None:
         f" - contraction {m['contraction']:,.0f} - churned {m['churned']:,.0f}"
         f" + reactivation {m['reactivation']:,.0f} = end {m['end_mrr']:,.0f}"
     )
-    table = data.accounts[["account", "segment", "arr"]].join(scored[["health_score", "health_tier", "main_risk"]])
-    worst = table[table["arr"] > 0].sort_values("health_score").head(10)
+    table = portfolio.table.join(portfolio.facts)
+    columns = ["account", "segment_effective", "arr_effective", "health_score", "health_tier", "main_risk"]
+    worst = table.loc[table["live"], columns].sort_values("health_score", kind="stable").head(10)
+    worst = worst.rename(columns={"segment_effective": "segment", "arr_effective": "arr"})
     click.echo("\n  Ten lowest health scores:")
     click.echo(worst.to_string(index=False, float_format=lambda v: f"{v:,.1f}"))
 

@@ -33,6 +33,7 @@ from pydantic import BaseModel, ConfigDict
 
 from csxl.cohorts import cohort_grr, cohort_nrr
 from csxl.errors import InputError
+from csxl.facts import at_risk_tiers, month_start
 from csxl.health import health_tier as _health_tier
 from csxl.portfolio import Portfolio, normalise_history
 from csxl.revenue import mrr_matrix, mrr_movements, period_rates
@@ -64,6 +65,7 @@ __all__ = [
     "normalise_history",
     "previous_snapshot",
     "snapshot_tiers",
+    "tier_summary",
     "weekly_dashboard",
 ]
 
@@ -92,70 +94,59 @@ COHORT_MONTHS = 12
 # --------------------------------------------------------------------------------------------------------------------
 
 
-def at_risk_tiers(scheme: TierScheme) -> tuple[str, ...]:
-    """The at-risk tiers of a scheme: its lower half, rounded down (``n // 2`` worst tiers of ``n``).
-
-    ``engine`` (Thriving, Healthy, At-Risk, Critical) -> At-Risk, Critical; ``growth`` (Green, Yellow, Red) -> Red.
-    """
-    labels = scheme.labels
-    return labels[len(labels) - len(labels) // 2 :]
-
-
 def effective_arr(portfolio: Portfolio) -> pd.Series[float]:
     """ARR per account (currency per year) on :attr:`Portfolio.table`'s index: ``arr``, else 12 x latest MRR.
 
     The fallback is the account's MRR (duplicates summed) in its latest MRR month on or before the as-of month.
     ``NaN`` when both are missing.
     """
-    table = portfolio.table
-    arr = pd.to_numeric(table["arr"], errors="coerce").astype(float)
-    mrr = portfolio.mrr
-    if mrr.empty or not arr.isna().any():
-        return arr
-    month = _month_start(portfolio.as_of)
-    upto = mrr[mrr["month"] <= month]
-    if upto.empty:
-        return arr
-    sums = upto.groupby(["account", "month"], sort=True)["mrr"].sum().reset_index()
-    last = sums.groupby("account", sort=False).tail(1).set_index("account")["mrr"].astype(float) * 12.0
-    fallback = table["account"].map(last).astype(float)
-    return cast("pd.Series[float]", arr.where(arr.notna(), fallback))
+    return cast("pd.Series[float]", portfolio.facts["arr_effective"])
+
+
+def tier_summary(portfolio: Portfolio) -> dict[str, Any]:
+    """Live accounts, their ARR and average health, and count and ARR per tier of the preset's scheme (best first)."""
+    facts, scored = portfolio.facts, portfolio.table
+    live = facts["live"]
+    arr = facts["arr_effective"][live]
+    tiers = scored.loc[live, "health_tier"]
+    counts, tier_arr = tiers.value_counts(), arr.groupby(tiers).sum()
+    return {
+        "accounts": int(live.sum()),
+        "arr": float(arr.sum()),
+        "average_health": round(float(scored.loc[live, "health_score"].mean()), 1),
+        "tiers": {
+            t: {"count": int(counts.get(t, 0)), "arr": float(tier_arr.get(t, 0.0))}
+            for t in portfolio.settings.scheme().labels
+        },
+    }
 
 
 def at_risk_mask(portfolio: Portfolio) -> pd.Series[bool]:
     """The one at-risk rule, per account on :attr:`Portfolio.table`'s index: live (effective ARR > 0) and the health
     tier is one of :func:`at_risk_tiers` of the preset's scheme. Unscored and churned accounts are not at risk."""
-    table = live_table(portfolio)
-    return cast("pd.Series[bool]", pd.Series(table["at_risk"].to_numpy(), index=portfolio.table.index, name="at_risk"))
+    return cast("pd.Series[bool]", portfolio.facts["at_risk"].rename("at_risk"))
 
 
 def live_table(portfolio: Portfolio) -> pd.DataFrame:
-    """:attr:`Portfolio.table` plus ``arr_effective``, ``live`` (ARR > 0), ``at_risk`` and ``renewal_days``.
+    """:attr:`Portfolio.table` plus the facts ``arr_effective``, ``segment_effective``, ``live`` (ARR > 0),
+    ``at_risk`` and ``renewal_days`` (:mod:`csxl.facts`).
 
     ``at_risk`` is :func:`at_risk_mask`: live and in an at-risk tier.
 
     ``renewal_days`` = renewal_date - as_of in whole days (negative: the date has passed; ``NaN``: blank).
     All accounts are kept (filter on ``live``), on a fresh 0..n-1 index.
     """
-    table = portfolio.table.copy()
-    arr = effective_arr(portfolio)
-    table["arr_effective"] = arr
-    table["live"] = (arr > 0).fillna(False).astype(bool)
-    risky = at_risk_tiers(portfolio.settings.scheme())
-    table["at_risk"] = (table["live"] & table["health_tier"].isin(risky)).astype(bool)
-    renewal = pd.to_datetime(table["renewal_date"], errors="coerce")
-    table["renewal_days"] = (renewal - portfolio.as_of_ts).dt.days.astype(float)
+    facts = portfolio.facts
+    table = pd.concat(
+        [portfolio.table, facts[["arr_effective", "segment_effective", "live", "at_risk", "renewal_days"]]], axis=1
+    )
     out: pd.DataFrame = table.reset_index(drop=True)
     return out
 
 
-def _month_start(day: _dt.date) -> pd.Timestamp:
-    return cast(pd.Timestamp, pd.Timestamp(day.year, day.month, 1))
-
-
 def _last_full_month(day: _dt.date) -> pd.Timestamp:
     """The as-of month when ``day`` is its last day, else the month before (month-start Timestamp)."""
-    start = _month_start(day)
+    start = month_start(day)
     if (day + _dt.timedelta(days=1)).month != day.month:
         return start
     return start - pd.DateOffset(months=1)
@@ -459,7 +450,7 @@ def _movements(portfolio: Portfolio) -> pd.DataFrame:
     had = prev > 0
     mov["customers_expanded"] = (had & (cents > prev)).sum(axis=0).astype(np.int64)
     mov["customers_contracted"] = (had & (cents > 0) & (cents < prev)).sum(axis=0).astype(np.int64)
-    return cast(pd.DataFrame, mov[mov.index <= _month_start(portfolio.as_of)])
+    return cast(pd.DataFrame, mov[mov.index <= month_start(portfolio.as_of)])
 
 
 def _retention(portfolio: Portfolio, mov: pd.DataFrame) -> Retention:
@@ -470,7 +461,7 @@ def _retention(portfolio: Portfolio, mov: pd.DataFrame) -> Retention:
         notes.append(f"no MRR data for the last full month {month.strftime('%Y-%m')}")
     elif not row["start_mrr"] > 0:
         notes.append(f"no MRR at the start of {month.strftime('%Y-%m')}: period rates undefined")
-    cohort_base = _month_start(portfolio.as_of) - pd.DateOffset(months=COHORT_MONTHS)
+    cohort_base = month_start(portfolio.as_of) - pd.DateOffset(months=COHORT_MONTHS)
     cohort_n: float | None = None
     cohort_g: float | None = None
     if portfolio.mrr.empty:
@@ -497,7 +488,7 @@ def _retention(portfolio: Portfolio, mov: pd.DataFrame) -> Retention:
 
 
 def _this_month(portfolio: Portfolio, mov: pd.DataFrame) -> MonthMovements:
-    month = _month_start(portfolio.as_of)
+    month = month_start(portfolio.as_of)
     has = bool(len(mov)) and month in mov.index
     row = mov.loc[month] if has else None
 
@@ -681,7 +672,7 @@ def _week_over_week(portfolio: Portfolio, live: pd.DataFrame, labels: tuple[str,
 def _series(mov: pd.DataFrame, as_of: _dt.date) -> tuple[list[MovementLine], list[RateLine]]:
     if not len(mov):
         return [], []
-    first = _month_start(as_of) - pd.DateOffset(months=SERIES_MONTHS - 1)
+    first = month_start(as_of) - pd.DateOffset(months=SERIES_MONTHS - 1)
     recent = mov[mov.index >= first]
     money = [
         MovementLine(

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["EXCEL_ERRORS", "CsxlError", "FileError", "InputError", "RowIssue", "TableError"]
+__all__ = ["CsxlError", "FileError", "InputError", "RowIssue", "TableError"]
 
 
 def _show(value: Any) -> str:
@@ -97,26 +97,3 @@ class FileError(CsxlError, OSError):
 
     def __str__(self) -> str:
         return f"{self.path}: {self.reason}"
-
-
-#: Excel's error values as a cell shows them (and as xlwings hands them over with ``err_to_str=True``).
-EXCEL_ERRORS: frozenset[str] = frozenset(
-    {
-        "#NULL!",
-        "#DIV/0!",
-        "#VALUE!",
-        "#REF!",
-        "#NAME?",
-        "#NUM!",
-        "#N/A",
-        "#GETTING_DATA",
-        "#SPILL!",
-        "#CALC!",
-        "#FIELD!",
-        "#BLOCKED!",
-        "#CONNECT!",
-        "#BUSY!",
-        "#UNKNOWN!",
-        "#PYTHON!",
-    }
-)

@@ -26,6 +26,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from csxl._vec import FloatArray, Shape, combine, fail, restore, shape_of, to_float
+from csxl.cells import is_number
 from csxl.errors import InputError
 from csxl.settings import (
     CHURN_TIERS,
@@ -72,15 +73,11 @@ def _labels_out(
     return restore(out, shape)
 
 
-def _is_number(v: Any) -> bool:
-    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
-
-
 def _point_of(v: Any) -> float | None:
     """One simple-points value -> 0.0/1.0/2.0, or None when it is not allowed."""
     if isinstance(v, str):
         return _POINT_LABELS.get(v.strip().lower())
-    if _is_number(v) and float(v) in (0.0, 1.0, 2.0):
+    if is_number(v) and float(v) in (0.0, 1.0, 2.0):
         return float(v)
     return None
 
@@ -163,7 +160,7 @@ def simple_tier(points: Any, *, green: int = 8, yellow: int = 5) -> Any:
     whole numbers with ``0 < yellow < green <= 10``.
     """
     for name, value in (("green", green), ("yellow", yellow)):
-        if not _is_number(value) or not 0 < value <= 10 or float(value) != round(value):
+        if not is_number(value) or not 0 < value <= 10 or float(value) != round(value):
             raise InputError(name, value, "a whole number 1..10")
     if not yellow < green:
         raise InputError("yellow", yellow, f"below green ({green})")

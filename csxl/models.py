@@ -35,9 +35,8 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import re
 import types
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, ClassVar, Literal, Union, get_args, get_origin
@@ -47,7 +46,7 @@ import numpy.typing as npt
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from csxl.errors import InputError, RowIssue, TableError
+from csxl.columns import ColumnKind, ColumnSpec, convert_column, format_number, python_value
 
 __all__ = [
     "ACCOUNT_COLUMNS",
@@ -57,24 +56,17 @@ __all__ = [
     "SURVEY_SCALES",
     "AccountRecord",
     "AtMost",
-    "ColumnSpec",
     "InRangeFor",
-    "LoadResult",
     "MrrRow",
     "Record",
+    "RowRule",
     "SurveyResponse",
     "column_names",
     "column_specs",
-    "convert_column",
-    "load_accounts",
-    "load_mrr",
-    "load_surveys",
-    "load_table",
 ]
 
 BoolArray = npt.NDArray[np.bool_]
 FloatArray = npt.NDArray[np.float64]
-ObjectArray = npt.NDArray[np.object_]
 
 # --------------------------------------------------------------------------------------------------------------------
 # Labels
@@ -110,15 +102,6 @@ SURVEY_SCALES: Mapping[str, tuple[int, int]] = MappingProxyType({"nps": (0, 10),
 
 _TREND_ALIASES = {"declining": "down", "growing": "up", "stable": "flat"}
 
-# Excel's 1900 date system: serial 1 = 1900-01-01, but Excel counts a fictitious 1900-02-29 (serial 60), so from
-# serial 61 (1900-03-01) on, date = 1899-12-30 + serial days. 2958465 is 9999-12-31, Excel's last date.
-_EXCEL_EPOCH = np.datetime64("1899-12-30", "D")
-_SERIAL_MIN = 61.0
-_SERIAL_MAX = 2958465.0
-_DATE_UNIT = "datetime64[us]"
-# dtype of a loaded column by kind; text and labels stay object (None = missing) under pandas 2 and 3 alike
-_DTYPE: dict[str, str] = {"text": "object", "label": "object"}
-
 
 def _field(
     description: str, unit: str = "", *, aliases: Mapping[str, str] | None = None, kind: str = "", **bounds: Any
@@ -147,10 +130,6 @@ def _floats(values: Any) -> FloatArray:
     return np.asarray(series.to_numpy(dtype=np.float64, na_value=np.nan), dtype=np.float64)
 
 
-def _num(v: float) -> str:
-    return f"{v:g}" if abs(v) < 1e15 else str(int(v))
-
-
 @dataclass(frozen=True)
 class AtMost:
     """``column <= limit`` in every row where both cells are filled and valid (e.g. goals achieved <= defined)."""
@@ -164,7 +143,7 @@ class AtMost:
         b = _floats(columns[self.limit])
         with np.errstate(invalid="ignore"):
             bad = a > b
-        return bad, [f"<= {self.limit} ({_num(v)})" for v in b[bad]]
+        return bad, [f"<= {self.limit} ({format_number(v)})" for v in b[bad]]
 
 
 @dataclass(frozen=True)
@@ -220,7 +199,7 @@ class Record(BaseModel):
             if spec.required:
                 raise ValueError("must be filled in (required)")
             return None
-        return _python_value(converted.values[0], spec)
+        return python_value(converted.values[0], spec)
 
     @model_validator(mode="after")
     def _check_row_rules(self) -> Record:
@@ -341,87 +320,6 @@ class SurveyResponse(Record):
     row_rules: ClassVar[tuple[RowRule, ...]] = (InRangeFor("score", "kind", SURVEY_SCALES),)
 
 
-# --------------------------------------------------------------------------------------------------------------------
-# Column specs: the models read as vectorisable rules
-# --------------------------------------------------------------------------------------------------------------------
-
-ColumnKind = Literal["text", "number", "integer", "bool", "date", "month", "label"]
-
-_RULE_OF_KIND: dict[str, str] = {
-    "text": "text",
-    "bool": "true/false (yes/no, 1/0, x)",
-    "date": "a date (YYYY-MM-DD, a date cell or an Excel serial number)",
-    "month": "a month (YYYY-MM, YYYY-MM-DD, a date cell or an Excel serial number)",
-}
-_TYPE_OF_KIND: dict[str, str] = {
-    "text": "text",
-    "number": "number",
-    "integer": "whole number",
-    "bool": "yes/no",
-    "date": "date",
-    "month": "month",
-    "label": "label",
-}
-
-
-def _label_key(text: str) -> str:
-    """Case-, space-, underscore- and hyphen-insensitive key of a label (``" Mid_Market "`` -> ``"mid-market"``)."""
-    return re.sub(r"[\s_\-]+", "-", text.strip().lower())
-
-
-@dataclass(frozen=True)
-class ColumnSpec:
-    """One column of an input table, read from a model field: the single source of the vectorised checks and docs."""
-
-    name: str
-    kind: ColumnKind
-    required: bool
-    description: str = ""
-    unit: str = ""
-    labels: tuple[str, ...] = ()
-    aliases: tuple[tuple[str, str], ...] = ()
-    lo: float | None = None
-    hi: float | None = None
-    lo_open: bool = False
-    hi_open: bool = False
-
-    @property
-    def type_name(self) -> str:
-        """Short type for docs: text, number, whole number, yes/no, date, month or label."""
-        return _TYPE_OF_KIND[self.kind]
-
-    @property
-    def range_rule(self) -> str:
-        """The bounds as text: ``0..1``, ``>= 0``, ``> 0`` or empty."""
-        lo, hi = self.lo, self.hi
-        if lo is not None and hi is not None and not self.lo_open and not self.hi_open:
-            return f"{_num(lo)}..{_num(hi)}"
-        parts = []
-        if lo is not None:
-            parts.append(f"{'>' if self.lo_open else '>='} {_num(lo)}")
-        if hi is not None:
-            parts.append(f"{'<' if self.hi_open else '<='} {_num(hi)}")
-        return " and ".join(parts)
-
-    @property
-    def rule(self) -> str:
-        """What a filled cell must be, e.g. ``a whole number >= 0`` or ``one of up, flat, down``."""
-        if self.kind == "label":
-            return "one of " + ", ".join(self.labels)
-        if self.kind in ("number", "integer"):
-            what = "a number" if self.kind == "number" else "a whole number"
-            bounds = self.range_rule
-            return f"{what} {bounds}" if bounds else what
-        return _RULE_OF_KIND[self.kind]
-
-    @functools.cached_property
-    def lookup(self) -> Mapping[str, str]:
-        """Label key -> canonical label, synonyms included (labels only)."""
-        table = {_label_key(label): label for label in self.labels}
-        table.update({_label_key(alias): label for alias, label in self.aliases})
-        return MappingProxyType(table)
-
-
 def _unwrap(annotation: Any) -> tuple[Any, bool]:
     """``Optional[X]`` -> ``(X, True)``; ``X`` -> ``(X, False)``."""
     if get_origin(annotation) in (Union, types.UnionType):
@@ -487,497 +385,3 @@ def column_names(model: type[BaseModel]) -> tuple[str, ...]:
 ACCOUNT_COLUMNS: tuple[str, ...] = column_names(AccountRecord)
 MRR_COLUMNS: tuple[str, ...] = column_names(MrrRow)
 SURVEY_COLUMNS: tuple[str, ...] = column_names(SurveyResponse)
-
-
-# --------------------------------------------------------------------------------------------------------------------
-# Column conversion (vectorised)
-# --------------------------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Converted:
-    """A converted column: typed ``values`` (missing where blank or bad), and the ``blank`` and ``bad`` masks."""
-
-    values: Any  # ndarray (float64, datetime64[us], object) or a pandas extension array (Int64, boolean)
-    blank: BoolArray
-    bad: BoolArray
-
-
-_NUMBER_INFERRED = frozenset({"integer", "floating", "mixed-integer-float", "decimal", "empty"})
-_DATE_INFERRED = frozenset({"date", "datetime", "datetime64"})
-_TRUE = frozenset({"true", "yes", "y", "x", "1"})
-_FALSE = frozenset({"false", "no", "n", "0"})
-_BLANK = object()
-_BAD = object()
-
-
-def _is_number(v: Any) -> bool:
-    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
-
-
-def _is_string_dtype(s: pd.Series[Any]) -> bool:
-    return isinstance(s.dtype, pd.StringDtype)
-
-
-def _strip(texts: pd.Series[Any]) -> tuple[ObjectArray, BoolArray]:
-    """Strings (and missing) -> stripped object array with None for blanks, and the blank mask."""
-    stripped = texts.str.strip()
-    blank = np.asarray(stripped.isna() | (stripped == ""), dtype=bool)
-    out: ObjectArray = np.array(stripped.astype(object).to_numpy(), dtype=object)
-    out[blank] = None
-    return out, blank
-
-
-def _distinct_texts(texts: pd.Series[Any]) -> tuple[npt.NDArray[np.intp], ObjectArray, BoolArray]:
-    """A column of strings (and missing) -> (codes, stripped distinct texts, blank per distinct text).
-
-    Work is done once per distinct text (a 240,000-row MRR sheet has a few dozen distinct months); code -1 is missing.
-    """
-    codes, uniques = pd.factorize(texts, use_na_sentinel=True)
-    stripped, blank = _strip(pd.Series(np.asarray(uniques, dtype=object), dtype=object))
-    return np.asarray(codes, dtype=np.intp), stripped, blank
-
-
-def _spread(distinct: npt.NDArray[Any], codes: npt.NDArray[np.intp], fill: Any) -> npt.NDArray[Any]:
-    """Per-distinct results back to rows; code -1 (missing) takes ``fill``."""
-    return np.concatenate([distinct, np.array([fill], dtype=distinct.dtype)])[codes]
-
-
-def _string_numbers(texts: pd.Series[Any]) -> tuple[FloatArray, BoolArray]:
-    codes, distinct, blank = _distinct_texts(texts)
-    return _spread(_text_numbers(distinct), codes, np.nan), _spread(blank, codes, True)
-
-
-def _string_texts(texts: pd.Series[Any]) -> tuple[ObjectArray, BoolArray]:
-    codes, distinct, blank = _distinct_texts(texts)
-    return _spread(distinct, codes, None), _spread(blank, codes, True)
-
-
-def _string_dates(texts: pd.Series[Any], month: bool) -> tuple[npt.NDArray[np.datetime64], BoolArray]:
-    codes, distinct, blank = _distinct_texts(texts)
-    return _spread(_iso_dates(distinct, month), codes, np.datetime64("NaT")), _spread(blank, codes, True)
-
-
-def _missing(arr: ObjectArray) -> BoolArray:
-    return np.asarray(pd.isna(arr), dtype=bool)
-
-
-def _element_types(arr: ObjectArray) -> tuple[BoolArray, BoolArray]:
-    """(is text, is a number) per element of an object array (booleans are not numbers)."""
-    n = arr.size
-    is_str = np.fromiter((isinstance(v, str) for v in arr), dtype=bool, count=n)
-    is_num = np.fromiter((_is_number(v) for v in arr), dtype=bool, count=n)
-    return is_str, is_num
-
-
-def _text_numbers(texts: ObjectArray) -> FloatArray:
-    """Numeric text -> float (NaN where not a number)."""
-    if texts.size == 0:
-        return np.empty(0)
-    return np.asarray(pd.to_numeric(pd.Series(texts, dtype=object), errors="coerce"), dtype=np.float64)
-
-
-def _numbers(s: pd.Series[Any]) -> tuple[FloatArray, BoolArray, BoolArray]:
-    """Any column -> (float64 values, blank, bad): numbers and numeric text pass; booleans, text, inf are bad."""
-    n = len(s)
-    if pd.api.types.is_bool_dtype(s.dtype):
-        blank = np.asarray(s.isna(), dtype=bool)
-        return np.full(n, np.nan), blank, ~blank
-    if pd.api.types.is_numeric_dtype(s.dtype):
-        values = s.to_numpy(dtype=np.float64, na_value=np.nan)
-        blank = np.isnan(values)
-        return values, blank, np.isinf(values)
-    arr = s.to_numpy(dtype=object)
-    inferred = pd.api.types.infer_dtype(arr, skipna=True)
-    if inferred in _NUMBER_INFERRED:
-        values = np.asarray(pd.to_numeric(pd.Series(arr, dtype=object), errors="coerce"), dtype=np.float64)
-        blank = _missing(arr)
-        return values, blank, (~blank & np.isnan(values)) | np.isinf(values)
-    if inferred == "string" or _is_string_dtype(s):
-        values, blank = _string_numbers(s)
-        return values, blank, (~blank & np.isnan(values)) | np.isinf(values)
-    # mixed types: classify each element (off the hot path: real sheets rarely mix)
-    is_str, is_num = _element_types(arr)
-    values = np.full(n, np.nan)
-    missing = _missing(arr)
-    blank = missing.copy()
-    if is_num.any():
-        values[is_num & ~missing] = arr[is_num & ~missing].astype(np.float64)
-    if is_str.any():
-        values[is_str], blank[is_str] = _string_numbers(pd.Series(arr[is_str], dtype=object))
-    return values, blank, (~blank & np.isnan(values)) | np.isinf(values)
-
-
-def _number_text(v: Any) -> str:
-    value = v.item() if isinstance(v, np.generic) else v
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
-def _texts(s: pd.Series[Any]) -> tuple[ObjectArray, BoolArray, BoolArray]:
-    """Any column -> (stripped text, blank, bad): text passes, numbers become text, booleans/dates are bad."""
-    n = len(s)
-    if _is_string_dtype(s):
-        out, blank = _string_texts(s)
-        return out, blank, np.zeros(n, dtype=bool)
-    arr = s.to_numpy(dtype=object)
-    inferred = pd.api.types.infer_dtype(arr, skipna=True)
-    if inferred in ("string", "empty"):
-        out, blank = _string_texts(pd.Series(arr, dtype=object))
-        return out, blank, np.zeros(n, dtype=bool)
-    out = np.full(n, None, dtype=object)
-    missing = _missing(arr)
-    is_str, is_num = _element_types(arr)
-    blank = missing.copy()
-    if is_str.any():
-        out[is_str], blank[is_str] = _string_texts(pd.Series(arr[is_str], dtype=object))
-    numbers = is_num & ~missing
-    nums = arr[numbers]
-    finite = np.fromiter((np.isfinite(float(v)) for v in nums), dtype=bool, count=nums.size)
-    out[numbers] = [_number_text(v) if ok else None for v, ok in zip(nums, finite, strict=True)]
-    bad = ~blank & ~is_str & ~numbers
-    bad[np.flatnonzero(numbers)[~finite]] = True
-    return out, blank, bad
-
-
-def _by_unique(s: pd.Series[Any], convert: Callable[[Any], object]) -> tuple[ObjectArray, BoolArray, BoolArray]:
-    """Convert each distinct value once (labels, yes/no): ``convert`` returns a value, ``_BLANK`` or ``_BAD``."""
-    codes, uniques = pd.factorize(s, use_na_sentinel=True)
-    mapped = np.empty(len(uniques) + 1, dtype=object)
-    for i, value in enumerate(uniques):
-        mapped[i] = convert(value.item() if isinstance(value, np.generic) else value)
-    mapped[-1] = _BLANK  # code -1 = missing
-    picked = mapped[codes]
-    blank = np.fromiter((v is _BLANK for v in mapped), dtype=bool, count=mapped.size)[codes]
-    bad = np.fromiter((v is _BAD for v in mapped), dtype=bool, count=mapped.size)[codes]
-    picked[blank | bad] = None
-    return picked, blank, bad
-
-
-def _flag(v: Any) -> object:
-    if isinstance(v, (bool, np.bool_)):
-        return bool(v)
-    if isinstance(v, str):
-        key = v.strip().lower()
-        if not key:
-            return _BLANK
-        return True if key in _TRUE else False if key in _FALSE else _BAD
-    if _is_number(v):
-        if v != v:
-            return _BLANK
-        return True if v == 1 else False if v == 0 else _BAD
-    return _BLANK if v is None or v is pd.NA or v is pd.NaT else _BAD
-
-
-def _labeller(spec: ColumnSpec) -> Callable[[Any], object]:
-    lookup = spec.lookup
-
-    def convert(v: Any) -> object:
-        if isinstance(v, str):
-            key = _label_key(v)
-            return _BLANK if not key else lookup.get(key, _BAD)
-        if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and v != v):
-            return _BLANK
-        return _BAD
-
-    return convert
-
-
-def _iso_dates(texts: ObjectArray, month: bool) -> npt.NDArray[np.datetime64]:
-    """ISO text -> datetime64[D] (NaT where the text is not an ISO date, or a month for month columns)."""
-    series = pd.Series(texts, dtype=object)
-    time = r"(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?"
-    pattern = rf"\d{{4}}-\d{{2}}(?:-\d{{2}}{time})?" if month else rf"\d{{4}}-\d{{2}}-\d{{2}}{time}"
-    ok = series.str.fullmatch(pattern).fillna(False).astype(bool)
-    head = series.where(ok).str.slice(0, 10)
-    if month:
-        head = head.where(head.str.len() != 7, head + "-01")
-    parsed = pd.to_datetime(head, format="%Y-%m-%d", errors="coerce")
-    return np.asarray(parsed.to_numpy(dtype="datetime64[ns]"), dtype="datetime64[D]")
-
-
-def _serials(values: FloatArray) -> tuple[npt.NDArray[np.datetime64], BoolArray]:
-    """Excel 1900-system serials -> datetime64[D], and the mask of serials out of range."""
-    with np.errstate(invalid="ignore"):
-        ok = (values >= _SERIAL_MIN) & (values < _SERIAL_MAX + 1)
-    days = np.where(ok, np.floor(np.where(ok, values, 0.0)), 0).astype(np.int64)
-    out = _EXCEL_EPOCH + days.astype("timedelta64[D]")
-    out[~ok] = np.datetime64("NaT")
-    return out, ~ok & ~np.isnan(values)
-
-
-def _datetimes_to_days(s: pd.Series[Any]) -> npt.NDArray[np.datetime64]:
-    """A datetime64 column (naive or time-zone-aware) -> datetime64[D] of the local date."""
-    if isinstance(s.dtype, pd.DatetimeTZDtype):
-        s = s.dt.tz_localize(None)
-    return np.asarray(s.to_numpy(dtype="datetime64[ns]"), dtype="datetime64[D]")
-
-
-def _one_date(v: Any) -> Any:
-    """A date-like object -> datetime64[D] (local date), NaT if it is not date-like."""
-    if isinstance(v, pd.Period):
-        return np.datetime64(v.start_time.date(), "D")
-    if isinstance(v, (dt.date, np.datetime64)):
-        stamp = pd.Timestamp(v)
-        if stamp.tzinfo is not None:
-            stamp = stamp.tz_localize(None)
-        return np.datetime64(stamp.date(), "D")
-    return np.datetime64("NaT")
-
-
-def _dates(s: pd.Series[Any], month: bool) -> tuple[npt.NDArray[np.datetime64], BoolArray, BoolArray]:
-    """Any column -> (datetime64[us] at midnight, or the 1st of the month; blank; bad)."""
-    n = len(s)
-    if pd.api.types.is_bool_dtype(s.dtype):
-        blank = np.asarray(s.isna(), dtype=bool)
-        return np.full(n, np.datetime64("NaT"), dtype=_DATE_UNIT), blank, ~blank
-    if pd.api.types.is_datetime64_any_dtype(s.dtype):
-        days = _datetimes_to_days(s)
-        blank = np.isnat(days)
-        bad = np.zeros(n, dtype=bool)
-    elif pd.api.types.is_numeric_dtype(s.dtype):
-        values = s.to_numpy(dtype=np.float64, na_value=np.nan)
-        days, bad = _serials(values)
-        blank = np.isnan(values)
-    else:
-        arr = s.to_numpy(dtype=object)
-        inferred = pd.api.types.infer_dtype(arr, skipna=True)
-        missing = _missing(arr)
-        if inferred in ("string", "empty") or _is_string_dtype(s):
-            days, blank = _string_dates(pd.Series(arr, dtype=object), month)
-            bad = ~blank & np.isnat(days)
-        else:
-            days = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
-            converted = False
-            if inferred in _DATE_INFERRED:
-                try:
-                    days = _datetimes_to_days(pd.Series(pd.to_datetime(pd.Series(arr, dtype=object))))
-                    converted = True
-                except (ValueError, TypeError, OverflowError):  # mixed time zones or out of range: one by one
-                    pass
-            blank = missing.copy()
-            bad = np.zeros(n, dtype=bool)
-            if not converted:
-                is_str, is_num = _element_types(arr)
-                if is_str.any():
-                    days[is_str], blank[is_str] = _string_dates(pd.Series(arr[is_str], dtype=object), month)
-                numbers = is_num & ~missing
-                if numbers.any():
-                    days[numbers], _ = _serials(arr[numbers].astype(np.float64))
-                others = ~is_str & ~is_num & ~missing
-                if others.any():
-                    days[others] = [_one_date(v) for v in arr[others]]
-                bad = ~blank & np.isnat(days)
-    days = days.copy()
-    days[bad | blank] = np.datetime64("NaT")
-    if month:
-        days = days.astype("datetime64[M]").astype("datetime64[D]")
-    return days.astype(_DATE_UNIT), blank, bad
-
-
-def convert_column(spec: ColumnSpec, column: pd.Series[Any]) -> Converted:
-    """Convert one column by ``spec``'s rules, all rows at once: typed values, blank cells and bad cells.
-
-    Typed values: ``number`` float64 (NaN missing); ``integer`` pandas ``Int64``; ``bool`` pandas ``boolean``;
-    ``date``/``month`` ``datetime64[us]`` at midnight (months on the 1st); ``text``/``label`` object with ``None``.
-    Bad cells (wrong type, out of bounds, unknown label) are missing in ``values`` and flagged in ``bad``.
-    """
-    s = column.reset_index(drop=True)
-    values: Any
-    if spec.kind in ("number", "integer"):
-        numbers, blank, bad = _numbers(s)
-        with np.errstate(invalid="ignore"):
-            if spec.kind == "integer":
-                bad |= (numbers != np.floor(numbers)) | (np.abs(numbers) > 2.0**53)
-            if spec.lo is not None:
-                bad |= (numbers <= spec.lo) if spec.lo_open else (numbers < spec.lo)
-            if spec.hi is not None:
-                bad |= (numbers >= spec.hi) if spec.hi_open else (numbers > spec.hi)
-        bad &= ~blank
-        numbers = numbers.copy()
-        numbers[bad | blank] = np.nan
-        values = pd.array(numbers, dtype="Int64") if spec.kind == "integer" else numbers
-    elif spec.kind == "text":
-        values, blank, bad = _texts(s)
-    elif spec.kind == "label":
-        values, blank, bad = _by_unique(s, _labeller(spec))
-    elif spec.kind == "bool":
-        if pd.api.types.is_bool_dtype(s.dtype) and not s.hasnans:
-            flags = s.to_numpy(dtype=bool)
-            return Converted(pd.array(flags, dtype="boolean"), np.zeros(len(s), bool), np.zeros(len(s), bool))
-        picked, blank, bad = _by_unique(s, _flag)
-        values = pd.array(picked.tolist(), dtype="boolean")
-    else:
-        values, blank, bad = _dates(s, spec.kind == "month")
-    return Converted(values, blank, bad)
-
-
-def _python_value(value: Any, spec: ColumnSpec) -> Any:
-    """One converted cell as the Python value the model field holds."""
-    if value is None or value is pd.NA:
-        return None
-    if spec.kind in ("date", "month"):
-        return pd.Timestamp(value).date()
-    if spec.kind == "integer":
-        return int(value)
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
-
-
-# --------------------------------------------------------------------------------------------------------------------
-# Table loading
-# --------------------------------------------------------------------------------------------------------------------
-
-
-def _header_key(label: Any) -> str:
-    """Heading -> field name: case-insensitive, spaces, hyphens and slashes read as ``_`` (``"DAU/MAU"``)."""
-    return re.sub(r"[\s\-/]+", "_", str(label).strip().lower())
-
-
-def _cell(arr: ObjectArray, position: int) -> Any:
-    value = arr[position]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if value is pd.NA or value is pd.NaT:
-        return None
-    return value
-
-
-@dataclass(frozen=True)
-class LoadResult:
-    """A checked table: the valid rows (typed) and every problem found.
-
-    ``frame`` has every model column in model order (typed, see :func:`convert_column`), then the input's other
-    columns unchanged; its index, named ``row``, is the sheet row number of each row. Rows with any issue, and rows
-    whose model columns are all blank, are left out. ``issues`` is sorted by row, then column order.
-    """
-
-    sheet: str
-    frame: pd.DataFrame
-    issues: list[RowIssue]
-
-    @property
-    def ok(self) -> bool:
-        """True when no issue was found."""
-        return not self.issues
-
-    def raise_for_issues(self) -> pd.DataFrame:
-        """Raise :class:`TableError` listing every issue, or return ``frame`` when there is none."""
-        if self.issues:
-            raise TableError(self.sheet, self.issues)
-        return self.frame
-
-
-def load_table(frame: pd.DataFrame, model: type[BaseModel], *, sheet: str, first_row: int = 2) -> LoadResult:
-    """Check a whole table against ``model`` and report every bad cell at once.
-
-    Row numbers: data row at position ``i`` (0-based, the input's index is ignored) is sheet row ``first_row + i``;
-    the header is row ``first_row - 1``. Headings match field names ignoring case, with spaces, hyphens and slashes
-    read as ``_`` (``"Renewal Date"`` is ``renewal_date``).
-
-    Issues (``csxl.errors.RowIssue``): a bad cell (its rule, e.g. ``a number >= 0``); a blank required cell
-    (``filled in (required)``); a broken row rule (``<= goals_defined (3)``); a repeated value in a unique column
-    (``unique (first on row 4)``, later occurrences only); a missing required column or a column given twice (one
-    issue on the header row). A row whose model columns are all blank is skipped silently (spreadsheets end in blank
-    rows). Columns the model does not know are kept, unchecked. A frame with no columns and no rows is an empty table.
-    """
-    if not isinstance(frame, pd.DataFrame):
-        raise InputError("frame", type(frame).__name__, "a pandas DataFrame")
-    specs = column_specs(model)
-    order = {name: i for i, name in enumerate(specs)}
-    n = len(frame)
-    header_row = first_row - 1
-    index = pd.Index(np.arange(first_row, first_row + n, dtype=np.int64), name="row")
-    found: dict[str, int] = {}
-    extras: list[int] = []
-    issues: list[tuple[int, int, RowIssue]] = []
-    for j, label in enumerate(frame.columns):
-        key = _header_key(label)
-        if key not in specs:
-            extras.append(j)
-        elif key in found:
-            rule = f"a heading used once (also column {found[key] + 1})"
-            issues.append((header_row, order[key], RowIssue(sheet, header_row, key, label, rule)))
-        else:
-            found[key] = j
-    empty_table = n == 0 and len(frame.columns) == 0
-
-    typed: dict[str, Any] = {}
-    all_blank = np.ones(n, dtype=bool)
-    row_bad = np.zeros(n, dtype=bool)
-    # (column, bad rows, rule text: one for the column or one per row)
-    problems: list[tuple[str, BoolArray, str | ObjectArray]] = []
-    for name, spec in specs.items():
-        if name not in found:
-            if spec.required and not empty_table:
-                rule = "a column of the table (required)"
-                issues.append((header_row, order[name], RowIssue(sheet, header_row, name, None, rule)))
-                row_bad[:] = True
-            typed[name] = convert_column(spec, pd.Series([None] * n, dtype=object)).values
-            continue
-        converted = convert_column(spec, frame.iloc[:, found[name]])
-        typed[name] = converted.values
-        all_blank &= converted.blank
-        problems.append((name, converted.bad, spec.rule))
-        if spec.required:
-            problems.append((name, converted.blank, "filled in (required)"))
-    rules: tuple[RowRule, ...] = getattr(model, "row_rules", ())
-    for row_rule in rules:
-        if row_rule.column in found:
-            bad, texts = row_rule.check(typed)
-            per_row = np.empty(n, dtype=object)
-            per_row[bad] = texts
-            problems.append((row_rule.column, bad, per_row))
-    unique: tuple[str, ...] = getattr(model, "unique_columns", ())
-    for name in unique:
-        if name in found:
-            values = pd.Series(typed[name], dtype=object)
-            filled = np.asarray(values.notna(), dtype=bool) & ~all_blank
-            repeated = np.asarray(values.duplicated(keep="first"), dtype=bool) & filled
-            if repeated.any():
-                firsts = filled & ~repeated
-                first_row_of = pd.Series(np.flatnonzero(firsts) + first_row, index=values[firsts].to_numpy())
-                per_row = np.empty(n, dtype=object)
-                where = first_row_of.reindex(values[repeated].to_numpy()).to_numpy()
-                per_row[repeated] = [f"unique (first on row {w})" for w in where]
-                problems.append((name, repeated, per_row))
-
-    valid = ~all_blank & ~row_bad
-    for name, bad, rule_text in problems:
-        bad = bad & ~all_blank
-        if not bad.any():
-            continue
-        valid &= ~bad
-        raw = frame.iloc[:, found[name]].to_numpy(dtype=object)
-        for pos in np.flatnonzero(bad):
-            row = first_row + int(pos)
-            text = rule_text if isinstance(rule_text, str) else str(rule_text[pos])
-            issues.append((row, order[name], RowIssue(sheet, row, name, _cell(raw, int(pos)), text)))
-
-    out = pd.DataFrame(
-        {name: pd.Series(values, index=index, dtype=_DTYPE.get(specs[name].kind)) for name, values in typed.items()},
-        index=index,
-    )
-    if extras:
-        others = frame.iloc[:, extras].copy()
-        others.index = index
-        out = pd.concat([out, others], axis=1)
-    issues.sort(key=lambda item: (item[0], item[1]))
-    return LoadResult(sheet=sheet, frame=out[valid], issues=[issue for _, _, issue in issues])
-
-
-def load_accounts(frame: pd.DataFrame, sheet: str = "Accounts", first_row: int = 2) -> LoadResult:
-    """:func:`load_table` with :class:`AccountRecord` (account names must be unique)."""
-    return load_table(frame, AccountRecord, sheet=sheet, first_row=first_row)
-
-
-def load_mrr(frame: pd.DataFrame, sheet: str = "MRR", first_row: int = 2) -> LoadResult:
-    """:func:`load_table` with :class:`MrrRow` (months normalised to the 1st)."""
-    return load_table(frame, MrrRow, sheet=sheet, first_row=first_row)
-
-
-def load_surveys(frame: pd.DataFrame, sheet: str = "Surveys", first_row: int = 2) -> LoadResult:
-    """:func:`load_table` with :class:`SurveyResponse` (score range checked per kind)."""
-    return load_table(frame, SurveyResponse, sheet=sheet, first_row=first_row)

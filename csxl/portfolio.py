@@ -27,9 +27,10 @@ import pandas as pd
 
 from csxl.demo import DemoData
 from csxl.errors import InputError, RowIssue
-from csxl.models import load_accounts, load_mrr, load_surveys
+from csxl.facts import account_facts
 from csxl.scoring import score_accounts
 from csxl.settings import Settings
+from csxl.tables import load_accounts, load_mrr, load_surveys
 
 __all__ = ["HISTORY_COLUMNS", "Portfolio", "normalise_history"]
 
@@ -132,6 +133,12 @@ class Portfolio:
         scored = self.scored.rename(columns={c: f"{c}_computed" for c in self.scored.columns if c in self.accounts})
         joined = pd.concat([self.accounts, scored], axis=1)
         return cast(pd.DataFrame, joined.set_index("account", drop=False))
+
+    @cached_property
+    def facts(self) -> pd.DataFrame:
+        """:func:`csxl.facts.account_facts` (effective ARR and its source, segment, live, at risk, renewal days) on
+        :attr:`table`'s index: the one answer every play, sheet and command uses."""
+        return account_facts(self.table, self.mrr, self.as_of, self.settings.scheme())
 
     def account(self, name: Any) -> pd.Series[Any]:
         """One account's row of :attr:`table`, matched ignoring case and outer spaces.

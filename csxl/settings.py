@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as _dt
 from collections.abc import Mapping
 from itertools import pairwise
+from types import MappingProxyType
 from typing import Union
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -25,6 +26,7 @@ __all__ = [
     "CHURN_TIERS",
     "DIMENSIONS",
     "HEALTH_WEIGHTS",
+    "SEGMENT_BANDS",
     "SIMPLE_NUMERIC_SIGNALS",
     "SIMPLE_TIERS",
     "TIER_SCHEMES",
@@ -36,6 +38,12 @@ __all__ = [
 
 #: The health dimensions csxl knows, in display order. "sentiment" is the agent document's fifth dimension.
 DIMENSIONS: tuple[str, ...] = ("usage", "engagement", "relationship", "outcomes", "financial", "sentiment")
+
+#: ARR bands of the customer segments, lowest ARR of each (currency per year), engine spec Phase 3 "Touch Cadence by
+#: Tier": Enterprise $100K+, Mid-Market $25-100K, SMB $5-25K, Self-Serve <$5K. A blank segment cell takes its band.
+SEGMENT_BANDS: Mapping[str, float] = MappingProxyType(
+    {"enterprise": 100_000.0, "mid-market": 25_000.0, "smb": 5_000.0, "self-serve": 0.0}
+)
 
 #: Named weight presets (fractions; each sums to 1).
 HEALTH_WEIGHTS: dict[str, dict[str, float]] = {

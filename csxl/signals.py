@@ -33,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, mo
 
 from csxl._vec import FloatArray, Shape, combine, fail, shape_of, to_float
 from csxl._vec import restore as _restore
+from csxl.cells import YES_NO_RULE, is_number, label_key, yes_no
 from csxl.errors import InputError
 
 __all__ = [
@@ -59,11 +60,6 @@ _COMPARE: dict[str, Callable[[FloatArray, float], Any]] = {
     "<": np.less,
     "<=": np.less_equal,
 }
-
-
-def _norm(label: str) -> str:
-    """Normalise a label: lower case, spaces/hyphens/underscores between words become one space."""
-    return " ".join(label.replace("-", " ").replace("_", " ").lower().split())
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -152,13 +148,13 @@ class CategoricalSignal(BaseModel):
     @field_validator("red", "yellow", "green")
     @classmethod
     def _not_blank(cls, labels: tuple[str, ...]) -> tuple[str, ...]:
-        if not labels or any(not _norm(label) for label in labels):
+        if not labels or any(not label_key(label) for label in labels):
             raise ValueError("each rating needs at least one non-blank label")
         return labels
 
     @model_validator(mode="after")
     def _unique(self) -> CategoricalSignal:
-        keys = [_norm(label) for label in (*self.red, *self.yellow, *self.green)]
+        keys = [label_key(label) for label in (*self.red, *self.yellow, *self.green)]
         if len(set(keys)) != len(keys):
             raise ValueError(f"a label may belong to one rating only, got {keys}")
         return self
@@ -167,7 +163,7 @@ class CategoricalSignal(BaseModel):
     def labels(self) -> dict[str, float]:
         """Normalised label -> code (0 Red, 1 Yellow, 2 Green)."""
         return {
-            _norm(label): float(code)
+            label_key(label): float(code)
             for code, group in enumerate((self.red, self.yellow, self.green))
             for label in group
         }
@@ -180,7 +176,7 @@ class CategoricalSignal(BaseModel):
         """Validate ``value`` and rate it: 0 Red, 1 Yellow, 2 Green, NaN where missing."""
         lookup = self.labels
         return _map_distinct(
-            value, field or self.name, self.rule, lambda v: lookup.get(_norm(v)) if isinstance(v, str) else None
+            value, field or self.name, self.rule, lambda v: lookup.get(label_key(v)) if isinstance(v, str) else None
         )
 
 
@@ -336,31 +332,18 @@ def _map_distinct(x: Any, field: str, rule: str, convert: Callable[[Any], float 
     return table[codes], shape
 
 
-def _is_number(v: Any) -> bool:
-    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
-
-
-_TRUE = frozenset({"true", "yes", "y", "1"})
-_FALSE = frozenset({"false", "no", "n", "0"})
-
-
 def _flag_of(v: Any) -> float | None:
-    if isinstance(v, (bool, np.bool_)):
-        return float(v)
-    if isinstance(v, str):
-        key = _norm(v)
-        return 1.0 if key in _TRUE else 0.0 if key in _FALSE else None
-    if _is_number(v) and float(v) in (0.0, 1.0):
-        return float(v)
-    return None
+    """One yes/no cell (the rule of :func:`csxl.cells.yes_no`) -> 1.0 / 0.0, None when it is not a yes/no."""
+    flag = yes_no(v)
+    return float(flag) if isinstance(flag, bool) else None
 
 
 def _flag(x: Any, field: str) -> tuple[FloatArray, Shape]:
-    """A yes/no signal -> 1.0 / 0.0, NaN where missing. Accepts booleans, 0/1, true/false, yes/no, y/n."""
+    """A yes/no signal -> 1.0 / 0.0, NaN where missing (the rule of :func:`csxl.cells.yes_no`)."""
     arr = np.asarray(x.to_numpy() if isinstance(x, pd.Series) else x)
     if arr.dtype.kind == "b":
         return arr.reshape(-1).astype(np.float64), shape_of(x)
-    return _map_distinct(x, field, "true/false (or yes/no, 1/0)", _flag_of)
+    return _map_distinct(x, field, YES_NO_RULE, _flag_of)
 
 
 #: Text meaning "nobody" for a champion or an executive sponsor (any other non-blank text is a person or a status).
@@ -369,7 +352,7 @@ _ABSENT = frozenset({"none", "no", "left", "false", "n/a", "na", "-", "0"})
 
 def _presence_of(v: Any) -> float | None:
     if isinstance(v, str):
-        return 0.0 if _norm(v) in _ABSENT else 1.0
+        return 0.0 if label_key(v) in _ABSENT else 1.0
     return _flag_of(v)
 
 
@@ -478,13 +461,13 @@ def _trend(x: Any, field: str) -> tuple[FloatArray, Shape]:
 
     def convert(v: Any) -> float | None:
         if isinstance(v, str):
-            if _norm(v) in _TREND_LABELS:
-                return _TREND_LABELS[_norm(v)]
+            if label_key(v) in _TREND_LABELS:
+                return _TREND_LABELS[label_key(v)]
             try:
                 v = float(v)
             except ValueError:
                 return None
-        if not _is_number(v) or not (math.isfinite(float(v)) and float(v) >= -1):
+        if not is_number(v) or not (math.isfinite(float(v)) and float(v) >= -1):
             return None
         return float(cuts.rate(np.array([float(v)]))[0])
 

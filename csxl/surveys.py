@@ -28,7 +28,8 @@ from pydantic import BaseModel, ConfigDict
 
 from csxl._vec import FloatArray, Shape, fail, restore, to_float
 from csxl.errors import InputError
-from csxl.models import SURVEY_SCALES, SurveyResponse, load_table
+from csxl.models import SURVEY_SCALES, SurveyResponse
+from csxl.tables import load_table
 
 __all__ = [
     "NPS_FOLLOWUP",

@@ -104,7 +104,11 @@ def test_cohort_nrr_twelve_months_default() -> None:
         ("2024-05", 12, "as_of must be at least 12 month(s) after the first month of the MRR table (2024-01)"),
         ("2024-06", 1, "as_of must be a month with data (the last month in the MRR table is 2024-05)"),
         ("2023-11", 1, "as_of must be on or after the first month of the MRR table"),
-        ("whenever", 1, "as_of must be a date or 'YYYY-MM' text, got 'whenever'"),
+        (
+            "whenever",
+            1,
+            "as_of must be a month (YYYY-MM, YYYY-MM-DD, a date cell or an Excel serial number), got 'whenever'",
+        ),
         ("2024-05", 0, "months must be a whole number of months >= 1, got 0"),
         ("2024-05", 1.5, "months must be a whole number of months >= 1, got 1.5"),
     ],

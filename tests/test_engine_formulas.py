@@ -26,9 +26,9 @@ from csxl.book.layout import ACCOUNTS, SIMPLE_SOURCES
 from csxl.book.template import build_template
 from csxl.demo import DemoData, demo_portfolio
 from csxl.errors import InputError
-from csxl.models import load_accounts
 from csxl.scoring import simple_points_frame
 from csxl.signals import SIGNALS, NumericSignal, signal_rag
+from csxl.tables import load_accounts
 
 POINT_COLUMNS = [f"{s.dimension}_points" for s in SIMPLE_SOURCES]
 RESULT_COLUMNS = [*POINT_COLUMNS, "simple_points", "simple_tier"]

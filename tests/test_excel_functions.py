@@ -768,8 +768,11 @@ def test_cohort_retention(lite: types.ModuleType, name: str, metric: Callable[..
     ("table", "expected"),
     [
         ([["account", "month", "mrr"], ["A", serial(JAN), -5.0]], "mrr row 2, mrr must be a number >= 0"),
-        ([["account", "month", "mrr"], ["A", "03/04/2024", 5.0]], "mrr row 2, month must be a date or 'YYYY-MM'"),
-        ([["A", serial(JAN), 5.0], ["B", 12.0, 5.0]], "mrr row 2, month must be a date or 'YYYY-MM' text, got 12"),
+        ([["account", "month", "mrr"], ["A", "03/04/2024", 5.0]], "mrr row 2, month must be a month (YYYY-MM"),
+        (
+            [["A", serial(JAN), 5.0], ["B", 12.0, 5.0]],  # serial 12 lies before 1900-03-01: not a month here
+            "mrr row 2, month must be a month (YYYY-MM, YYYY-MM-DD, a date cell or an Excel serial number), got 12",
+        ),
         ([["account", "month", "amount"], ["A", serial(JAN), 5.0]], "mrr header must be a row naming account"),
         ([["A", serial(JAN)]], "mrr must be 3 columns (account, month, mrr) or a header row, got '2 column(s)'"),
         ([["A", err("#REF!"), 5.0]], "mrr row 1, month must be a value, not an Excel error, got #REF!"),

@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
+from csxl.columns import convert_column
 from csxl.errors import InputError, RowIssue, TableError
 from csxl.models import (
     ACCOUNT_COLUMNS,
@@ -29,12 +30,8 @@ from csxl.models import (
     MrrRow,
     SurveyResponse,
     column_specs,
-    convert_column,
-    load_accounts,
-    load_mrr,
-    load_surveys,
-    load_table,
 )
+from csxl.tables import load_accounts, load_mrr, load_surveys, load_table
 
 TOL = 1e-12
 NAN = float("nan")

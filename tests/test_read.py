@@ -23,9 +23,10 @@ from csxl.book.safety import Limits, check_package, lock_file
 from csxl.book.template import build_template
 from csxl.demo import DemoData, demo_portfolio
 from csxl.errors import FileError, InputError
-from csxl.models import AccountRecord, MrrRow, SurveyResponse, column_specs, load_accounts, load_mrr, load_surveys
+from csxl.models import AccountRecord, MrrRow, SurveyResponse, column_specs
 from csxl.portfolio import Portfolio
 from csxl.settings import Settings
+from csxl.tables import load_accounts, load_mrr, load_surveys
 
 ROWS = layout.settings_rows()
 FIRST = ACCOUNTS.first_data_row  # 3: note in row 1, header in row 2

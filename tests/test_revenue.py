@@ -125,7 +125,7 @@ def test_as_of_cuts_the_range_and_ignores_later_rows() -> None:
     [
         ("2024-06", "as_of must be a month with data (the last month in the MRR table is 2024-05), got '2024-06'"),
         ("2023-12", "as_of must be on or after the first month of the MRR table (2024-01), got '2023-12'"),
-        ("soon", "as_of must be a date or 'YYYY-MM' text, got 'soon'"),
+        ("soon", "as_of must be a month (YYYY-MM, YYYY-MM-DD, a date cell or an Excel serial number), got 'soon'"),
     ],
 )
 def test_bad_as_of(as_of: str, message: str) -> None:
@@ -239,7 +239,10 @@ def test_bad_rows_are_all_reported() -> None:
     assert "MRR: 9 problem(s) in 5 row(s)" in text  # 1 + 2 + 3 + 2 + 1 bad cells in rows 1..5
     assert "MRR row 1, mrr: must be a number >= 0" in text
     assert "got -5" in text
-    assert "MRR row 2, month: must be a date or 'YYYY-MM' text, got '03/04/2024'" in text  # day/month ambiguous
+    assert (
+        "MRR row 2, month: must be a month (YYYY-MM, YYYY-MM-DD, a date cell or an Excel serial number), "
+        "got '03/04/2024'" in text
+    )  # day/month ambiguous
     assert "MRR row 2, mrr:" in text
     assert "got 'abc'" in text
     assert "MRR row 3, account: must be an account name (not blank), got '  '" in text

@@ -543,7 +543,7 @@ def test_bool_columns_and_string_dtype_work() -> None:
         (lambda: score_engagement("up", -1), "support_tickets_30d must be >= 0, got -1"),
         (
             lambda: score_engagement("up", 1, "maybe"),
-            "community_active must be true/false (or yes/no, 1/0), got 'maybe'",
+            "community_active must be true/false (yes/no, 1/0, x), got 'maybe'",
         ),
         (lambda: score_engagement("up", tickets_cap=0), "tickets_cap must be a number > 0, got 0"),
         (lambda: score_relationship(5, None), "champion must be a name, true/false, or none/left, got 5"),
@@ -564,7 +564,7 @@ def test_bool_columns_and_string_dtype_work() -> None:
             lambda: score_financial("paid"),
             "payment_status must be one of failed, overdue, delinquent, late, on-time, current, got 'paid'",
         ),
-        (lambda: score_financial("late", 2), "expanding must be true/false (or yes/no, 1/0), got 2"),
+        (lambda: score_financial("late", 2), "expanding must be true/false (yes/no, 1/0, x), got 2"),
         (lambda: score_usage([0.1, 0.2], [0.1, 0.2, 0.3]), "argument lengths must be equal (or 1 for a single value)"),
         (
             lambda: score_usage(pd.Series([0.1]), pd.Series([0.5], index=[7])),

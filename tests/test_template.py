@@ -19,9 +19,10 @@ from csxl.book import layout
 from csxl.book.formulas import formula_functions, points_formula, simple_points_formulas
 from csxl.book.layout import ACCOUNTS, HISTORY, MRR, SIMPLE_SOURCES, SURVEYS, column_letter
 from csxl.book.template import FILLS, build_template
+from csxl.cells import header_key
 from csxl.demo import DemoData, demo_portfolio
 from csxl.errors import FileError, InputError
-from csxl.models import CHURN_REASONS, _header_key
+from csxl.models import CHURN_REASONS
 from csxl.settings import SIMPLE_TIERS, TIER_SCHEMES
 from csxl.signals import SIGNALS, NumericSignal
 
@@ -137,7 +138,7 @@ def test_empty_template_tables_have_one_blank_row(empty: Workbook) -> None:
 def test_headers_read_back_as_their_keys() -> None:
     """The loader (csxl.models.load_table) matches a header to its field: every friendly header must map back."""
     for spec in layout.TABLES:
-        assert [_header_key(c.header) for c in spec.columns] == list(spec.keys)
+        assert [header_key(c.header) for c in spec.columns] == list(spec.keys)
 
 
 def test_accounts_inputs_are_the_model_columns() -> None:

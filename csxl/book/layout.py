@@ -21,7 +21,8 @@ from typing import Literal, Union
 
 from pydantic import BaseModel
 
-from csxl.models import AccountRecord, ColumnSpec, MrrRow, SurveyResponse, column_specs
+from csxl.columns import ColumnSpec
+from csxl.models import AccountRecord, MrrRow, SurveyResponse, column_specs
 from csxl.settings import DIMENSIONS, HEALTH_WEIGHTS, SIMPLE_TIERS, TIER_SCHEMES
 from csxl.signals import SIGNALS, NumericSignal
 

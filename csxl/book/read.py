@@ -45,20 +45,18 @@ from pydantic import BaseModel, ValidationError
 from csxl.book import layout
 from csxl.book.layout import ACCOUNTS, HEADER_ROW, HISTORY, MRR, SURVEYS, TableSpec
 from csxl.book.safety import DEFAULT_LIMITS, Limits, check_package
-from csxl.errors import EXCEL_ERRORS, FileError, InputError, RowIssue
+from csxl.cells import EXCEL_ERRORS, header_key, is_blank, serial_to_date
+from csxl.errors import FileError, InputError, RowIssue
 from csxl.models import (
     AccountRecord,
     MrrRow,
     SurveyResponse,
-    _header_key,
     column_specs,
-    load_accounts,
-    load_mrr,
-    load_surveys,
 )
 from csxl.portfolio import Portfolio
 from csxl.settings import HEALTH_WEIGHTS, SIMPLE_TIERS, TIER_SCHEMES, Settings, TierScheme
 from csxl.signals import SIGNALS, NumericSignal
+from csxl.tables import load_accounts, load_mrr, load_surveys
 
 __all__ = [
     "EXCEL_ERRORS",
@@ -102,18 +100,9 @@ class CellError:
 _WEIGHT_NAMES: tuple[str, ...] = tuple(
     item.name for _title, items in layout.SETTINGS for item in items if item.name.startswith("csxl_weight_")
 )
-_EXCEL_EPOCH = _dt.date(1899, 12, 30)
 _Get = Callable[[str], Any]
 _Report = Callable[[str, Any, str], None]
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?")
-
-
-def _is_blank(value: Any) -> bool:
-    if value is None or value is pd.NA or value is pd.NaT:
-        return True
-    if isinstance(value, str):
-        return not value.strip()
-    return isinstance(value, float) and math.isnan(value)
 
 
 def _number(value: Any) -> float | None:
@@ -151,9 +140,8 @@ def _date(value: Any) -> _dt.date | None:
                 return None
         return None
     number = _number(value)
-    if number is not None and 61 <= number < 2958466:
-        return _EXCEL_EPOCH + _dt.timedelta(days=int(number))
-    return None
+    moment = None if number is None else serial_to_date(number)
+    return None if moment is None else moment.date()
 
 
 def settings_from_values(
@@ -186,7 +174,7 @@ def settings_from_values(
 
     def get(name: str) -> Any:
         value = values.get(name)
-        return None if _is_blank(value) else value
+        return None if is_blank(value) else value
 
     preset = get("csxl_preset")
     if preset is not None:
@@ -409,7 +397,7 @@ def _heading(label: Any, by_header: Mapping[str, str], keys: frozenset[str]) -> 
     key = by_header.get(text.lower())
     if key is not None:
         return key
-    normal = _header_key(text)
+    normal = header_key(text)
     return normal if normal in keys else text
 
 
@@ -430,7 +418,7 @@ def _table(spec: TableSpec, grid: Sequence[Sequence[Any]]) -> tuple[pd.DataFrame
     names: list[str] = []
     kept: list[int] = []
     for j, label in enumerate(header):
-        if _is_blank(label) or isinstance(label, CellError):
+        if is_blank(label) or isinstance(label, CellError):
             if n and not blank[:, j].all():
                 names.append(f"column {layout.column_letter(j + 1)}")
                 kept.append(j)
@@ -455,7 +443,7 @@ def _require(spec: TableSpec, names: list[str], header: list[Any], rows: int) ->
     missing = [key for key in required if key not in names]
     if not missing:
         return
-    found = ", ".join(str(h) for h in header if not _is_blank(h)) or "no headings"
+    found = ", ".join(str(h) for h in header if not is_blank(h)) or "no headings"
     wanted = " and ".join(f"{spec.column(key).header!r}" for key in missing)
     raise InputError(
         f"{spec.sheet} sheet, row {HEADER_ROW}",

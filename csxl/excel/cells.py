@@ -14,7 +14,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from csxl.errors import EXCEL_ERRORS, CsxlError, InputError, TableError
+from csxl.cells import EXCEL_EPOCH, EXCEL_ERRORS, FIRST_SERIAL, LAST_SERIAL, is_number
+from csxl.errors import CsxlError, InputError, TableError
 from csxl.settings import (
     DIMENSIONS,
     HEALTH_WEIGHTS,
@@ -30,9 +31,6 @@ IntArray = npt.NDArray[np.intp]
 #: The five weighted dimensions in the Accounts table's (and the Settings sheet's) column order.
 ALL_DIMENSIONS: tuple[str, ...] = tuple(d for d in DIMENSIONS if any(d in w for w in HEALTH_WEIGHTS.values()))
 
-#: Excel's day 0 in the 1900 date system (serial 1 = 1900-01-01; serials from 61 on are exact).
-_EXCEL_EPOCH = pd.Timestamp("1899-12-30")
-_FIRST_SERIAL, _LAST_SERIAL = 61, 2958465  # 1900-03-01 .. 9999-12-31
 _MAX_TEXT = 250
 
 
@@ -144,10 +142,6 @@ def _error_text(field: str, code: Any, detail: str = "") -> str:
     return str(InputError(field, _Code(code), _NOT_ERROR, detail=detail))
 
 
-def _is_number(v: Any) -> bool:
-    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
-
-
 def _numeric_text(v: str) -> bool:
     try:
         float(v)
@@ -199,7 +193,7 @@ def _number(x: Any, field: str) -> float | None:
         return None
     if isinstance(value, str) and _numeric_text(value):
         value = float(value)
-    if not _is_number(value) or not math.isfinite(float(value)):
+    if not is_number(value) or not math.isfinite(float(value)):
         raise InputError(field, value, "a number")
     return float(value)
 
@@ -227,13 +221,13 @@ def _to_dates(values: ObjArray) -> ObjArray:
     outside 61..2958465 are left alone for the core to reject.
     """
     flat = values.reshape(-1)
-    numeric = np.fromiter((_is_number(v) for v in flat), dtype=bool, count=flat.size)
+    numeric = np.fromiter((is_number(v) for v in flat), dtype=bool, count=flat.size)
     serial = np.where(numeric, flat, np.nan).astype(np.float64)
     with np.errstate(invalid="ignore"):
-        ok = numeric & (serial >= _FIRST_SERIAL) & (serial <= _LAST_SERIAL)
+        ok = numeric & (serial >= FIRST_SERIAL) & (serial <= LAST_SERIAL)
     out = flat.copy()
     if ok.any():
-        stamps = _EXCEL_EPOCH + pd.to_timedelta(serial[ok], unit="D")
+        stamps = pd.Timestamp(EXCEL_EPOCH) + pd.to_timedelta(serial[ok], unit="D")
         out[ok] = np.asarray(stamps.to_pydatetime(), dtype=object)
     result: ObjArray = out.reshape(values.shape)
     return result

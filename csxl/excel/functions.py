@@ -35,6 +35,7 @@ import pandas as pd
 from pydantic import ValidationError
 from xlwings import arg, func, ret
 
+from csxl.cells import is_number
 from csxl.cohorts import cohort_grr, cohort_nrr, cohort_table
 from csxl.errors import CsxlError, InputError, TableError
 from csxl.excel.cells import (
@@ -58,7 +59,6 @@ from csxl.excel.cells import (
     _HealthInput,
     _int_if_whole,
     _is_header,
-    _is_number,
     _label,
     _message,
     _number,
@@ -299,8 +299,8 @@ def _tier_bounds(scheme: TierScheme, bounds: Any) -> TierScheme:
     rule = f"{len(labels) - 1} decreasing numbers > 0, the lower bounds of {', '.join(labels[:-1])}"
     if _blank(cells).all():
         return scheme
-    if _errors(cells).any() or not all(_is_number(v) for v in cells):
-        raise InputError("bounds", next(v for v in cells if not _is_number(v)), rule)
+    if _errors(cells).any() or not all(is_number(v) for v in cells):
+        raise InputError("bounds", next(v for v in cells if not is_number(v)), rule)
     values = [float(v) for v in cells]
     if len(values) == len(labels) and values[-1] == 0:
         values = values[:-1]

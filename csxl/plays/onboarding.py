@@ -42,8 +42,8 @@ from typing import Any, cast
 import numpy as np
 import pandas as pd
 
+from csxl.columns import ColumnSpec, convert_column
 from csxl.errors import InputError
-from csxl.models import ColumnSpec, convert_column
 from csxl.plays.base import PlayResult, Section, Value, load_library, register
 from csxl.plays.score import Item, MissingColumn, cell, missing, missing_section, pct, segment_of
 from csxl.portfolio import Portfolio
@@ -348,7 +348,6 @@ def onboarding_plan(
     """
     row = portfolio.account(account)
     lib = load_library("onboarding", library)
-    cadence = load_library("score")["cadence"]
     as_of = portfolio.as_of
     gaps: list[MissingColumn] = []
 
@@ -358,7 +357,7 @@ def onboarding_plan(
         gaps.append(missing("start_date", "dating the plan (day 0) and the day-based risk signals"))
     window = int(lib["window_days"])
 
-    segment, _ = segment_of(row, cadence)
+    segment, _ = segment_of(portfolio, row)
     aha = cast(dict[str, Any], lib["aha"]).get(segment or "")
     if aha is None:
         gaps.append(missing("segment", "the aha moment and TTFV target (or fill arr)"))

@@ -431,15 +431,6 @@ def _account_section(title: str, lines: list[AccountLine], currency: str) -> Sec
 # --------------------------------------------------------------------------------------------------------------------
 
 
-def _segments(live: pd.DataFrame, bands: Mapping[str, Any]) -> pd.Series[Any]:
-    """The segment of each live account: the ``segment`` cell, else its ARR band (``segment_bands``: min ARR)."""
-    ordered = sorted(bands.items(), key=lambda kv: -float(kv[1]))
-    arr = live["arr_effective"].to_numpy(dtype=np.float64)
-    by_arr = np.select([arr >= float(b) for _, b in ordered], [name for name, _ in ordered], default=ordered[-1][0])
-    seg = live["segment"].astype(object)
-    return cast("pd.Series[Any]", seg.where(seg.notna(), pd.Series(by_arr, index=live.index, dtype=object)))
-
-
 def _concentration(live: pd.DataFrame, per_min: pd.Series[float], per_max: pd.Series[float]) -> list[CsmLine]:
     arr = live["arr_effective"].astype(float)
     risky = live["at_risk"].astype(bool)
@@ -791,7 +782,7 @@ def portfolio_review(
     table = live_table(portfolio)
     live = table[table["live"]]
     ratios = cast(dict[str, Any], lib["csm_ratios"])
-    segment = _segments(live, cast(dict[str, Any], lib["segment_bands"]))
+    segment = live["segment_effective"]
     known = segment.isin(list(ratios))
     lo = segment.map({k: float(v["min_accounts"]) for k, v in ratios.items()}).astype(float)
     hi = segment.map({k: float(v["max_accounts"]) for k, v in ratios.items()}).astype(float)

@@ -292,7 +292,7 @@ def qbr_prep(
     recommendations = expansion_opportunities(portfolio, name).signals[:2]
 
     cadence = load_library("score")["cadence"]
-    segment, _ = segment_of(row, cadence)
+    segment, _ = segment_of(portfolio, row)
     months = None if segment is None else cadence.get(segment, {}).get("qbr_months")
     next_qbr = None if months is None else (pd.Timestamp(when) + pd.DateOffset(months=int(months))).date()
     if segment is None:

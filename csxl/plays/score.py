@@ -132,44 +132,19 @@ def pct(value: float | None, digits: int = 0) -> str:
 
 
 def account_arr(portfolio: Portfolio, row: pd.Series[Any]) -> tuple[float | None, str]:
-    """The account's ARR and where it came from.
-
-    ``arr`` column when filled; else ``12 * MRR`` of the latest MRR month on or before the as-of month; else
-    ``(None, "")``. Units: currency per year.
-    """
-    arr = cell(row, "arr")
-    if arr is not None:
-        return float(arr), "arr column"
-    mrr = portfolio.mrr
-    if mrr.empty:
-        return None, ""
-    name = str(cell(row, "account"))
-    month = portfolio.as_of_ts.to_period("M").to_timestamp()
-    mine = mrr[(mrr["account"] == name) & (mrr["month"] <= month)]
-    if mine.empty:
-        return None, ""
-    last_month = mine["month"].max()
-    value = float(mine.loc[mine["month"] == last_month, "mrr"].sum())
-    return 12.0 * value, f"12 x MRR of {pd.Timestamp(last_month).strftime('%Y-%m')}"
+    """The account's effective ARR and where it came from (:mod:`csxl.facts`): the ``arr`` cell, else 12 x its
+    latest MRR; ``(None, "")`` when both are missing. Units: currency per year."""
+    facts = portfolio.facts.loc[cast(str, row.name)]
+    value = float(facts["arr_effective"])
+    return (None, "") if math.isnan(value) else (value, str(facts["arr_source"]))
 
 
-def segment_of(row: pd.Series[Any], cadence: Mapping[str, Any]) -> tuple[str | None, str]:
-    """The account's segment and its source: the ``segment`` cell, else the ARR band of the cadence table.
-
-    Bands (``min_arr`` in ``library/score.json``, engine spec "Touch Cadence by Tier"): ARR >= 100,000 enterprise,
-    >= 25,000 mid-market, >= 5,000 smb, else self-serve. Returns ``(None, "")`` when both cells are blank.
-    """
-    segment = cell(row, "segment")
-    if segment is not None:
-        return str(segment), "segment column"
-    arr = cell(row, "arr")
-    if arr is None:
-        return None, ""
-    bands = sorted(cadence.items(), key=lambda kv: -float(kv[1]["min_arr"]))
-    for name, spec in bands:
-        if float(arr) >= float(spec["min_arr"]):
-            return str(name), f"from ARR {float(arr):,.0f} (segment blank)"
-    return str(bands[-1][0]), f"from ARR {float(arr):,.0f} (segment blank)"
+def segment_of(portfolio: Portfolio, row: pd.Series[Any]) -> tuple[str | None, str]:
+    """The account's segment and its source (:mod:`csxl.facts`): the ``segment`` cell, else the band of its
+    effective ARR (:data:`csxl.settings.SEGMENT_BANDS`); ``(None, "")`` when both are missing."""
+    facts = portfolio.facts.loc[cast(str, row.name)]
+    segment = facts["segment_effective"]
+    return (None, "") if segment is None or segment is pd.NA else (str(segment), str(facts["segment_source"]))
 
 
 def latest_nps(portfolio: Portfolio, row: pd.Series[Any]) -> tuple[int | None, str]:
@@ -435,7 +410,7 @@ def score_play(portfolio: Portfolio, account: str, *, library: Mapping[str, Any]
     key = playbook_for(None if tier is None else str(tier), health, playbooks)
 
     cadence_lib = cast(dict[str, Any], lib["cadence"])
-    segment, source = segment_of(row, cadence_lib)
+    segment, source = segment_of(portfolio, row)
     cadence = None
     if segment is not None and segment in cadence_lib:
         c = cadence_lib[segment]

@@ -176,7 +176,7 @@ def success_plan_play(
     conventions: list[str] = []
 
     aha_lib = cast(dict[str, dict[str, Any]], lib["aha"])
-    segment, source = segment_of(row, cast(dict[str, Any], load_library("score")["cadence"]))
+    segment, source = segment_of(portfolio, row)
     if segment is None or segment not in aha_lib:
         segment = str(lib["default_segment"])
         gaps.append(missing("segment", "aha moment, time to first value and review cadence (or fill arr)"))

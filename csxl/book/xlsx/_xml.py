@@ -19,6 +19,7 @@ from defusedxml import ElementTree as SafeET  # type: ignore[import-untyped]
 
 from csxl.book.plan import Cell, Formula
 from csxl.book.safety import replacing
+from csxl.cells import date_to_serial
 from csxl.errors import FileError, InputError
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -64,8 +65,6 @@ _MAX_ROW = 1_048_576
 _MAX_COL = 16_384
 _MAX_TEXT = 32_767  # characters Excel keeps in one cell
 _EMU_PER_CM = 360_000
-_EPOCH = _dt.datetime(1899, 12, 30)  # serial 0 of the 1900 system, past Excel's fictitious 1900-02-29
-_FIRST_DATE = _dt.date(1900, 3, 1)  # serials before this date differ by one day because of that fictitious day
 _BAD_XML_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _REF = re.compile(r"^\$?([A-Za-z]{1,3})\$?([0-9]{1,7})$")
 _DECL = re.compile(rb"""xmlns(?::([A-Za-z_][\w.\-]*))?\s*=\s*(?:"([^"]*)"|'([^']*)')""")
@@ -286,12 +285,10 @@ def _clean_text(text: str) -> str:
 
 def _serial(value: _dt.date, where: str) -> float:
     """Excel serial of a date/datetime (1900 system): days since 1899-12-30, time as a fraction of a day."""
-    moment = value if isinstance(value, _dt.datetime) else _dt.datetime(value.year, value.month, value.day)
-    moment = moment.replace(tzinfo=None)
-    if moment.date() < _FIRST_DATE:
+    serial = date_to_serial(value)
+    if serial is None:
         raise InputError(where, value.isoformat(), "a date on or after 1900-03-01")
-    delta = moment - _EPOCH
-    return delta.days + (delta.seconds + delta.microseconds / 1_000_000) / 86_400
+    return serial
 
 
 def _number_text(value: float) -> str:

@@ -1,0 +1,191 @@
+"""One home per rule: the same input through each path into csxl gives the same answer.
+
+Each test pins a divergence that existed when the same rule lived in two to four modules (issue 8). The expected
+values come from the rule itself (docs/data.md, csxl.cells), not from either old copy.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import csxl
+from csxl import cells
+from csxl.signals import score_engagement
+
+# --------------------------------------------------------------------------------------------------------------------
+# Yes/no cells: the loader and the metric functions read the same words
+# --------------------------------------------------------------------------------------------------------------------
+
+YES_NO_CASES: list[tuple[Any, bool | None]] = [
+    ("x", True),  # the case that diverged: a tick mark in a spreadsheet
+    ("X ", True),
+    ("yes", True),
+    ("Y", True),
+    ("TRUE", True),
+    (1, True),
+    (True, True),
+    ("no", False),
+    ("n", False),
+    ("false", False),
+    (0, False),
+    (False, False),
+    ("", None),
+    (None, None),
+]
+
+
+@pytest.mark.parametrize(("cell", "expected"), YES_NO_CASES)
+def test_yes_no_is_one_rule_for_loader_and_metrics(cell: Any, expected: bool | None) -> None:
+    loaded = csxl.load_accounts(pd.DataFrame({"account": ["A"], "community_active": pd.Series([cell], dtype=object)}))
+    assert loaded.ok
+    from_loader = loaded.frame["community_active"].iloc[0]
+    from_loader = None if pd.isna(from_loader) else bool(from_loader)
+    assert from_loader is expected
+    # the metric reads the same cell the same way: yes scores as the loaded True does, blank as the loaded blank
+    direct = score_engagement("flat", community_active=cell)
+    via_loader = score_engagement("flat", community_active=from_loader)
+    assert direct == pytest.approx(via_loader, abs=1e-12, nan_ok=True)  # same function, so exact
+
+
+@pytest.mark.parametrize("cell", ["maybe", 2, "si"])
+def test_a_bad_yes_no_is_bad_on_every_path(cell: Any) -> None:
+    loaded = csxl.load_accounts(pd.DataFrame({"account": ["A"], "community_active": [cell]}))
+    assert [i.column for i in loaded.issues] == ["community_active"]
+    assert loaded.issues[0].rule == cells.YES_NO_RULE
+    with pytest.raises(csxl.InputError, match=r"community_active must be true/false \(yes/no, 1/0, x\)"):
+        score_engagement("flat", community_active=cell)
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Months: the MRR loader and the MRR metrics accept the same cells
+# --------------------------------------------------------------------------------------------------------------------
+
+MONTH_CASES: list[tuple[Any, str]] = [
+    (45292, "2024-01-01"),  # Excel serial of 2024-01-01 (1899-12-30 + 45292 days): the case that diverged
+    (45322.75, "2024-01-01"),  # 2024-01-31 18:00: the time of day is dropped, the month kept
+    ("2024-01", "2024-01-01"),
+    ("2024-1", "2024-01-01"),
+    ("2024-01-17", "2024-01-01"),
+    (_dt.date(2024, 1, 17), "2024-01-01"),
+    (pd.Timestamp("2024-01-17 10:00"), "2024-01-01"),
+    (pd.Period("2024-01", "M"), "2024-01-01"),
+]
+
+
+@pytest.mark.parametrize(("cell", "month"), MONTH_CASES)
+def test_a_month_cell_means_the_same_month_everywhere(cell: Any, month: str) -> None:
+    raw = pd.DataFrame({"account": ["A"], "month": pd.Series([cell], dtype=object), "mrr": [100.0]})
+    loaded = csxl.load_mrr(raw)
+    assert loaded.ok
+    assert loaded.frame["month"].iloc[0] == pd.Timestamp(month)
+    from_raw = csxl.mrr_movements(raw)
+    from_loaded = csxl.mrr_movements(loaded.frame)
+    assert list(from_raw.index) == list(from_loaded.index) == [pd.Timestamp(month)]
+    pd.testing.assert_frame_equal(from_raw, from_loaded)
+
+
+@pytest.mark.parametrize("cell", [12, "03/04/2024", "2024-13", pd.Period("2024Q1", "Q"), True, "soon"])
+def test_a_bad_month_is_bad_on_every_path(cell: Any) -> None:
+    raw = pd.DataFrame({"account": ["A"], "month": pd.Series([cell], dtype=object), "mrr": [100.0]})
+    loaded = csxl.load_mrr(raw)
+    assert [i.column for i in loaded.issues] == ["month"]
+    with pytest.raises(csxl.TableError) as info:
+        csxl.mrr_movements(raw)
+    assert [i.column for i in info.value.issues] == ["month"]
+    assert info.value.issues[0].rule == loaded.issues[0].rule
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Excel serials: the reader's, the writer's and the Excel functions' dates agree
+# --------------------------------------------------------------------------------------------------------------------
+
+SERIALS = [(61, _dt.date(1900, 3, 1)), (45000, _dt.date(2023, 3, 15)), (2958465, _dt.date(9999, 12, 31))]
+
+
+@pytest.mark.parametrize(("serial", "day"), SERIALS)
+def test_serials_round_trip_through_the_one_epoch(serial: int, day: _dt.date) -> None:
+    moment = cells.serial_to_date(serial)
+    assert moment is not None and moment.date() == day
+    assert cells.date_to_serial(day) == serial
+    days, out_of_range = cells.serials_to_days(np.array([float(serial)]))
+    assert str(days[0]) == day.isoformat() and not out_of_range[0]
+
+
+@pytest.mark.parametrize("serial", [60, 0, -1, 2958466])
+def test_serials_outside_excels_calendar_are_refused(serial: int) -> None:
+    assert cells.serial_to_date(serial) is None
+    _, out_of_range = cells.serials_to_days(np.array([float(serial)]))
+    assert out_of_range[0]
+
+
+@pytest.mark.parametrize(("value", "expected"), [(1, True), (2.5, True), (np.int64(3), True), (True, False)])
+def test_booleans_are_not_numbers(value: Any, expected: bool) -> None:
+    assert cells.is_number(value) is expected
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Portfolio facts: effective ARR, segment and tiers have one answer for every play, sheet and command
+# --------------------------------------------------------------------------------------------------------------------
+
+AS_OF = _dt.date(2026, 10, 31)
+
+
+def _facts_portfolio(preset: str = "engine") -> csxl.Portfolio:
+    accounts = pd.DataFrame(
+        {
+            "account": ["Typed", "FromMrr", "Unknown"],
+            "arr": [120_000.0, None, None],
+            "segment": [None, None, None],
+            "dau_mau": [0.5, 0.2, None],
+        }
+    )
+    mrr = pd.DataFrame(
+        {
+            # FromMrr: two rows in its latest month (two subscriptions) add up; a later month lies after the as-of
+            "account": ["FromMrr", "FromMrr", "FromMrr", "FromMrr"],
+            "month": ["2026-09", "2026-10", "2026-10", "2026-11"],
+            "mrr": [1_000.0, 1_500.0, 500.0, 9_999.0],
+        }
+    )
+    return csxl.Portfolio.from_tables(accounts, mrr, settings=csxl.Settings(preset=preset), as_of=AS_OF)
+
+
+def test_effective_arr_is_one_answer_on_every_path() -> None:
+    from csxl.dashboard import effective_arr, live_table
+    from csxl.plays.score import account_arr
+
+    p = _facts_portfolio()
+    # FromMrr: 12 x (1,500 + 500) of 2026-10, the latest month on or before the as-of month (November is ignored)
+    expected = {"Typed": 120_000.0, "FromMrr": 24_000.0}
+    for name, arr in expected.items():
+        assert account_arr(p, p.account(name))[0] == pytest.approx(arr, rel=1e-12)
+        assert effective_arr(p)[name] == pytest.approx(arr, rel=1e-12)
+        assert live_table(p).set_index("account").loc[name, "arr_effective"] == pytest.approx(arr, rel=1e-12)
+    assert account_arr(p, p.account("FromMrr"))[1] == "12 x MRR of 2026-10"
+    assert account_arr(p, p.account("Unknown")) == (None, "")
+
+
+def test_a_blank_segment_takes_the_band_of_the_effective_arr() -> None:
+    from csxl.plays.score import segment_of
+
+    p = _facts_portfolio()
+    # bands: enterprise >= 100,000, mid-market >= 25,000, smb >= 5,000 (engine spec, Touch Cadence by Tier)
+    assert segment_of(p, p.account("Typed")) == ("enterprise", "from ARR 120,000 (segment blank)")
+    assert segment_of(p, p.account("FromMrr")) == ("smb", "from ARR 24,000 (segment blank)")
+    assert segment_of(p, p.account("Unknown")) == (None, "")
+
+
+@pytest.mark.parametrize("preset", ["engine", "growth"])
+def test_tier_summary_uses_the_presets_own_tiers(preset: str) -> None:
+    from csxl.dashboard import tier_summary
+
+    p = _facts_portfolio(preset)
+    summary = tier_summary(p)
+    assert tuple(summary["tiers"]) == csxl.Settings(preset=preset).scheme().labels
+    assert summary["accounts"] == 2  # Unknown has no ARR: not live
+    assert summary["arr"] == pytest.approx(144_000.0, rel=1e-12)
