@@ -40,6 +40,7 @@ schemas: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check csxl tests bench docs
 	$(BIN)/ruff format --check csxl tests bench docs
+	$(BIN)/lint-imports
 
 types: $(STAMP)
 	$(BIN)/mypy csxl

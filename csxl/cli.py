@@ -19,7 +19,17 @@ import click
 import pandas as pd
 
 import csxl
+from csxl.book.read import read_book, validate_book
+from csxl.book.refresh import refresh
+from csxl.book.workflow import new_workbook, report_text, run_play, write_account_sheet, write_play_sheet, write_report
 from csxl.dashboard import tier_summary
+from csxl.demo import demo_portfolio
+from csxl.excel.lite import write_lite
+from csxl.excel.xlsm import build_xlsm
+from csxl.plays import PLAYS, render_markdown, render_text
+from csxl.plays.playbook import playbook_document
+from csxl.plays.schemas import SCHEMAS, write_schemas
+from csxl.plays.support import support_priority, survey_routing
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -160,14 +170,10 @@ def new_cmd(
     classic-xlwings flavour with a Refresh button, the xlwings.conf sheet and the companion Python module.
     """
     if path.suffix.lower() == ".xlsm":
-        from csxl.demo import demo_portfolio
-        from csxl.excel.xlsm import build_xlsm
-
         data = demo_portfolio(n_accounts, seed=seed, as_of=as_of) if demo else None
         target = build_xlsm(path, data, as_of=as_of, currency=currency, force=force)
         click.echo(f"csxl: wrote {target} and {target.with_suffix('.py').name} (classic xlwings, Refresh button)")
         return
-    from csxl.book.workflow import new_workbook
 
     result = new_workbook(path, demo=demo, accounts=n_accounts, seed=seed, as_of=as_of, currency=currency, force=force)
     click.echo(f"csxl: wrote {result.path} ({result.accounts} accounts, as of {result.as_of:%Y-%m-%d})")
@@ -181,7 +187,6 @@ def new_cmd(
 @_friendly
 def refresh_cmd(path: Path, as_of: _dt.date | None, out: Path | None, force: bool) -> None:
     """Recompute every csxl-owned sheet and column of the workbook at PATH."""
-    from csxl.book.refresh import refresh
 
     result = refresh(path, as_of=as_of, out=out, force=force, progress=_progress())
     _warn_issues(result.issues)
@@ -196,7 +201,6 @@ def refresh_cmd(path: Path, as_of: _dt.date | None, out: Path | None, force: boo
 @_friendly
 def validate_cmd(path: Path) -> None:
     """Check every input row of the workbook at PATH; list each problem; exit 2 if there is any."""
-    from csxl.book.read import validate_book
 
     issues = validate_book(path)
     if not issues:
@@ -216,7 +220,6 @@ def validate_cmd(path: Path) -> None:
 @_friendly
 def account_cmd(path: Path, account: str, as_of: _dt.date | None, force: bool) -> None:
     """Write (or rewrite) the sheet of one ACCOUNT in the workbook at PATH."""
-    from csxl.book.workflow import write_account_sheet
 
     sheet = write_account_sheet(path, account, as_of=as_of, force=force)
     click.echo(f"csxl: wrote sheet {sheet!r} in {path}")
@@ -230,7 +233,6 @@ def account_cmd(path: Path, account: str, as_of: _dt.date | None, force: bool) -
 @_friendly
 def report_cmd(path: Path, out: Path | None, fmt: str | None, as_of: _dt.date | None) -> None:
     """A report of the workbook at PATH: dashboard, cohorts, at-risk accounts with reasons, account breakdowns."""
-    from csxl.book.workflow import report_text, write_report
 
     if out is None and fmt is None:
         raise click.UsageError("give -o OUT.xlsx or --format md|json|text")
@@ -246,7 +248,6 @@ def report_cmd(path: Path, out: Path | None, fmt: str | None, as_of: _dt.date | 
 @_friendly
 def lite_cmd(directory: Path) -> None:
     """Write main.py and requirements.txt for the xlwings Lite editor into DIRECTORY."""
-    from csxl.excel.lite import write_lite
 
     for written in write_lite(directory):
         click.echo(f"csxl: wrote {written}")
@@ -264,13 +265,11 @@ _PLAY_OPTIONS: dict[str, list[click.Option]] = {
 
 
 def _play_command(name: str) -> click.Command:
-    from csxl.plays import PLAYS, render_markdown, render_text
 
     play = PLAYS[name]
 
     @_friendly
     def run(book: Path, as_of: _dt.date | None, as_json: bool, as_md: bool, write: bool, **kwargs: Any) -> None:
-        from csxl.book.workflow import run_play, write_play_sheet
 
         if as_json and as_md:
             raise click.UsageError("choose one of --json and --md")
@@ -310,7 +309,6 @@ def _play_command(name: str) -> click.Command:
 
 
 def _add_plays() -> None:
-    from csxl.plays import PLAYS
 
     for name in sorted(PLAYS, key=lambda n: PLAYS[n].number):
         cli.add_command(_play_command(name))
@@ -322,7 +320,6 @@ def _add_plays() -> None:
 @_friendly
 def schema_cmd(command: str | None, folder: Path | None) -> None:
     """Print the JSON schema of COMMAND's --json output, or write all of them (--write DIR)."""
-    from csxl.plays.schemas import SCHEMAS, write_schemas
 
     if folder is not None:
         for written in write_schemas(folder):
@@ -343,8 +340,6 @@ def playbook_cmd(book: Path, as_of: _dt.date | None, as_json: bool) -> None:
 
     Its schema: csxl schema playbook (docs/schemas/playbook.json).
     """
-    from csxl.book.read import read_book
-    from csxl.plays.playbook import playbook_document
 
     portfolio = read_book(book).to_portfolio(as_of)
     click.echo(json.dumps(playbook_document(portfolio).model_dump(mode="json"), indent=2))
@@ -358,9 +353,6 @@ def playbook_cmd(book: Path, as_of: _dt.date | None, as_json: bool) -> None:
 @_friendly
 def surveys_cmd(book: Path, as_of: _dt.date | None, as_json: bool, as_md: bool) -> None:
     """NPS / CSAT / CES report with follow-up routing (detractors within 24 h ...) and churn reasons."""
-    from csxl.book.read import read_book
-    from csxl.plays import render_markdown, render_text
-    from csxl.plays.support import survey_routing
 
     result = survey_routing(read_book(book).to_portfolio(as_of))
     if as_json:
@@ -377,7 +369,6 @@ def surveys_cmd(book: Path, as_of: _dt.date | None, as_json: bool, as_md: bool) 
 @_friendly
 def support_cmd(text: str, segment: str | None, vip: bool, as_json: bool) -> None:
     """Priority (P1-P4), SLA targets and routing of a support ticket from its TEXT."""
-    from csxl.plays.support import support_priority
 
     result = support_priority(text, segment, vip)
     data = result.model_dump(mode="json")

@@ -1,6 +1,6 @@
 """Cohort retention: trailing NRR/GRR of a fixed customer base, and the classic cohort table.
 
-Input is the long MRR table of :mod:`csxl._mrr` (columns ``account``, ``month``, ``mrr``; duplicates summed; a
+Input is the long MRR table of :mod:`csxl.mrrgrid` (columns ``account``, ``month``, ``mrr``; duplicates summed; a
 missing account-month is 0 MRR). Months are month-start Timestamps, as in :mod:`csxl.revenue`. Ratios are fractions
 (``1.08`` means 108 %). See ``docs/revenue.md``.
 """
@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from csxl._mrr import FloatArray, IntArray, MrrGrid, load, month_index, month_label, parse_as_of, require_table
 from csxl.errors import InputError
+from csxl.mrrgrid import FloatArray, IntArray, MrrGrid, load, month_index, month_label, parse_as_of, require_table
 
 __all__ = ["cohort_grr", "cohort_nrr", "cohort_sizes", "cohort_table"]
 

@@ -25,7 +25,6 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from csxl._vec import FloatArray, Shape, combine, fail, restore, shape_of, to_float
 from csxl.cells import is_number
 from csxl.errors import InputError
 from csxl.settings import (
@@ -36,6 +35,7 @@ from csxl.settings import (
     resolve_tier_scheme,
     resolve_weights,
 )
+from csxl.vectors import FloatArray, Shape, combine, fail, restore, shape_of, to_float
 
 __all__ = [
     "SIMPLE_DIMENSIONS",

@@ -3,7 +3,7 @@
 Units: MRR and its movements are currency per month; ratios are fractions (``1.12`` means 112 %); churn rates are
 monthly fractions (``0.02`` is 2 % a month); lifetimes and paybacks are months. See ``docs/revenue.md``.
 
-Table functions take the long MRR table described in :mod:`csxl._mrr` (columns ``account``, ``month``, ``mrr``;
+Table functions take the long MRR table described in :mod:`csxl.mrrgrid` (columns ``account``, ``month``, ``mrr``;
 duplicate account-months summed; a missing account-month is 0 MRR) and index their results by **month-start
 Timestamp**. Metric functions are vectorised: scalars in give Python floats, a Series gives a Series on the same
 index, lists and arrays give ndarrays. Missing values (``None``/``NaN``) propagate as ``NaN``.
@@ -17,9 +17,9 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from csxl._mrr import MrrGrid, load
-from csxl._vec import FloatArray, Shape, fail, restore, to_float
 from csxl.errors import InputError
+from csxl.mrrgrid import MrrGrid, load
+from csxl.vectors import FloatArray, Shape, fail, restore, to_float
 
 __all__ = [
     "MOVEMENT_COLUMNS",

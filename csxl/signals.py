@@ -31,10 +31,10 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
-from csxl._vec import FloatArray, Shape, combine, fail, shape_of, to_float
-from csxl._vec import restore as _restore
 from csxl.cells import YES_NO_RULE, is_number, label_key, yes_no
 from csxl.errors import InputError
+from csxl.vectors import FloatArray, Shape, combine, fail, shape_of, to_float
+from csxl.vectors import restore as _restore
 
 __all__ = [
     "RAG",

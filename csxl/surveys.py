@@ -26,10 +26,10 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
-from csxl._vec import FloatArray, Shape, fail, restore, to_float
 from csxl.errors import InputError
 from csxl.models import SURVEY_SCALES, SurveyResponse
 from csxl.tables import load_table
+from csxl.vectors import FloatArray, Shape, fail, restore, to_float
 
 __all__ = [
     "NPS_FOLLOWUP",

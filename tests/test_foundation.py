@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from csxl._vec import restore, to_category, to_float
 from csxl.errors import CsxlError, FileError, InputError, RowIssue, TableError
 from csxl.settings import HEALTH_WEIGHTS, TIER_SCHEMES, TierScheme, resolve_tier_scheme, resolve_weights
+from csxl.vectors import restore, to_category, to_float
 
 
 def test_error_tree_splits_by_cause() -> None:

@@ -16,6 +16,7 @@ __all__ = ["build_template"]
 
 def __getattr__(name: str) -> Any:
     if name == "build_template":
+        # deferred: openpyxl loads on first use, so the Excel edge (Lite) imports csxl.book without it
         from csxl.book.template import build_template
 
         return build_template

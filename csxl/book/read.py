@@ -648,6 +648,7 @@ def read_book(path: str | Path, *, limits: Limits = DEFAULT_LIMITS) -> BookData:
     """
     where = str(path)
     check_package(path, limits)
+    # deferred: python-calamine is not installed under Pyodide (xlwings Lite), which never reads a file
     from python_calamine import CalamineError, CalamineWorkbook
 
     try:

@@ -29,7 +29,9 @@ from csxl.book import layout
 from csxl.book.dashboard_sheet import dashboard_plan
 from csxl.book.layout import ACCOUNTS, HISTORY
 from csxl.book.plan import Block, Cell, Clear, Formula, Plan, ResizeTable
+from csxl.book.read import read_book
 from csxl.book.render import SheetWriter, Styled
+from csxl.book.xlsx import apply_plan
 from csxl.cohorts import cohort_sizes, cohort_table
 from csxl.dashboard import history_snapshot, merge_history
 from csxl.errors import RowIssue
@@ -243,8 +245,6 @@ def refresh(
     progress: Callable[[str], None] | None = None,
 ) -> RefreshResult:
     """Refresh a workbook file in place (or into ``out``): read, compute, write the csxl-owned places atomically."""
-    from csxl.book.read import read_book
-    from csxl.book.xlsx import apply_plan
 
     say = progress or (lambda _message: None)
     say(f"reading {path}")

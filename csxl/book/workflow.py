@@ -15,13 +15,19 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from openpyxl import Workbook
 
 from csxl.book import layout
+from csxl.book.dashboard_sheet import dashboard_plan, dashboard_sections
 from csxl.book.plan import Chart, Plan
+from csxl.book.read import read_book
 from csxl.book.refresh import RefreshResult, cohorts_plan, refresh, refreshed_at
 from csxl.book.render import SheetWriter, Styled, result_plan
 from csxl.book.safety import refuse_if_open, replacing
-from csxl.dashboard import Dashboard
+from csxl.book.template import build_template
+from csxl.book.xlsx import apply_plan
+from csxl.dashboard import Dashboard, at_risk_mask, weekly_dashboard
+from csxl.demo import demo_portfolio
 from csxl.errors import FileError, InputError
 from csxl.plays import PLAYS
 from csxl.plays.base import PlayResult, Section, render_markdown, render_text
@@ -79,8 +85,6 @@ def new_workbook(
     Refuses to overwrite an existing file unless ``force``. The file appears complete or not at all. An empty
     template (no ``demo``) is not refreshed: there is nothing to compute yet.
     """
-    from csxl.book.template import build_template
-    from csxl.demo import demo_portfolio
 
     target = Path(path)
     if target.suffix.lower() != ".xlsx":
@@ -106,7 +110,6 @@ def new_workbook(
 
 
 def _portfolio(path: str | Path, as_of: _dt.date | None) -> tuple[Any, Portfolio]:
-    from csxl.book.read import read_book
 
     book = read_book(path)
     return book, book.to_portfolio(as_of)
@@ -171,7 +174,6 @@ def account_plan(portfolio: Portfolio, account: str) -> tuple[Plan, str]:
 
 def write_account_sheet(path: str | Path, account: str, *, as_of: _dt.date | None = None, force: bool = False) -> str:
     """Write (or rewrite) the account's page in the workbook at ``path``; returns the sheet name."""
-    from csxl.book.xlsx import apply_plan
 
     _, portfolio = _portfolio(path, as_of)
     plan, sheet = account_plan(portfolio, account)
@@ -194,7 +196,6 @@ def run_play(
 
 def write_play_sheet(path: str | Path, result: PlayResult, *, currency: str = "USD", force: bool = False) -> str:
     """Write a play's result as a csxl sheet in the workbook at ``path``; returns the sheet name."""
-    from csxl.book.xlsx import apply_plan
 
     sheet = play_sheet_name(result.command, result.account)
     apply_plan(path, result_plan(result, sheet, after=layout.SHEET_DASHBOARD), force=force, currency=currency)
@@ -203,7 +204,6 @@ def write_play_sheet(path: str | Path, result: PlayResult, *, currency: str = "U
 
 def at_risk_table(portfolio: Portfolio) -> pd.DataFrame:
     """Accounts in the at-risk tiers (see :func:`csxl.dashboard.at_risk_mask`), largest ARR first, with reasons."""
-    from csxl.dashboard import at_risk_mask
 
     table = portfolio.table
     mask = at_risk_mask(portfolio)
@@ -219,7 +219,6 @@ def _blank_or(value: Any, convert: Callable[[Any], Any]) -> Any:
 
 
 def _report_sections(dash: Dashboard, risk: pd.DataFrame) -> tuple[list[Section], dict[str, Any]]:
-    from csxl.book.dashboard_sheet import dashboard_sections
 
     sections = dashboard_sections(dash)
     rows: list[list[Any]] = [
@@ -253,7 +252,6 @@ def _report_sections(dash: Dashboard, risk: pd.DataFrame) -> tuple[list[Section]
 
 def report_text(path: str | Path, fmt: str, *, as_of: _dt.date | None = None) -> str:
     """The report printed: ``md`` (Markdown), ``json`` or ``text``."""
-    from csxl.dashboard import weekly_dashboard
 
     _, portfolio = _portfolio(path, as_of)
     sections, payload = _report_sections(weekly_dashboard(portfolio), at_risk_table(portfolio))
@@ -279,11 +277,6 @@ def write_report(
     progress: Callable[[str], None] | None = None,
 ) -> Path:
     """A standalone report workbook: Dashboard, Cohorts, At risk, and one page per at-risk account."""
-    from openpyxl import Workbook
-
-    from csxl.book.dashboard_sheet import dashboard_plan
-    from csxl.book.xlsx import apply_plan
-    from csxl.dashboard import weekly_dashboard
 
     say = progress or (lambda _msg: None)
     target = Path(out)

@@ -52,8 +52,13 @@ from typing import Any
 from csxl.book import layout
 from csxl.book.layout import ACCOUNTS, money_format
 from csxl.book.plan import Block, Cell, Chart, Clear, Formula, Plan, ResizeTable, SheetSpec, Style
+from csxl.book.read import book_from_grids
+from csxl.book.refresh import is_excel_flavour, plan_refresh
+from csxl.book.render import result_plan
+from csxl.book.workflow import account_plan, play_sheet_name
 from csxl.book.xlsx import CHART_PREFIX, LOOKS, Look
 from csxl.errors import InputError, RowIssue
+from csxl.plays import PLAYS
 
 __all__ = [
     "ApplyResult",
@@ -142,7 +147,6 @@ def _csxl_names(book: Any) -> dict[str, str]:
 
 def book_data(book: Any) -> Any:
     """The workbook's data as :class:`csxl.book.read.BookData`, read through xlwings (see :func:`read_grids`)."""
-    from csxl.book.read import book_from_grids
 
     return book_from_grids(read_grids(book), path=str(book.name), names=_csxl_names(book))
 
@@ -552,12 +556,10 @@ def refresh_book(book: Any, as_of: _dt.date | None = None, *, refreshed_at: _dt.
     ``as_of``: used when the Settings as-of date is blank (else today). ``refreshed_at``: the time stamp shown on the
     Dashboard (default: now, to the second).
     """
-    from csxl.book.refresh import plan_refresh
 
     data = book_data(book)
     portfolio = data.to_portfolio(as_of)
     stamp = refreshed_at or _dt.datetime.now().replace(microsecond=0)
-    from csxl.book.refresh import is_excel_flavour
 
     live = is_excel_flavour(data.sheet_names)
     plan, history_rows = plan_refresh(data.last_rows, portfolio, refreshed_at=stamp, live=live)
@@ -580,7 +582,6 @@ def account_sheet(book: Any, account: str, as_of: _dt.date | None = None) -> str
 
     Returns the sheet name (``Acct <account>``). An unknown account raises :class:`InputError` with the closest name.
     """
-    from csxl.book.workflow import account_plan
 
     data = book_data(book)
     portfolio = data.to_portfolio(as_of)
@@ -618,10 +619,6 @@ def play_sheet(book: Any, command: str, account: str | None = None, as_of: _dt.d
     The same registry, plays and sheet layout as ``csxl COMMAND ACCOUNT --book PATH --write``; only the adapter
     differs. Returns the sheet name.
     """
-    from csxl.book.render import result_plan
-    from csxl.book.workflow import play_sheet_name
-    from csxl.errors import InputError
-    from csxl.plays import PLAYS
 
     key = command.strip().lower()
     if key not in PLAYS:

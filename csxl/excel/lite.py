@@ -16,6 +16,7 @@ from importlib import metadata
 from pathlib import Path
 
 from csxl.errors import FileError
+from csxl.excel import functions
 
 __all__ = ["LITE_FILES", "lite_main", "lite_requirements", "write_lite"]
 
@@ -32,7 +33,6 @@ def _version() -> str:
 
 def lite_main() -> str:
     """The text of ``main.py``: imports that make Lite register csxl's worksheet functions and scripts."""
-    from csxl.excel import functions
 
     names = sorted(functions.__all__)
     lines = [

@@ -29,6 +29,7 @@ from csxl.errors import CsxlError
 from csxl.excel.book import BookRefresh, refresh_book, selected_account
 from csxl.excel.book import account_sheet as write_account_sheet
 from csxl.excel.book import play_sheet as write_play_sheet
+from csxl.plays import PLAYS
 
 __all__ = [
     "ACCOUNT_BUTTON",
@@ -90,7 +91,6 @@ def _account(book: xw.Book, account: str | None) -> str | None:
 def _play(book: xw.Book, command: str, account: str | None) -> str | None:
     try:
         name = account.strip() if account and account.strip() else None
-        from csxl.plays import PLAYS
 
         key = command.strip().lower()
         if name is None and key in PLAYS and PLAYS[key].needs_account:

@@ -34,11 +34,14 @@ import zipfile
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+import xlwings
 from defusedxml import ElementTree as SafeET  # type: ignore[import-untyped]
 
 from csxl.book import layout
+from csxl.book.refresh import refresh
 from csxl.book.safety import replacing
-from csxl.book.xlsx._xml import DOC_REL, MAIN, PKG_REL
+from csxl.book.template import build_template
+from csxl.book.xlsx import DOC_REL, MAIN, PKG_REL
 from csxl.demo import DemoData
 from csxl.errors import FileError, InputError
 
@@ -88,7 +91,6 @@ _CONF_NOTES = (
 
 
 def _xlwings_dir() -> Path:
-    import xlwings
 
     return Path(xlwings.__file__).parent
 
@@ -399,8 +401,6 @@ def build_xlsm(
     Python module name, because RunPython imports it. Refuses to overwrite the workbook or ``<book>.py`` unless
     ``force``. The workbook appears complete or not at all.
     """
-    from csxl.book.refresh import refresh
-    from csxl.book.template import build_template
 
     target = Path(path)
     stem = _check_stem(target)

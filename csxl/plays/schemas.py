@@ -14,6 +14,8 @@ from typing import Any
 
 from csxl.errors import FileError
 from csxl.plays import PLAYS
+from csxl.plays.playbook import playbook_schema
+from csxl.plays.support import Priority, SurveyReport
 
 __all__ = ["SCHEMAS", "write_schemas"]
 
@@ -23,19 +25,16 @@ def _play_schema(name: str) -> Callable[[], dict[str, Any]]:
 
 
 def _playbook() -> dict[str, Any]:
-    from csxl.plays.playbook import playbook_schema
 
     return playbook_schema()
 
 
 def _surveys() -> dict[str, Any]:
-    from csxl.plays.support import SurveyReport
 
     return SurveyReport.model_json_schema(mode="serialization")
 
 
 def _support() -> dict[str, Any]:
-    from csxl.plays.support import Priority
 
     return Priority.model_json_schema(mode="serialization")
 

@@ -37,12 +37,12 @@ from pathlib import Path
 from csxl.book.layout import money_format
 from csxl.book.plan import Plan
 from csxl.book.safety import refuse_if_open
-from csxl.book.xlsx._xml import CHART_PREFIX, _atomic_write
+from csxl.book.xlsx._xml import CHART_PREFIX, DOC_REL, MAIN, PKG_REL, _atomic_write
 from csxl.book.xlsx.styles import LOOKS, Look
 from csxl.book.xlsx.workbook import _Book
 from csxl.errors import FileError, InputError
 
-__all__ = ["CHART_PREFIX", "LOOKS", "Look", "apply_plan", "money_format"]
+__all__ = ["CHART_PREFIX", "DOC_REL", "LOOKS", "MAIN", "PKG_REL", "Look", "apply_plan", "money_format"]
 
 # --------------------------------------------------------------------------------------------------------------------
 # Entry point

@@ -8,6 +8,7 @@ import xml.etree.ElementTree as ET
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import IO
 
 from csxl.book.xlsx._xml import (
@@ -304,8 +305,6 @@ def _deflate(data: bytes) -> tuple[bytes, int]:
         return head.compress(view[:half]) + head.flush(zlib.Z_SYNC_FLUSH)
 
     try:
-        from concurrent.futures import ThreadPoolExecutor
-
         pool = ThreadPoolExecutor(max_workers=1)
         job = pool.submit(first)
     except RuntimeError:  # no threads here (e.g. WebAssembly): one stream

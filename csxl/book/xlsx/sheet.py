@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from xml.sax.saxutils import quoteattr
 
+from openpyxl.formula.translate import Translator
+
 from csxl.book.xlsx._xml import (
     _REF,
     _SHEET_ORDER,
@@ -521,7 +523,6 @@ class _Sheet:
 
     def _unshare(self, master: ET.Element, formula: ET.Element) -> None:
         """Before a shared formula's master cell is overwritten, give each other cell of the group its own formula."""
-        from openpyxl.formula.translate import Translator
 
         group = formula.get("si")
         origin = master.get("r") or "A1"

@@ -9,6 +9,11 @@ import zipfile
 from collections.abc import Callable
 from typing import Any, cast
 
+from openpyxl.chart import BarChart, LineChart, PieChart, Reference, Series
+from openpyxl.chart.data_source import AxDataSource, StrRef
+from openpyxl.utils import quote_sheetname
+from openpyxl.xml.functions import tostring
+
 from csxl.book.plan import STYLES, Block, Chart, Clear, ResizeTable, SheetSpec
 from csxl.book.xlsx._xml import (
     _BAD_SHEET_CHARS,
@@ -432,10 +437,6 @@ class _Book:
 
 def _chart_xml(chart: Chart, sheet: str, text_categories: bool) -> bytes:
     """The chart part (``c:chartSpace``) of a Plan chart, serialised by openpyxl's chart classes."""
-    from openpyxl.chart import BarChart, LineChart, PieChart, Reference, Series
-    from openpyxl.chart.data_source import AxDataSource, StrRef
-    from openpyxl.utils import quote_sheetname
-    from openpyxl.xml.functions import tostring
 
     if chart.kind not in ("line", "bar", "stacked", "pie"):
         raise InputError("chart kind", chart.kind, "line, bar, stacked or pie")

@@ -1,4 +1,4 @@
-"""Long MRR table -> dense accounts x months matrix (private; shared by :mod:`csxl.revenue` and :mod:`csxl.cohorts`).
+"""Long MRR table -> dense accounts x months matrix, shared by :mod:`csxl.revenue` and :mod:`csxl.cohorts`.
 
 Input: a pandas DataFrame with the columns ``account``, ``month``, ``mrr`` (exact names, other columns ignored), one
 row per account and month (several rows for the same account and month are **summed**: several subscriptions).

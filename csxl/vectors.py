@@ -1,4 +1,4 @@
-"""Vectorisation helpers shared by the pure core (private).
+"""Vectorisation helpers shared by the pure core: scalars, lists, arrays and Series in, the same shape out.
 
 Every metric in csxl takes a scalar, a sequence, a NumPy array or a pandas Series and answers in the same shape:
 a scalar gives a Python scalar, a Series gives a Series on the same index, anything else gives an ndarray. The helpers
