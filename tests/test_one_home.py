@@ -189,3 +189,60 @@ def test_tier_summary_uses_the_presets_own_tiers(preset: str) -> None:
     assert tuple(summary["tiers"]) == csxl.Settings(preset=preset).scheme().labels
     assert summary["accounts"] == 2  # Unknown has no ARR: not live
     assert summary["arr"] == pytest.approx(144_000.0, rel=1e-12)
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# A1 references and sheet parts: one parser for the reader, the writer, the xlwings adapter and the .xlsm builder
+# --------------------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("B5", (5, 2, 5, 2)), ("$A$5:$C$9", (5, 1, 9, 3)), ("C9:A5", (5, 1, 9, 3)), ("xfd1048576", (1048576, 16384) * 2)],
+)
+def test_one_range_parser(text: str, expected: tuple[int, int, int, int]) -> None:
+    from csxl.book import refs
+
+    assert refs.parse_range("range", text) == expected
+
+
+@pytest.mark.parametrize("text", ["Settings!B5:B6", "B0", "XFE1", "A1048577", "5B", ""])
+def test_one_range_parser_refuses(text: str) -> None:
+    from csxl.book import refs
+
+    with pytest.raises(csxl.InputError, match="range"):
+        refs.parse_range("range", text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Settings!$B$5", ("Settings", 5, 2)),
+        ("='My ''CS'' sheet'!AA10", ("My 'CS' sheet", 10, 27)),
+        ("Settings!B5:B6", None),
+        ("=SUM(A1)", None),
+    ],
+)
+def test_sheet_qualified_cells(text: str, expected: tuple[str, int, int] | None) -> None:
+    from csxl.book import refs
+
+    assert refs.parse_sheet_cell(text) == expected
+
+
+def test_sheet_parts_resolve_relative_and_absolute_targets() -> None:
+    from csxl.book import refs
+
+    ns = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+    rns = 'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"'
+    members = {
+        "xl/workbook.xml": f'<workbook {ns} {rns}><sheets><sheet name="A" sheetId="1" r:id="rId1"/>'
+        f'<sheet name="B" sheetId="2" r:id="rId2"/></sheets><definedNames>'
+        f'<definedName name="csxl_as_of">Settings!$B$5</definedName>'
+        f'<definedName name="local" localSheetId="0">A!$A$1</definedName></definedNames></workbook>'.encode(),
+        "xl/_rels/workbook.xml.rels": b'<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        b'<Relationship Id="rId1" Target="worksheets/sheet1.xml"/>'
+        b'<Relationship Id="rId2" Target="/xl/worksheets/../worksheets/sheet2.xml"/></Relationships>',
+    }
+    sheets, names = refs.sheet_parts(members.__getitem__)
+    assert sheets == {"A": "xl/worksheets/sheet1.xml", "B": "xl/worksheets/sheet2.xml"}
+    assert names == {"csxl_as_of": "Settings!$B$5"}  # sheet-local names are not workbook settings

@@ -26,8 +26,8 @@ from csxl.book import build_template
 from csxl.book.plan import Block, Chart, Clear, Formula, Plan, ResizeTable, SheetSpec
 from csxl.book.read import read_book
 from csxl.book.refresh import plan_refresh
+from csxl.book.refs import column_index
 from csxl.book.xlsx import CHART_PREFIX, apply_plan, money_format
-from csxl.book.xlsx import _xml as xlsx_xml
 from csxl.book.xlsx import package as xlsx_package
 from csxl.book.xlsx import sheet as xlsx_sheet
 from csxl.demo import demo_portfolio
@@ -1114,7 +1114,7 @@ def test_streamed_rows_edge_cases(
         for ref, value in expected.items():
             assert ws[ref].value == value, ref
         xml = result[part].decode()
-        refs = [(int(r), xlsx_xml._col_index(c)) for c, r in re.findall(r'<c r="([A-Z]+)(\d+)"', xml)]
+        refs = [(int(r), column_index(c)) for c, r in re.findall(r'<c r="([A-Z]+)(\d+)"', xml)]
         assert refs == sorted(refs), "rows and cells in order"
 
 

@@ -21,6 +21,7 @@ from typing import Literal, Union
 
 from pydantic import BaseModel
 
+from csxl.book.refs import column_letters
 from csxl.columns import ColumnSpec
 from csxl.models import AccountRecord, MrrRow, SurveyResponse, column_specs
 from csxl.settings import DIMENSIONS, HEALTH_WEIGHTS, SIMPLE_TIERS, TIER_SCHEMES
@@ -34,6 +35,7 @@ __all__ = [
     "HISTORY",
     "MRR",
     "OWNED_COLUMNS",
+    "READ_SHEETS",
     "SETTINGS",
     "SETTINGS_FIRST_ROW",
     "SETTINGS_REFERENCE_HEADERS",
@@ -102,6 +104,9 @@ SHEETS: tuple[str, ...] = (
     SHEET_DASHBOARD,
 )
 
+#: Sheets a refresh reads (Settings and the four tables), whichever runtime reads them.
+READ_SHEETS: tuple[str, ...] = (SHEET_SETTINGS, SHEET_ACCOUNTS, SHEET_MRR, SHEET_SURVEYS, SHEET_HISTORY)
+
 #: The row of every table's header (row 1 holds a one-line note); data starts on the next row.
 HEADER_ROW = 2
 
@@ -122,13 +127,7 @@ Kind = Literal[
 
 def column_letter(index: int) -> str:
     """1 -> ``A``, 27 -> ``AA`` (the spreadsheet column name of a 1-based column number)."""
-    if index < 1:
-        raise ValueError(f"column index must be >= 1, got {index}")
-    letters = ""
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
+    return column_letters(index)
 
 
 @dataclass(frozen=True)

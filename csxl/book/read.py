@@ -27,7 +27,6 @@ Calamine is imported inside :func:`read_book` only, so ``import csxl.book.read``
 from __future__ import annotations
 
 import datetime as _dt
-import importlib
 import math
 import re
 import zipfile
@@ -44,6 +43,7 @@ from pydantic import BaseModel, ValidationError
 
 from csxl.book import layout
 from csxl.book.layout import ACCOUNTS, HEADER_ROW, HISTORY, MRR, SURVEYS, TableSpec
+from csxl.book.refs import cell_position, parse_sheet_cell, sheet_parts
 from csxl.book.safety import DEFAULT_LIMITS, Limits, check_package
 from csxl.cells import EXCEL_ERRORS, header_key, is_blank, serial_to_date
 from csxl.errors import FileError, InputError, RowIssue
@@ -70,7 +70,6 @@ __all__ = [
 
 
 #: Sheets a csxl workbook must have to be read (the other three are written by refresh).
-READ_SHEETS: tuple[str, ...] = (layout.SHEET_SETTINGS, ACCOUNTS.sheet, MRR.sheet, SURVEYS.sheet, HISTORY.sheet)
 _MODELS: dict[str, type[BaseModel]] = {
     ACCOUNTS.sheet: AccountRecord,
     MRR.sheet: MrrRow,
@@ -453,29 +452,13 @@ def _require(spec: TableSpec, names: list[str], header: list[Any], rows: int) ->
     )
 
 
-_REF = re.compile(r"^=?(?:'((?:[^']|'')+)'|([^'!]+))!\$?([A-Za-z]{1,3})\$?(\d+)$")
-
-
-def _cell_ref(text: str) -> tuple[str, int, int] | None:
-    """``Settings!$B$5`` / ``'My sheet'!B5`` -> (sheet, row, column number); ``None`` for anything else."""
-    match = _REF.match(text.strip())
-    if not match:
-        return None
-    sheet = match.group(1).replace("''", "'") if match.group(1) is not None else match.group(2)
-    letters, row = match.group(3).upper(), int(match.group(4))
-    column = 0
-    for ch in letters:
-        column = column * 26 + ord(ch) - 64
-    return sheet, row, column
-
-
 def _settings_cells(names: Mapping[str, str] | None) -> dict[str, tuple[str, int, int]]:
     """Every setting's cell: its defined name's target when it is one cell, else the layout's (column B)."""
     rows = layout.settings_rows()
     cells = {name: (layout.SHEET_SETTINGS, row, 2) for name, row in rows.items()}
     for name, target in (names or {}).items():
         if name in cells:
-            ref = _cell_ref(target)
+            ref = parse_sheet_cell(target)
             if ref is not None:
                 cells[name] = ref
     return cells
@@ -506,7 +489,7 @@ def _book(
     names: Mapping[str, str] | None,
 ) -> BookData:
     found: dict[str, str] = {}
-    for sheet in READ_SHEETS:
+    for sheet in layout.READ_SHEETS:
         key = _find(grids, sheet)
         if key is None:
             raise FileError(path, f"not a csxl workbook: no sheet {sheet!r} (create one with `csxl new PATH`)")
@@ -555,40 +538,7 @@ _ERROR_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?c\b([^>]*)>")
 _ATTR = re.compile(rb"""([\w:.-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _VALUE = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?v>([^<]*)</(?:[A-Za-z_][\w.-]*:)?v>")
 _CLOSE = re.compile(rb"</(?:[A-Za-z_][\w.-]*:)?c>")
-_CELL = re.compile(r"([A-Za-z]{1,3})(\d+)")
 _MARKERS = (b't="e"', b"t='e'")
-
-
-def _local(tag: str) -> str:
-    return tag.rsplit("}", 1)[-1]
-
-
-def _workbook_parts(zf: zipfile.ZipFile) -> tuple[dict[str, str], dict[str, str]]:
-    """(sheet name -> zip member of its XML, global defined name -> target text), from the workbook's XML."""
-    safe_et: Any = importlib.import_module("defusedxml.ElementTree")
-    root = safe_et.fromstring(zf.read("xl/workbook.xml"))
-    try:
-        rels_root = safe_et.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
-    except KeyError:
-        rels_root = None
-    targets: dict[str, str] = {}
-    if rels_root is not None:
-        for rel in rels_root:
-            if _local(rel.tag) == "Relationship":
-                target = rel.get("Target", "")
-                member = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
-                targets[rel.get("Id", "")] = member
-    sheets: dict[str, str] = {}
-    names: dict[str, str] = {}
-    for element in root.iter():
-        tag = _local(element.tag)
-        if tag == "sheet":
-            rid = next((v for k, v in element.attrib.items() if _local(k) == "id"), "")
-            if rid in targets:
-                sheets[element.get("name", "")] = targets[rid]
-        elif tag == "definedName" and element.get("localSheetId") is None and element.text:
-            names[element.get("name", "")] = element.text
-    return sheets, names
 
 
 def _error_cells(data: bytes) -> list[tuple[int, int, str]]:
@@ -605,13 +555,10 @@ def _error_cells(data: bytes) -> list[tuple[int, int, str]]:
                 }
                 close = _CLOSE.search(data, tag.end())
                 value = _VALUE.search(data, tag.end(), close.start() if close else len(data))
-                ref = _CELL.fullmatch(attrs.get(b"r", b"").decode("ascii", "replace"))
+                ref = cell_position(attrs.get(b"r", b"").decode("ascii", "replace"))
                 if attrs.get(b"t") == b"e" and ref is not None:
                     text = unescape(value.group(1).decode("utf-8", "replace")) if value else "#VALUE!"
-                    column = 0
-                    for ch in ref.group(1).upper():
-                        column = column * 26 + ord(ch) - 64
-                    out.append((int(ref.group(2)), column, text))
+                    out.append((*ref, text))
             pos = data.find(marker, pos + 1)
     return out
 
@@ -653,8 +600,8 @@ def read_book(path: str | Path, *, limits: Limits = DEFAULT_LIMITS) -> BookData:
 
     try:
         with zipfile.ZipFile(path) as zf:
-            members, names = _workbook_parts(zf)
-            wanted = {s.casefold() for s in READ_SHEETS}
+            members, names = sheet_parts(zf.read)
+            wanted = {s.casefold() for s in layout.READ_SHEETS}
             errors: dict[str, list[tuple[int, int, str]]] = {}
             for sheet, member in members.items():
                 if sheet.casefold() in wanted and member in zf.namelist() and _has_errors(zf, member):

@@ -44,7 +44,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
-import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -54,6 +53,7 @@ from csxl.book.layout import ACCOUNTS, money_format
 from csxl.book.plan import Block, Cell, Chart, Clear, Formula, Plan, ResizeTable, SheetSpec, Style
 from csxl.book.read import book_from_grids
 from csxl.book.refresh import is_excel_flavour, plan_refresh
+from csxl.book.refs import parse_range
 from csxl.book.render import result_plan
 from csxl.book.workflow import account_plan, play_sheet_name
 from csxl.book.xlsx import CHART_PREFIX, LOOKS, Look
@@ -72,19 +72,10 @@ __all__ = [
     "text_cell",
 ]
 
-#: Sheets the reader needs (Settings and the four tables).
-READ_SHEETS: tuple[str, ...] = (
-    layout.SHEET_SETTINGS,
-    layout.SHEET_ACCOUNTS,
-    layout.SHEET_MRR,
-    layout.SHEET_SURVEYS,
-    layout.SHEET_HISTORY,
-)
 
 #: Plan chart kinds -> xlwings chart types.
 CHART_TYPES: dict[str, str] = {"line": "line", "bar": "column_clustered", "stacked": "column_stacked", "pie": "pie"}
 _POINTS_PER_CM = 72 / 2.54
-_RANGE = re.compile(r"^\$?([A-Za-z]{1,3})\$?(\d+)(?::\$?([A-Za-z]{1,3})\$?(\d+))?$")
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -113,7 +104,7 @@ def _grid(sheet: Any) -> list[list[Any]]:
     return [list(row) for row in values]
 
 
-def read_grids(book: Any, sheets: Iterable[str] = READ_SHEETS) -> dict[str, list[list[Any]]]:
+def read_grids(book: Any, sheets: Iterable[str] = layout.READ_SHEETS) -> dict[str, list[list[Any]]]:
     """Each csxl sheet present in ``book`` as its used range from A1: sheet name -> rows of values.
 
     Cells come as xlwings reads them: ``None`` for blanks, ``float`` numbers, ``str`` text, ``bool``, ``datetime``
@@ -182,25 +173,6 @@ def _xl(value: Cell | Any) -> Any:
     if hasattr(value, "item"):  # a numpy scalar that slipped through
         return _xl(value.item())
     return text_cell(str(value))
-
-
-def _column_number(letters: str) -> int:
-    number = 0
-    for ch in letters.upper():
-        number = number * 26 + ord(ch) - 64
-    return number
-
-
-def _parse_range(text: str) -> tuple[int, int, int, int]:
-    """``"B5:C9"`` -> (top, left, bottom, right), 1-based; a single cell is a 1x1 range."""
-    match = _RANGE.match(text.strip())
-    if not match:
-        raise InputError("range", text, "an A1 range such as B5:B28")
-    top, left = int(match.group(2)), _column_number(match.group(1))
-    if match.group(3) is None:
-        return top, left, top, left
-    bottom, right = int(match.group(4)), _column_number(match.group(3))
-    return min(top, bottom), min(left, right), max(top, bottom), max(left, right)
 
 
 @dataclass(frozen=True)
@@ -434,7 +406,7 @@ class _Writer:
     def chart(self, op: Chart) -> None:
         sheet = self.sheet(op.sheet)
         name = CHART_PREFIX + op.name
-        spans = [_parse_range(s) for s in op.series]
+        spans = [parse_range("range", s) for s in op.series]
         top, bottom = (spans[0][0], spans[0][2]) if spans else (0, 0)
         adjacent = all(s[0] == top and s[2] == bottom and s[1] == s[3] == spans[0][1] + i for i, s in enumerate(spans))
         if not spans or not adjacent:

@@ -35,10 +35,10 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 import xlwings
-from defusedxml import ElementTree as SafeET  # type: ignore[import-untyped]
 
 from csxl.book import layout
 from csxl.book.refresh import refresh
+from csxl.book.refs import sheet_parts
 from csxl.book.safety import replacing
 from csxl.book.template import build_template
 from csxl.book.xlsx import DOC_REL, MAIN, PKG_REL
@@ -314,14 +314,7 @@ def _convert(source: Path, target: Path) -> None:
 
     workbook = text("xl/workbook.xml")
     wb_rels = text("xl/_rels/workbook.xml.rels")
-    rel_targets = {
-        rel.get("Id"): rel.get("Target") for rel in SafeET.fromstring(wb_rels) if rel.get("Type") == _RT_WORKSHEET
-    }
-    sheets: list[tuple[str, str]] = []  # (name, part)
-    for sheet in SafeET.fromstring(workbook).iter(f"{{{_MAIN_NS}}}sheet"):
-        target_ref = rel_targets.get(sheet.get(f"{{{_REL_NS}}}id"), "")
-        part = target_ref.lstrip("/") if target_ref.startswith("/") else "xl/" + target_ref
-        sheets.append((str(sheet.get("name")), part))
+    sheets = list(sheet_parts(lambda member: parts[member])[0].items())  # (name, part)
     if CONF_SHEET.casefold() in {n.casefold() for n, _ in sheets}:
         raise FileError(str(source), f"already has a sheet {CONF_SHEET}")
 

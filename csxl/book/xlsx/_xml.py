@@ -18,6 +18,7 @@ from xml.sax.saxutils import quoteattr
 from defusedxml import ElementTree as SafeET  # type: ignore[import-untyped]
 
 from csxl.book.plan import Cell, Formula
+from csxl.book.refs import cell_ref
 from csxl.book.safety import replacing
 from csxl.cells import date_to_serial
 from csxl.errors import FileError, InputError
@@ -61,12 +62,9 @@ CHART_PREFIX = "csxl:"
 _ZIP_LEVEL = 4
 _NEW_PART_TIME = (1980, 1, 1, 0, 0, 0)  # zip entry time of parts csxl creates (a fixed stamp: reproducible files)
 _XML_HEADER = b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\r\n'
-_MAX_ROW = 1_048_576
-_MAX_COL = 16_384
 _MAX_TEXT = 32_767  # characters Excel keeps in one cell
 _EMU_PER_CM = 360_000
 _BAD_XML_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-_REF = re.compile(r"^\$?([A-Za-z]{1,3})\$?([0-9]{1,7})$")
 _DECL = re.compile(rb"""xmlns(?::([A-Za-z_][\w.\-]*))?\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
 
@@ -140,55 +138,6 @@ def _child(parent: ET.Element, tag: str, order: Sequence[str]) -> ET.Element:
 # --------------------------------------------------------------------------------------------------------------------
 
 
-def _col_index(letters: str) -> int:
-    n = 0
-    for ch in letters.upper():
-        n = n * 26 + ord(ch) - 64
-    return n
-
-
-def _col_letters(index: int) -> str:
-    letters = ""
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
-
-
-def _split_ref(ref: str) -> tuple[int, int]:
-    """``"B12"`` -> (row 12, column 2)."""
-    i = 0
-    while i < len(ref) and ref[i].isalpha():
-        i += 1
-    return int(ref[i:]), _col_index(ref[:i])
-
-
-def _cell_ref(row: int, col: int) -> str:
-    return f"{_col_letters(col)}{row}"
-
-
-def _parse_cell(field: str, text: str) -> tuple[int, int]:
-    match = _REF.match(text.strip())
-    if not match:
-        raise InputError(field, text, "a cell such as B3")
-    row, col = int(match.group(2)), _col_index(match.group(1))
-    if not (1 <= row <= _MAX_ROW and 1 <= col <= _MAX_COL):
-        raise InputError(field, text, f"a cell inside A1:{_col_letters(_MAX_COL)}{_MAX_ROW}")
-    return row, col
-
-
-def _parse_range(field: str, text: str) -> tuple[int, int, int, int]:
-    """``"A5:C9"`` -> (top 5, left 1, bottom 9, right 3); a single cell is a 1x1 range."""
-    parts = text.split(":")
-    if len(parts) not in (1, 2) or "!" in text:
-        raise InputError(field, text, "a range on the same sheet such as A5:A28")
-    top, left = _parse_cell(field, parts[0])
-    bottom, right = _parse_cell(field, parts[-1])
-    if bottom < top or right < left:
-        raise InputError(field, text, "a range written top-left to bottom-right")
-    return top, left, bottom, right
-
-
 # --------------------------------------------------------------------------------------------------------------------
 # XML parts: parse and serialise keeping the namespace prefixes
 # --------------------------------------------------------------------------------------------------------------------
@@ -248,12 +197,6 @@ def _parse(data: bytes, where: str, part: str) -> ET.Element:
 
 def _rels_name(part: str) -> str:
     return posixpath.join(posixpath.dirname(part), "_rels", posixpath.basename(part) + ".rels")
-
-
-def _resolve(source: str, target: str) -> str:
-    if target.startswith("/"):
-        return target[1:]
-    return posixpath.normpath(posixpath.join(posixpath.dirname(source), target))
 
 
 def _relative(source: str, part: str) -> str:
@@ -321,10 +264,10 @@ def _encode(value: Cell | Any, sheet: str, r: int, col: int) -> _Encoded:
     if isinstance(value, bool):
         return "b", "1" if value else "0"
     if isinstance(value, _dt.date):
-        return "d", _number_text(_serial(value, f"{sheet}!{_cell_ref(r, col)}"))
+        return "d", _number_text(_serial(value, f"{sheet}!{cell_ref(r, col)}"))
     if isinstance(value, numbers.Integral):
         return "n", str(int(value))
     if isinstance(value, numbers.Real):
         number = float(value)
         return ("n", _number_text(number)) if math.isfinite(number) else ("empty", "")
-    raise InputError(f"{sheet}!{_cell_ref(r, col)}", value, "text, a number, a boolean, a date, a Formula or None")
+    raise InputError(f"{sheet}!{cell_ref(r, col)}", value, "text, a number, a boolean, a date, a Formula or None")

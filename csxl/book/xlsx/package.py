@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import IO
 
+from csxl.book.refs import resolve_target
 from csxl.book.xlsx._xml import (
     _NEW_PART_TIME,
     _ZIP_LEVEL,
@@ -24,7 +25,6 @@ from csxl.book.xlsx._xml import (
     _register,
     _relative,
     _rels_name,
-    _resolve,
     _serialise,
 )
 from csxl.errors import FileError
@@ -169,7 +169,7 @@ class _Package:
         return None
 
     def target(self, source: str, rel: ET.Element) -> str:
-        return _resolve(source, rel.get("Target") or "")
+        return resolve_target(source, rel.get("Target") or "")
 
     def add_relation(self, source: str, rel_type: str, part: str) -> str:
         rels = self.rels(source, create=True)

@@ -13,20 +13,17 @@ from xml.sax.saxutils import quoteattr
 
 from openpyxl.formula.translate import Translator
 
+from csxl.book.refs import cell_position, cell_ref, column_index, split_ref
 from csxl.book.xlsx._xml import (
-    _REF,
     _SHEET_ORDER,
     MAIN,
     XML_NS,
-    _cell_ref,
     _child,
-    _col_index,
     _declarations,
     _local,
     _parse,
     _q,
     _serialise,
-    _split_ref,
 )
 from csxl.errors import FileError
 
@@ -69,7 +66,7 @@ class _Columns(dict[bytes, int]):
     """Column letters -> column number (``b"AB"`` -> 28), filled as letters are met."""
 
     def __missing__(self, letters: bytes) -> int:
-        number = self[letters] = _col_index(letters.decode("ascii"))
+        number = self[letters] = column_index(letters.decode("ascii"))
         return number
 
 
@@ -86,8 +83,10 @@ def _tag_col(match: re.Match[bytes]) -> int | None:
     ref = _R_ATTR.search(match.group(2))
     if ref is None:
         return None
-    found = _REF.match((ref.group(1) if ref.group(1) is not None else ref.group(2) or b"").decode("utf-8", "replace"))
-    return _col_index(found.group(1)) if found else None
+    found = cell_position(
+        (ref.group(1) if ref.group(1) is not None else ref.group(2) or b"").decode("utf-8", "replace")
+    )
+    return found[1] if found else None
 
 
 def _escape_text(text: str) -> bytes:
@@ -312,9 +311,9 @@ class _Sheet:
             if row is not None:
                 for c in row.findall(_C):
                     ref = c.get("r")
-                    col = _split_ref(ref)[1] if ref else last + 1
+                    col = split_ref(ref)[1] if ref else last + 1
                     if not ref:
-                        c.set("r", _cell_ref(r, col))
+                        c.set("r", cell_ref(r, col))
                     if col <= last:
                         self.unsorted_cells.add(r)
                     found[col] = c
@@ -335,7 +334,7 @@ class _Sheet:
             self.cells[r] = cells
         else:
             row = self._parsed(entry)
-        found = ET.SubElement(row, _C, {"r": _cell_ref(r, col)})
+        found = ET.SubElement(row, _C, {"r": cell_ref(r, col)})
         inherited = self._inherited_style(row.attrib, col)
         if inherited:
             found.set("s", inherited)
@@ -444,7 +443,7 @@ class _Sheet:
                     continue
                 if row_attrs is None:
                     row_attrs = _raw_attrs(scan.attrs)
-                head = b' r="' + _cell_ref(r, col).encode("ascii") + b'"'
+                head = b' r="' + cell_ref(r, col).encode("ascii") + b'"'
                 inherited = self._inherited_style(row_attrs, col)
                 if inherited:
                     head += b' s="' + inherited.encode("utf-8") + b'"'
@@ -571,14 +570,14 @@ class _Sheet:
             entry = self.rows.get(r)
             row = entry.el if entry is not None else None
             if row is not None:
-                cells = sorted(row.findall(_C), key=lambda c: _split_ref(c.get("r") or "A1")[1])
+                cells = sorted(row.findall(_C), key=lambda c: split_ref(c.get("r") or "A1")[1])
                 row[:] = cells + [child for child in row if child.tag != _C]
         for r in self.touched_rows:
             entry = self.rows.get(r)
             row = entry.el if entry is not None else None  # a raw row's spans were set when it was written
             spans = row.get("spans") if row is not None else None
             if row is not None and spans and ":" in spans:
-                cols = [_split_ref(c.get("r") or "A1")[1] for c in row.iter(_C)]
+                cols = [split_ref(c.get("r") or "A1")[1] for c in row.iter(_C)]
                 low, high = (int(x) for x in spans.split(":", 1))
                 row.set("spans", f"{min([low, *cols])}:{max([high, *cols])}")
         self._dimension()
@@ -590,8 +589,8 @@ class _Sheet:
                 cells = entry.el.findall(_C)
                 if not cells:
                     continue
-                first = _split_ref(cells[0].get("r") or "A1")[1]
-                last = _split_ref(cells[-1].get("r") or "A1")[1]
+                first = split_ref(cells[0].get("r") or "A1")[1]
+                last = split_ref(cells[-1].get("r") or "A1")[1]
             else:
                 span = _raw_span(entry.raw or b"")
                 if span is None:
@@ -603,9 +602,9 @@ class _Sheet:
             right = max(right, last)
         ref = "A1"
         if top:
-            ref = _cell_ref(top, left)
+            ref = cell_ref(top, left)
             if (bottom, right) != (top, left):
-                ref += ":" + _cell_ref(bottom, right)
+                ref += ":" + cell_ref(bottom, right)
         dimension = _child(self.root, "dimension", _SHEET_ORDER)
         dimension.set("ref", ref)
 

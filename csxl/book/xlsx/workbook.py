@@ -15,11 +15,10 @@ from openpyxl.utils import quote_sheetname
 from openpyxl.xml.functions import tostring
 
 from csxl.book.plan import STYLES, Block, Chart, Clear, ResizeTable, SheetSpec
+from csxl.book.refs import MAX_COL, MAX_ROW, cell_ref, column_index, column_letters, parse_cell, parse_range
 from csxl.book.xlsx._xml import (
     _BAD_SHEET_CHARS,
     _EMU_PER_CM,
-    _MAX_COL,
-    _MAX_ROW,
     _SHEET_ORDER,
     _WORKBOOK_ORDER,
     _XML_HEADER,
@@ -39,16 +38,11 @@ from csxl.book.xlsx._xml import (
     RT_TABLE,
     RT_WORKSHEET,
     XDR,
-    _cell_ref,
     _child,
-    _col_index,
-    _col_letters,
     _encode,
     _insert_ordered,
     _number_text,
     _parse,
-    _parse_cell,
-    _parse_range,
     _q,
     _register,
 )
@@ -154,7 +148,7 @@ class _Book:
         if spec.tab_color is not None and not re.fullmatch(r"[0-9A-Fa-f]{6}", spec.tab_color):
             raise InputError("tab_color", spec.tab_color, "a hex RGB colour such as 1F4E79")
         for letters, width in spec.widths.items():
-            if not re.fullmatch(r"[A-Za-z]{1,3}", letters) or _col_index(letters) > _MAX_COL:
+            if not re.fullmatch(r"[A-Za-z]{1,3}", letters) or column_index(letters) > MAX_COL:
                 raise InputError("widths", letters, "a column letter such as B")
             if not (isinstance(width, (int, float)) and 0 < width <= 255):
                 raise InputError(f"widths[{letters}]", width, "a width of 0-255 characters")
@@ -180,8 +174,8 @@ class _Book:
             for old in root.findall(_q("cols")):
                 root.remove(old)
             cols = ET.Element(_q("cols"))
-            for letters, width in sorted(spec.widths.items(), key=lambda item: _col_index(item[0])):
-                n = str(_col_index(letters))
+            for letters, width in sorted(spec.widths.items(), key=lambda item: column_index(item[0])):
+                n = str(column_index(letters))
                 ET.SubElement(
                     cols, _q("col"), {"min": n, "max": n, "width": _number_text(float(width)), "customWidth": "1"}
                 )
@@ -231,10 +225,10 @@ class _Book:
         sheet = self.sheet(block.sheet)
         if block.top < 1 or block.left < 1:
             raise InputError("block", f"{block.sheet}!R{block.top}C{block.left}", "1-based (top and left >= 1)")
-        if block.top + len(block.values) - 1 > _MAX_ROW or any(
-            block.left + len(row) - 1 > _MAX_COL for row in block.values
+        if block.top + len(block.values) - 1 > MAX_ROW or any(
+            block.left + len(row) - 1 > MAX_COL for row in block.values
         ):
-            raise InputError("block", block.sheet, f"inside the sheet ({_MAX_ROW} rows, {_MAX_COL} columns)")
+            raise InputError("block", block.sheet, f"inside the sheet ({MAX_ROW} rows, {MAX_COL} columns)")
         single = block.styles if isinstance(block.styles, str) else None
         grid = block.styles if not isinstance(block.styles, str) and block.styles is not None else None
         styles = self.styles() if block.styles is not None or self._has_dates(block) else None
@@ -279,7 +273,7 @@ class _Book:
 
     def resize_table(self, op: ResizeTable) -> None:
         sheet = self.sheet(op.sheet)
-        top, left, bottom, right = _parse_range("ref", op.ref)
+        top, left, bottom, right = parse_range("ref", op.ref)
         for rel in sheet.book.pkg.relations(sheet.part):
             if rel.get("Type") != RT_TABLE:
                 continue
@@ -296,11 +290,11 @@ class _Book:
             count = len(columns.findall(_q("tableColumn"))) if columns is not None else right - left + 1
             if right - left + 1 != count:
                 raise InputError("ref", op.ref, f"{count} columns wide (the columns of table {op.table})")
-            ref = f"{_cell_ref(top, left)}:{_cell_ref(bottom, right)}"
+            ref = f"{cell_ref(top, left)}:{cell_ref(bottom, right)}"
             table.set("ref", ref)
             auto = table.find(_q("autoFilter"))
             if auto is not None:
-                auto.set("ref", f"{_cell_ref(top, left)}:{_cell_ref(bottom - totals, right)}")
+                auto.set("ref", f"{cell_ref(top, left)}:{cell_ref(bottom - totals, right)}")
             self.pkg.touch(part)
             return
         raise FileError(self.where, f"sheet {sheet.name!r} has no table named {op.table!r}")
@@ -376,7 +370,7 @@ class _Book:
         self.pkg.touch(drawing_part)
 
     def _text_categories(self, sheet: _Sheet, chart: Chart) -> bool:
-        top, left, _, _ = _parse_range("categories", chart.categories)
+        top, left, _, _ = parse_range("categories", chart.categories)
         c = sheet.cell(top, left, create=False)
         return c is not None and c.get("t") in ("inlineStr", "s", "str")
 
@@ -450,12 +444,12 @@ def _chart_xml(chart: Chart, sheet: str, text_categories: bool) -> bytes:
         raise InputError("chart series", len(chart.series), "exactly one range for a pie chart")
     if not (chart.width_cm > 0 and chart.height_cm > 0):
         raise InputError("chart size", f"{chart.width_cm} x {chart.height_cm} cm", "positive")
-    _parse_cell("anchor", chart.anchor)
+    parse_cell("anchor", chart.anchor)
     quoted = quote_sheetname(sheet)
 
     def ref(field: str, text: str) -> str:
-        t, lft, b, rgt = _parse_range(field, text)
-        return f"{quoted}!${_col_letters(lft)}${t}:${_col_letters(rgt)}${b}"
+        t, lft, b, rgt = parse_range(field, text)
+        return f"{quoted}!${column_letters(lft)}${t}:${column_letters(rgt)}${b}"
 
     built: Any
     if chart.kind == "line":
@@ -491,7 +485,7 @@ def _chart_xml(chart: Chart, sheet: str, text_categories: bool) -> bytes:
 
 def _chart_anchor(chart: Chart, name: str, shape_id: int, rid: str) -> ET.Element:
     """A ``xdr:oneCellAnchor`` holding a ``graphicFrame`` named ``csxl:<name>`` that points at the chart part."""
-    row, col = _parse_cell("anchor", chart.anchor)
+    row, col = parse_cell("anchor", chart.anchor)
 
     def x(tag: str) -> str:
         return _q(tag, XDR)
