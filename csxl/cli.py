@@ -21,7 +21,7 @@ import pandas as pd
 import csxl
 from csxl.book.read import read_book, validate_book
 from csxl.book.refresh import refresh
-from csxl.book.workflow import new_workbook, report_text, run_play, write_account_sheet, write_play_sheet, write_report
+from csxl.book.workflow import new_workbook, report_text, run_play, write_account_sheet, write_report
 from csxl.dashboard import tier_summary
 from csxl.demo import demo_portfolio
 from csxl.excel.lite import write_lite
@@ -275,15 +275,14 @@ def _play_command(name: str) -> click.Command:
             raise click.UsageError("choose one of --json and --md")
         account = kwargs.pop("account", None)
         options = {"date": kwargs.pop("qbr_date")} if kwargs.get("qbr_date") else {}
-        result = run_play(name, book, account, as_of=as_of, **options)
+        result, sheet = run_play(name, book, account, as_of=as_of, write=write, **options)
         if as_json:
             click.echo(json.dumps(result.model_dump(mode="json"), indent=2))
         elif as_md:
             click.echo(render_markdown(result), nl=False)
         else:
             click.echo(render_text(result), nl=False)
-        if write:
-            sheet = write_play_sheet(book, result)
+        if sheet is not None:
             click.echo(f"csxl: wrote sheet {sheet!r} in {book}", err=True)
 
     params: list[click.Parameter] = []

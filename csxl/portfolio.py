@@ -28,41 +28,12 @@ import pandas as pd
 from csxl.demo import DemoData
 from csxl.errors import InputError, RowIssue
 from csxl.facts import account_facts
+from csxl.history import HISTORY_COLUMNS, normalise_history
 from csxl.scoring import score_accounts
 from csxl.settings import Settings
 from csxl.tables import load_accounts, load_mrr, load_surveys
 
-__all__ = ["HISTORY_COLUMNS", "Portfolio", "normalise_history"]
-
-#: Columns of the History table (one snapshot per account per as-of date).
-HISTORY_COLUMNS: tuple[str, ...] = ("as_of", "account", "health_score", "health_tier", "simple_points", "arr")
-
-
-def normalise_history(history: pd.DataFrame | None) -> pd.DataFrame:
-    """A History table with exactly :data:`HISTORY_COLUMNS`: ``as_of`` midnight Timestamps, numbers as floats.
-
-    Rows without a date or an account are dropped. A table missing one of the columns raises :class:`InputError`.
-    """
-    if history is None or (isinstance(history, pd.DataFrame) and history.empty and not len(history.columns)):
-        history = pd.DataFrame({c: [] for c in HISTORY_COLUMNS})
-    if not isinstance(history, pd.DataFrame):
-        raise InputError("history", type(history).__name__, "a DataFrame with the History columns")
-    absent = [c for c in HISTORY_COLUMNS if c not in history.columns]
-    if absent:
-        raise InputError(
-            "history",
-            ", ".join(map(str, history.columns)) or "no columns",
-            f"a table with the columns {', '.join(HISTORY_COLUMNS)}",
-            detail=f"missing: {', '.join(absent)}",
-        )
-    out = history.loc[:, list(HISTORY_COLUMNS)].copy()
-    out["as_of"] = pd.to_datetime(out["as_of"], errors="coerce").dt.normalize().astype("datetime64[us]")
-    for col in ("health_score", "simple_points", "arr"):
-        out[col] = pd.to_numeric(out[col], errors="coerce").astype(float)
-    out["account"] = out["account"].astype(object)
-    out["health_tier"] = out["health_tier"].astype(object).where(out["health_tier"].notna(), None)
-    keep = out["as_of"].notna() & out["account"].notna()
-    return cast(pd.DataFrame, out[keep].reset_index(drop=True))
+__all__ = ["Portfolio"]
 
 
 @dataclass(frozen=True)

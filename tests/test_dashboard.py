@@ -26,11 +26,11 @@ from csxl.dashboard import (
     weekly_dashboard,
 )
 from csxl.errors import InputError
-from csxl.portfolio import HISTORY_COLUMNS, Portfolio
+from csxl.history import HISTORY_COLUMNS
+from csxl.portfolio import Portfolio
 from csxl.settings import TIER_SCHEMES, Settings, TierScheme
 
 AS_OF = dt.date(2026, 3, 31)
-STAMP = dt.datetime(2026, 4, 1, 9, 30)
 DIMS = ("usage", "engagement", "relationship", "outcomes", "financial")
 
 
@@ -145,7 +145,7 @@ def small(
 
 @pytest.fixture(scope="module")
 def dash() -> Dashboard:
-    return weekly_dashboard(small(), STAMP)
+    return weekly_dashboard(small())
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -246,7 +246,6 @@ def test_normalise_history_drops_rows_without_date_or_account() -> None:
 def test_portfolio_totals(dash: Dashboard) -> None:
     assert dash.as_of == AS_OF
     assert dash.week == "2026-W14"  # 2026-03-31 is the Tuesday of ISO week 14
-    assert dash.refreshed_at == STAMP
     assert dash.total_accounts == 5  # A B C D F
     assert dash.total_arr == 326_400  # 240,000 + 60,000 + 12,000 + 6,000 + 8,400
     assert dash.churned_accounts == 1  # E
@@ -310,7 +309,7 @@ def test_trailing_cohort_rates(dash: Dashboard) -> None:
 
 
 def test_last_full_month_is_the_month_before_when_as_of_is_mid_month() -> None:
-    r = weekly_dashboard(small(dt.date(2026, 3, 15)), STAMP).retention
+    r = weekly_dashboard(small(dt.date(2026, 3, 15))).retention
     # February: start (Jan) A 20,000 + B 5,000 + C 1,000 + E 300 = 26,300; D is new (not in NRR); nothing lost
     assert r.period_month == dt.date(2026, 2, 1)
     assert r.start_mrr == 26_300
@@ -363,7 +362,7 @@ def test_renewals_in_the_past_are_not_due(dash: Dashboard) -> None:
 )  # fmt: skip
 def test_renewal_window_edges(days: int, window: str | None) -> None:
     accounts = pd.DataFrame({"account": ["X"], "arr": [1_000], "renewal_date": [AS_OF + dt.timedelta(days=days)]})
-    d = weekly_dashboard(Portfolio.from_tables(accounts, as_of=AS_OF), STAMP)
+    d = weekly_dashboard(Portfolio.from_tables(accounts, as_of=AS_OF))
     hits = [b.window for b in d.renewals if b.count]
     assert hits == ([] if window is None else [window])
     assert d.renewals_past_due == (1 if days < 0 else 0)
@@ -405,7 +404,7 @@ def test_week_over_week(dash: Dashboard) -> None:
 )
 def test_week_ago_snapshot_rule(dates: list[str], chosen: dt.date | None) -> None:
     history = pd.DataFrame([(d, "A", 90.0, "Thriving", 10, 240_000) for d in dates], columns=list(HISTORY_COLUMNS))
-    w = weekly_dashboard(small(history=history), STAMP).week_over_week
+    w = weekly_dashboard(small(history=history)).week_over_week
     assert w.snapshot_as_of == chosen
     if chosen is None:
         assert w.note == NO_WEEK_AGO
@@ -417,7 +416,7 @@ def test_week_ago_snapshot_rule(dates: list[str], chosen: dt.date | None) -> Non
 def test_an_account_new_since_the_snapshot_and_at_risk_is_a_new_red() -> None:
     # a snapshot with only A: B and C are at risk now and were not at risk (absent) then
     history = pd.DataFrame([("2026-03-24", "A", 90.0, "Thriving", 10, 240_000)], columns=list(HISTORY_COLUMNS))
-    w = weekly_dashboard(small(history=history), STAMP).week_over_week
+    w = weekly_dashboard(small(history=history)).week_over_week
     assert [(a.account, a.tier_then) for a in w.new_reds] == [("B", None), ("C", None)]  # ARR order
 
 
@@ -427,13 +426,13 @@ def test_a_snapshot_written_under_another_preset_is_re_tiered_from_its_score() -
         [("2026-03-24", "B", 65.0, "Yellow", None, 60_000), ("2026-03-24", "D", 45.0, "Red", None, 6_000)],
         columns=list(HISTORY_COLUMNS),
     )
-    w = weekly_dashboard(small(history=history), STAMP).week_over_week
+    w = weekly_dashboard(small(history=history)).week_over_week
     assert [a.account for a in w.new_reds] == ["B", "C"]  # B was Healthy; C was absent
     assert [(a.account, a.tier_then) for a in w.reds_saved] == [("D", "At-Risk")]
 
 
 def test_growth_preset_at_risk_is_red_only() -> None:
-    d = weekly_dashboard(small(settings=Settings(preset="growth")), STAMP)
+    d = weekly_dashboard(small(settings=Settings(preset="growth")))
     # growth weights .40/.25/.20/.15 on usage/engagement/relationship/financial (outcomes unused):
     # B = 10 x (.4x2 + .6x6) = 44 Red; C 30 Red; D 70 Yellow (not at risk); A 90, F 85 Green
     assert d.at_risk_tiers == ["Red"]
@@ -456,7 +455,7 @@ def test_series_cover_the_last_12_months(dash: Dashboard) -> None:
 
 
 def test_series_stop_at_the_as_of_month() -> None:
-    d = weekly_dashboard(small(dt.date(2026, 2, 10)), STAMP)
+    d = weekly_dashboard(small(dt.date(2026, 2, 10)))
     assert d.mrr_series[-1].month == dt.date(2026, 2, 1)
     assert len(d.mrr_series) == 12  # the window 2025-03 .. 2026-02, all inside the table
     assert d.this_month.label == "2026-02"
@@ -469,7 +468,7 @@ def test_series_stop_at_the_as_of_month() -> None:
 
 
 def test_empty_portfolio() -> None:
-    d = weekly_dashboard(Portfolio.from_tables(pd.DataFrame({"account": []}), as_of=AS_OF), STAMP)
+    d = weekly_dashboard(Portfolio.from_tables(pd.DataFrame({"account": []}), as_of=AS_OF))
     assert (d.total_accounts, d.total_arr, d.at_risk_count, d.average_health) == (0, 0, 0, None)
     assert all(t.count == 0 and t.share_of_arr is None for t in d.by_tier)
     assert d.retention.nrr is None
@@ -486,7 +485,7 @@ def test_empty_portfolio() -> None:
 
 def test_no_mrr_no_surveys_no_history() -> None:
     p = Portfolio.from_tables(accounts_frame(), as_of=AS_OF)
-    d = weekly_dashboard(p, STAMP)
+    d = weekly_dashboard(p)
     # F has no ARR and no MRR: unknown, left out; the others as before: 240,000 + 60,000 + 12,000 + 6,000
     assert (d.total_accounts, d.total_arr, d.unknown_arr_accounts) == (4, 318_000, 1)
     assert d.retention.period_month is None
@@ -501,7 +500,7 @@ def test_no_mrr_no_surveys_no_history() -> None:
 def test_all_churned() -> None:
     accounts = pd.DataFrame({"account": ["A", "B"], "arr": [0, 0], "churn_reason": ["Price", None]})
     mrr = pd.DataFrame({"account": ["A", "A", "B"], "month": ["2026-02", "2026-03", "2026-02"], "mrr": [100, 0, 50]})
-    d = weekly_dashboard(Portfolio.from_tables(accounts, mrr, as_of=AS_OF), STAMP)
+    d = weekly_dashboard(Portfolio.from_tables(accounts, mrr, as_of=AS_OF))
     assert (d.total_accounts, d.total_arr, d.churned_accounts) == (0, 0, 2)
     # March: start 150 (A 100 + B 50), both churned: NRR = GRR = 0, logo churn 2/2
     assert (d.retention.nrr, d.retention.grr, d.retention.logo_churn_rate) == (0.0, 0.0, 1.0)
@@ -510,7 +509,7 @@ def test_all_churned() -> None:
 
 
 def test_as_of_before_any_data() -> None:
-    d = weekly_dashboard(small(dt.date(2024, 6, 30)), STAMP)
+    d = weekly_dashboard(small(dt.date(2024, 6, 30)))
     # MRR starts 2025-03, surveys 2025-12: nothing is known yet; renewals are measured from 2024-06-30 (> 90 days)
     assert d.retention.period_month is None
     assert d.retention.cohort_nrr_12m is None
@@ -524,7 +523,7 @@ def test_as_of_before_any_data() -> None:
 
 
 def test_as_of_after_the_mrr_table_has_no_this_month() -> None:
-    d = weekly_dashboard(small(dt.date(2026, 5, 15)), STAMP)
+    d = weekly_dashboard(small(dt.date(2026, 5, 15)))
     # last MRR month is 2026-03: May has no data (not "nothing moved"), April (last full month) neither
     assert d.this_month.has_data is False
     assert d.this_month.churned_mrr is None
@@ -534,7 +533,7 @@ def test_as_of_after_the_mrr_table_has_no_this_month() -> None:
 
 
 def test_surveys_after_as_of_are_ignored() -> None:
-    d = weekly_dashboard(small(dt.date(2026, 4, 1)), STAMP)
+    d = weekly_dashboard(small(dt.date(2026, 4, 1)))
     # window 2026-01-02 .. 2026-04-01: NPS 10, 9 and the future-dated 8 (now inside), not 6 (01-01) -> 2 of 3 promoters
     assert d.surveys.start == dt.date(2026, 1, 2)
     assert d.surveys.nps_responses == 3
@@ -561,10 +560,12 @@ def test_json_schema_exists() -> None:
         assert name in schema["properties"]
 
 
-def test_refreshed_at_defaults_to_now() -> None:
-    before = dt.datetime.now().replace(microsecond=0)
-    d = weekly_dashboard(small())
-    assert before <= d.refreshed_at <= dt.datetime.now()
+def test_the_dashboard_reads_no_clock() -> None:
+    # same portfolio, same dashboard, byte for byte (the "last refreshed" stamp belongs to the sheet, not the result)
+    first = json.dumps(weekly_dashboard(small()).model_dump(mode="json"), sort_keys=True)
+    second = json.dumps(weekly_dashboard(small()).model_dump(mode="json"), sort_keys=True)
+    assert first == second
+    assert "refreshed" not in first
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -578,7 +579,7 @@ def demo() -> Portfolio:
 
 
 def test_demo_counts_and_arr_add_up(demo: Portfolio) -> None:
-    d = weekly_dashboard(demo, STAMP)
+    d = weekly_dashboard(demo)
     arr = pd.to_numeric(demo.accounts["arr"])
     assert d.total_accounts == int((arr > 0).sum())  # the demo fills every ARR cell
     assert d.total_arr == pytest.approx(float(arr[arr > 0].sum()))
@@ -612,7 +613,7 @@ def test_demo_week_over_week_matches_an_independent_count(demo: Portfolio) -> No
     gone = pd.DataFrame([(then["as_of"].iloc[0], "Gone Co", 10.0, "Critical", 1, 5_000)], columns=list(HISTORY_COLUMNS))
     then = pd.concat([then, gone], ignore_index=True)
     p = Portfolio.from_tables(demo.accounts, demo.mrr, demo.surveys, then, settings=demo.settings, as_of=demo.as_of)
-    w = weekly_dashboard(p, STAMP).week_over_week
+    w = weekly_dashboard(p).week_over_week
     assert w.days_ago == 10
     counts_then = then["health_tier"].value_counts()
     arr_then = then.groupby("health_tier")["arr"].sum()

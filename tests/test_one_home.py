@@ -246,3 +246,100 @@ def test_sheet_parts_resolve_relative_and_absolute_targets() -> None:
     sheets, names = refs.sheet_parts(members.__getitem__)
     assert sheets == {"A": "xl/worksheets/sheet1.xml", "B": "xl/worksheets/sheet2.xml"}
     assert names == {"csxl_as_of": "Settings!$B$5"}  # sheet-local names are not workbook settings
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# The command line over a workbook: one dashboard, one risk vocabulary, the same bytes, the workbook's currency
+# --------------------------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def eur_book(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    from click.testing import CliRunner
+
+    from csxl.cli import cli
+
+    path = tmp_path_factory.mktemp("book") / "book.xlsx"
+    run = CliRunner().invoke(cli, ["new", str(path), "--demo", "--accounts", "40", "--currency", "EUR"])
+    assert run.exit_code == 0, run.output
+    return path
+
+
+def _csxl(*args: str) -> str:
+    from click.testing import CliRunner
+
+    from csxl.cli import cli
+
+    run = CliRunner().invoke(cli, list(args))
+    assert run.exit_code == 0, run.output
+    return run.output
+
+
+def test_portfolio_json_is_the_same_bytes_for_the_same_book_and_as_of(eur_book: Any) -> None:
+    first = _csxl("portfolio", "--book", str(eur_book), "--as-of", "2026-10-31", "--json")
+    second = _csxl("portfolio", "--book", str(eur_book), "--as-of", "2026-10-31", "--json")
+    assert first == second
+    assert json_loads(first)["dashboard"]["currency"] == "EUR"
+
+
+def json_loads(text: str) -> Any:
+    import json
+
+    return json.loads(text)
+
+
+def test_the_dashboard_is_described_once_for_sheet_report_and_play(eur_book: Any) -> None:
+    from csxl.book.dashboard_sheet import dashboard_plan
+    from csxl.book.plan import Block
+    from csxl.book.read import read_book
+    from csxl.dashboard import dashboard_sections, weekly_dashboard
+
+    portfolio = read_book(eur_book).to_portfolio(as_of=_dt.date(2026, 10, 31))
+    titles = [s.title for s in dashboard_sections(weekly_dashboard(portfolio))]
+    plan = dashboard_plan(portfolio, _dt.datetime(2026, 11, 1, 9, 0))
+    on_sheet = [
+        b.values[0][0]
+        for b in plan.ops
+        if isinstance(b, Block) and not isinstance(b.styles, str) and b.styles[0][0] == "section"
+    ]
+    play_text = _csxl("portfolio", "--book", str(eur_book), "--as-of", "2026-10-31")
+    report_text = _csxl("report", str(eur_book), "--format", "text", "--as-of", "2026-10-31")
+    assert on_sheet == titles  # the sheet lays out exactly the dashboard's sections, in order
+    for title in titles:
+        assert f"\n{title}\n" in play_text and f"\n{title}\n" in report_text
+    assert "EUR " in play_text and "USD" not in play_text
+
+
+def test_a_play_sheet_is_in_the_workbooks_currency(eur_book: Any, tmp_path: Any) -> None:
+    import html
+    import shutil
+    import zipfile
+
+    book = tmp_path / "eur.xlsx"
+    shutil.copy(eur_book, book)
+    _csxl("portfolio", "--book", str(book), "--write")
+    with zipfile.ZipFile(book) as zf:
+        styles = html.unescape(zf.read("xl/styles.xml").decode())
+    # the play's money cells take the workbook's format; before, the play sheet added a dollar format to a EUR book
+    assert '"€"#,##0' in styles
+    assert '"$"' not in styles
+
+
+def test_one_risk_level_for_an_account_in_every_play(eur_book: Any) -> None:
+    from csxl.book.read import read_book
+    from csxl.plays import PLAYS
+
+    portfolio = read_book(eur_book).to_portfolio(as_of=_dt.date(2026, 10, 31))
+    table = portfolio.table
+    critical = table.loc[table["health_tier"] == "Critical", "account"]
+    at_risk = table.loc[table["health_tier"] == "At-Risk", "account"]
+    assert len(critical) and len(at_risk)
+    for name in (critical.iloc[0], at_risk.iloc[0]):
+        risk = PLAYS["risk"].run(portfolio, name)
+        save = PLAYS["save"].run(portfolio, name)
+        renewal = PLAYS["renewal"].run(portfolio, name)
+        tier_indicator = next(i for i in risk.indicators if i.indicator == "Health score tier")
+        # the tier alone says High in every play ("red health score"); other signals may raise a play's level only
+        assert tier_indicator.level == "High"
+        assert {risk.risk_level, save.level, renewal.level} <= {"High", "Critical"}
+        assert save.level == renewal.level  # the same rules over the same signals

@@ -12,18 +12,19 @@ import json
 
 import pandas as pd
 import pytest
-from test_dashboard import AS_OF, STAMP, accounts_frame, history_frame, mrr_frame, small, surveys_frame
+from test_dashboard import AS_OF, accounts_frame, history_frame, mrr_frame, small, surveys_frame
 
 import csxl
 import csxl.plays.portfolio
+from csxl.history import HISTORY_COLUMNS
 from csxl.plays.base import PLAYS, load_library, render_markdown, render_text
 from csxl.plays.portfolio import UNASSIGNED, PortfolioReview, portfolio_review
-from csxl.portfolio import HISTORY_COLUMNS, Portfolio
+from csxl.portfolio import Portfolio
 
 
 @pytest.fixture(scope="module")
 def review() -> PortfolioReview:
-    return portfolio_review(small(), refreshed_at=STAMP)
+    return portfolio_review(small())
 
 
 def test_registered_as_play_8() -> None:
@@ -44,13 +45,12 @@ def test_library_holds_the_spec_ratios_and_stages() -> None:
 def test_result_basics(review: PortfolioReview) -> None:
     assert (review.command, review.account, review.as_of) == ("portfolio", None, AS_OF)
     assert review.dashboard.total_accounts == 5
-    assert review.dashboard.refreshed_at == STAMP
     assert review.title() == "Portfolio review, week 2026-W14 (as of 2026-03-31)"
 
 
 def test_account_argument_is_ignored() -> None:
-    a = portfolio_review(small(), "A", refreshed_at=STAMP)
-    b = portfolio_review(small(), refreshed_at=STAMP)
+    a = portfolio_review(small(), "A")
+    b = portfolio_review(small())
     assert a == b
 
 
@@ -96,7 +96,7 @@ def test_a_csm_over_the_loosest_ratio_is_over_capacity() -> None:
     # 25 enterprise accounts for one CSM: load_min = 25 / 20 = 1.25 > 1; the ratios need 25/20 .. 25/10 CSMs
     accounts = pd.DataFrame({"account": [f"E{i}" for i in range(25)], "segment": "enterprise", "arr": 150_000,
                              "csm": "Solo"})  # fmt: skip
-    r = portfolio_review(Portfolio.from_tables(accounts, as_of=AS_OF), refreshed_at=STAMP)
+    r = portfolio_review(Portfolio.from_tables(accounts, as_of=AS_OF))
     (solo,) = r.csm_concentration
     assert solo.load_min == pytest.approx(1.25)
     assert solo.over_capacity is True
@@ -107,7 +107,7 @@ def test_library_override_changes_the_ratios() -> None:
     lib = load_library("portfolio")
     ratios = dict(lib["csm_ratios"])
     ratios["enterprise"] = {"min_accounts": 1, "max_accounts": 1, "touch_model": "Dedicated"}
-    r = portfolio_review(small(), library={"csm_ratios": ratios}, refreshed_at=STAMP)
+    r = portfolio_review(small(), library={"csm_ratios": ratios})
     ana = next(c for c in r.csm_concentration if c.csm == "Ana")
     assert ana.load_min == pytest.approx(1 / 1 + 1 / 50)  # A now needs a whole CSM
     assert ana.over_capacity is True
@@ -131,7 +131,7 @@ def test_stage_of_the_small_portfolio(review: PortfolioReview) -> None:
 )  # fmt: skip
 def test_stage_bounds(customers: int, stage: str, model: str) -> None:
     accounts = pd.DataFrame({"account": [f"C{i}" for i in range(customers)], "arr": 1_000.0, "csm": "Ana"})
-    r = portfolio_review(Portfolio.from_tables(accounts, as_of=AS_OF), refreshed_at=STAMP)
+    r = portfolio_review(Portfolio.from_tables(accounts, as_of=AS_OF))
     assert (r.stage.name, r.stage.customers, r.stage.health_model) == (stage, customers, model)
 
 
@@ -139,7 +139,7 @@ def test_stage_bounds(customers: int, stage: str, model: str) -> None:
                                                          (50, "Ana", "1 CSM(s) in place")])  # fmt: skip
 def test_first_csm_hire(customers: int, csm: str | None, says: str) -> None:
     accounts = pd.DataFrame({"account": [f"C{i}" for i in range(customers)], "arr": 1_000.0, "csm": csm})
-    r = portfolio_review(Portfolio.from_tables(accounts, as_of=AS_OF), refreshed_at=STAMP)
+    r = portfolio_review(Portfolio.from_tables(accounts, as_of=AS_OF))
     assert says in r.stage.first_csm_hire
 
 
@@ -161,7 +161,7 @@ def test_tier_moves_use_the_latest_earlier_snapshot_of_any_age() -> None:
     # only the 21-day-old snapshot (B Critical at 10): B moved up Critical -> At-Risk; A is not in it
     history = history_frame()
     history = history[history["as_of"] == "2026-03-10"]
-    r = portfolio_review(small(history=history), refreshed_at=STAMP)
+    r = portfolio_review(small(history=history))
     assert r.previous_snapshot == dt.date(2026, 3, 10)
     assert r.moved_down == []
     assert [(m.account, m.tier_then, m.tier_now, m.steps) for m in r.moved_up] == [("B", "Critical", "At-Risk", -1)]
@@ -169,7 +169,7 @@ def test_tier_moves_use_the_latest_earlier_snapshot_of_any_age() -> None:
 
 
 def test_no_history_means_no_moves_and_says_so() -> None:
-    r = portfolio_review(small(history=pd.DataFrame(columns=list(HISTORY_COLUMNS))), refreshed_at=STAMP)
+    r = portfolio_review(small(history=pd.DataFrame(columns=list(HISTORY_COLUMNS))))
     assert r.previous_snapshot is None
     assert r.moved_down == []
     assert r.moved_up == []
@@ -188,7 +188,7 @@ def test_churn_reasons_by_window() -> None:
     mrr = pd.DataFrame({"account": ["X1", "X2", "X3", "X4", "L"],
                         "month": ["2026-02", "2025-12", "2025-06", "2026-02", "2026-03"],
                         "mrr": [100, 100, 100, 100, 400]})  # fmt: skip
-    r = portfolio_review(Portfolio.from_tables(accounts, mrr, as_of=AS_OF), refreshed_at=STAMP)
+    r = portfolio_review(Portfolio.from_tables(accounts, mrr, as_of=AS_OF))
     got = [(c.reason, c.this_month, c.previous_months, c.all_time) for c in r.churn_reasons]
     # sorted by this month, then all time, then name
     assert got == [("Value", 1, 1, 2), ("(not recorded)", 1, 0, 1), ("Price", 0, 0, 1)]
@@ -206,7 +206,7 @@ def test_churn_reason_of_the_small_portfolio(review: PortfolioReview) -> None:
 
 def test_no_churn_this_month_names_the_overall_top() -> None:
     accounts = pd.DataFrame({"account": ["X", "Y"], "arr": [0, 0], "churn_reason": ["Support", "Support"]})
-    r = portfolio_review(Portfolio.from_tables(accounts, as_of=AS_OF), refreshed_at=STAMP)
+    r = portfolio_review(Portfolio.from_tables(accounts, as_of=AS_OF))
     assert r.top_churn_reason is None  # no MRR: churn months unknown
     assert r.answers[2].answer == "no churn this month; most common reason overall: Support (2 accounts)"
 
@@ -229,7 +229,7 @@ def test_expansion_signals_of_accounts_not_at_risk() -> None:
     accounts = accounts_frame()
     accounts["expansion_signals"] = ["more seats; API", "new team", None, " ", None, None]  # B is at risk: left out
     p = Portfolio.from_tables(accounts, mrr_frame(), surveys_frame(), history_frame(), as_of=AS_OF)
-    r = portfolio_review(p, refreshed_at=STAMP)
+    r = portfolio_review(p)
     assert (r.expansion.accounts, r.expansion.arr, r.expansion.top) == (1, 240_000, ["A"])
 
 
@@ -249,9 +249,10 @@ def test_every_question_is_answered(review: PortfolioReview) -> None:
 def test_text_and_markdown_reports(review: PortfolioReview) -> None:
     text = render_text(review)
     md = render_markdown(review)
-    for heading in ("Health by tier", "Retention", "This month (2026-03, month to date)", "Renewals",
-                    "Week over week", "New reds", "Reds saved", "Monthly review", "CSM at-risk concentration",
-                    "Stage: Early (1-100 customers)", "Churn reasons (2026-03)", "Multi-threading"):  # fmt: skip
+    for heading in ("Portfolio by tier (engine preset)", "Retention", "This month (2026-03, month to date)",
+                    "Renewals", "Week over week", "New at-risk accounts", "Saved (no longer at risk)",
+                    "Monthly review", "CSM at-risk concentration", "Stage: Early (1-100 customers)",
+                    "Churn reasons (2026-03)", "Multi-threading"):  # fmt: skip
         assert heading in text
         assert f"## {heading}" in md
     assert "nan" not in text.lower().replace("financial", "")
@@ -278,7 +279,7 @@ def test_json_round_trip(review: PortfolioReview) -> None:
     ids=["empty", "all churned", "no arr"],
 )
 def test_edge_portfolios_render(portfolio: Portfolio) -> None:
-    r = portfolio_review(portfolio, refreshed_at=STAMP)
+    r = portfolio_review(portfolio)
     assert r.csm_concentration == []
     assert r.top_accounts == []
     assert r.capacity.segments == []
@@ -295,7 +296,7 @@ def test_edge_portfolios_render(portfolio: Portfolio) -> None:
 
 def test_demo_invariants() -> None:
     p = Portfolio.from_demo(csxl.demo_portfolio())
-    r = portfolio_review(p, refreshed_at=STAMP)
+    r = portfolio_review(p)
     d = r.dashboard
     assert sum(c.accounts for c in r.csm_concentration) == d.total_accounts
     assert sum(c.arr for c in r.csm_concentration) == pytest.approx(d.total_arr)

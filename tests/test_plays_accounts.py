@@ -507,7 +507,10 @@ def test_qbr_data_summary_trends() -> None:
     # (March 1 is older than 90 days): delta +10 >= +5 -> improving
     assert (r.health_delta, r.health_trend) == (pytest.approx(10.0), "improving")
     goals = next(d for d in r.data if d.metric == "success-plan goals")
-    assert goals.value == "1 of 3 goals achieved (33%)"
+    assert goals.shown == "1 of 3 goals achieved (33%)"
+    assert (goals.value, goals.unit) == (pytest.approx(1 / 3, rel=1e-12), "fraction")  # a number, not text
+    mrr = next(d for d in r.data if d.metric == "MRR, 90 days")
+    assert (mrr.value, mrr.unit) == (pytest.approx(1200.0), "USD per month")
 
 
 @pytest.mark.parametrize(
@@ -620,8 +623,9 @@ def test_risk_indicator_both_ways(cells: dict[str, Any], indicator: str, present
 
 @pytest.mark.parametrize(
     ("value", "tier", "level", "deadline", "owner"),
-    [  # engine tiers -> agent risk levels; deadlines: Immediate (same day), 24h, 1 week; Low automated (+7, csxl)
-        (2.0, "Critical", "Critical", D(2026, 6, 30), "CS Leader"),
+    [  # engine tiers -> agent risk levels ("red health score" is High; Critical is a cancellation request, which no
+        # column records); deadlines: 24h, 1 week; Low automated (+7, csxl)
+        (2.0, "Critical", "High", D(2026, 7, 1), "CSM (Ana)"),
         (5.0, "At-Risk", "High", D(2026, 7, 1), "CSM (Ana)"),
         (7.0, "Healthy", "Medium", D(2026, 7, 7), "CSM/Automated (Ana)"),
         (9.0, "Thriving", "Low", D(2026, 7, 7), "Automated"),

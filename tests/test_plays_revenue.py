@@ -122,8 +122,8 @@ def test_renewal_past_or_missing_gives_a_message_not_a_timeline(
     ("cells", "stance", "level"),
     [
         (overrides(9), "expand", "Low"),  # 90 -> Thriving, no signal -> Low
-        (overrides(7), "secure", "Low"),  # 70 -> Healthy
-        (overrides(5), "recover", "Medium"),  # 50 -> At-Risk -> Medium level, stance by tier
+        (overrides(7), "secure", "Medium"),  # 70 -> Healthy, the tier above the at-risk ones -> Medium ("yellow")
+        (overrides(5), "recover", "High"),  # 50 -> At-Risk, an at-risk tier -> High (the same level csxl risk gives)
         (overrides(2), "recover", "High"),  # 20 -> Critical -> High level
         ({**overrides(9), "payment_status": "delinquent"}, "recover", "High"),  # High signal beats a Thriving tier
     ],
@@ -187,7 +187,8 @@ def test_save_root_cause(cells: dict[str, Any], reason: str, basis: str) -> None
     ("cells", "level"),
     [
         (overrides(9), "Low"),  # Thriving, no signal
-        (overrides(5), "Medium"),  # At-Risk tier -> Medium ("yellow health score")
+        (overrides(7), "Medium"),  # Healthy, the tier above the at-risk ones -> Medium ("yellow health score")
+        (overrides(5), "High"),  # At-Risk, an at-risk tier -> High (the same level csxl risk gives)
         (overrides(2), "High"),  # Critical tier -> High ("red health score")
         ({**overrides(9), "days_since_login": 14}, "High"),  # no login 14+ days is High
         ({**overrides(9), "days_since_login": 13}, "Low"),  # 7..13 days is Low

@@ -35,8 +35,9 @@ from csxl.book.xlsx import apply_plan
 from csxl.cohorts import cohort_sizes, cohort_table
 from csxl.dashboard import history_snapshot, merge_history
 from csxl.errors import RowIssue
+from csxl.history import HISTORY_COLUMNS
 from csxl.plays.base import Section
-from csxl.portfolio import HISTORY_COLUMNS, Portfolio
+from csxl.portfolio import Portfolio
 
 __all__ = [
     "EXCEL_FLAVOUR_SHEET",

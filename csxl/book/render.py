@@ -12,9 +12,12 @@ import datetime as _dt
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import cast
 
 from csxl.book.plan import Block, Cell, Chart, Formula, Plan, SheetSpec, Style
-from csxl.plays.base import PlayResult, Section, Value
+from csxl.plays.base import PlayResult
+from csxl.sections import Cell as SectionCell
+from csxl.sections import Section, Styled
 
 __all__ = ["RAG_STYLES", "SheetWriter", "Styled", "result_plan"]
 
@@ -33,20 +36,12 @@ RAG_STYLES: dict[str, Style] = {
 }
 
 
-@dataclass(frozen=True)
-class Styled:
-    """A value with an explicit look (e.g. a share shown as a percentage)."""
-
-    value: Value | Formula
-    style: Style
-
-
-def _cell(value: Value | Styled | Formula) -> tuple[Cell, Style | None]:
+def _cell(value: SectionCell | Formula) -> tuple[Cell, Style | None]:
     if isinstance(value, Formula):
         return value, None
     if isinstance(value, Styled):
         inner, _ = _cell(value.value)
-        return inner, value.style
+        return inner, cast(Style, value.style)
     if isinstance(value, float) and not math.isfinite(value):
         return None, None
     if isinstance(value, bool):
@@ -74,7 +69,7 @@ class SheetWriter:
     blocks: list[Block] = field(default_factory=list)
     charts: list[Chart] = field(default_factory=list)
 
-    def line(self, values: Sequence[Value | Styled | Formula], style: Style | None = None, *, left: int = 1) -> int:
+    def line(self, values: Sequence[SectionCell | Formula], style: Style | None = None, *, left: int = 1) -> int:
         """Write one row starting at column ``left``; returns its row number."""
         cells = [_cell(v) for v in values]
         styles = [[style or s for _, s in cells]]

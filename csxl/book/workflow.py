@@ -18,7 +18,7 @@ import pandas as pd
 from openpyxl import Workbook
 
 from csxl.book import layout
-from csxl.book.dashboard_sheet import dashboard_plan, dashboard_sections
+from csxl.book.dashboard_sheet import dashboard_plan
 from csxl.book.plan import Chart, Plan
 from csxl.book.read import read_book
 from csxl.book.refresh import RefreshResult, cohorts_plan, refresh, refreshed_at
@@ -26,7 +26,7 @@ from csxl.book.render import SheetWriter, Styled, result_plan
 from csxl.book.safety import refuse_if_open, replacing
 from csxl.book.template import build_template
 from csxl.book.xlsx import apply_plan
-from csxl.dashboard import Dashboard, at_risk_mask, weekly_dashboard
+from csxl.dashboard import Dashboard, at_risk_mask, dashboard_sections, weekly_dashboard
 from csxl.demo import demo_portfolio
 from csxl.errors import FileError, InputError
 from csxl.plays import PLAYS
@@ -42,7 +42,6 @@ __all__ = [
     "report_text",
     "run_play",
     "write_account_sheet",
-    "write_play_sheet",
     "write_report",
 ]
 
@@ -182,24 +181,30 @@ def write_account_sheet(path: str | Path, account: str, *, as_of: _dt.date | Non
 
 
 def run_play(
-    command: str, path: str | Path, account: str | None = None, *, as_of: _dt.date | None = None, **options: Any
-) -> PlayResult:
-    """Run a registered play on the workbook at ``path``."""
+    command: str,
+    path: str | Path,
+    account: str | None = None,
+    *,
+    as_of: _dt.date | None = None,
+    write: bool = False,
+    force: bool = False,
+    **options: Any,
+) -> tuple[PlayResult, str | None]:
+    """Run a registered play on the workbook at ``path``; with ``write``, also write its result as a csxl sheet there
+    (in the workbook's currency). Returns the result and the sheet written (``None`` without ``write``)."""
     if command not in PLAYS:
         raise InputError("command", command, f"one of {', '.join(sorted(PLAYS))}")
     play = PLAYS[command]
     if play.needs_account and not account:
         raise InputError("account", account, f"an account name (csxl {command} ACCOUNT --book PATH)")
     _, portfolio = _portfolio(path, as_of)
-    return play.run(portfolio, account, **options) if play.needs_account else play.run(portfolio, **options)
-
-
-def write_play_sheet(path: str | Path, result: PlayResult, *, currency: str = "USD", force: bool = False) -> str:
-    """Write a play's result as a csxl sheet in the workbook at ``path``; returns the sheet name."""
-
+    result = play.run(portfolio, account, **options) if play.needs_account else play.run(portfolio, **options)
+    if not write:
+        return result, None
     sheet = play_sheet_name(result.command, result.account)
-    apply_plan(path, result_plan(result, sheet, after=layout.SHEET_DASHBOARD), force=force, currency=currency)
-    return sheet
+    plan = result_plan(result, sheet, after=layout.SHEET_DASHBOARD)
+    apply_plan(path, plan, force=force, currency=portfolio.settings.currency)
+    return result, sheet
 
 
 def at_risk_table(portfolio: Portfolio) -> pd.DataFrame:
@@ -292,7 +297,7 @@ def write_report(
         wb.save(tmp)
         say("dashboard and cohorts")
         dash = weekly_dashboard(portfolio)
-        plan = dashboard_plan(portfolio, dash=dash)
+        plan = dashboard_plan(portfolio, refreshed_at(), dash=dash)
         plan.ops.extend(cohorts_plan(portfolio).ops)
         risk = at_risk_table(portfolio)
         writer = SheetWriter("At risk", widths={"A": 28.0, "B": 12.0, "C": 12.0, "D": 10.0, "E": 10.0, "F": 16.0})

@@ -13,34 +13,32 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import TYPE_CHECKING, Any, TypeVar, Union
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict
+
+from csxl import sections
+from csxl.sections import Section, Styled, Value
 
 if TYPE_CHECKING:
     pass
 
-__all__ = ["PLAYS", "Play", "PlayResult", "Section", "load_library", "register", "render_markdown", "render_text"]
-
-#: A cell of a section row: text, number, date or blank.
-Value = Union[str, int, float, bool, _dt.date, None]
-
-
-@dataclass(frozen=True)
-class Section:
-    """A titled part of a result: either key/value lines (``header`` empty) or a table (``header`` = column names).
-
-    ``rows`` hold plain values; ``text`` is a paragraph shown before the rows (an email body, a talk track).
-    """
-
-    title: str
-    rows: Sequence[Sequence[Value]] = ()
-    header: Sequence[str] = ()
-    text: str = ""
+__all__ = [
+    "PLAYS",
+    "Play",
+    "PlayResult",
+    "Section",
+    "Styled",
+    "Value",
+    "load_library",
+    "register",
+    "render_markdown",
+    "render_text",
+]
 
 
 class PlayResult(BaseModel):
@@ -109,61 +107,11 @@ def load_library(name: str, override: Mapping[str, Any] | None = None) -> dict[s
     return data
 
 
-def _show(value: Value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        return f"{value:,.2f}".rstrip("0").rstrip(".") if abs(value) < 1e15 else repr(value)
-    if isinstance(value, _dt.date):
-        return value.isoformat()
-    return str(value)
-
-
 def render_text(result: PlayResult) -> str:
-    """Readable terminal text: title, then each section (key: value lines, or an aligned table)."""
-    out = [result.title(), "=" * len(result.title())]
-    for section in result.sections():
-        out += ["", section.title, "-" * len(section.title)]
-        if section.text:
-            out.append(section.text)
-        if section.header:
-            table = [list(section.header)] + [[_show(v) for v in row] for row in section.rows]
-            widths = [max(len(r[i]) if i < len(r) else 0 for r in table) for i in range(len(section.header))]
-            for r in table:
-                out.append("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)).rstrip())
-        else:
-            for row in section.rows:
-                key, *rest = [_show(v) for v in row] or [""]
-                out.append(f"{key}: {' | '.join(rest)}" if rest else key)
-    for note in result.conventions:
-        out.append(f"* {note}")
-    return "\n".join(out) + "\n"
-
-
-def _md_cell(value: Value) -> str:
-    return _show(value).replace("|", "\\|").replace("\n", " ")
+    """Readable terminal text of a result (:func:`csxl.sections.render_text`)."""
+    return sections.render_text(result.title(), result.sections(), result.conventions)
 
 
 def render_markdown(result: PlayResult) -> str:
-    """GitHub Markdown: ``#`` title, ``##`` sections, tables for tabular sections, bullets for key/value ones."""
-    out = [f"# {result.title()}"]
-    for section in result.sections():
-        out += ["", f"## {section.title}"]
-        if section.text:
-            out += ["", section.text]
-        if section.rows:
-            out.append("")
-        if section.header:
-            out.append("| " + " | ".join(section.header) + " |")
-            out.append("|" + "---|" * len(section.header))
-            for row in section.rows:
-                out.append("| " + " | ".join(_md_cell(v) for v in row) + " |")
-        else:
-            for row in section.rows:
-                key, *rest = [_md_cell(v) for v in row] or [""]
-                out.append(f"- **{key}**: {' | '.join(rest)}" if rest else f"- {key}")
-    if result.conventions:
-        out += ["", "## Conventions", ""] + [f"- {c}" for c in result.conventions]
-    return "\n".join(out) + "\n"
+    """GitHub Markdown of a result (:func:`csxl.sections.render_markdown`)."""
+    return sections.render_markdown(result.title(), result.sections(), result.conventions)

@@ -36,9 +36,10 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
 from csxl.cohorts import cohort_sizes, cohort_table
-from csxl.plays.base import PlayResult, Section, Value, load_library, register
-from csxl.plays.score import MissingColumn, pct
+from csxl.plays.base import PlayResult, Section, load_library, register
+from csxl.plays.common import MissingColumn, pct, pct_cell
 from csxl.portfolio import Portfolio
+from csxl.sections import Cell
 
 __all__ = [
     "CheckpointCompare",
@@ -135,15 +136,15 @@ class CohortResult(PlayResult):
     def title(self) -> str:
         return f"Cohort analysis (as of {self.as_of.isoformat()})"
 
-    def _table(self, rows: list[CohortRow]) -> tuple[list[list[Value]], tuple[str, ...]]:
+    def _table(self, rows: list[CohortRow]) -> tuple[list[list[Cell]], tuple[str, ...]]:
         width = max((len(r.retention) for r in rows), default=0)
         months = [m for m in self.display_months if m < width]
         header = ("cohort", "customers", *[f"M{m}" for m in months])
-        out: list[list[Value]] = []
+        out: list[list[Cell]] = []
         for r in rows:
-            cells: list[Value] = [r.cohort.strftime("%Y-%m"), r.customers]
+            cells: list[Cell] = [r.cohort.strftime("%Y-%m"), r.customers]
             cells += [
-                None if m >= len(r.retention) or r.retention[m] is None else pct(r.retention[m], 1) for m in months
+                None if m >= len(r.retention) or r.retention[m] is None else pct_cell(r.retention[m], 1) for m in months
             ]
             out.append(cells)
         return out, header
@@ -156,28 +157,28 @@ class CohortResult(PlayResult):
             rows, header = self._table(self.revenue)
             out.append(Section("Revenue retention (cohort MRR / its month-0 MRR, expansion included)", rows, header))
         if self.improvement:
-            imp: list[list[Value]] = [
-                [f"M{c.month}", c.older_cohorts, None if c.older is None else pct(c.older, 1), c.recent_cohorts,
-                 None if c.recent is None else pct(c.recent, 1),
+            imp: list[list[Cell]] = [
+                [f"M{c.month}", c.older_cohorts, None if c.older is None else pct_cell(c.older, 1), c.recent_cohorts,
+                 None if c.recent is None else pct_cell(c.recent, 1),
                  None if c.difference is None else f"{100 * c.difference:+.1f} pts", c.verdict]
                 for c in self.improvement
             ]  # fmt: skip
             header = ("month", "older cohorts", "older", "recent cohorts", "recent", "difference", "verdict")
             out.append(Section("Are newer cohorts retaining better?", imp, header))
         if self.drops:
-            drops: list[list[Value]] = [[f"M{d.month - 1} -> M{d.month}", pct(d.drop, 1), d.cohorts, d.phase]
+            drops: list[list[Cell]] = [[f"M{d.month - 1} -> M{d.month}", pct_cell(d.drop, 1), d.cohorts, d.phase]
                                         for d in self.drops]  # fmt: skip
             out.append(Section("Drop by month (pooled)", drops, ("months", "drop", "cohorts", "phase")))
         if self.outliers:
-            outl: list[list[Value]] = [
-                [o.cohort.strftime("%Y-%m"), o.customers, f"M{o.month}", pct(o.retention, 1), pct(o.others, 1),
-                 f"{100 * o.gap:+.1f} pts", o.direction]
+            outl: list[list[Cell]] = [
+                [o.cohort.strftime("%Y-%m"), o.customers, f"M{o.month}", pct_cell(o.retention, 1),
+                 pct_cell(o.others, 1), f"{100 * o.gap:+.1f} pts", o.direction]
                 for o in self.outliers
             ]  # fmt: skip
             header = ("cohort", "customers", "month", "retention", "other cohorts", "gap", "direction")
             out.append(Section("Outlier cohorts", outl, header))
         if self.revenue_vs_logo:
-            rl: list[list[Value]] = [[f"M{r.month}", r.cohorts, pct(r.logo, 1), pct(r.revenue, 1),
+            rl: list[list[Cell]] = [[f"M{r.month}", r.cohorts, pct_cell(r.logo, 1), pct_cell(r.revenue, 1),
                                       f"{100 * r.gap:+.1f} pts", r.verdict] for r in self.revenue_vs_logo]  # fmt: skip
             out.append(
                 Section("Revenue vs logo retention", rl, ("month", "cohorts", "logo", "revenue", "gap", "verdict"))

@@ -27,9 +27,10 @@ import re
 from collections.abc import Mapping
 from typing import Any, cast
 
-from csxl.plays.base import PlayResult, Section, Value, load_library, register
-from csxl.plays.score import Item, MissingColumn, account_arr, cell, missing, missing_section, money, pct
+from csxl.plays.base import PlayResult, Section, load_library, register
+from csxl.plays.common import Item, MissingColumn, account_arr, cell, missing, missing_section, money, money_cell, pct
 from csxl.portfolio import Portfolio
+from csxl.sections import Cell
 
 __all__ = ["ExpansionResult", "ExpansionSignal", "expansion_opportunities"]
 
@@ -64,16 +65,17 @@ class ExpansionResult(PlayResult):
 
     def sections(self) -> list[Section]:
         hot = sum(s.strength == "hot" for s in self.signals)
-        head: list[list[Value]] = [
+        head: list[list[Cell]] = [
             ["ARR", f"{money(self.arr, self.currency)} ({self.arr_source or 'arr blank'})"],
             ["Seats", None if self.seats_purchased is None else f"{self.seats_active}/{self.seats_purchased}"],
             ["Health score", None if self.health_score is None else round(self.health_score, 1)],
             ["Renewal date", self.renewal_date],
             ["Signals", f"{len(self.signals)} ({hot} hot, {len(self.signals) - hot} warm)"],
-            ["Total ARR upside", money(self.total_upside, self.currency)],
+            ["Total ARR upside", money_cell(self.total_upside, self.currency)],
         ]
-        rows: list[list[Value]] = [
-            [s.signal, s.strength, s.evidence, s.play, money(s.upside, self.currency), s.formula] for s in self.signals
+        rows: list[list[Cell]] = [
+            [s.signal, s.strength, s.evidence, s.play, money_cell(s.upside, self.currency), s.formula]
+            for s in self.signals
         ]
         out = [
             Section("Expansion", head),

@@ -32,10 +32,11 @@ import numpy.typing as npt
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
-from csxl.plays.base import PlayResult, Section, Value, load_library, register
-from csxl.plays.score import MissingColumn, money, pct
+from csxl.plays.base import PlayResult, Section, load_library, register
+from csxl.plays.common import MissingColumn, money_cell, pct, pct_cell
 from csxl.portfolio import Portfolio
 from csxl.revenue import mrr_matrix
+from csxl.sections import Cell
 
 __all__ = ["NrrResult", "RetentionLine", "last_full_month", "nrr_play"]
 
@@ -83,18 +84,18 @@ class NrrResult(PlayResult):
     def sections(self) -> list[Section]:
         out = [Section("Period", [["Last full month", self.last_full_month]], text=self.message)]
         for scope in dict.fromkeys(line.scope for line in self.lines):
-            rows: list[list[Value]] = []
+            rows: list[list[Cell]] = []
             for ln in (x for x in self.lines if x.scope == scope):
                 rows.append([
-                    ln.measure, ln.period, ln.accounts, money(ln.start_mrr, self.currency),
-                    money(ln.expansion, self.currency), money(ln.contraction, self.currency),
-                    money(ln.churned, self.currency), pct(ln.nrr, 1), pct(ln.grr, 1), ln.rating,
+                    ln.measure, ln.period, ln.accounts, money_cell(ln.start_mrr, self.currency),
+                    money_cell(ln.expansion, self.currency), money_cell(ln.contraction, self.currency),
+                    money_cell(ln.churned, self.currency), pct_cell(ln.nrr, 1), pct_cell(ln.grr, 1), ln.rating,
                 ])  # fmt: skip
             header = ("measure", "period", "accounts", "start MRR", "expansion", "contraction", "churn", "NRR", "GRR",
                       "rating")  # fmt: skip
             out.append(Section(f"Retention: {scope}", rows, header))
-        targets: list[list[Value]] = [
-            [ln.scope, pct(ln.target_good), pct(ln.target_great), pct(ln.target_world_class)]
+        targets: list[list[Cell]] = [
+            [ln.scope, pct_cell(ln.target_good), pct_cell(ln.target_great), pct_cell(ln.target_world_class)]
             for ln in self.lines
             if ln.measure == "12-month cohort" and ln.target_good is not None
         ]

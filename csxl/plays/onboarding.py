@@ -45,7 +45,7 @@ import pandas as pd
 from csxl.columns import ColumnSpec, convert_column
 from csxl.errors import InputError
 from csxl.plays.base import PlayResult, Section, Value, load_library, register
-from csxl.plays.score import Item, MissingColumn, cell, missing, missing_section, pct, segment_of
+from csxl.plays.common import Item, MissingColumn, cell, missing, missing_section, pct, segment_of
 from csxl.portfolio import Portfolio
 from csxl.surveys import nps as _nps
 

@@ -25,7 +25,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from csxl.plays.base import load_library
-from csxl.plays.score import pct
+from csxl.plays.common import pct
 from csxl.portfolio import Portfolio
 
 __all__ = [

@@ -35,17 +35,18 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
 from csxl.dashboard import (
-    UNSCORED,
-    AccountLine,
     Dashboard,
     compare,
+    dashboard_sections,
     live_table,
     normalise_history,
     previous_snapshot,
     weekly_dashboard,
 )
-from csxl.plays.base import PlayResult, Section, Value, load_library, register
+from csxl.plays.base import PlayResult, Section, load_library, register
+from csxl.plays.common import money_cell, pct_cell
 from csxl.portfolio import Portfolio
+from csxl.sections import Cell
 from csxl.signals import SIGNALS, NumericSignal, signal_rag
 
 __all__ = [
@@ -60,7 +61,6 @@ __all__ = [
     "Stage",
     "ThreadLine",
     "TierMove",
-    "dashboard_sections",
     "portfolio_review",
 ]
 
@@ -210,9 +210,9 @@ class PortfolioReview(PlayResult):
             )
         )
         if self.csm_concentration:
-            rows: list[list[Value]] = [
-                [c.csm, c.accounts, _money(c.arr, cur), c.at_risk, _money(c.at_risk_arr, cur),
-                 _pct(c.at_risk_share_of_book), _pct(c.share_of_all_at_risk_arr), round(c.load_min, 2),
+            rows: list[list[Cell]] = [
+                [c.csm, c.accounts, money_cell(c.arr, cur), c.at_risk, money_cell(c.at_risk_arr, cur),
+                 pct_cell(c.at_risk_share_of_book), pct_cell(c.share_of_all_at_risk_arr), round(c.load_min, 2),
                  round(c.load_max, 2), c.over_capacity]
                 for c in self.csm_concentration
             ]  # fmt: skip
@@ -220,8 +220,8 @@ class PortfolioReview(PlayResult):
                       "load max", "over capacity")  # fmt: skip
             out.append(Section("CSM at-risk concentration", rows, header))
         cap = self.capacity
-        seg_rows: list[list[Value]] = [
-            [s.segment, s.touch_model, s.accounts, _money(s.arr, cur), f"1:{s.min_accounts}-{s.max_accounts}",
+        seg_rows: list[list[Cell]] = [
+            [s.segment, s.touch_model, s.accounts, money_cell(s.arr, cur), f"1:{s.min_accounts}-{s.max_accounts}",
              f"{s.csms_needed_min:.1f}-{s.csms_needed_max:.1f}"]
             for s in cap.segments
         ]  # fmt: skip
@@ -241,7 +241,7 @@ class PortfolioReview(PlayResult):
                 f"Stage: {st.label}",
                 [
                     ["Live customers", st.customers],
-                    ["ARR", _money(st.arr, cur)],
+                    ["ARR", money_cell(st.arr, cur)],
                     ["Approach", st.approach],
                     ["Health model", st.health_model_text],
                     ["Fit", st.health_model_fit],
@@ -253,9 +253,9 @@ class PortfolioReview(PlayResult):
         since = "the previous History snapshot" if self.previous_snapshot is None else str(self.previous_snapshot)
         for title, moves in (("Moved down a tier", self.moved_down), ("Moved up a tier", self.moved_up)):
             if moves:
-                mrows: list[list[Value]] = [
+                mrows: list[list[Cell]] = [
                     [m.account, m.tier_then, m.tier_now, _round(m.score_then), _round(m.score_now), m.main_risk,
-                     _money(m.arr, cur), m.csm]
+                     money_cell(m.arr, cur), m.csm]
                     for m in moves
                 ]  # fmt: skip
                 out.append(
@@ -266,7 +266,7 @@ class PortfolioReview(PlayResult):
                     )
                 )
         if self.churn_reasons:
-            crows: list[list[Value]] = [
+            crows: list[list[Cell]] = [
                 [c.reason, c.this_month, c.previous_months, c.all_time] for c in self.churn_reasons
             ]
             out.append(
@@ -277,8 +277,8 @@ class PortfolioReview(PlayResult):
                 )
             )
         if self.top_accounts:
-            trows: list[list[Value]] = [
-                [t.account, _money(t.arr, cur), t.contacts_count, t.rating, t.single_threaded, t.csm]
+            trows: list[list[Cell]] = [
+                [t.account, money_cell(t.arr, cur), t.contacts_count, t.rating, t.single_threaded, t.csm]
                 for t in self.top_accounts
             ]
             out.append(
@@ -306,124 +306,6 @@ def _pct(value: float | None, digits: int = 0) -> str:
 
 def _round(value: float | None, digits: int = 1) -> float | None:
     return None if value is None else round(value, digits)
-
-
-def _na(value: float | None) -> float | str:
-    return "n/a" if value is None else value
-
-
-def _signed(value: float, digits: int = 0) -> str:
-    return f"{value:+,.{digits}f}"
-
-
-def dashboard_sections(d: Dashboard) -> list[Section]:
-    """The dashboard as report sections (used by :class:`PortfolioReview`; any renderer can call it)."""
-    cur = d.currency
-    head: list[list[Value]] = [
-        ["Week", d.week],
-        ["Live accounts (ARR > 0)", d.total_accounts],
-        ["Total ARR", _money(d.total_arr, cur)],
-        ["At risk", f"{d.at_risk_count} accounts, {_money(d.at_risk_arr, cur)} ({', '.join(d.at_risk_tiers)})"],
-        ["Average health (0-100, target > 70)", _na(_round(d.average_health))],
-        ["Churned accounts (ARR 0)", d.churned_accounts],
-        ["Preset", d.preset],
-        ["Refreshed at", d.refreshed_at.isoformat(sep=" ")],
-    ]
-    out = [Section("Portfolio", head)]
-    for title, lines in (("Health by tier", d.by_tier), ("Simple-points tiers", d.by_simple_tier)):
-        rows: list[list[Value]] = [[t.tier, t.count, _money(t.arr, cur), _pct(t.share_of_arr, 1)] for t in lines]
-        out.append(Section(title, rows, ("tier", "accounts", "ARR", "share of ARR")))
-    r = d.retention
-    period = "n/a" if r.period_month is None else r.period_month.strftime("%Y-%m")
-    out.append(
-        Section(
-            "Retention",
-            [
-                [f"GRR, {period} (target > 90%)", _pct(r.grr, 1)],
-                [f"NRR, {period} (target > 110%)", _pct(r.nrr, 1)],
-                [f"Logo churn, {period}", _pct(r.logo_churn_rate, 1)],
-                [f"Cohort NRR, 12 months (base {r.cohort_base_month})", _pct(r.cohort_nrr_12m, 1)],
-                [f"Cohort GRR, 12 months (base {r.cohort_base_month})", _pct(r.cohort_grr_12m, 1)],
-                *[[note] for note in r.notes],
-            ],
-        )
-    )
-    m = d.this_month
-    if m.has_data:
-        month_rows: list[list[Value]] = [
-            ["Churned MRR", f"{_money(m.churned_mrr, cur)} ({m.churned_count} accounts)"],
-            ["Contracted MRR", f"{_money(m.contracted_mrr, cur)} ({m.contracted_count} accounts)"],
-            ["Expanded MRR", f"{_money(m.expanded_mrr, cur)} ({m.expanded_count} accounts)"],
-            ["New MRR", f"{_money(m.new_mrr, cur)} ({m.new_count} accounts)"],
-        ]
-    else:
-        month_rows = [[f"no MRR data for {m.label}"]]
-    out.append(Section(f"This month ({m.label}, month to date)", month_rows))
-    s = d.surveys
-    out.append(
-        Section(
-            f"Surveys ({s.start.isoformat()} to {s.end.isoformat()})",
-            [
-                ["NPS (target > 50)", _na(_round(s.nps)), f"{s.nps_responses} answers"],
-                ["CSAT % (target > 90)", _na(_round(s.csat)), f"{s.csat_responses} answers"],
-                ["CES (1-7)", _na(_round(s.ces, 2)), f"{s.ces_responses} answers"],
-            ],
-        )
-    )
-    ren: list[list[Value]] = [
-        [b.window, b.count, _money(b.arr, cur), b.at_risk, _money(b.at_risk_arr, cur)] for b in d.renewals
-    ]
-    ren.append(["past due", d.renewals_past_due, _money(d.renewals_past_due_arr, cur), None, None])
-    out.append(Section("Renewals", ren, ("due in", "accounts", "ARR", "at risk", "at-risk ARR")))
-    w = d.week_over_week
-    if w.snapshot_as_of is None:
-        out.append(Section("Week over week", [[w.note]]))
-    else:
-        delta = None if w.average_health_delta is None else _signed(w.average_health_delta, 1)
-        wrows: list[list[Value]] = [
-            [t.tier, t.count_now, _signed(t.count_delta), _money(t.arr_now, cur), _signed(t.arr_delta)]
-            for t in w.tiers
-            if t.tier != UNSCORED or t.count_now or t.count_then
-        ]
-        wrows.append(["average health", _round(d.average_health), delta, None, None])
-        out.append(Section("Week over week", wrows, ("tier", "accounts", "change", "ARR", "ARR change"), text=w.note))
-        for title, people in (
-            ("New reds", w.new_reds),
-            ("Reds saved", w.reds_saved),
-            ("Reds lost (churned)", w.reds_lost),
-        ):
-            out.append(_account_section(title, people, cur))
-    if d.mrr_series:
-        mrows: list[list[Value]] = [
-            [x.month.strftime("%Y-%m"), round(x.start_mrr), round(x.new), round(x.expansion), round(x.contraction),
-             round(x.churned), round(x.reactivation), round(x.end_mrr)]
-            for x in d.mrr_series
-        ]  # fmt: skip
-        out.append(
-            Section(
-                f"MRR movements ({cur} per month)",
-                mrows,
-                ("month", "start", "new", "expansion", "contraction", "churned", "reactivation", "end"),
-            )
-        )
-        nrows: list[list[Value]] = [
-            [x.month.strftime("%Y-%m"), _pct(x.nrr, 1), _pct(x.grr, 1), _pct(x.logo_churn_rate, 1)] for x in d.nrr_trend
-        ]
-        out.append(Section("Monthly NRR trend", nrows, ("month", "NRR", "GRR", "logo churn")))
-    if d.notes:
-        out.append(Section("Notes", [[n] for n in d.notes]))
-    return out
-
-
-def _account_section(title: str, lines: list[AccountLine], currency: str) -> Section:
-    if not lines:
-        return Section(title, [["none"]])
-    rows: list[list[Value]] = [
-        [a.account, a.tier_then or "(not in snapshot)", a.tier_now, _round(a.score_now), a.main_risk,
-         _money(a.arr, currency), a.csm]
-        for a in lines
-    ]  # fmt: skip
-    return Section(title, rows, ("account", "then", "now", "score", "main risk", "ARR", "CSM"))
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -769,16 +651,15 @@ def portfolio_review(
     account: str | None = None,
     *,
     library: Mapping[str, Any] | None = None,
-    refreshed_at: _dt.datetime | None = None,
 ) -> PortfolioReview:
     """Play 8 (``"Portfolio review"``): the weekly dashboard plus CSM concentration, capacity, stage and the monthly
     review questions answered from the data. ``account`` is ignored (the play covers every account).
 
-    ``library`` overrides top-level keys of ``library/portfolio.json`` (``csm_ratios``, ``stages``, ...);
-    ``refreshed_at`` is passed to :func:`csxl.dashboard.weekly_dashboard` (default: now).
+    ``library`` overrides top-level keys of ``library/portfolio.json`` (``csm_ratios``, ``stages``, ...). Same
+    portfolio, same result: nothing here reads the clock.
     """
     lib = load_library("portfolio", library)
-    dashboard = weekly_dashboard(portfolio, refreshed_at=refreshed_at)
+    dashboard = weekly_dashboard(portfolio)
     table = live_table(portfolio)
     live = table[table["live"]]
     ratios = cast(dict[str, Any], lib["csm_ratios"])

@@ -29,10 +29,22 @@ from typing import Any, cast
 import pandas as pd
 
 from csxl.errors import InputError
-from csxl.plays.base import PlayResult, Section, Value, load_library, register
+from csxl.plays.base import PlayResult, Section, load_library, register
+from csxl.plays.common import (
+    Item,
+    MissingColumn,
+    cell,
+    fill,
+    missing,
+    missing_section,
+    money,
+    money_cell,
+    pct,
+    segment_of,
+)
 from csxl.plays.expansion import ExpansionSignal, expansion_opportunities
-from csxl.plays.score import Item, MissingColumn, cell, fill, missing, missing_section, money, pct, segment_of
 from csxl.portfolio import Portfolio
+from csxl.sections import Cell
 
 __all__ = ["AgendaItem", "ChecklistItem", "DataLine", "QbrResult", "qbr_date", "qbr_prep", "quarter_of"]
 
@@ -47,11 +59,13 @@ class AgendaItem(Item):
 
 
 class DataLine(Item):
-    """One line of the data summary: area, metric, value as shown, note."""
+    """One line of the data summary: the value as a number in ``unit`` (or a label, an ISO date), and as shown."""
 
     area: str
     metric: str
-    value: str
+    value: float | str | None
+    unit: str
+    shown: str
     note: str
 
 
@@ -84,15 +98,15 @@ class QbrResult(PlayResult):
     missing: list[MissingColumn]
 
     def sections(self) -> list[Section]:
-        agenda: list[list[Value]] = [
+        agenda: list[list[Cell]] = [
             [f"{a.start_minute}-{a.start_minute + a.minutes} min", a.section, "; ".join(a.points)] for a in self.agenda
         ]
-        data: list[list[Value]] = [[d.area, d.metric, d.value, d.note] for d in self.data]
-        recs: list[list[Value]] = [
-            [r.signal, r.strength, r.play, money(r.upside, self.currency), r.formula] for r in self.recommendations
+        data: list[list[Cell]] = [[d.area, d.metric, d.shown, d.note] for d in self.data]
+        recs: list[list[Cell]] = [
+            [r.signal, r.strength, r.play, money_cell(r.upside, self.currency), r.formula] for r in self.recommendations
         ]
-        checklist: list[list[Value]] = [[c.due, c.days_left, c.item, c.detail] for c in self.checklist]
-        head: list[list[Value]] = [
+        checklist: list[list[Cell]] = [[c.due, c.days_left, c.item, c.detail] for c in self.checklist]
+        head: list[list[Cell]] = [
             ["QBR date", self.qbr_date],
             ["Quarter", self.quarter],
             ["Pre-read due", next((c.due for c in self.checklist if c.offset_days == -5), None)],
@@ -221,17 +235,40 @@ def qbr_prep(
         if value is None:
             gaps.append(missing(column, "the usage summary"))
             continue
+        numeric = column in ("dau_mau", "core_actions_weekly", "logins_per_week")
+        unit = "fraction" if column == "dau_mau" else "per week" if numeric else "label"
         shown = pct(float(value)) if column == "dau_mau" else str(value)
-        data.append(DataLine(area="Usage", metric=label, value=shown, note=f"{column} (latest snapshot)"))
+        number: float | str = float(value) if numeric else str(value)
+        data.append(
+            DataLine(
+                area="Usage", metric=label, value=number, unit=unit, shown=shown, note=f"{column} (latest snapshot)"
+            )
+        )
         usage_bits.append(f"{label} {shown}")
     adopted, available = cell(row, "features_adopted"), cell(row, "features_available")
     if adopted is not None and available:
-        data.append(DataLine(area="Usage", metric="features adopted", value=f"{adopted}/{available}", note=""))
+        data.append(
+            DataLine(
+                area="Usage",
+                metric="features adopted",
+                value=adopted / available,
+                unit="fraction",
+                shown=f"{adopted}/{available}",
+                note="",
+            )
+        )
     active, bought = cell(row, "seats_active"), cell(row, "seats_purchased")
     seat_share = None if active is None or not bought else active / bought
     if seat_share is not None:
         data.append(
-            DataLine(area="Usage", metric="seats active", value=f"{active}/{bought} ({pct(seat_share)})", note="")
+            DataLine(
+                area="Usage",
+                metric="seats active",
+                value=seat_share,
+                unit="fraction",
+                shown=f"{active}/{bought} ({pct(seat_share)})",
+                note="",
+            )
         )
 
     month = portfolio.as_of_ts.to_period("M").to_timestamp()
@@ -241,7 +278,16 @@ def qbr_prep(
     if mrr_now is not None or mrr_then is not None:
         shown = f"{money(mrr_then, currency)} -> {money(mrr_now, currency)}"
         note = f"{then:%Y-%m} -> {month:%Y-%m}" + ("" if mrr_change is None else f", change {mrr_change:+.1%}")
-        data.append(DataLine(area="Revenue", metric="MRR, 90 days", value=shown, note=note))
+        data.append(
+            DataLine(
+                area="Revenue",
+                metric="MRR, 90 days",
+                value=mrr_now,
+                unit=f"{currency} per month",
+                shown=shown,
+                note=note,
+            )
+        )
 
     health = cell(row, "health_score")
     band, lookback = float(lib["health_trend_band"]), int(lib["lookback_days"])
@@ -256,7 +302,9 @@ def qbr_prep(
             delta = float(health) - past[1]
             trend = "improving" if delta >= band else "declining" if delta <= -band else "stable"
             note = f"{trend}: {past[1]:.1f} on {past[0].isoformat()} -> {float(health):.1f} ({delta:+.1f} points)"
-        data.append(DataLine(area="Health", metric="health score", value=now_text, note=note))
+        data.append(
+            DataLine(area="Health", metric="health score", value=float(health), unit="0-100", shown=now_text, note=note)
+        )
     else:
         gaps.append(missing("health signals", "the health trend", "the columns of the score play's missing data"))
 
@@ -264,7 +312,16 @@ def qbr_prep(
     if tickets is None:
         gaps.append(missing("support_tickets_30d", "the support load"))
     else:
-        data.append(DataLine(area="Support", metric="tickets opened, last 30 days", value=str(tickets), note=""))
+        data.append(
+            DataLine(
+                area="Support",
+                metric="tickets opened, last 30 days",
+                value=float(tickets),
+                unit="tickets",
+                shown=str(tickets),
+                note="",
+            )
+        )
 
     defined, achieved = cell(row, "goals_defined"), cell(row, "goals_achieved")
     goals_summary = None
@@ -276,16 +333,31 @@ def qbr_prep(
         share = achieved / defined if defined else None
         goals_summary = f"{achieved} of {defined} goals achieved" + ("" if share is None else f" ({pct(share)})")
         data.append(
-            DataLine(area="Outcomes", metric="success-plan goals", value=goals_summary, note="achieved / defined")
+            DataLine(
+                area="Outcomes",
+                metric="success-plan goals",
+                value=share,
+                unit="fraction",
+                shown=goals_summary,
+                note="achieved / defined",
+            )
         )
     roi = cell(row, "roi_documented")
     if roi is not None:
-        data.append(DataLine(area="Outcomes", metric="ROI documented", value="yes" if roi else "no", note=""))
+        answer = "yes" if roi else "no"
+        data.append(
+            DataLine(area="Outcomes", metric="ROI documented", value=answer, unit="yes/no", shown=answer, note="")
+        )
     renewal = cell(row, "renewal_date")
     if renewal is not None:
         data.append(
             DataLine(
-                area="Contract", metric="renewal", value=renewal.isoformat(), note=f"{(renewal - as_of).days} days"
+                area="Contract",
+                metric="renewal",
+                value=renewal.isoformat(),
+                unit="date",
+                shown=renewal.isoformat(),
+                note=f"{(renewal - as_of).days} days",
             )
         )
 

@@ -23,10 +23,11 @@ from typing import Any, cast
 
 from pydantic import BaseModel, ConfigDict
 
-from csxl.plays.base import PlayResult, Section, Value, load_library, register
+from csxl.plays.base import PlayResult, Section, load_library, register
+from csxl.plays.common import MissingColumn, account_arr, cell, fill, missing, missing_section, money, money_cell, pct
 from csxl.plays.save import RiskSignal, risk_level, risk_signals
-from csxl.plays.score import MissingColumn, account_arr, cell, fill, missing, missing_section, money, pct
 from csxl.portfolio import Portfolio
+from csxl.sections import Cell
 
 __all__ = ["RenewalResult", "TimelineStep", "renewal_play", "renewal_timeline"]
 
@@ -92,29 +93,29 @@ class RenewalResult(PlayResult):
         return f"Renewal prep: {self.account} (as of {self.as_of.isoformat()})"
 
     def sections(self) -> list[Section]:
-        head: list[list[Value]] = [
+        head: list[list[Cell]] = [
             ["Renewal date", self.renewal_date],
             ["Days to renewal", self.days_to_renewal],
             ["Status", self.status],
             ["Due now", f"day {self.due_now.day}: {self.due_now.step}" if self.due_now else "nothing"],
             ["Next", f"{self.next_step.date.isoformat()} (day {self.next_step.day}): {self.next_step.step}"
              if self.next_step else "nothing"],
-            ["ARR", money(self.arr, self.currency)],
+            ["ARR", money_cell(self.arr, self.currency)],
             ["CSM", self.csm or "unassigned"],
         ]  # fmt: skip
         out = [Section("Renewal", head, text=self.message)]
         if self.timeline:
-            rows: list[list[Value]] = [[t.day, t.date, t.who, t.step, t.status] for t in self.timeline]
+            rows: list[list[Cell]] = [[t.day, t.date, t.who, t.step, t.status] for t in self.timeline]
             out.append(Section("Timeline", rows, ("day", "date", "who", "step", "status")))
         score = None if self.health_score is None else round(self.health_score, 1)
-        risk: list[list[Value]] = [
+        risk: list[list[Cell]] = [
             ["Health score", score],
             ["Tier", self.health_tier],
             ["Risk level", self.level],
         ]
         out.append(Section("Risk assessment", risk))
         if self.signals:
-            sig: list[list[Value]] = [[s.label, s.value, s.severity, s.response] for s in self.signals]
+            sig: list[list[Cell]] = [[s.label, s.value, s.severity, s.response] for s in self.signals]
             out.append(Section("Warning signals", sig, ("signal", "value", "severity", "response")))
         out.append(Section(f"Talk track: {self.talk_track_label}", [[line] for line in self.talk_track]))
         out.append(missing_section(self.missing))
@@ -183,7 +184,7 @@ def renewal_play(portfolio: Portfolio, account: str, *, library: Mapping[str, An
     gaps += signal_gaps
     tier = cell(row, "health_tier")
     tier_text = None if tier is None else str(tier)
-    level = risk_level(signals, tier_text)
+    level = risk_level(signals, tier_text, portfolio.settings.scheme())
     stance = cast(dict[str, str], lib["stance_by_level"]).get(level) or cast(dict[str, str], lib["stance_by_tier"]).get(
         str(tier_text), "secure"
     )

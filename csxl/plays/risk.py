@@ -20,8 +20,9 @@ contract downgraded  ``contract_trend == downgraded``                           
 contraction risk     ``contraction_risk`` yes                                       Medium
 NPS detractor        NPS answer ``<= 6`` (``nps`` cell, else the latest NPS survey)  High
 payment failure      ``payment_status`` ``delinquent`` (High) or ``late`` (Medium)  High / Medium
-health tier          the tier (Critical -> Critical, At-Risk/Red -> High,           as mapped
-                     Healthy/Yellow -> Medium; Thriving/Green none)
+health tier          :func:`csxl.plays.common.tier_level`: the at-risk tiers        High / Medium
+                     (Critical, At-Risk; Red) High, the tier above (Healthy; Yellow)
+                     Medium; the rest none. Critical stays for a cancellation request
 ===================  ============================================================  ==================================
 
 Risk level = the highest level among present indicators (Critical > High > Medium > Low); none present -> Low.
@@ -37,7 +38,7 @@ from collections.abc import Mapping
 from typing import Any, cast
 
 from csxl.plays.base import PlayResult, Section, Value, load_library, register
-from csxl.plays.score import (
+from csxl.plays.common import (
     Item,
     MissingColumn,
     account_arr,
@@ -47,6 +48,7 @@ from csxl.plays.score import (
     missing_section,
     money,
     pct,
+    tier_level,
 )
 from csxl.portfolio import Portfolio
 from csxl.signals import signal_rag
@@ -223,7 +225,8 @@ def _indicators(
     if tier is None:
         out["health_tier"] = (None, None, "no health score (see the score play's missing data)")
     else:
-        lvl = cast(dict[str, str], lib["tier_levels"]).get(str(tier))
+        lvl = tier_level(str(tier), portfolio.settings.scheme())
+        lvl = lvl if lvl in ("High", "Medium") else None
         health = cell(row, "health_score")
         out["health_tier"] = (lvl is not None, lvl, f"{tier} ({float(health):.1f})")
     return out, gaps

@@ -10,9 +10,9 @@ Rules (defaults in ``library/save.json``; spec: engine Phase 4 and the agent's "
   the ``nps`` cell, else the account's latest NPS answer on the Surveys sheet up to the as-of date. A rule whose column
   is blank does not fire, and the column is listed as missing data.
 * **Level** (agent spec "Intervention playbook by risk level"): the most severe fired signal (High > Medium > Low),
-  raised to the level of the health tier (``tier_levels``: Critical/Red -> High, At-Risk/Yellow -> Medium: "red
-  health score" is a High indicator, "yellow health score" a Medium one). No signal and a healthy tier -> Low.
-  Critical is reserved for a cancellation request, which csxl has no column for.
+  raised to the level of the health tier (:func:`csxl.plays.common.tier_level`, the one mapping every play uses: the
+  preset's at-risk tiers High, the tier above them Medium). No signal and a healthy tier -> Low. Critical is
+  reserved for a cancellation request, which csxl has no column for.
 * **Root cause** (engine "Churn Reason Taxonomy"): the ``churn_reason`` cell when filled. Otherwise inferred: the
   category of the most severe fired signal that has one; ties go to the signal listed first in ``signals`` (payment
   failure, champion left, no login 14+ days, integration disconnected, ...). No categorised signal -> ``Value``
@@ -31,9 +31,23 @@ from typing import Any, cast
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
-from csxl.plays.base import PlayResult, Section, Value, load_library, register
-from csxl.plays.score import MissingColumn, account_arr, cell, fill, latest_nps, missing, missing_section, money, pct
+from csxl.plays.base import PlayResult, Section, load_library, register
+from csxl.plays.common import (
+    MissingColumn,
+    account_arr,
+    cell,
+    fill,
+    latest_nps,
+    missing,
+    missing_section,
+    money,
+    money_cell,
+    pct,
+    tier_level,
+)
 from csxl.portfolio import Portfolio
+from csxl.sections import Cell
+from csxl.settings import TierScheme
 
 __all__ = [
     "RiskSignal",
@@ -161,14 +175,16 @@ def _rank(severity: str, order: Sequence[str]) -> int:
     return order.index(severity) if severity in order else len(order)
 
 
-def risk_level(signals: Sequence[RiskSignal], tier: str | None, library: Mapping[str, Any] | None = None) -> str:
+def risk_level(
+    signals: Sequence[RiskSignal], tier: str | None, scheme: TierScheme, library: Mapping[str, Any] | None = None
+) -> str:
     """The account's intervention level: the most severe signal, at least the tier's level (see module docstring)."""
     lib = load_library("save", library)
     order = [str(s) for s in lib["severity_order"]]
     candidates = [s.severity for s in signals]
-    tier_level = cast(dict[str, str], lib["tier_levels"]).get(str(tier)) if tier else None
-    if tier_level:
-        candidates.append(tier_level)
+    from_tier = tier_level(tier, scheme)
+    if from_tier in ("High", "Medium"):
+        candidates.append(from_tier)
     if not candidates:
         return "Low"
     return min(candidates, key=lambda s: _rank(s, order))
@@ -218,26 +234,26 @@ class SaveResult(PlayResult):
 
     def sections(self) -> list[Section]:
         score = None if self.health_score is None else round(self.health_score, 1)
-        head: list[list[Value]] = [
+        head: list[list[Cell]] = [
             ["Root cause", f"{self.reason} (category {self.category}: {self.sub_reasons})"],
             ["Basis", self.reason_basis],
             ["Preventable", self.preventable],
             ["Intervention level", self.level],
             ["Health", f"{score} ({self.health_tier})" if score is not None else "unknown"],
-            ["ARR at risk", money(self.arr, self.currency)],
+            ["ARR at risk", money_cell(self.arr, self.currency)],
             ["CSM", self.csm or "unassigned"],
         ]
         out = [Section("Diagnosis", head)]
         if self.churned:
             out.append(Section("Note", text="The account has churned (ARR 0): this is a win-back case (csxl winback)."))
         if self.signals:
-            rows: list[list[Value]] = [[s.label, s.value, s.severity, s.category, s.response] for s in self.signals]
+            rows: list[list[Cell]] = [[s.label, s.value, s.severity, s.category, s.response] for s in self.signals]
             out.append(Section("Warning signals", rows, ("signal", "value", "severity", "points to", "response")))
-        steps: list[list[Value]] = [[s.due, s.owner, s.step, s.source] for s in self.steps]
+        steps: list[list[Cell]] = [[s.due, s.owner, s.step, s.source] for s in self.steps]
         out.append(Section(f"Plan: {self.play}", steps, ("due", "owner", "step", "from")))
         if self.offer:
             o = self.offer
-            offer: list[list[Value]] = [["Offer (once, if needed)", o.offer], ["When", o.when], ["Risk", o.risk]]
+            offer: list[list[Cell]] = [["Offer (once, if needed)", o.offer], ["When", o.when], ["Risk", o.risk]]
             out.append(Section("Save offer", offer))
         out.append(Section("Do not offer", [[d] for d in self.do_not_offer]))
         out.append(missing_section(self.missing))
@@ -274,7 +290,7 @@ def save_play(portfolio: Portfolio, account: str, *, library: Mapping[str, Any] 
     lib = load_library("save", library)
     signals, gaps = risk_signals(portfolio, row, lib)
     tier = cell(row, "health_tier")
-    level = risk_level(signals, None if tier is None else str(tier), lib)
+    level = risk_level(signals, None if tier is None else str(tier), portfolio.settings.scheme(), lib)
 
     filled_reason = cell(row, "churn_reason")
     if filled_reason is not None:

@@ -20,166 +20,40 @@ Rules (spec: ``customer-success-engine.md`` Phase 1 and Phase 3; ``customer-succ
 
 from __future__ import annotations
 
-import datetime as _dt
 import math
 from collections.abc import Mapping
 from typing import Any, cast
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict
 
 from csxl.health import explain_health
-from csxl.models import AccountRecord
-from csxl.plays.base import PlayResult, Section, Value, load_library, register
+from csxl.plays.base import PlayResult, Section, load_library, register
+from csxl.plays.common import (
+    Item,
+    MissingColumn,
+    account_arr,
+    cell,
+    latest_nps,
+    missing,
+    missing_section,
+    money_cell,
+    pct,
+    pct_cell,
+    segment_of,
+)
 from csxl.portfolio import Portfolio
+from csxl.sections import Cell
 from csxl.signals import SIGNALS, NumericSignal, signal_rag
 
 __all__ = [
     "SIGNAL_COLUMNS",
     "CadenceLine",
     "DimensionLine",
-    "Fields",
-    "Item",
-    "MissingColumn",
     "ScoreResult",
     "SignalLine",
-    "account_arr",
-    "cell",
-    "days_between",
-    "fill",
-    "latest_nps",
-    "missing",
-    "missing_section",
-    "money",
-    "pct",
     "score_play",
-    "segment_of",
 ]
-
-
-# --------------------------------------------------------------------------------------------------------------------
-# Helpers shared by the account plays
-# --------------------------------------------------------------------------------------------------------------------
-
-
-class Item(BaseModel):
-    """Base of the small frozen models inside play results."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class MissingColumn(Item):
-    """A blank cell the play needed: which column, what for, and what to fill in."""
-
-    column: str
-    needed_for: str
-    fill: str
-
-
-def cell(row: pd.Series[Any], column: str) -> Any:
-    """One cell of an account row as a plain Python value: ``None`` when blank or absent; dates as ``date``.
-
-    Numbers come back as ``int``/``float``, yes/no as ``bool``, text stripped (blank text is ``None``).
-    """
-    if column not in row.index:
-        return None
-    value = row[column]
-    if isinstance(value, (pd.Series, pd.DataFrame)):  # a duplicated label: take the first
-        value = value.iloc[0]
-    if value is None or value is pd.NA or value is pd.NaT:
-        return None
-    if isinstance(value, (float, np.floating)) and math.isnan(float(value)):
-        return None
-    if isinstance(value, (pd.Timestamp, np.datetime64)):
-        stamp = pd.Timestamp(value)
-        return None if pd.isna(stamp) else stamp.date()
-    if isinstance(value, _dt.datetime):
-        return value.date()
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, str):
-        value = value.strip()
-        return value or None
-    return value
-
-
-def missing(column: str, needed_for: str, fill_text: str | None = None) -> MissingColumn:
-    """A :class:`MissingColumn`; the fill-in text defaults to the Accounts column's description and unit."""
-    if fill_text is None:
-        info = AccountRecord.model_fields.get(column)
-        if info is not None and info.description:
-            extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
-            unit = extra.get("unit")
-            fill_text = f"{info.description} ({unit})" if unit else info.description
-        else:
-            fill_text = column
-    return MissingColumn(column=column, needed_for=needed_for, fill=fill_text)
-
-
-def money(value: float | None, currency: str) -> str:
-    """``54720.0`` -> ``"USD 54,720"`` (whole units); ``None`` -> ``"unknown"``."""
-    if value is None:
-        return "unknown"
-    return f"{currency} {value:,.0f}"
-
-
-def pct(value: float | None, digits: int = 0) -> str:
-    """A fraction as a percentage: ``0.875`` -> ``"88%"``; ``None`` -> ``"unknown"``."""
-    if value is None:
-        return "unknown"
-    return f"{100.0 * value:.{digits}f}%"
-
-
-def account_arr(portfolio: Portfolio, row: pd.Series[Any]) -> tuple[float | None, str]:
-    """The account's effective ARR and where it came from (:mod:`csxl.facts`): the ``arr`` cell, else 12 x its
-    latest MRR; ``(None, "")`` when both are missing. Units: currency per year."""
-    facts = portfolio.facts.loc[cast(str, row.name)]
-    value = float(facts["arr_effective"])
-    return (None, "") if math.isnan(value) else (value, str(facts["arr_source"]))
-
-
-def segment_of(portfolio: Portfolio, row: pd.Series[Any]) -> tuple[str | None, str]:
-    """The account's segment and its source (:mod:`csxl.facts`): the ``segment`` cell, else the band of its
-    effective ARR (:data:`csxl.settings.SEGMENT_BANDS`); ``(None, "")`` when both are missing."""
-    facts = portfolio.facts.loc[cast(str, row.name)]
-    segment = facts["segment_effective"]
-    return (None, "") if segment is None or segment is pd.NA else (str(segment), str(facts["segment_source"]))
-
-
-def latest_nps(portfolio: Portfolio, row: pd.Series[Any]) -> tuple[int | None, str]:
-    """The account's NPS answer (0..10) and its source: the ``nps`` cell, else its latest NPS survey up to as-of."""
-    value = cell(row, "nps")
-    if value is not None:
-        return int(value), "nps column"
-    surveys = portfolio.surveys
-    if surveys.empty:
-        return None, ""
-    name = str(cell(row, "account"))
-    mine = surveys[
-        (surveys["account"] == name) & (surveys["kind"] == "nps") & (surveys["date"] <= portfolio.as_of_ts)
-    ].sort_values("date", kind="stable")
-    if mine.empty:
-        return None, ""
-    last = mine.iloc[-1]
-    return int(last["score"]), f"NPS survey of {pd.Timestamp(last['date']).date().isoformat()}"
-
-
-class Fields(dict[str, str]):
-    """Template fields for :meth:`str.format_map`: an unknown field stays a visible ``[field]`` placeholder."""
-
-    def __missing__(self, key: str) -> str:
-        return f"[{key}]"
-
-
-def fill(template: str, fields: Mapping[str, Any]) -> str:
-    """``template.format_map`` with ``fields`` (values shown with ``str``; ``None`` left as ``[field]``)."""
-    return template.format_map(Fields({k: str(v) for k, v in fields.items() if v is not None}))
-
-
-def days_between(later: _dt.date, earlier: _dt.date) -> int:
-    """Whole days from ``earlier`` to ``later`` (negative when ``later`` is before ``earlier``)."""
-    return (later - earlier).days
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -258,7 +132,7 @@ class ScoreResult(PlayResult):
 
     def sections(self) -> list[Section]:
         score = None if self.health_score is None else round(self.health_score, 1)
-        head: list[list[Value]] = [
+        head: list[list[Cell]] = [
             ["Health score (0-100)", score],
             ["Tier", self.health_tier],
             ["Preset", self.preset],
@@ -266,18 +140,18 @@ class ScoreResult(PlayResult):
             ["Simple points (0-10)", self.simple_points],
             ["Simple tier", self.simple_tier],
             ["Segment", self.segment],
-            ["ARR", money(self.arr, self.currency)],
+            ["ARR", money_cell(self.arr, self.currency)],
         ]
         out = [Section("Health score", head)]
         if self.explanation:
-            rows: list[list[Value]] = [
-                [d.dimension, None if d.score is None else round(d.score, 2), pct(d.weight, 1), round(d.points, 1),
+            rows: list[list[Cell]] = [
+                [d.dimension, None if d.score is None else round(d.score, 2), pct_cell(d.weight, 1), round(d.points, 1),
                  round(d.lost, 1)]
                 for d in self.explanation
             ]  # fmt: skip
             out.append(Section("Why this score", rows, ("dimension", "score 0-10", "weight", "points", "lost")))
         if self.signals:
-            sig: list[list[Value]] = [[s.signal, s.column, s.value, s.rating] for s in self.signals]
+            sig: list[list[Cell]] = [[s.signal, s.column, s.value, s.rating] for s in self.signals]
             out.append(Section("Signals", sig, ("signal", "column", "value", "rating")))
         if self.playbook_tier:
             out.append(
@@ -301,15 +175,6 @@ class ScoreResult(PlayResult):
             )
         out.append(missing_section(self.missing))
         return out
-
-
-def missing_section(items: list[MissingColumn]) -> Section:
-    """The "Missing data" section every account play ends with."""
-    if not items:
-        return Section("Missing data", [["none: every column this play reads is filled"]])
-    return Section(
-        "Missing data", [[m.column, m.needed_for, m.fill] for m in items], ("column", "needed for", "fill in")
-    )
 
 
 def _thresholds(portfolio: Portfolio, signal: str) -> dict[str, Any] | None:

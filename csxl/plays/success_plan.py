@@ -32,8 +32,8 @@ from typing import Any, cast
 from pydantic import BaseModel, ConfigDict
 
 from csxl.plays.base import PlayResult, Section, Value, load_library, register
+from csxl.plays.common import MissingColumn, cell, fill, missing, missing_section, pct, segment_of
 from csxl.plays.save import risk_signals
-from csxl.plays.score import MissingColumn, cell, fill, missing, missing_section, pct, segment_of
 from csxl.portfolio import Portfolio
 
 __all__ = ["Milestone", "Objective", "PlanRisk", "Stakeholder", "SuccessPlanResult", "UseCase", "success_plan_play"]

@@ -33,8 +33,9 @@ from pydantic import BaseModel, ConfigDict
 
 from csxl.errors import InputError
 from csxl.plays.base import PlayResult, Section, Value, load_library
-from csxl.plays.score import MissingColumn, pct
+from csxl.plays.common import MissingColumn, pct_cell
 from csxl.portfolio import Portfolio
+from csxl.sections import Cell
 from csxl.surveys import NPS_FOLLOWUP_QUESTIONS, ces, csat, nps, nps_followup
 
 __all__ = [
@@ -229,7 +230,7 @@ class SurveyReport(PlayResult):
         def num(v: float | None, digits: int = 1) -> Value:
             return None if v is None else round(v, digits)
 
-        head: list[list[Value]] = [
+        head: list[list[Cell]] = [
             ["NPS (points)", num(self.nps), f"{self.nps_band or 'no answers'}; target > {self.nps_target:g}"],
             ["NPS answers", self.nps_responses,
              f"{self.promoters} promoters, {self.passives} passives, {self.detractors} detractors"],
@@ -239,21 +240,21 @@ class SurveyReport(PlayResult):
         ]  # fmt: skip
         out = [Section("Scores", head)]
         if self.by_segment:
-            seg: list[list[Value]] = [[s.segment, s.responses, num(s.nps), s.median, s.top_quartile, s.verdict]
+            seg: list[list[Cell]] = [[s.segment, s.responses, num(s.nps), s.median, s.top_quartile, s.verdict]
                                       for s in self.by_segment]  # fmt: skip
             out.append(
                 Section("NPS by segment", seg, ("segment", "answers", "NPS", "median", "top quartile", "verdict"))
             )
-        rows: list[list[Value]] = [
+        rows: list[list[Cell]] = [
             [f.account, f.answered, f.score, f.category, f.owner, f.due, f.status, f.action] for f in self.routing
         ]
         header = ("account", "answered", "score", "category", "owner", "due", "status", "action")
         out.append(Section("Follow-up routing (latest NPS answer per account, last 90 days)", rows, header))
         if self.comments:
-            com: list[list[Value]] = [[c.category, c.route, c.comments] for c in self.comments]
+            com: list[list[Cell]] = [[c.category, c.route, c.comments] for c in self.comments]
             out.append(Section("Comment categories", com, ("category", "route to", "comments")))
-        churn: list[list[Value]] = [
-            [c.reason, c.accounts, pct(c.share), c.typical, c.engine_category, c.preventable]
+        churn: list[list[Cell]] = [
+            [c.reason, c.accounts, pct_cell(c.share), c.typical, c.engine_category, c.preventable]
             for c in self.churn_reasons
         ]
         out.append(Section("Churn reasons", churn, ("reason", "accounts", "share", "typical (spec)", "category",

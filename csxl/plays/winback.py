@@ -26,9 +26,10 @@ from typing import Any, cast
 import pandas as pd
 
 from csxl.errors import InputError
-from csxl.plays.base import PlayResult, Section, Value, load_library, register
-from csxl.plays.score import Item, MissingColumn, cell, fill, missing, missing_section, money
+from csxl.plays.base import PlayResult, Section, load_library, register
+from csxl.plays.common import Item, MissingColumn, cell, fill, missing, missing_section, money_cell
 from csxl.portfolio import Portfolio
+from csxl.sections import Cell
 
 __all__ = ["EmailStep", "TimingRow", "WinbackResult", "churn_date", "winback_plan"]
 
@@ -75,10 +76,10 @@ class WinbackResult(PlayResult):
     missing: list[MissingColumn]
 
     def sections(self) -> list[Section]:
-        head: list[list[Value]] = [
+        head: list[list[Cell]] = [
             ["Churn date", self.churn_date],
             ["Last paying month", self.last_paid_month.strftime("%Y-%m")],
-            ["Lost ARR", money(self.lost_arr, self.currency)],
+            ["Lost ARR", money_cell(self.lost_arr, self.currency)],
             ["Days since churn", self.days_since_churn],
             ["Churn reason", self.churn_reason],
             ["Window", self.window],
@@ -87,10 +88,10 @@ class WinbackResult(PlayResult):
             ["In active campaign", self.in_campaign],
             ["Stop on", self.stop_date],
         ]
-        timing: list[list[Value]] = [
+        timing: list[list[Cell]] = [
             [t.window, t.approach, t.success_rate, "<- now" if t.current else ""] for t in self.timing
         ]
-        emails: list[list[Value]] = [[e.label, e.date, e.status, e.subject] for e in self.emails]
+        emails: list[list[Cell]] = [[e.label, e.date, e.status, e.subject] for e in self.emails]
         out = [
             Section("Win-back", head),
             Section("Timing", timing, ("time since churn", "approach", "success rate", "")),

@@ -1,26 +1,5 @@
-"""The weekly CS dashboard (engine spec Phase 8, agent spec "Weekly health report format"), pure and vectorised.
-
-Three public functions over a :class:`csxl.portfolio.Portfolio`:
-
-* :func:`history_snapshot`: this refresh's History rows (one per live account);
-* :func:`merge_history`: the History table with that snapshot in (one snapshot per as-of date);
-* :func:`weekly_dashboard`: the dashboard as a pydantic :class:`Dashboard` (``model_dump(mode="json")`` is JSON).
-
-Conventions (``docs/dashboard.md`` has every formula):
-
-* **Live account**: effective ARR > 0. Effective ARR (currency per year) is the ``arr`` cell, or, where it is blank,
-  ``12 x`` the account's MRR in its latest MRR month on or before the as-of month (as the plays read it). An account
-  with effective ARR 0 is churned; blank and no MRR is "ARR unknown" (counted apart, in neither).
-* **At risk**: the health tier is in the lower half of the preset's tier scheme, rounded down (:func:`at_risk_tiers`):
-  At-Risk and Critical for ``engine`` (4 tiers), Red for ``growth`` (3 tiers). Yellow / Healthy are not at risk. An
-  unscored account (no signal at all) is not at risk.
-* **This month** is the calendar month holding the as-of date (month to date). The **last full month** is the as-of
-  month when the as-of date is its last day, else the month before.
-* **A week ago** is the latest History snapshot dated 7 to 14 days (inclusive) before the as-of date; when there is
-  none the week-over-week part is empty and says "no snapshot a week ago".
-* Money: ARR in currency per year, MRR and its movements in currency per month. Ratios are fractions (1.08 = 108 %).
-  NPS in points (-100..100), CSAT in percent (0..100), CES on its 1..7 scale, health 0..100.
-"""
+"""The weekly dashboard computed from a portfolio: the live table, the History snapshot and every part of
+:class:`csxl.dashboard.model.Dashboard` (conventions in :mod:`csxl.dashboard`)."""
 
 from __future__ import annotations
 
@@ -29,69 +8,44 @@ from typing import Any, cast
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict
 
 from csxl.cohorts import cohort_grr, cohort_nrr
+from csxl.dashboard.model import (
+    COHORT_MONTHS,
+    NO_WEEK_AGO,
+    RENEWAL_WINDOWS,
+    SERIES_MONTHS,
+    SURVEY_DAYS,
+    UNSCORED,
+    AccountLine,
+    Dashboard,
+    MonthMovements,
+    MovementLine,
+    RateLine,
+    RenewalBucket,
+    Retention,
+    SurveyWindow,
+    TierDelta,
+    TierLine,
+    WeekOverWeek,
+)
 from csxl.errors import InputError
 from csxl.facts import at_risk_tiers, month_start
-from csxl.health import health_tier as _health_tier
-from csxl.portfolio import Portfolio, normalise_history
+from csxl.history import normalise_history, snapshot_tiers, week_ago
+from csxl.portfolio import Portfolio
 from csxl.revenue import mrr_matrix, mrr_movements, period_rates
 from csxl.settings import SIMPLE_TIERS, TierScheme
 from csxl.surveys import ces, csat, nps
 
 __all__ = [
-    "NO_WEEK_AGO",
-    "RENEWAL_WINDOWS",
-    "UNSCORED",
-    "AccountLine",
-    "Dashboard",
-    "MonthMovements",
-    "MovementLine",
-    "RateLine",
-    "RenewalBucket",
-    "Retention",
-    "SurveyWindow",
-    "TierDelta",
-    "TierLine",
-    "WeekOverWeek",
     "at_risk_mask",
-    "at_risk_tiers",
     "compare",
     "effective_arr",
     "history_snapshot",
     "live_table",
-    "merge_history",
-    "normalise_history",
-    "previous_snapshot",
-    "snapshot_tiers",
     "tier_summary",
     "weekly_dashboard",
 ]
-
-#: Label of the row for accounts without a tier (no health signal at all, or no simple-points data).
-UNSCORED = "Unscored"
-#: The week-over-week note when no History snapshot is 7-14 days old.
-NO_WEEK_AGO = "no snapshot a week ago"
-#: Renewal windows: (label, first day, last day), days from the as-of date, both ends inclusive.
-RENEWAL_WINDOWS: tuple[tuple[str, int, int], ...] = (
-    ("0-30 days", 0, 30),
-    ("31-60 days", 31, 60),
-    ("61-90 days", 61, 90),
-)
-#: Survey window: answers dated as_of - 89 days .. as_of (90 calendar days, the as-of date included).
-SURVEY_DAYS = 90
-#: Week-ago snapshot: at least 7 and at most 14 days before the as-of date.
-WEEK_MIN_DAYS, WEEK_MAX_DAYS = 7, 14
-#: Chart series length in months (the as-of month and the 11 before it).
-SERIES_MONTHS = 12
-#: Trailing cohort window in months.
-COHORT_MONTHS = 12
-
-
-# --------------------------------------------------------------------------------------------------------------------
-# Definitions shared with the portfolio play
-# --------------------------------------------------------------------------------------------------------------------
 
 
 def effective_arr(portfolio: Portfolio) -> pd.Series[float]:
@@ -167,11 +121,6 @@ def _text(value: Any) -> str | None:
     return out or None
 
 
-# --------------------------------------------------------------------------------------------------------------------
-# History
-# --------------------------------------------------------------------------------------------------------------------
-
-
 def history_snapshot(portfolio: Portfolio) -> pd.DataFrame:
     """This refresh's History rows: one per live account (effective ARR > 0), sorted by account.
 
@@ -194,231 +143,6 @@ def history_snapshot(portfolio: Portfolio) -> pd.DataFrame:
         }
     )
     return normalise_history(snap.sort_values("account", kind="stable"))
-
-
-def merge_history(
-    history: pd.DataFrame | None, snapshot: pd.DataFrame, *, as_of: _dt.date | None = None
-) -> pd.DataFrame:
-    """``history`` with ``snapshot`` in: rows of the snapshot's as-of date(s) are replaced, not added.
-
-    One snapshot per as-of date, so merging the same snapshot twice gives the same table. ``as_of`` names the date
-    being refreshed when the snapshot may be empty (no live account): that date's old rows are then removed too.
-    Sorted by ``as_of`` then ``account``.
-    """
-    old = normalise_history(history)
-    new = normalise_history(snapshot)
-    dates = set(new["as_of"].tolist())
-    if as_of is not None:
-        dates.add(pd.Timestamp(as_of))
-    kept = old[~old["as_of"].isin(list(dates))]
-    parts = [p for p in (kept, new) if len(p)]
-    if not parts:
-        return normalise_history(None)
-    merged = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
-    merged = merged.sort_values(["as_of", "account"], kind="stable").reset_index(drop=True)
-    return normalise_history(merged)
-
-
-def snapshot_tiers(rows: pd.DataFrame, scheme: TierScheme) -> pd.Series[Any]:
-    """The tier of each History row in ``scheme``: its stored tier when that is one of the scheme's labels, else the
-    tier of its ``health_score`` (0..100) in the scheme (a snapshot written under another preset), else ``None``."""
-    stored = rows["health_tier"].astype(object)
-    known = stored.isin(scheme.labels)
-    score = pd.to_numeric(rows["health_score"], errors="coerce").astype(float)
-    usable = ~known & score.between(0.0, 100.0)
-    out = stored.where(known, None).astype(object)
-    if usable.any():
-        out[usable] = _health_tier(score[usable], scheme=scheme)
-    return cast("pd.Series[Any]", out)
-
-
-def _week_ago(history: pd.DataFrame, as_of: _dt.date) -> pd.Timestamp | None:
-    """The latest History date 7..14 days before ``as_of``, or ``None``."""
-    if history.empty:
-        return None
-    age = (pd.Timestamp(as_of) - history["as_of"]).dt.days
-    ok = history.loc[(age >= WEEK_MIN_DAYS) & (age <= WEEK_MAX_DAYS), "as_of"]
-    return None if ok.empty else cast(pd.Timestamp, ok.max())
-
-
-def previous_snapshot(history: pd.DataFrame, as_of: _dt.date) -> pd.Timestamp | None:
-    """The latest History date strictly before ``as_of`` (any age), or ``None``."""
-    if history.empty:
-        return None
-    before = history.loc[history["as_of"] < pd.Timestamp(as_of), "as_of"]
-    return None if before.empty else cast(pd.Timestamp, before.max())
-
-
-# --------------------------------------------------------------------------------------------------------------------
-# The model
-# --------------------------------------------------------------------------------------------------------------------
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class TierLine(_Model):
-    """Accounts in one tier: count, ARR (currency per year) and share of the live ARR (fraction, None if 0 ARR)."""
-
-    tier: str
-    count: int
-    arr: float
-    share_of_arr: float | None
-
-
-class Retention(_Model):
-    """Last full month's period rates and the trailing 12-month cohort rates (fractions)."""
-
-    period_month: _dt.date | None
-    start_mrr: float | None
-    grr: float | None
-    nrr: float | None
-    logo_churn_rate: float | None
-    customers_start: int | None
-    customers_churned: int | None
-    cohort_base_month: _dt.date | None
-    cohort_nrr_12m: float | None
-    cohort_grr_12m: float | None
-    notes: list[str] = []
-
-
-class MonthMovements(_Model):
-    """MRR movements of the as-of month (month to date), currency per month; ``None`` when that month has no data."""
-
-    month: _dt.date
-    label: str
-    has_data: bool
-    churned_mrr: float | None
-    churned_count: int | None
-    contracted_mrr: float | None
-    contracted_count: int | None
-    expanded_mrr: float | None
-    expanded_count: int | None
-    new_mrr: float | None
-    new_count: int | None
-
-
-class SurveyWindow(_Model):
-    """NPS (points), CSAT (percent) and CES (1..7) over answers dated ``start`` .. ``end`` (inclusive)."""
-
-    start: _dt.date
-    end: _dt.date
-    nps: float | None
-    nps_responses: int
-    csat: float | None
-    csat_responses: int
-    ces: float | None
-    ces_responses: int
-
-
-class RenewalBucket(_Model):
-    """Live accounts renewing ``min_days`` .. ``max_days`` days after the as-of date; at risk = at-risk tier."""
-
-    window: str
-    min_days: int
-    max_days: int
-    count: int
-    arr: float
-    at_risk: int
-    at_risk_arr: float
-
-
-class TierDelta(_Model):
-    """One tier now and a week ago (count, ARR) and the change (now - then)."""
-
-    tier: str
-    count_now: int
-    count_then: int
-    count_delta: int
-    arr_now: float
-    arr_then: float
-    arr_delta: float
-
-
-class AccountLine(_Model):
-    """An account in a list (new reds, reds saved, ...): tier then and now, score now, main risk, ARR, CSM."""
-
-    account: str
-    tier_then: str | None
-    tier_now: str | None
-    score_then: float | None
-    score_now: float | None
-    main_risk: str | None
-    arr: float | None
-    csm: str | None
-
-
-class WeekOverWeek(_Model):
-    """Changes against the History snapshot 7-14 days old (``snapshot_as_of``); empty with a note when none."""
-
-    snapshot_as_of: _dt.date | None
-    days_ago: int | None
-    note: str
-    average_health_then: float | None
-    average_health_delta: float | None
-    tiers: list[TierDelta]
-    new_reds: list[AccountLine]
-    reds_saved: list[AccountLine]
-    reds_lost: list[AccountLine]
-
-
-class MovementLine(_Model):
-    """One month of the MRR bridge (currency per month)."""
-
-    month: _dt.date
-    start_mrr: float
-    new: float
-    expansion: float
-    contraction: float
-    churned: float
-    reactivation: float
-    end_mrr: float
-
-
-class RateLine(_Model):
-    """One month's period rates (fractions; ``None`` when the month started with no MRR)."""
-
-    month: _dt.date
-    nrr: float | None
-    grr: float | None
-    logo_churn_rate: float | None
-
-
-class Dashboard(_Model):
-    """The weekly CS dashboard. Money: ARR currency/year, MRR currency/month; ratios fractions; health 0..100."""
-
-    as_of: _dt.date
-    week: str
-    refreshed_at: _dt.datetime
-    preset: str
-    currency: str
-    at_risk_tiers: list[str]
-    total_accounts: int
-    total_arr: float
-    churned_accounts: int
-    unknown_arr_accounts: int
-    by_tier: list[TierLine]
-    by_simple_tier: list[TierLine]
-    at_risk_count: int
-    at_risk_arr: float
-    average_health: float | None
-    scored_accounts: int
-    retention: Retention
-    this_month: MonthMovements
-    surveys: SurveyWindow
-    renewals: list[RenewalBucket]
-    renewals_past_due: int
-    renewals_past_due_arr: float
-    week_over_week: WeekOverWeek
-    mrr_series: list[MovementLine]
-    nrr_trend: list[RateLine]
-    notes: list[str] = []
-
-
-# --------------------------------------------------------------------------------------------------------------------
-# Pieces
-# --------------------------------------------------------------------------------------------------------------------
 
 
 def _tier_lines(tiers: pd.Series[Any], arr: pd.Series[float], labels: tuple[str, ...], total: float) -> list[TierLine]:
@@ -619,7 +343,7 @@ def compare(live: pd.DataFrame, then: pd.DataFrame, scheme: TierScheme) -> pd.Da
 
 def _week_over_week(portfolio: Portfolio, live: pd.DataFrame, labels: tuple[str, ...]) -> WeekOverWeek:
     history = normalise_history(portfolio.history)
-    date = _week_ago(history, portfolio.as_of)
+    date = week_ago(history, portfolio.as_of)
     if date is None:
         return WeekOverWeek(
             snapshot_as_of=None,
@@ -694,16 +418,12 @@ def _series(mov: pd.DataFrame, as_of: _dt.date) -> tuple[list[MovementLine], lis
     return money, rates
 
 
-# --------------------------------------------------------------------------------------------------------------------
-# The dashboard
-# --------------------------------------------------------------------------------------------------------------------
-
-
-def weekly_dashboard(portfolio: Portfolio, refreshed_at: _dt.datetime | None = None) -> Dashboard:
+def weekly_dashboard(portfolio: Portfolio) -> Dashboard:
     """The weekly CS dashboard of a portfolio as of its as-of date (see the module docstring for the conventions).
 
-    ``refreshed_at`` is stamped on the result (default: now, local time, to the second). Every part that has no data
-    (no MRR, no surveys, no History, no live account) is ``None``/empty and said so in ``notes``; nothing raises.
+    Same portfolio, same dashboard: no clock is read (the sheet's "last refreshed" stamp is the workbook edge's). Every
+    part that has no data (no MRR, no surveys, no History, no live account) is ``None``/empty and said so in
+    ``notes``; nothing raises.
     """
     settings = portfolio.settings
     scheme = settings.scheme()
@@ -736,12 +456,10 @@ def weekly_dashboard(portfolio: Portfolio, refreshed_at: _dt.datetime | None = N
     money, rates = _series(mov, portfolio.as_of)
     health = pd.to_numeric(live["health_score"], errors="coerce").astype(float)
     iso = portfolio.as_of.isocalendar()
-    stamp = refreshed_at or _dt.datetime.now().replace(microsecond=0)
     at_risk = live["at_risk"]
     return Dashboard(
         as_of=portfolio.as_of,
         week=f"{iso[0]}-W{iso[1]:02d}",
-        refreshed_at=stamp,
         preset=settings.preset,
         currency=settings.currency,
         at_risk_tiers=list(risky),

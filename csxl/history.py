@@ -1,0 +1,115 @@
+"""The History table: one snapshot of every live account per as-of date, and the rules that read it.
+
+Columns :data:`HISTORY_COLUMNS`. :func:`normalise_history` is the one conversion of a History table (dates to
+midnight Timestamps, numbers to floats, rows without a date or an account dropped); :func:`merge_history` puts a new
+snapshot in (one snapshot per as-of date); :func:`snapshot_tiers` reads a snapshot's tiers in any preset;
+:func:`week_ago` and :func:`previous_snapshot` pick the snapshot to compare with. Pure pandas.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from typing import Any, cast
+
+import pandas as pd
+
+from csxl.errors import InputError
+from csxl.health import health_tier
+from csxl.settings import TierScheme
+
+__all__ = [
+    "HISTORY_COLUMNS",
+    "WEEK_MAX_DAYS",
+    "WEEK_MIN_DAYS",
+    "merge_history",
+    "normalise_history",
+    "previous_snapshot",
+    "snapshot_tiers",
+    "week_ago",
+]
+
+#: Week-ago snapshot: at least 7 and at most 14 days before the as-of date.
+WEEK_MIN_DAYS, WEEK_MAX_DAYS = 7, 14
+
+#: Columns of the History table (one snapshot per account per as-of date).
+HISTORY_COLUMNS: tuple[str, ...] = ("as_of", "account", "health_score", "health_tier", "simple_points", "arr")
+
+
+def normalise_history(history: pd.DataFrame | None) -> pd.DataFrame:
+    """A History table with exactly :data:`HISTORY_COLUMNS`: ``as_of`` midnight Timestamps, numbers as floats.
+
+    Rows without a date or an account are dropped. A table missing one of the columns raises :class:`InputError`.
+    """
+    if history is None or (isinstance(history, pd.DataFrame) and history.empty and not len(history.columns)):
+        history = pd.DataFrame({c: [] for c in HISTORY_COLUMNS})
+    if not isinstance(history, pd.DataFrame):
+        raise InputError("history", type(history).__name__, "a DataFrame with the History columns")
+    absent = [c for c in HISTORY_COLUMNS if c not in history.columns]
+    if absent:
+        raise InputError(
+            "history",
+            ", ".join(map(str, history.columns)) or "no columns",
+            f"a table with the columns {', '.join(HISTORY_COLUMNS)}",
+            detail=f"missing: {', '.join(absent)}",
+        )
+    out = history.loc[:, list(HISTORY_COLUMNS)].copy()
+    out["as_of"] = pd.to_datetime(out["as_of"], errors="coerce").dt.normalize().astype("datetime64[us]")
+    for col in ("health_score", "simple_points", "arr"):
+        out[col] = pd.to_numeric(out[col], errors="coerce").astype(float)
+    out["account"] = out["account"].astype(object)
+    out["health_tier"] = out["health_tier"].astype(object).where(out["health_tier"].notna(), None)
+    keep = out["as_of"].notna() & out["account"].notna()
+    return cast(pd.DataFrame, out[keep].reset_index(drop=True))
+
+
+def merge_history(
+    history: pd.DataFrame | None, snapshot: pd.DataFrame, *, as_of: _dt.date | None = None
+) -> pd.DataFrame:
+    """``history`` with ``snapshot`` in: rows of the snapshot's as-of date(s) are replaced, not added.
+
+    One snapshot per as-of date, so merging the same snapshot twice gives the same table. ``as_of`` names the date
+    being refreshed when the snapshot may be empty (no live account): that date's old rows are then removed too.
+    Sorted by ``as_of`` then ``account``.
+    """
+    old = normalise_history(history)
+    new = normalise_history(snapshot)
+    dates = set(new["as_of"].tolist())
+    if as_of is not None:
+        dates.add(pd.Timestamp(as_of))
+    kept = old[~old["as_of"].isin(list(dates))]
+    parts = [p for p in (kept, new) if len(p)]
+    if not parts:
+        return normalise_history(None)
+    merged = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    merged = merged.sort_values(["as_of", "account"], kind="stable").reset_index(drop=True)
+    return normalise_history(merged)
+
+
+def snapshot_tiers(rows: pd.DataFrame, scheme: TierScheme) -> pd.Series[Any]:
+    """The tier of each History row in ``scheme``: its stored tier when that is one of the scheme's labels, else the
+    tier of its ``health_score`` (0..100) in the scheme (a snapshot written under another preset), else ``None``."""
+    stored = rows["health_tier"].astype(object)
+    known = stored.isin(scheme.labels)
+    score = pd.to_numeric(rows["health_score"], errors="coerce").astype(float)
+    usable = ~known & score.between(0.0, 100.0)
+    out = stored.where(known, None).astype(object)
+    if usable.any():
+        out[usable] = health_tier(score[usable], scheme=scheme)
+    return cast("pd.Series[Any]", out)
+
+
+def week_ago(history: pd.DataFrame, as_of: _dt.date) -> pd.Timestamp | None:
+    """The latest History date 7..14 days before ``as_of``, or ``None``."""
+    if history.empty:
+        return None
+    age = (pd.Timestamp(as_of) - history["as_of"]).dt.days
+    ok = history.loc[(age >= WEEK_MIN_DAYS) & (age <= WEEK_MAX_DAYS), "as_of"]
+    return None if ok.empty else cast(pd.Timestamp, ok.max())
+
+
+def previous_snapshot(history: pd.DataFrame, as_of: _dt.date) -> pd.Timestamp | None:
+    """The latest History date strictly before ``as_of`` (any age), or ``None``."""
+    if history.empty:
+        return None
+    before = history.loc[history["as_of"] < pd.Timestamp(as_of), "as_of"]
+    return None if before.empty else cast(pd.Timestamp, before.max())

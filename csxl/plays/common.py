@@ -1,0 +1,200 @@
+"""Helpers every play shares: reading an account's cells, its ARR, segment and NPS (from :mod:`csxl.facts`), the
+missing-data list, text fields, and the one mapping from a health tier to a risk level.
+
+Risk levels are the agent spec's "Intervention playbook by risk level": Critical (a cancellation request, which no
+csxl column records, so csxl never infers it), High ("red health score", no login 14+ days, NPS detractor ...),
+Medium ("yellow health score", usage declining ...), Low. A health tier maps to a level by its place in the preset's
+scheme (:func:`tier_level`): the at-risk tiers (the lower half, :func:`csxl.facts.at_risk_tiers`) are High, the tier
+just above them Medium, the rest Low. Engine: Critical and At-Risk High, Healthy Medium, Thriving Low; growth: Red
+High, Yellow Medium, Green Low.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+from collections.abc import Mapping
+from typing import Any, cast
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict
+
+from csxl.facts import at_risk_tiers
+from csxl.models import AccountRecord
+from csxl.plays.base import Section
+from csxl.portfolio import Portfolio
+from csxl.sections import Cell, Styled
+from csxl.settings import TierScheme
+
+__all__ = [
+    "RISK_LEVELS",
+    "Fields",
+    "Item",
+    "MissingColumn",
+    "account_arr",
+    "cell",
+    "days_between",
+    "fill",
+    "latest_nps",
+    "missing",
+    "missing_section",
+    "money",
+    "money_cell",
+    "pct",
+    "pct_cell",
+    "segment_of",
+    "tier_level",
+]
+
+#: The risk levels, most severe first.
+RISK_LEVELS: tuple[str, ...] = ("Critical", "High", "Medium", "Low")
+
+
+def tier_level(tier: str | None, scheme: TierScheme) -> str | None:
+    """The risk level a health tier indicates in ``scheme``; ``None`` for no tier or a label not in the scheme."""
+    if tier is None or tier not in scheme.labels:
+        return None
+    risky = at_risk_tiers(scheme)
+    if tier in risky:
+        return "High"
+    above = scheme.labels[scheme.labels.index(risky[0]) - 1] if risky and scheme.labels.index(risky[0]) > 0 else None
+    return "Medium" if tier == above else "Low"
+
+
+class Item(BaseModel):
+    """Base of the small frozen models inside play results."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class MissingColumn(Item):
+    """A blank cell the play needed: which column, what for, and what to fill in."""
+
+    column: str
+    needed_for: str
+    fill: str
+
+
+def cell(row: pd.Series[Any], column: str) -> Any:
+    """One cell of an account row as a plain Python value: ``None`` when blank or absent; dates as ``date``.
+
+    Numbers come back as ``int``/``float``, yes/no as ``bool``, text stripped (blank text is ``None``).
+    """
+    if column not in row.index:
+        return None
+    value = row[column]
+    if isinstance(value, (pd.Series, pd.DataFrame)):  # a duplicated label: take the first
+        value = value.iloc[0]
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, (float, np.floating)) and math.isnan(float(value)):
+        return None
+    if isinstance(value, (pd.Timestamp, np.datetime64)):
+        stamp = pd.Timestamp(value)
+        return None if pd.isna(stamp) else stamp.date()
+    if isinstance(value, _dt.datetime):
+        return value.date()
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, str):
+        value = value.strip()
+        return value or None
+    return value
+
+
+def missing(column: str, needed_for: str, fill_text: str | None = None) -> MissingColumn:
+    """A :class:`MissingColumn`; the fill-in text defaults to the Accounts column's description and unit."""
+    if fill_text is None:
+        info = AccountRecord.model_fields.get(column)
+        if info is not None and info.description:
+            extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+            unit = extra.get("unit")
+            fill_text = f"{info.description} ({unit})" if unit else info.description
+        else:
+            fill_text = column
+    return MissingColumn(column=column, needed_for=needed_for, fill=fill_text)
+
+
+def money_cell(value: float | None, currency: str) -> Cell:
+    """A money amount for a section row: the number with its currency (``"unknown"`` when missing)."""
+    return "unknown" if value is None else Styled(float(value), "money", currency)
+
+
+def pct_cell(value: float | None, digits: int = 0) -> Cell:
+    """A fraction for a section row, shown as a percentage (``"unknown"`` when missing)."""
+    return "unknown" if value is None else Styled(float(value), "pct", digits=digits)
+
+
+def money(value: float | None, currency: str) -> str:
+    """``54720.0`` -> ``"USD 54,720"`` (whole units); ``None`` -> ``"unknown"``."""
+    if value is None:
+        return "unknown"
+    return f"{currency} {value:,.0f}"
+
+
+def pct(value: float | None, digits: int = 0) -> str:
+    """A fraction as a percentage: ``0.875`` -> ``"88%"``; ``None`` -> ``"unknown"``."""
+    if value is None:
+        return "unknown"
+    return f"{100.0 * value:.{digits}f}%"
+
+
+def account_arr(portfolio: Portfolio, row: pd.Series[Any]) -> tuple[float | None, str]:
+    """The account's effective ARR and where it came from (:mod:`csxl.facts`): the ``arr`` cell, else 12 x its
+    latest MRR; ``(None, "")`` when both are missing. Units: currency per year."""
+    facts = portfolio.facts.loc[cast(str, row.name)]
+    value = float(facts["arr_effective"])
+    return (None, "") if math.isnan(value) else (value, str(facts["arr_source"]))
+
+
+def segment_of(portfolio: Portfolio, row: pd.Series[Any]) -> tuple[str | None, str]:
+    """The account's segment and its source (:mod:`csxl.facts`): the ``segment`` cell, else the band of its
+    effective ARR (:data:`csxl.settings.SEGMENT_BANDS`); ``(None, "")`` when both are missing."""
+    facts = portfolio.facts.loc[cast(str, row.name)]
+    segment = facts["segment_effective"]
+    return (None, "") if segment is None or segment is pd.NA else (str(segment), str(facts["segment_source"]))
+
+
+def latest_nps(portfolio: Portfolio, row: pd.Series[Any]) -> tuple[int | None, str]:
+    """The account's NPS answer (0..10) and its source: the ``nps`` cell, else its latest NPS survey up to as-of."""
+    value = cell(row, "nps")
+    if value is not None:
+        return int(value), "nps column"
+    surveys = portfolio.surveys
+    if surveys.empty:
+        return None, ""
+    name = str(cell(row, "account"))
+    mine = surveys[
+        (surveys["account"] == name) & (surveys["kind"] == "nps") & (surveys["date"] <= portfolio.as_of_ts)
+    ].sort_values("date", kind="stable")
+    if mine.empty:
+        return None, ""
+    last = mine.iloc[-1]
+    return int(last["score"]), f"NPS survey of {pd.Timestamp(last['date']).date().isoformat()}"
+
+
+class Fields(dict[str, str]):
+    """Template fields for :meth:`str.format_map`: an unknown field stays a visible ``[field]`` placeholder."""
+
+    def __missing__(self, key: str) -> str:
+        return f"[{key}]"
+
+
+def fill(template: str, fields: Mapping[str, Any]) -> str:
+    """``template.format_map`` with ``fields`` (values shown with ``str``; ``None`` left as ``[field]``)."""
+    return template.format_map(Fields({k: str(v) for k, v in fields.items() if v is not None}))
+
+
+def days_between(later: _dt.date, earlier: _dt.date) -> int:
+    """Whole days from ``earlier`` to ``later`` (negative when ``later`` is before ``earlier``)."""
+    return (later - earlier).days
+
+
+def missing_section(items: list[MissingColumn]) -> Section:
+    """The "Missing data" section every account play ends with."""
+    if not items:
+        return Section("Missing data", [["none: every column this play reads is filled"]])
+    return Section(
+        "Missing data", [[m.column, m.needed_for, m.fill] for m in items], ("column", "needed for", "fill in")
+    )
