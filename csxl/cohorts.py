@@ -13,7 +13,17 @@ import numpy as np
 import pandas as pd
 
 from csxl.errors import InputError
-from csxl.mrrgrid import FloatArray, IntArray, MrrGrid, load, month_index, month_label, parse_as_of, require_table
+from csxl.mrrgrid import (
+    FloatArray,
+    IntArray,
+    MrrGrid,
+    MrrRows,
+    load,
+    month_index,
+    month_label,
+    parse_as_of,
+    require_table,
+)
 
 __all__ = ["cohort_grr", "cohort_nrr", "cohort_sizes", "cohort_table"]
 
@@ -26,10 +36,11 @@ def _months_arg(months: Any) -> int:
     return int(months)
 
 
-def _base_and_now(mrr: pd.DataFrame, as_of: Any, months: Any) -> tuple[FloatArray, FloatArray]:
+def _base_and_now(mrr: pd.DataFrame | MrrRows, as_of: Any, months: Any) -> tuple[FloatArray, FloatArray]:
     """MRR of the base customers (MRR > 0 in the base month) then and in ``as_of``'s month."""
     n = _months_arg(months)
-    require_table(mrr)
+    if not isinstance(mrr, MrrRows):
+        require_table(mrr)
     if as_of is not None:
         parse_as_of(as_of)  # a bad as_of is reported as such before any table problem
     grid = load(mrr, as_of)
@@ -56,7 +67,7 @@ def _base_and_now(mrr: pd.DataFrame, as_of: Any, months: Any) -> tuple[FloatArra
     return then[members], grid.values[members, now]
 
 
-def cohort_nrr(mrr: pd.DataFrame, as_of: Any, months: int = 12) -> float:
+def cohort_nrr(mrr: pd.DataFrame | MrrRows, as_of: Any, months: int = 12) -> float:
     """Trailing net revenue retention of the customers who paid ``months`` months before ``as_of``'s month.
 
     Base = accounts with MRR > 0 in month ``as_of - months``. NRR = their total MRR in ``as_of``'s month / their total
@@ -68,7 +79,7 @@ def cohort_nrr(mrr: pd.DataFrame, as_of: Any, months: int = 12) -> float:
     return float(now.sum() / then.sum())
 
 
-def cohort_grr(mrr: pd.DataFrame, as_of: Any, months: int = 12) -> float:
+def cohort_grr(mrr: pd.DataFrame | MrrRows, as_of: Any, months: int = 12) -> float:
     """Trailing gross revenue retention: sum over the base customers of min(MRR now, MRR then) / total MRR then.
 
     Same base and rules as :func:`cohort_nrr`; expansion is capped at each customer's base MRR, so GRR is in 0..1
@@ -117,7 +128,7 @@ def _cohort_sums(grid: MrrGrid) -> tuple[IntArray, pd.DatetimeIndex, FloatArray,
     return cohorts.astype(np.int64), labels, logos, revenue, size
 
 
-def cohort_table(mrr: pd.DataFrame, basis: str = "logo", as_of: Any = None) -> pd.DataFrame:
+def cohort_table(mrr: pd.DataFrame | MrrRows, basis: str = "logo", as_of: Any = None) -> pd.DataFrame:
     """Retention by cohort: rows = cohort month, columns = months since start ``0..N`` (ints), values = share retained.
 
     * cohort: an account's first month with MRR > 0; an account that churns and comes back stays in that cohort.
@@ -141,7 +152,7 @@ def cohort_table(mrr: pd.DataFrame, basis: str = "logo", as_of: Any = None) -> p
     return table
 
 
-def cohort_sizes(mrr: pd.DataFrame, as_of: Any = None) -> pd.DataFrame:
+def cohort_sizes(mrr: pd.DataFrame | MrrRows, as_of: Any = None) -> pd.DataFrame:
     """Per cohort month: ``customers`` (accounts that started that month) and ``mrr`` (their MRR in month 0).
 
     The denominators of :func:`cohort_table`; index ``cohort`` (month-start Timestamp).

@@ -21,7 +21,15 @@ import pandas as pd
 
 from csxl.settings import SEGMENT_BANDS, TierScheme
 
-__all__ = ["FACT_COLUMNS", "account_facts", "at_risk_tiers", "latest_mrr", "segment_by_arr"]
+__all__ = [
+    "FACT_COLUMNS",
+    "account_facts",
+    "at_risk_tiers",
+    "latest_mrr",
+    "month_start",
+    "mrr_cut",
+    "segment_by_arr",
+]
 
 #: Columns of :func:`account_facts`.
 FACT_COLUMNS: tuple[str, ...] = (
@@ -47,6 +55,27 @@ def at_risk_tiers(scheme: TierScheme) -> tuple[str, ...]:
 def month_start(day: _dt.date) -> pd.Timestamp:
     """The first day of ``day``'s month, as a Timestamp."""
     return cast(pd.Timestamp, pd.Timestamp(day.year, day.month, 1))
+
+
+def mrr_cut(mrr: pd.DataFrame, as_of: _dt.date) -> tuple[pd.Timestamp | None, str]:
+    """Where the MRR analyses (cohorts, retention) stop: the as-of month, or the MRR table's last month when the
+    table ends before it (an early-month refresh before the month's MRR is in), with the sentence that says so.
+
+    ``(None, reason)`` when the table is empty or starts after the as-of month: there is nothing to analyse.
+    """
+    if mrr.empty:
+        return None, "The MRR sheet is empty: fill account, month and mrr (one row per account and month)."
+    months = pd.to_datetime(mrr["month"])
+    first, last = months.min(), months.max()
+    as_of_month = month_start(as_of)
+    if as_of_month < first:
+        return None, f"The MRR sheet starts in {first:%Y-%m}, after the as-of month {as_of_month:%Y-%m}."
+    if as_of_month > last:
+        return last, (
+            f"The MRR sheet ends in {last:%Y-%m}, before the as-of month {as_of_month:%Y-%m}: "
+            f"the analysis stops at {last:%Y-%m}."
+        )
+    return as_of_month, ""
 
 
 def latest_mrr(mrr: pd.DataFrame, as_of: _dt.date) -> pd.DataFrame:

@@ -21,6 +21,7 @@ __all__ = [
     "HISTORY_COLUMNS",
     "WEEK_MAX_DAYS",
     "WEEK_MIN_DAYS",
+    "is_normalised",
     "merge_history",
     "normalise_history",
     "previous_snapshot",
@@ -35,11 +36,31 @@ WEEK_MIN_DAYS, WEEK_MAX_DAYS = 7, 14
 HISTORY_COLUMNS: tuple[str, ...] = ("as_of", "account", "health_score", "health_tier", "simple_points", "arr")
 
 
+_NUMBERS = ("health_score", "simple_points", "arr")
+
+
+def is_normalised(history: object) -> bool:
+    """True when ``history`` is already what :func:`normalise_history` returns (then it is returned as it is)."""
+    if not isinstance(history, pd.DataFrame) or tuple(history.columns) != HISTORY_COLUMNS:
+        return False
+    if not isinstance(history.index, pd.RangeIndex) or history.index.start != 0 or history.index.step != 1:
+        return False
+    dates = history["as_of"]
+    if dates.dtype != "datetime64[us]" or any(history[c].dtype != "float64" for c in _NUMBERS):
+        return False
+    if history["account"].dtype != object or history["health_tier"].dtype != object:
+        return False
+    return not (dates.isna().any() or history["account"].isna().any() or (dates != dates.dt.normalize()).any())
+
+
 def normalise_history(history: pd.DataFrame | None) -> pd.DataFrame:
     """A History table with exactly :data:`HISTORY_COLUMNS`: ``as_of`` midnight Timestamps, numbers as floats.
 
     Rows without a date or an account are dropped. A table missing one of the columns raises :class:`InputError`.
+    A table that is already normalised comes back as it is (no copy): normalising twice costs a check, not a pass.
     """
+    if is_normalised(history):
+        return cast(pd.DataFrame, history)
     if history is None or (isinstance(history, pd.DataFrame) and history.empty and not len(history.columns)):
         history = pd.DataFrame({c: [] for c in HISTORY_COLUMNS})
     if not isinstance(history, pd.DataFrame):
@@ -81,8 +102,8 @@ def merge_history(
     if not parts:
         return normalise_history(None)
     merged = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
-    merged = merged.sort_values(["as_of", "account"], kind="stable").reset_index(drop=True)
-    return normalise_history(merged)
+    out: pd.DataFrame = merged.sort_values(["as_of", "account"], kind="stable").reset_index(drop=True)
+    return out  # both parts were normalised: so is their union
 
 
 def snapshot_tiers(rows: pd.DataFrame, scheme: TierScheme) -> pd.Series[Any]:

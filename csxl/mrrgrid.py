@@ -169,10 +169,28 @@ def _whole_cents(values: FloatArray) -> IntArray | None:
     return rounded.astype(np.int64)
 
 
-def load(mrr: Any, as_of: Any = None) -> MrrGrid:
-    """Validate the long table and build the dense accounts x months matrix (duplicates summed)."""
+@dataclass(frozen=True)
+class MrrRows:
+    """The MRR table checked and parsed once: per row the account code, month ordinal and amount.
+
+    Build it with :func:`parse_rows`; every MRR metric takes it in place of the DataFrame, so a run that computes
+    several metrics (a refresh, the dashboard) converts and validates the table once.
+    """
+
+    acc: IntArray
+    accounts: pd.Index
+    ords: IntArray
+    amount: FloatArray
+
+    def __len__(self) -> int:
+        return int(self.acc.size)
+
+
+def parse_rows(mrr: Any) -> MrrRows:
+    """Validate the long table (every bad cell reported at once) and parse it; an :class:`MrrRows` passes through."""
+    if isinstance(mrr, MrrRows):
+        return mrr
     table = require_table(mrr)
-    as_of_ord = None if as_of is None else parse_as_of(as_of)
     acc_col, month_col, mrr_col = (table[c] for c in COLUMNS)
     if isinstance(acc_col, pd.DataFrame) or isinstance(month_col, pd.DataFrame) or isinstance(mrr_col, pd.DataFrame):
         raise InputError("mrr", ", ".join(map(str, table.columns)), "a table with each of account, month, mrr once")
@@ -187,9 +205,18 @@ def load(mrr: Any, as_of: Any = None) -> MrrGrid:
         )
         issues.sort(key=lambda i: i.row)
         raise TableError(SHEET, issues)
+    return MrrRows(acc, accounts, ords, amount)
 
+
+def load(mrr: Any, as_of: Any = None) -> MrrGrid:
+    """The dense accounts x months matrix (duplicates summed) of a long table or of parsed :class:`MrrRows`."""
+    if not isinstance(mrr, MrrRows):
+        require_table(mrr)
+    as_of_ord = None if as_of is None else parse_as_of(as_of)
+    rows = parse_rows(mrr)
+    acc, accounts, ords, amount = rows.acc, rows.accounts, rows.ords, rows.amount
     empty = np.zeros((0, 0))
-    if len(table) == 0:
+    if len(rows) == 0:
         return MrrGrid(empty, np.zeros((0, 0), dtype=np.int64), pd.Index([], name="account"), None, None)
     first, data_last = int(ords.min()), int(ords.max())
     end = data_last

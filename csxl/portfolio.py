@@ -27,8 +27,9 @@ import pandas as pd
 
 from csxl.demo import DemoData
 from csxl.errors import InputError, RowIssue
-from csxl.facts import account_facts
+from csxl.facts import account_facts, mrr_cut
 from csxl.history import HISTORY_COLUMNS, normalise_history
+from csxl.mrrgrid import MrrRows, parse_rows
 from csxl.scoring import score_accounts
 from csxl.settings import Settings
 from csxl.tables import load_accounts, load_mrr, load_surveys
@@ -47,6 +48,10 @@ class Portfolio:
     settings: Settings
     as_of: _dt.date
     issues: tuple[RowIssue, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        # the one place a Portfolio's History is normalised; every reader then takes portfolio.history as it is
+        object.__setattr__(self, "history", normalise_history(self.history))
 
     @classmethod
     def from_tables(
@@ -104,6 +109,16 @@ class Portfolio:
         scored = self.scored.rename(columns={c: f"{c}_computed" for c in self.scored.columns if c in self.accounts})
         joined = pd.concat([self.accounts, scored], axis=1)
         return cast(pd.DataFrame, joined.set_index("account", drop=False))
+
+    @cached_property
+    def mrr_rows(self) -> MrrRows:
+        """The MRR table parsed once for every MRR metric of this run (:func:`csxl.mrrgrid.parse_rows`)."""
+        return parse_rows(self.mrr)
+
+    @cached_property
+    def mrr_cut(self) -> tuple[pd.Timestamp | None, str]:
+        """:func:`csxl.facts.mrr_cut`: the last month the MRR analyses use, and the sentence saying why."""
+        return mrr_cut(self.mrr, self.as_of)
 
     @cached_property
     def facts(self) -> pd.DataFrame:

@@ -18,7 +18,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from csxl.errors import InputError
-from csxl.mrrgrid import MrrGrid, load
+from csxl.mrrgrid import MrrGrid, MrrRows, load
 from csxl.vectors import FloatArray, Shape, fail, restore, to_float
 
 __all__ = [
@@ -54,7 +54,7 @@ _SLACK = 1e-9
 # --------------------------------------------------------------------------------------------------- tables
 
 
-def mrr_matrix(mrr: pd.DataFrame, as_of: Any = None) -> pd.DataFrame:
+def mrr_matrix(mrr: pd.DataFrame | MrrRows, as_of: Any = None) -> pd.DataFrame:
     """The dense accounts x months MRR frame (currency per month).
 
     Rows: accounts in order of first appearance (index ``account``); columns: every month from the first month of the
@@ -98,7 +98,7 @@ def _movement_sums(grid: MrrGrid) -> dict[str, npt.NDArray[Any]]:
     }
 
 
-def mrr_movements(mrr: pd.DataFrame, as_of: Any = None) -> pd.DataFrame:
+def mrr_movements(mrr: pd.DataFrame | MrrRows, as_of: Any = None) -> pd.DataFrame:
     """Monthly MRR bridge: where each month's MRR came from and went to.
 
     One row per month from the table's first month to its last (or ``as_of``), index ``month`` (month-start

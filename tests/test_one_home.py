@@ -343,3 +343,71 @@ def test_one_risk_level_for_an_account_in_every_play(eur_book: Any) -> None:
         assert tier_indicator.level == "High"
         assert {risk.risk_level, save.level, renewal.level} <= {"High", "Critical"}
         assert save.level == renewal.level  # the same rules over the same signals
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Where the MRR analyses stop: one rule for csxl cohorts and the Cohorts sheet
+# --------------------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("as_of", "said"),
+    [
+        (_dt.date(2023, 12, 31), "The MRR sheet starts in 2024-01, after the as-of month 2023-12."),  # before the data
+        (_dt.date(2024, 6, 4), "The MRR sheet ends in 2024-03, before the as-of month 2024-06"),  # after the data
+    ],
+)
+def test_the_mrr_cut_is_said_the_same_by_the_play_and_the_sheet(as_of: _dt.date, said: str) -> None:
+    from csxl.book.plan import Block
+    from csxl.book.refresh import cohorts_plan
+    from csxl.plays import PLAYS
+
+    mrr = pd.DataFrame(
+        {"account": ["A", "A", "A", "B"], "month": ["2024-01", "2024-02", "2024-03", "2024-02"], "mrr": [10, 12, 0, 5]}
+    )
+    portfolio = csxl.Portfolio.from_tables(pd.DataFrame({"account": ["A", "B"]}), mrr, as_of=as_of)
+    play = PLAYS["cohorts"].run(portfolio)
+    sheet = [str(b.values[0][0]) for b in cohorts_plan(portfolio).ops if isinstance(b, Block)]
+    assert said in play.message
+    assert any(said in line for line in sheet)  # before: the sheet raised where the play answered
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Work done once: one refresh parses the MRR table once and normalises History once
+# --------------------------------------------------------------------------------------------------------------------
+
+
+def test_one_refresh_parses_the_mrr_table_once_and_normalises_history_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    import csxl.history
+    import csxl.mrrgrid
+    import csxl.portfolio
+    from csxl.book.refresh import plan_refresh
+
+    data = csxl.demo_portfolio(30, seed=5)
+    history = pd.DataFrame(
+        {
+            "as_of": ["2026-10-24"],
+            "account": [data.accounts["account"][0]],
+            "health_score": ["61.5"],
+            "health_tier": ["Healthy"],
+            "simple_points": [7],
+            "arr": [1000],
+        }
+    )  # fmt: skip  (raw cells, as read from a sheet: text numbers, a date as text)
+    parses = []
+    parse = csxl.mrrgrid.parse_rows
+
+    def counting_parse(mrr: Any) -> Any:
+        parses.append(not isinstance(mrr, csxl.mrrgrid.MrrRows))
+        return parse(mrr)
+
+    monkeypatch.setattr(csxl.mrrgrid, "parse_rows", counting_parse)
+    monkeypatch.setattr(csxl.portfolio, "parse_rows", counting_parse)
+    portfolio = csxl.Portfolio.from_tables(data.accounts, data.mrr, data.surveys, history, as_of=data.as_of)
+    assert csxl.history.is_normalised(portfolio.history)
+    assert csxl.history.normalise_history(portfolio.history) is portfolio.history  # a check, not a second pass
+    plan_refresh({}, portfolio, refreshed_at=_dt.datetime(2026, 11, 1, 9, 0))
+    csxl.plays.PLAYS["cohorts"].run(portfolio)
+    csxl.plays.PLAYS["portfolio"].run(portfolio)
+    assert sum(parses) == 1  # before: six parses of the MRR table in one refresh
+    assert len(parses) >= 5  # the metrics did run, each on the parsed rows

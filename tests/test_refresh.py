@@ -252,7 +252,7 @@ def test_empty_template_validates_and_refreshes(tmp_path: Path) -> None:
     assert "0 of 0 accounts" in result.output
     dash = str(_rows(path, layout.SHEET_DASHBOARD))
     assert "Customer success dashboard" in dash
-    assert "No MRR rows yet" in str(_rows(path, layout.SHEET_COHORTS))
+    assert "The MRR sheet is empty" in str(_rows(path, layout.SHEET_COHORTS))  # the cohorts play says the same
 
 
 def test_account_sheet_written_and_rewritten(book: Path, demo: csxl.DemoData) -> None:

@@ -182,19 +182,19 @@ def cohorts_plan(portfolio: Portfolio) -> Plan:
         f"Retention by start month, as of {portfolio.as_of.isoformat()}. Month 0 = 100 %. Revenue retention is net "
         "(includes expansion). The first cohort holds every account already paying in the first month of data.",
     )
-    if portfolio.mrr.empty:
-        writer.line(["No MRR rows yet: fill the MRR sheet (account, month, MRR) and refresh."], "note")
+    cut, reason = portfolio.mrr_cut
+    if cut is None:
+        writer.line([reason], "note")
         return writer.plan()
-    last_month = pd.Timestamp(portfolio.mrr["month"].max()).to_period("M")
-    if as_of.to_period("M") > last_month:  # a refresh early in a month whose MRR is not in yet
-        as_of = last_month.to_timestamp(how="end").normalize()
-        writer.line([f"MRR rows end in {last_month}: the grids are as of the end of that month."], "note")
-    sizes = cohort_sizes(portfolio.mrr, as_of)
+    if cut < as_of.to_period("M").to_timestamp():  # a refresh early in a month whose MRR is not in yet
+        as_of = cut.to_period("M").to_timestamp(how="end").normalize()
+        writer.line([reason], "note")
+    sizes = cohort_sizes(portfolio.mrr_rows, as_of)
     for title, basis, size_col, label in (
         ("Logo retention (share of customers still paying)", "logo", "customers", "Customers"),
         ("Revenue retention (net MRR as a share of month 0)", "revenue", "mrr", "Start MRR"),
     ):
-        grid = cohort_table(portfolio.mrr, basis, as_of)
+        grid = cohort_table(portfolio.mrr_rows, basis, as_of)
         section = _grid_section(grid, sizes, size_col, label)
         writer.line([title], "section")
         writer.line(list(section.header), "header")

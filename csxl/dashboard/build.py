@@ -166,8 +166,8 @@ def _movements(portfolio: Portfolio) -> pd.DataFrame:
     if portfolio.mrr.empty:
         empty: pd.DataFrame = pd.DataFrame()
         return empty
-    mov = period_rates(mrr_movements(portfolio.mrr))
-    matrix = mrr_matrix(portfolio.mrr)
+    mov = period_rates(mrr_movements(portfolio.mrr_rows))
+    matrix = mrr_matrix(portfolio.mrr_rows)
     cents = np.round(matrix.to_numpy(dtype=np.float64) * 100.0)  # compare in cents: no float dust
     prev = np.zeros_like(cents)
     prev[:, 1:] = cents[:, :-1]
@@ -192,8 +192,8 @@ def _retention(portfolio: Portfolio, mov: pd.DataFrame) -> Retention:
         notes.append("no MRR data: trailing cohort NRR/GRR undefined")
     else:
         try:
-            cohort_n = cohort_nrr(portfolio.mrr, portfolio.as_of, COHORT_MONTHS)
-            cohort_g = cohort_grr(portfolio.mrr, portfolio.as_of, COHORT_MONTHS)
+            cohort_n = cohort_nrr(portfolio.mrr_rows, portfolio.as_of, COHORT_MONTHS)
+            cohort_g = cohort_grr(portfolio.mrr_rows, portfolio.as_of, COHORT_MONTHS)
         except InputError as exc:  # no base month, nobody in it, or no data for the as-of month
             notes.append(f"trailing 12-month cohort NRR/GRR undefined: {exc}")
     return Retention(
@@ -342,7 +342,7 @@ def compare(live: pd.DataFrame, then: pd.DataFrame, scheme: TierScheme) -> pd.Da
 
 
 def _week_over_week(portfolio: Portfolio, live: pd.DataFrame, labels: tuple[str, ...]) -> WeekOverWeek:
-    history = normalise_history(portfolio.history)
+    history = portfolio.history
     date = week_ago(history, portfolio.as_of)
     if date is None:
         return WeekOverWeek(

@@ -49,7 +49,6 @@ __all__ = [
     "OutlierCohort",
     "RevenueVsLogo",
     "cohorts_play",
-    "mrr_cut",
 ]
 
 FloatArray = npt.NDArray[np.float64]
@@ -191,27 +190,6 @@ class CohortResult(PlayResult):
         return out
 
 
-def mrr_cut(portfolio: Portfolio) -> tuple[pd.Timestamp | None, str]:
-    """The last month to analyse: the as-of month, or the MRR sheet's last month when it ends before that.
-
-    Returns ``(None, reason)`` when the MRR sheet is empty or starts after the as-of month.
-    """
-    mrr = portfolio.mrr
-    if mrr.empty:
-        return None, "The MRR sheet is empty: fill account, month and mrr (one row per account and month)."
-    months = pd.to_datetime(mrr["month"])
-    first, last = months.min(), months.max()
-    as_of_month = portfolio.as_of_ts.to_period("M").to_timestamp()
-    if as_of_month < first:
-        return None, f"The MRR sheet starts in {first:%Y-%m}, after the as-of month {as_of_month:%Y-%m}."
-    if as_of_month > last:
-        return last, (
-            f"The MRR sheet ends in {last:%Y-%m}, before the as-of month {as_of_month:%Y-%m}: "
-            f"the analysis stops at {last:%Y-%m}."
-        )
-    return as_of_month, ""
-
-
 def _pooled(count: FloatArray, base: FloatArray, select: BoolArray, k: int) -> tuple[float | None, int]:
     """Pooled share at age ``k`` over the selected cohorts that have reached it, and how many there are."""
     if k >= count.shape[1]:
@@ -258,7 +236,7 @@ def cohorts_play(
     ``account`` is ignored (a portfolio play). An empty MRR sheet is not an error: the result says what to fill.
     """
     lib = load_library("cohorts", library)
-    cut, message = mrr_cut(portfolio)
+    cut, message = portfolio.mrr_cut
     display = [int(m) for m in lib["display_months"]]
     empty = CohortResult(
         command="cohorts", account=None, as_of=portfolio.as_of, currency=portfolio.settings.currency, cut_month=None,
@@ -268,7 +246,7 @@ def cohorts_play(
     )  # fmt: skip
     if cut is None:
         return empty
-    mrr = portfolio.mrr
+    mrr = portfolio.mrr_rows
     logo = cohort_table(mrr, "logo", as_of=cut)
     revenue = cohort_table(mrr, "revenue", as_of=cut)
     sizes = cohort_sizes(mrr, as_of=cut)
@@ -288,7 +266,7 @@ def cohorts_play(
         "expansion.",
     ]
     first_label = pd.Timestamp(logo.index[0])
-    if first_label == pd.to_datetime(mrr["month"]).min() and _censored(portfolio, first_label):
+    if first_label == pd.to_datetime(portfolio.mrr["month"]).min() and _censored(portfolio, first_label):
         select[0] = False
         excluded = first_label.date()
         conventions.append(

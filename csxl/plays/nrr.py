@@ -217,7 +217,7 @@ def nrr_play(
         text = f"The MRR sheet starts in {first:%Y-%m}: no earlier month to compare {month:%Y-%m} with."
         return base.model_copy(update={"message": text, "missing": [gap]})
 
-    matrix = mrr_matrix(mrr, as_of=month)
+    matrix = mrr_matrix(portfolio.mrr_rows, as_of=month)
     values = matrix.to_numpy(dtype=np.float64)
     t = values.shape[1] - 1
     accounts = portfolio.accounts

@@ -39,7 +39,6 @@ from csxl.dashboard import (
     compare,
     dashboard_sections,
     live_table,
-    normalise_history,
     previous_snapshot,
     weekly_dashboard,
 )
@@ -449,7 +448,7 @@ def _stage(customers: int, arr: float, preset: str, csms: int, lib: Mapping[str,
 
 
 def _moves(portfolio: Portfolio, live: pd.DataFrame) -> tuple[_dt.date | None, list[TierMove], list[TierMove]]:
-    history = normalise_history(portfolio.history)
+    history = portfolio.history
     date = previous_snapshot(history, portfolio.as_of)
     if date is None:
         return None, [], []
