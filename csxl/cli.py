@@ -16,20 +16,27 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
-import pandas as pd
 
 import csxl
-from csxl.book.read import read_book, validate_book
-from csxl.book.refresh import refresh
-from csxl.book.workflow import new_workbook, report_text, run_play, write_account_sheet, write_report
-from csxl.dashboard import tier_summary
 from csxl.demo import demo_portfolio
 from csxl.excel.lite import write_lite
 from csxl.excel.xlsm import build_xlsm
 from csxl.plays import PLAYS, render_markdown, render_text
-from csxl.plays.playbook import playbook_document
-from csxl.plays.schemas import SCHEMAS, write_schemas
-from csxl.plays.support import support_priority, survey_routing
+from csxl.plays.schemas import SCHEMAS
+from csxl.usecases import (
+    demo_summary,
+    new_workbook,
+    playbook,
+    refresh,
+    report_text,
+    run_play,
+    support_ticket,
+    survey_report,
+    validate,
+    write_account_sheet,
+    write_report,
+    write_schemas,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -76,22 +83,12 @@ def cli() -> None:
 @_friendly
 def demo(n_accounts: int, seed: int, as_json: bool) -> None:
     """Score a seeded demo portfolio and print it."""
-    data = csxl.demo_portfolio(n_accounts, seed=seed)
-    portfolio = csxl.Portfolio.from_demo(data)
-    summary = tier_summary(portfolio)
-    mov = csxl.mrr_movements(data.mrr)
-    as_of = pd.Timestamp(data.as_of)
-    summary["nrr_12m"] = round(csxl.cohort_nrr(data.mrr, as_of), 4)
-    summary["grr_12m"] = round(csxl.cohort_grr(data.mrr, as_of), 4)
-    last = mov.iloc[-1]
-    summary["last_month"] = {
-        k: float(last[k])
-        for k in ("start_mrr", "new", "expansion", "contraction", "churned", "reactivation", "end_mrr")
-    }
+    summary = demo_summary(n_accounts, seed)
+    worst = summary.pop("worst")
     if as_json:
         click.echo(json.dumps(summary, indent=2))
         return
-    click.echo(f"csxl demo portfolio (seed {seed}, as of {data.as_of:%Y-%m-%d})")
+    click.echo(f"csxl demo portfolio (seed {seed}, as of {summary['as_of']})")
     click.echo(
         f"  live accounts {summary['accounts']}, ARR {summary['arr']:,.0f}, avg health {summary['average_health']}"
     )
@@ -104,10 +101,6 @@ def demo(n_accounts: int, seed: int, as_json: bool) -> None:
         f" - contraction {m['contraction']:,.0f} - churned {m['churned']:,.0f}"
         f" + reactivation {m['reactivation']:,.0f} = end {m['end_mrr']:,.0f}"
     )
-    table = portfolio.table.join(portfolio.facts)
-    columns = ["account", "segment_effective", "arr_effective", "health_score", "health_tier", "main_risk"]
-    worst = table.loc[table["live"], columns].sort_values("health_score", kind="stable").head(10)
-    worst = worst.rename(columns={"segment_effective": "segment", "arr_effective": "arr"})
     click.echo("\n  Ten lowest health scores:")
     click.echo(worst.to_string(index=False, float_format=lambda v: f"{v:,.1f}"))
 
@@ -202,7 +195,7 @@ def refresh_cmd(path: Path, as_of: _dt.date | None, out: Path | None, force: boo
 def validate_cmd(path: Path) -> None:
     """Check every input row of the workbook at PATH; list each problem; exit 2 if there is any."""
 
-    issues = validate_book(path)
+    issues = validate(path)
     if not issues:
         click.echo(f"csxl: {path}: no problems found")
         return
@@ -340,8 +333,7 @@ def playbook_cmd(book: Path, as_of: _dt.date | None, as_json: bool) -> None:
     Its schema: csxl schema playbook (docs/schemas/playbook.json).
     """
 
-    portfolio = read_book(book).to_portfolio(as_of)
-    click.echo(json.dumps(playbook_document(portfolio).model_dump(mode="json"), indent=2))
+    click.echo(json.dumps(playbook(book, as_of).model_dump(mode="json"), indent=2))
 
 
 @cli.command("surveys")
@@ -353,7 +345,7 @@ def playbook_cmd(book: Path, as_of: _dt.date | None, as_json: bool) -> None:
 def surveys_cmd(book: Path, as_of: _dt.date | None, as_json: bool, as_md: bool) -> None:
     """NPS / CSAT / CES report with follow-up routing (detractors within 24 h ...) and churn reasons."""
 
-    result = survey_routing(read_book(book).to_portfolio(as_of))
+    result = survey_report(book, as_of)
     if as_json:
         click.echo(json.dumps(result.model_dump(mode="json"), indent=2))
     else:
@@ -369,7 +361,7 @@ def surveys_cmd(book: Path, as_of: _dt.date | None, as_json: bool, as_md: bool) 
 def support_cmd(text: str, segment: str | None, vip: bool, as_json: bool) -> None:
     """Priority (P1-P4), SLA targets and routing of a support ticket from its TEXT."""
 
-    result = support_priority(text, segment, vip)
+    result = support_ticket(text, segment, vip)
     data = result.model_dump(mode="json")
     if as_json:
         click.echo(json.dumps(data, indent=2))

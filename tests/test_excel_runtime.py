@@ -670,7 +670,7 @@ def test_write_lite_unwritable_folder(tmp_path: Path) -> None:
 
 def test_lite_play_script_writes_the_play_sheet(lite_run: dict[str, Any]) -> None:
     """The play button: the same registry and sheet layout as ``csxl risk ACCOUNT --book PATH --write``."""
-    from csxl.book.workflow import play_sheet_name
+    from csxl.book.sheets import play_sheet_name
 
     risk, nrr, bad = lite_run["results"][5], lite_run["results"][6], lite_run["results"][7]
     for result in (risk, nrr):

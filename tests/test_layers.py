@@ -84,3 +84,14 @@ def test_import_linter_contracts_are_kept() -> None:
     run = subprocess.run([tool], cwd=PACKAGE.parent, capture_output=True, text=True, check=False)
     assert run.returncode == 0, run.stdout[-3000:]
     assert "0 broken" in run.stdout
+
+
+def test_the_command_line_only_parses_and_prints() -> None:
+    # it calls the use cases (csxl.usecases) and the Excel edge's file builders, never the workbook edge directly
+    tree = ast.parse((PACKAGE / "cli.py").read_text(encoding="utf-8"))
+    reached = sorted(
+        node.module or ""
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(("csxl.book", "csxl.dashboard"))
+    )
+    assert reached == []

@@ -23,7 +23,8 @@ from python_calamine import CalamineWorkbook
 import csxl
 from csxl.book import layout
 from csxl.book.refresh import refresh
-from csxl.book.workflow import account_sheet_name, new_workbook
+from csxl.book.sheets import account_sheet_name
+from csxl.usecases import new_workbook
 from csxl.cli import EXIT_FILE, EXIT_INPUT, cli
 
 AS_OF = dt.date(2026, 10, 31)

@@ -55,7 +55,7 @@ from csxl.book.read import book_from_grids
 from csxl.book.refresh import is_excel_flavour, plan_refresh
 from csxl.book.refs import parse_range
 from csxl.book.render import result_plan
-from csxl.book.workflow import account_plan, play_sheet_name
+from csxl.book.sheets import account_plan, play_sheet_name
 from csxl.book.xlsx import CHART_PREFIX, LOOKS, Look
 from csxl.errors import InputError, RowIssue
 from csxl.plays import PLAYS
@@ -550,7 +550,7 @@ def refresh_book(book: Any, as_of: _dt.date | None = None, *, refreshed_at: _dt.
 
 
 def account_sheet(book: Any, account: str, as_of: _dt.date | None = None) -> str:
-    """Write (or rewrite) ``account``'s page (:func:`csxl.book.workflow.account_plan`) in the open workbook.
+    """Write (or rewrite) ``account``'s page (:func:`csxl.book.sheets.account_plan`) in the open workbook.
 
     Returns the sheet name (``Acct <account>``). An unknown account raises :class:`InputError` with the closest name.
     """

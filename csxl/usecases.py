@@ -1,0 +1,222 @@
+"""The use cases: what a person asks csxl to do with a workbook file, each one function.
+
+New workbook, refresh, validate, an account page, a play (printed and, if asked, written as a sheet), the report
+(printed or as its own workbook), the demo summary and the spec's documents. Each reads through
+:mod:`csxl.book.read`, computes with the core and the plays, and writes through the Plan adapter
+(:func:`csxl.book.xlsx.apply_plan`): atomic replace, Excel lock-file check, nothing the user owns is touched. The
+command line (:mod:`csxl.cli`) only parses arguments, calls one of these and prints; the Excel buttons
+(:mod:`csxl.excel.macros`) run the same Plans on an open workbook.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from openpyxl import Workbook
+
+from csxl.book import layout
+from csxl.book.dashboard_sheet import dashboard_plan
+from csxl.book.read import read_book, validate_book
+from csxl.book.refresh import RefreshResult, cohorts_plan, refresh, refreshed_at
+from csxl.book.safety import refuse_if_open, replacing
+from csxl.book.sheets import ReportResult, account_plan, at_risk_plan, at_risk_table, play_plan, report_sections
+from csxl.book.template import build_template
+from csxl.book.xlsx import apply_plan
+from csxl.cohorts import cohort_grr, cohort_nrr
+from csxl.dashboard import tier_summary, weekly_dashboard
+from csxl.demo import demo_portfolio
+from csxl.errors import FileError, InputError, RowIssue
+from csxl.plays import PLAYS
+from csxl.plays.base import PlayResult, render_markdown, render_text
+from csxl.plays.playbook import Playbook, playbook_document
+from csxl.plays.schemas import write_schemas
+from csxl.plays.support import Priority, SurveyReport, support_priority, survey_routing
+from csxl.portfolio import Portfolio
+from csxl.revenue import mrr_movements
+
+__all__ = [
+    "demo_summary",
+    "new_workbook",
+    "playbook",
+    "refresh",
+    "report_text",
+    "run_play",
+    "support_ticket",
+    "survey_report",
+    "validate",
+    "write_account_sheet",
+    "write_report",
+    "write_schemas",
+]
+
+
+def new_workbook(
+    path: str | Path,
+    *,
+    demo: bool = False,
+    accounts: int = 250,
+    seed: int = 7,
+    as_of: _dt.date | None = None,
+    currency: str = "USD",
+    force: bool = False,
+) -> RefreshResult:
+    """Build a new workbook (optionally with the seeded demo portfolio), refresh it, and move it to ``path``.
+
+    Refuses to overwrite an existing file unless ``force``. The file appears complete or not at all. An empty
+    template (no ``demo``) is not refreshed: there is nothing to compute yet.
+    """
+
+    target = Path(path)
+    if target.suffix.lower() != ".xlsx":
+        raise InputError("path", str(path), "a file name ending in .xlsx")
+    if target.exists() and not force:
+        raise FileError(str(target), "already exists; pass --force to overwrite it")
+    refuse_if_open(target, force)
+    data = demo_portfolio(accounts, seed=seed, as_of=as_of) if demo else None
+    with replacing(target, suffix=".xlsx") as tmp:
+        build_template(tmp, demo=data, as_of=as_of, currency=currency)
+        result = refresh(tmp, force=True) if data is not None else None
+    if result is None:  # an empty template: nothing to compute; Dashboard and Cohorts say "run csxl refresh"
+        return RefreshResult(target, as_of or _dt.date.today(), 0, 0, 0, refreshed_at(), ())
+    return RefreshResult(
+        path=target,
+        as_of=result.as_of,
+        accounts=result.accounts,
+        scored=result.scored,
+        history_rows=result.history_rows,
+        refreshed_at=result.refreshed_at,
+        issues=result.issues,
+    )
+
+
+def _portfolio(path: str | Path, as_of: _dt.date | None) -> tuple[Any, Portfolio]:
+
+    book = read_book(path)
+    return book, book.to_portfolio(as_of)
+
+
+def validate(path: str | Path) -> list[RowIssue]:
+    """Every bad input cell of the workbook at ``path`` (sheet, row, column, value, rule); empty when none."""
+    return validate_book(path)
+
+
+def write_account_sheet(path: str | Path, account: str, *, as_of: _dt.date | None = None, force: bool = False) -> str:
+    """Write (or rewrite) the account's page in the workbook at ``path``; returns the sheet name."""
+
+    _, portfolio = _portfolio(path, as_of)
+    plan, sheet = account_plan(portfolio, account)
+    apply_plan(path, plan, force=force, currency=portfolio.settings.currency)
+    return sheet
+
+
+def run_play(
+    command: str,
+    path: str | Path,
+    account: str | None = None,
+    *,
+    as_of: _dt.date | None = None,
+    write: bool = False,
+    force: bool = False,
+    **options: Any,
+) -> tuple[PlayResult, str | None]:
+    """Run a registered play on the workbook at ``path``; with ``write``, also write its result as a csxl sheet there
+    (in the workbook's currency). Returns the result and the sheet written (``None`` without ``write``)."""
+    if command not in PLAYS:
+        raise InputError("command", command, f"one of {', '.join(sorted(PLAYS))}")
+    play = PLAYS[command]
+    if play.needs_account and not account:
+        raise InputError("account", account, f"an account name (csxl {command} ACCOUNT --book PATH)")
+    _, portfolio = _portfolio(path, as_of)
+    result = play.run(portfolio, account, **options) if play.needs_account else play.run(portfolio, **options)
+    if not write:
+        return result, None
+    plan, sheet = play_plan(result)
+    apply_plan(path, plan, force=force, currency=portfolio.settings.currency)
+    return result, sheet
+
+
+def report_text(path: str | Path, fmt: str, *, as_of: _dt.date | None = None) -> str:
+    """The report printed: ``md`` (Markdown), ``json`` or ``text``."""
+
+    _, portfolio = _portfolio(path, as_of)
+    sections, payload = report_sections(weekly_dashboard(portfolio), at_risk_table(portfolio))
+    if fmt == "json":
+        payload["as_of"] = portfolio.as_of.isoformat()
+        return json.dumps(payload, indent=2, default=str) + "\n"
+    result = ReportResult(command="report", account=None, as_of=portfolio.as_of, parts=sections)
+    return render_markdown(result) if fmt == "md" else render_text(result)
+
+
+def write_report(
+    path: str | Path,
+    out: str | Path,
+    *,
+    as_of: _dt.date | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> Path:
+    """A standalone report workbook: Dashboard, Cohorts, At risk, and one page per at-risk account."""
+
+    say = progress or (lambda _msg: None)
+    target = Path(out)
+    if target.suffix.lower() != ".xlsx":
+        raise InputError("out", str(out), "a file name ending in .xlsx")
+    say("reading the workbook")
+    _, portfolio = _portfolio(path, as_of)
+    with replacing(target, suffix=".xlsx") as tmp:
+        wb = Workbook()
+        ws = wb.active
+        assert ws is not None
+        ws.title = layout.SHEET_DASHBOARD
+        wb.save(tmp)
+        say("dashboard and cohorts")
+        dash = weekly_dashboard(portfolio)
+        plan = dashboard_plan(portfolio, refreshed_at(), dash=dash)
+        plan.ops.extend(cohorts_plan(portfolio).ops)
+        plan.ops.extend(at_risk_plan(portfolio, dash).ops)
+        risk = at_risk_table(portfolio)
+        for i, name in enumerate(risk["account"].astype(str)):
+            if i % 10 == 0:
+                say(f"account pages {i + 1}-{min(i + 10, len(risk))} of {len(risk)}")
+            page, _sheet = account_plan(portfolio, name)
+            plan.ops.extend(page.ops)
+        say("writing")
+        apply_plan(tmp, plan, force=True, currency=portfolio.settings.currency)
+    return target
+
+
+def demo_summary(accounts: int, seed: int) -> dict[str, Any]:
+    """The seeded demo portfolio summarised: live accounts, ARR and health by tier, 12-month cohort NRR/GRR, the last
+    month's MRR bridge, and the ten lowest health scores (``worst``: records)."""
+    data = demo_portfolio(accounts, seed=seed)
+    portfolio = Portfolio.from_demo(data)
+    summary = tier_summary(portfolio)
+    summary["seed"], summary["as_of"] = seed, data.as_of.isoformat()
+    summary["nrr_12m"] = round(cohort_nrr(portfolio.mrr_rows, data.as_of), 4)
+    summary["grr_12m"] = round(cohort_grr(portfolio.mrr_rows, data.as_of), 4)
+    last = mrr_movements(portfolio.mrr_rows).iloc[-1]
+    bridge = ("start_mrr", "new", "expansion", "contraction", "churned", "reactivation", "end_mrr")
+    summary["last_month"] = {k: float(last[k]) for k in bridge}
+    table = portfolio.table.join(portfolio.facts)
+    columns = ["account", "segment_effective", "arr_effective", "health_score", "health_tier", "main_risk"]
+    worst = table.loc[table["live"], columns].sort_values("health_score", kind="stable").head(10)
+    summary["worst"] = worst.rename(columns={"segment_effective": "segment", "arr_effective": "arr"})
+    return summary
+
+
+def playbook(path: str | Path, as_of: _dt.date | None = None) -> Playbook:
+    """The spec's playbook JSON document, filled from the workbook at ``path``."""
+    return playbook_document(_portfolio(path, as_of)[1])
+
+
+def survey_report(path: str | Path, as_of: _dt.date | None = None) -> SurveyReport:
+    """NPS / CSAT / CES report with follow-up routing, from the workbook at ``path``."""
+    return survey_routing(_portfolio(path, as_of)[1])
+
+
+def support_ticket(text: str, segment: str | None = None, vip: bool = False) -> Priority:
+    """Priority (P1-P4), SLA targets and routing of a support ticket from its text."""
+    return support_priority(text, segment, vip)
