@@ -24,8 +24,8 @@ import csxl
 from csxl.book import layout
 from csxl.book.refresh import refresh
 from csxl.book.sheets import account_sheet_name
-from csxl.usecases import new_workbook
 from csxl.cli import EXIT_FILE, EXIT_INPUT, cli
+from csxl.usecases import new_workbook
 
 AS_OF = dt.date(2026, 10, 31)
 STAMP = dt.datetime(2026, 11, 1, 9, 30)
