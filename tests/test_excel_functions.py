@@ -144,6 +144,9 @@ def lite() -> Iterator[types.ModuleType]:
 
 
 def _load_copy(name: str, mp: pytest.MonkeyPatch) -> types.ModuleType:
+    # the functions' modules decorate at import: import them afresh under the runtime's decorators (restored after)
+    for dependency in ("csxl.excel.udf", "csxl.excel.functions_revenue"):
+        mp.delitem(sys.modules, dependency, raising=False)
     spec = importlib.util.spec_from_file_location(name, FUNCTIONS_PY)
     assert spec is not None
     assert spec.loader is not None

@@ -27,39 +27,29 @@ from __future__ import annotations
 
 import inspect
 import typing
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
-import pandas as pd
 from pydantic import ValidationError
-from xlwings import arg, func, ret
+from xlwings import func
 
 from csxl.cells import is_number
-from csxl.cohorts import cohort_grr, cohort_nrr, cohort_table
-from csxl.errors import CsxlError, InputError, TableError
+from csxl.errors import CsxlError, InputError
 from csxl.excel.cells import (
-    _NOT_ERROR,
     ALL_DIMENSIONS,
     Cells,
     IntArray,
     ObjArray,
     _as_numbers,
-    _as_of,
     _blank,
     _cells,
-    _clip,
-    _Code,
     _elementwise,
-    _error_text,
     _errors,
     _given,
     _grid,
     _guard,
     _HealthInput,
     _int_if_whole,
-    _is_header,
-    _label,
     _message,
     _number,
     _officejs_cells,
@@ -69,21 +59,25 @@ from csxl.excel.cells import (
     _shaped,
     _solve,
     _text,
-    _to_dates,
-    _whole,
 )
+from csxl.excel.functions_revenue import (
+    CACPAYBACK,
+    CES,
+    COHORTGRID,
+    COHORTGRR,
+    COHORTNRR,
+    CSAT,
+    GRR,
+    LOGOCHURN,
+    LTV,
+    MRRMOVEMENTS,
+    NPS,
+    NRR,
+    QUICKRATIO,
+    REVENUECHURN,
+)
+from csxl.excel.udf import OFFICEJS, big_arg, xl_arg
 from csxl.health import churn_tier, explain_health, health_score, health_tier, simple_points, simple_tier
-from csxl.revenue import (
-    MOVEMENT_COLUMNS,
-    cac_payback,
-    grr,
-    logo_churn_rate,
-    ltv,
-    mrr_movements,
-    nrr,
-    quick_ratio,
-    revenue_churn_rate,
-)
 from csxl.settings import (
     TIER_SCHEMES,
     TierScheme,
@@ -99,7 +93,6 @@ from csxl.signals import (
     score_usage,
     signal_rag,
 )
-from csxl.surveys import ces, csat, nps
 
 __all__ = [
     "CACPAYBACK",
@@ -130,32 +123,6 @@ __all__ = [
     "USAGESCORE",
 ]
 
-_F = TypeVar("_F", bound=Callable[..., Any])
-
-
-def _xl(name: str, doc: str) -> Callable[[_F], _F]:
-    """``@arg`` with the options every argument uses: always 2-D, Excel errors as their text."""
-    decorator: Callable[[_F], _F] = arg(name, ndim=2, err_to_str=True, doc=doc)
-    return decorator
-
-
-#: True when the decorators are xlwings' Office.js ones (xlwings Lite / xlwings Server), which pass JSON values.
-_OFFICEJS = getattr(arg, "__module__", "") == "xlwings.pro.udfs_officejs"
-
-
-def _big(name: str, doc: str) -> Callable[[_F], _F]:
-    """The argument that may hold a whole column of accounts.
-
-    Under Office.js it is taken ``raw`` and cleaned by :func:`_officejs_cells`: a block of plain numbers (the usual
-    10,000-row call) then skips xlwings' per-cell cleaning altogether. Elsewhere (classic xlwings, COM values) it is
-    an ordinary :func:`_xl` argument.
-    """
-    if _OFFICEJS:
-        decorator: Callable[[_F], _F] = arg(name, "raw", doc=doc)
-        return decorator
-    return _xl(name, doc)
-
-
 # --------------------------------------------------------------------------------------------------------------------
 # Health model functions
 # --------------------------------------------------------------------------------------------------------------------
@@ -172,16 +139,16 @@ _PRESET_DOC = "Optional. engine (default) or growth: the weights when none are g
 
 
 @func(category="csxl")
-@_big("scores", _SCORES_DOC)
-@_xl("weights", _WEIGHTS_DOC)
-@_xl("preset", _PRESET_DOC)
+@big_arg("scores", _SCORES_DOC)
+@xl_arg("weights", _WEIGHTS_DOC)
+@xl_arg("preset", _PRESET_DOC)
 def HEALTHSCORE(scores: Any, weights: Any = "", preset: Any = "") -> Cells:
     """Weighted health score 0..100 per account: 10 * sum(w * s) / sum(w) over the dimensions filled in.
 
     One row of dimension scores gives one score; a block of n rows spills n scores. Missing dimensions are left
     out and the weights re-normalised; an all-blank row stays blank.
     """
-    if _OFFICEJS:
+    if OFFICEJS:
         one_row = type(scores) is list and len(scores) == len(ALL_DIMENSIONS) and weights == "" and preset == ""
         if one_row and all(type(v) in (float, int) for v in scores):  # one account: Office.js passes the row flat
             try:
@@ -238,9 +205,9 @@ def HEALTHSCORE(scores: Any, weights: Any = "", preset: Any = "") -> Cells:
 
 
 @func(category="csxl")
-@_xl("scores", "Dimension scores 0..10 of ONE account (one row), in the preset's order or under a header row.")
-@_xl("weights", _WEIGHTS_DOC)
-@_xl("preset", _PRESET_DOC)
+@xl_arg("scores", "Dimension scores 0..10 of ONE account (one row), in the preset's order or under a header row.")
+@xl_arg("weights", _WEIGHTS_DOC)
+@xl_arg("preset", _PRESET_DOC)
 def HEALTHEXPLAIN(scores: Any, weights: Any = "", preset: Any = "") -> Cells:
     """Why one account scores what it scores: spills Dimension | Score | Weight | Points | Lost, biggest loss first.
 
@@ -267,9 +234,9 @@ def HEALTHEXPLAIN(scores: Any, weights: Any = "", preset: Any = "") -> Cells:
 
 
 @func(category="csxl")
-@_xl("score", "Health scores 0..100 (a cell, a row or a column).")
-@_xl("scheme", "Optional. engine (Thriving/Healthy/At-Risk/Critical, default) or growth (Green/Yellow/Red).")
-@_xl("bounds", "Optional. Lower bounds of the tiers, best first, e.g. the Settings tier cells (80, 60, 40).")
+@xl_arg("score", "Health scores 0..100 (a cell, a row or a column).")
+@xl_arg("scheme", "Optional. engine (Thriving/Healthy/At-Risk/Critical, default) or growth (Green/Yellow/Red).")
+@xl_arg("bounds", "Optional. Lower bounds of the tiers, best first, e.g. the Settings tier cells (80, 60, 40).")
 def HEALTHTIER(score: Any, scheme: Any = "", bounds: Any = "") -> Cells:
     """Tier of a 0..100 health score: the first tier whose lower bound the score reaches (score >= bound).
 
@@ -316,11 +283,13 @@ _POINTS_DOC = "{} points: 0, 1, 2 or Red, Yellow, Green (a cell or a column)."
 
 
 @func(category="csxl")
-@_xl("usage", "Usage points 0/1/2 or Red/Yellow/Green; or an n x 5 block of all five dimensions (then omit the rest).")
-@_xl("engagement", _POINTS_DOC.format("Engagement"))
-@_xl("relationship", _POINTS_DOC.format("Relationship"))
-@_xl("financial", _POINTS_DOC.format("Financial"))
-@_xl("sentiment", _POINTS_DOC.format("Sentiment"))
+@xl_arg(
+    "usage", "Usage points 0/1/2 or Red/Yellow/Green; or an n x 5 block of all five dimensions (then omit the rest)."
+)
+@xl_arg("engagement", _POINTS_DOC.format("Engagement"))
+@xl_arg("relationship", _POINTS_DOC.format("Relationship"))
+@xl_arg("financial", _POINTS_DOC.format("Financial"))
+@xl_arg("sentiment", _POINTS_DOC.format("Sentiment"))
 def SIMPLEPOINTS(
     usage: Any, engagement: Any = "", relationship: Any = "", financial: Any = "", sentiment: Any = ""
 ) -> Cells:
@@ -351,9 +320,9 @@ def SIMPLEPOINTS(
 
 
 @func(category="csxl")
-@_xl("points", "Simple-points totals 0..10 (whole numbers).")
-@_xl("green", "Optional. Lowest Green total (default 8; Settings: Simple tier Green from).")
-@_xl("yellow", "Optional. Lowest Yellow total (default 5).")
+@xl_arg("points", "Simple-points totals 0..10 (whole numbers).")
+@xl_arg("green", "Optional. Lowest Green total (default 8; Settings: Simple tier Green from).")
+@xl_arg("yellow", "Optional. Lowest Yellow total (default 5).")
 def SIMPLETIER(points: Any, green: Any = "", yellow: Any = "") -> Cells:
     """Simple-model tier: Green for points >= green (8-10), Yellow for points >= yellow (5-7), else Red (0-4)."""
 
@@ -366,10 +335,10 @@ def SIMPLETIER(points: Any, green: Any = "", yellow: Any = "") -> Cells:
 
 
 @func(category="csxl")
-@_xl("signal", "Signal name, e.g. seat_adoption, logins_per_week, nps, payment, champion (see the docs).")
-@_xl("value", "The signal's values (a cell or a column): numbers or labels, as the signal takes.")
-@_xl("green", "Optional, numeric signals only. Green cut-off (keeps the signal's comparison, e.g. >= 9 for nps).")
-@_xl("yellow", "Optional, numeric signals only. Yellow cut-off.")
+@xl_arg("signal", "Signal name, e.g. seat_adoption, logins_per_week, nps, payment, champion (see the docs).")
+@xl_arg("value", "The signal's values (a cell or a column): numbers or labels, as the signal takes.")
+@xl_arg("green", "Optional, numeric signals only. Green cut-off (keeps the signal's comparison, e.g. >= 9 for nps).")
+@xl_arg("yellow", "Optional, numeric signals only. Yellow cut-off.")
 def SIGNALRAG(signal: Any, value: Any, green: Any = "", yellow: Any = "") -> Cells:
     """Red / Yellow / Green rating of one customer signal with the spec's thresholds (or your cut-offs).
 
@@ -398,7 +367,7 @@ def SIGNALRAG(signal: Any, value: Any, green: Any = "", yellow: Any = "") -> Cel
 
 
 @func(category="csxl")
-@_xl("probability", "Churn probabilities, fractions 0..1 (0.35 = 35 %).")
+@xl_arg("probability", "Churn probabilities, fractions 0..1 (0.35 = 35 %).")
 def CHURNTIER(probability: Any) -> Cells:
     """Churn-risk tier of a probability 0..1: Low < 0.2 <= Medium < 0.5 <= High <= 0.8 < Critical."""
     return _guard(
@@ -413,8 +382,8 @@ def CHURNTIER(probability: Any) -> Cells:
 
 
 @func(category="csxl")
-@_xl("dau_mau", "DAU/MAU ratio, a fraction 0..1 (a cell or a column).")
-@_xl("feature_breadth", "Optional. Features adopted / features available, a fraction 0..1.")
+@xl_arg("dau_mau", "DAU/MAU ratio, a fraction 0..1 (a cell or a column).")
+@xl_arg("feature_breadth", "Optional. Features adopted / features available, a fraction 0..1.")
 def USAGESCORE(dau_mau: Any, feature_breadth: Any = "") -> Cells:
     """Usage score 0..10: band by DAU/MAU (< 0.2 -> 0-3, 0.2-0.4 -> 4-6, > 0.4 -> 7-10), placed by DAU/MAU and breadth.
 
@@ -425,9 +394,9 @@ def USAGESCORE(dau_mau: Any, feature_breadth: Any = "") -> Cells:
 
 
 @func(category="csxl")
-@_xl("login_trend", "Login trend: down/declining, flat/stable, up/growing, or a fractional change (-0.35 = -35 %).")
-@_xl("support_tickets_30d", "Optional. Support tickets in the last 30 days (>= 0; 10 or more is the worst).")
-@_xl("community_active", "Optional. Active in the community: TRUE/FALSE, yes/no, 1/0.")
+@xl_arg("login_trend", "Login trend: down/declining, flat/stable, up/growing, or a fractional change (-0.35 = -35 %).")
+@xl_arg("support_tickets_30d", "Optional. Support tickets in the last 30 days (>= 0; 10 or more is the worst).")
+@xl_arg("community_active", "Optional. Active in the community: TRUE/FALSE, yes/no, 1/0.")
 def ENGAGEMENTSCORE(login_trend: Any, support_tickets_30d: Any = "", community_active: Any = "") -> Cells:
     """Engagement score 0..10: band by login trend (down 0-3, flat 4-6, up 7-10), placed by tickets and community.
 
@@ -441,9 +410,9 @@ def ENGAGEMENTSCORE(login_trend: Any, support_tickets_30d: Any = "", community_a
 
 
 @func(category="csxl")
-@_xl("champion", "Champion: a name (present), or blank / none / left (absent).")
-@_xl("exec_sponsor", "Optional. Executive sponsor: a name (present), or blank / none (absent).")
-@_xl("contacts", "Optional. Engaged contacts at the account, a whole number >= 0.")
+@xl_arg("champion", "Champion: a name (present), or blank / none / left (absent).")
+@xl_arg("exec_sponsor", "Optional. Executive sponsor: a name (present), or blank / none (absent).")
+@xl_arg("contacts", "Optional. Engaged contacts at the account, a whole number >= 0.")
 def RELATIONSHIPSCORE(champion: Any, exec_sponsor: Any = "", contacts: Any = "") -> Cells:
     """Relationship score 0..10: no champion 0-3, champion only 4-6, champion + sponsor or 4+ contacts 7-10.
 
@@ -455,9 +424,9 @@ def RELATIONSHIPSCORE(champion: Any, exec_sponsor: Any = "", contacts: Any = "")
 
 
 @func(category="csxl")
-@_xl("goals_defined", "Success goals defined, a whole number >= 0.")
-@_xl("goals_achieved", "Goals achieved, a whole number 0..goals_defined.")
-@_xl("roi_documented", "Optional. ROI documented: TRUE/FALSE, yes/no, 1/0 (default no).")
+@xl_arg("goals_defined", "Success goals defined, a whole number >= 0.")
+@xl_arg("goals_achieved", "Goals achieved, a whole number 0..goals_defined.")
+@xl_arg("roi_documented", "Optional. ROI documented: TRUE/FALSE, yes/no, 1/0 (default no).")
 def OUTCOMESSCORE(goals_defined: Any, goals_achieved: Any, roi_documented: Any = "") -> Cells:
     """Outcomes score 0..10: no goal met 0-3, some 4-6, all 7-10; position = mean(achieved / defined, ROI 1/0).
 
@@ -472,9 +441,9 @@ def OUTCOMESSCORE(goals_defined: Any, goals_achieved: Any, roi_documented: Any =
 
 
 @func(category="csxl")
-@_xl("payment_status", "Payment status: on-time / current, late, failed / overdue / delinquent.")
-@_xl("expanding", "Optional. Expanding (upsell in progress): TRUE/FALSE, yes/no, 1/0 (default no).")
-@_xl("contraction_risk", "Optional. Contraction risk: TRUE/FALSE, yes/no, 1/0 (default no).")
+@xl_arg("payment_status", "Payment status: on-time / current, late, failed / overdue / delinquent.")
+@xl_arg("expanding", "Optional. Expanding (upsell in progress): TRUE/FALSE, yes/no, 1/0 (default no).")
+@xl_arg("contraction_risk", "Optional. Contraction risk: TRUE/FALSE, yes/no, 1/0 (default no).")
 def FINANCIALSCORE(payment_status: Any, expanding: Any = "", contraction_risk: Any = "") -> Cells:
     """Financial score 0..10: late or worse 0-3, on time 4-6, on time and expanding 7-10.
 
@@ -482,302 +451,6 @@ def FINANCIALSCORE(payment_status: Any, expanding: Any = "", contraction_risk: A
     """
     inputs = {"payment_status": payment_status, **_given(expanding=expanding, contraction_risk=contraction_risk)}
     return _guard("FINANCIALSCORE", lambda: _elementwise(lambda a: _cells(score_financial(**a)), inputs))
-
-
-# --------------------------------------------------------------------------------------------------------------------
-# Revenue metrics (element-wise)
-# --------------------------------------------------------------------------------------------------------------------
-
-_MONEY = "{}, currency per month >= 0."
-
-
-@func(category="csxl")
-@_xl("start_mrr", "MRR at the start of the period, currency per month > 0.")
-@_xl("expansion", _MONEY.format("Expansion MRR"))
-@_xl("contraction", _MONEY.format("Contraction MRR"))
-@_xl("churned", _MONEY.format("Churned MRR"))
-def NRR(start_mrr: Any, expansion: Any, contraction: Any, churned: Any) -> Cells:
-    """Net revenue retention = (start_mrr + expansion - contraction - churned) / start_mrr, a ratio (1.12 = 112 %)."""
-    inputs = {"start_mrr": start_mrr, "expansion": expansion, "contraction": contraction, "churned": churned}
-    return _guard("NRR", lambda: _elementwise(lambda a: _cells(nrr(**a)), inputs))
-
-
-@func(category="csxl")
-@_xl("start_mrr", "MRR at the start of the period, currency per month > 0.")
-@_xl("contraction", _MONEY.format("Contraction MRR"))
-@_xl("churned", _MONEY.format("Churned MRR"))
-def GRR(start_mrr: Any, contraction: Any, churned: Any) -> Cells:
-    """Gross revenue retention = (start_mrr - contraction - churned) / start_mrr, a ratio 0..1 (expansion ignored)."""
-    inputs = {"start_mrr": start_mrr, "contraction": contraction, "churned": churned}
-    return _guard("GRR", lambda: _elementwise(lambda a: _cells(grr(**a)), inputs))
-
-
-@func(category="csxl")
-@_xl("customers_start", "Customers at the start of the period (> 0).")
-@_xl("customers_lost", "Customers lost in the period (0..customers_start).")
-def LOGOCHURN(customers_start: Any, customers_lost: Any) -> Cells:
-    """Logo churn = customers_lost / customers_start, a fraction per period (0.02 = 2 %)."""
-    inputs = {"customers_start": customers_start, "customers_lost": customers_lost}
-    return _guard("LOGOCHURN", lambda: _elementwise(lambda a: _cells(logo_churn_rate(**a)), inputs))
-
-
-@func(category="csxl")
-@_xl("start_mrr", "MRR at the start of the period, currency per month > 0.")
-@_xl("contraction", _MONEY.format("Contraction MRR"))
-@_xl("churned", _MONEY.format("Churned MRR"))
-@_xl("expansion", "Optional. Expansion MRR: given, the churn is net (may be negative); omitted, gross.")
-def REVENUECHURN(start_mrr: Any, contraction: Any, churned: Any, expansion: Any = "") -> Cells:
-    """Revenue churn = (contraction + churned - expansion) / start_mrr, a fraction per period (gross w/o expansion)."""
-    inputs = {"start_mrr": start_mrr, "contraction": contraction, "churned": churned, **_given(expansion=expansion)}
-    return _guard("REVENUECHURN", lambda: _elementwise(lambda a: _cells(revenue_churn_rate(**a)), inputs))
-
-
-_NO_LOSSES = "no losses: quick ratio unbounded"
-_NO_MOVEMENT = "no movement: quick ratio undefined (0/0)"
-
-
-def _quick(a: dict[str, Any]) -> ObjArray:
-    values = np.asarray(quick_ratio(**a), dtype=np.float64).reshape(-1)
-    blank = np.zeros(values.shape, dtype=bool)
-    for v in a.values():
-        blank = blank | _blank(v)  # a single cell broadcasts
-    out = _cells(values)
-    out[np.isinf(values)] = _NO_LOSSES
-    out[np.isnan(values) & ~blank] = _NO_MOVEMENT
-    return out
-
-
-@func(category="csxl")
-@_xl("new", _MONEY.format("New MRR"))
-@_xl("expansion", _MONEY.format("Expansion MRR"))
-@_xl("contraction", _MONEY.format("Contraction MRR"))
-@_xl("churned", _MONEY.format("Churned MRR"))
-@_xl("reactivation", "Optional. Reactivated MRR, currency per month >= 0 (default 0).")
-def QUICKRATIO(new: Any, expansion: Any, contraction: Any, churned: Any, reactivation: Any = "") -> Cells:
-    """SaaS quick ratio = (new + expansion + reactivation) / (contraction + churned), a ratio (4 = 4 won per 1 lost).
-
-    No losses: the text "no losses: quick ratio unbounded"; nothing moved at all: "no movement ... (0/0)".
-    """
-    inputs = {
-        "new": new,
-        "expansion": expansion,
-        "contraction": contraction,
-        "churned": churned,
-        **_given(reactivation=reactivation),
-    }
-    return _guard("QUICKRATIO", lambda: _elementwise(_quick, inputs))
-
-
-@func(category="csxl")
-@_xl("arpa", "Average revenue per account, currency per month >= 0.")
-@_xl("gross_margin", "Gross margin, a fraction 0..1 (0.8 = 80 %).")
-@_xl("churn_rate", "Monthly churn rate, a fraction 0..1 (0.02 = 2 %).")
-@_xl("max_lifetime_months", "Optional. Cap on the lifetime in months (needed when churn is 0), e.g. 60.")
-def LTV(arpa: Any, gross_margin: Any, churn_rate: Any, max_lifetime_months: Any = "") -> Cells:
-    """Customer lifetime value = arpa * gross_margin / churn_rate (currency); lifetime 1 / churn capped if asked."""
-
-    def body() -> Cells:
-        cap = _number(max_lifetime_months, "max_lifetime_months")
-        inputs = {"arpa": arpa, "gross_margin": gross_margin, "churn_rate": churn_rate}
-        return _elementwise(lambda a: _cells(ltv(**a, max_lifetime_months=cap)), inputs)
-
-    return _guard("LTV", body)
-
-
-@func(category="csxl")
-@_xl("cac", "Customer acquisition cost per account, currency >= 0.")
-@_xl("arpa", "Average revenue per account, currency per month >= 0.")
-@_xl("gross_margin", "Gross margin, a fraction 0..1.")
-def CACPAYBACK(cac: Any, arpa: Any, gross_margin: Any) -> Cells:
-    """CAC payback = cac / (arpa * gross_margin), in months."""
-    inputs = {"cac": cac, "arpa": arpa, "gross_margin": gross_margin}
-    return _guard("CACPAYBACK", lambda: _elementwise(lambda a: _cells(cac_payback(**a)), inputs))
-
-
-# --------------------------------------------------------------------------------------------------------------------
-# MRR table functions
-# --------------------------------------------------------------------------------------------------------------------
-
-_MRR_COLUMNS = ("account", "month", "mrr")
-_MRR_DOC = (
-    "The MRR table: columns account, month, mrr (a header row naming them, or exactly these 3 columns); one row per "
-    "account and month, MRR in currency per month."
-)
-_AS_OF_DOC = "Optional. The as-of month (a date in it, or 'YYYY-MM' text); blank = the table's last month."
-
-
-def _mrr_table(x: Any) -> pd.DataFrame:
-    """The MRR range as the core's long table; blank rows dropped, serial-number months turned into dates.
-
-    A bad cell raises an :class:`InputError` naming its row in the range (1 = the range's first row).
-    """
-    grid = _grid(x)
-    header = _is_header(grid[0], _MRR_COLUMNS)
-    if header:
-        labels = [_label(v) if v is not None else "" for v in grid[0]]
-        missing = [c for c in _MRR_COLUMNS if c not in labels]
-        if missing:
-            shown = ", ".join(str(v) for v in grid[0] if v is not None)
-            raise InputError("mrr header", shown, "a row naming account, month, mrr", detail=f"missing: {missing[0]}")
-        picked = grid[1:, [labels.index(c) for c in _MRR_COLUMNS]]
-        first_row = 2
-    elif grid.shape[1] == len(_MRR_COLUMNS):
-        picked, first_row = grid, 1
-    else:
-        raise InputError("mrr", f"{grid.shape[1]} column(s)", "3 columns (account, month, mrr) or a header row")
-    keep = ~_blank(picked).all(axis=1)
-    range_rows = np.flatnonzero(keep) + first_row
-    picked = picked[keep]
-    errors = _errors(picked)
-    if errors.any():
-        r, c = np.argwhere(errors)[0]
-        raise InputError(f"mrr row {range_rows[r]}, {_MRR_COLUMNS[c]}", _Code(picked[r, c]), _NOT_ERROR)
-    picked[:, 1] = _to_dates(picked[:, 1])
-    table: pd.DataFrame = pd.DataFrame(picked, columns=list(_MRR_COLUMNS), dtype=object)
-    table.attrs["range_rows"] = range_rows
-    return table
-
-
-def _table_call(table: pd.DataFrame, call: Callable[[], Any]) -> Any:
-    """Run a core call on an MRR table; a :class:`TableError` is retold with the range's own row numbers."""
-    try:
-        return call()
-    except TableError as err:
-        rows = table.attrs["range_rows"]
-        first = err.issues[0]
-        more = len(err.issues) - 1
-        raise InputError(
-            f"mrr row {rows[first.row - 1]}, {first.column}",
-            first.value,
-            first.rule,
-            detail=f"and {more} more problem(s)" if more else "",
-        ) from None
-
-
-def _cohort_metric(name: str, metric: Callable[..., float], mrr: Any, as_of: Any, months: Any) -> Cells:
-    def body() -> Cells:
-        n = _whole(months, "months", default=12, lo=1)
-        when = _as_of(as_of)
-        table = _mrr_table(mrr)
-        return [[_table_call(table, lambda: metric(table, when, n))]]
-
-    return _guard(name, body)
-
-
-@func(category="csxl")
-@_xl("mrr", _MRR_DOC)
-@_xl("as_of", _AS_OF_DOC)
-@_xl("months", "Optional. Months back to the base month (default 12).")
-def COHORTNRR(mrr: Any, as_of: Any = "", months: Any = "") -> Cells:
-    """Trailing NRR of the customers paying `months` months before as_of: their MRR now / their MRR then (a ratio)."""
-    return _cohort_metric("COHORTNRR", cohort_nrr, mrr, as_of, months)
-
-
-@func(category="csxl")
-@_xl("mrr", _MRR_DOC)
-@_xl("as_of", _AS_OF_DOC)
-@_xl("months", "Optional. Months back to the base month (default 12).")
-def COHORTGRR(mrr: Any, as_of: Any = "", months: Any = "") -> Cells:
-    """Trailing GRR: sum of min(MRR now, MRR then) / MRR then over the base customers, a ratio 0..1."""
-    return _cohort_metric("COHORTGRR", cohort_grr, mrr, as_of, months)
-
-
-def _dates(index: pd.Index) -> ObjArray:
-    return np.asarray(pd.DatetimeIndex(index).to_pydatetime(), dtype=object)
-
-
-@func(category="csxl")
-@_xl("mrr", _MRR_DOC)
-@_xl("as_of", "Optional. Last month to show (a date in it, or 'YYYY-MM' text); blank = the table's last month.")
-@ret(date_format="yyyy-mm-dd")
-def MRRMOVEMENTS(mrr: Any, as_of: Any = "") -> Cells:
-    """Monthly MRR bridge, spilled with a header row: start + new + expansion - contraction - churned + reactivation
-    = end (currency per month), and customer counts. One row per month."""
-
-    def body() -> Cells:
-        when = _as_of(as_of)
-        table = _mrr_table(mrr)
-        moves = _table_call(table, lambda: mrr_movements(table, when))
-        columns = [_dates(moves.index), *(_cells(moves[c].to_numpy()) for c in MOVEMENT_COLUMNS)]
-        rows: Cells = np.column_stack(columns).tolist() if len(moves) else []
-        return [["month", *MOVEMENT_COLUMNS], *rows]
-
-    return _guard("MRRMOVEMENTS", body)
-
-
-@func(category="csxl")
-@_xl("mrr", _MRR_DOC)
-@_xl("basis", "Optional. logo (share of customers still paying, default) or revenue (MRR vs month 0, net).")
-@_xl("as_of", "Optional. Last month to include; blank = the table's last month.")
-@ret(date_format="yyyy-mm-dd")
-def COHORTGRID(mrr: Any, basis: Any = "", as_of: Any = "") -> Cells:
-    """Cohort retention grid, spilled with a header row: one row per start month, one column per month since start.
-
-    Values are shares (1 = 100 %); month 0 is 1; cells after the last month are blank (not yet known), never 0.
-    """
-
-    def body() -> Cells:
-        how = _text(basis, "basis") or "logo"
-        when = _as_of(as_of)
-        table = _mrr_table(mrr)
-        grid = _table_call(table, lambda: cohort_table(table, how, when))
-        header: list[Any] = ["cohort", *(int(c) for c in grid.columns)]
-        if not len(grid):
-            return [header]
-        shares = _cells(grid.to_numpy(dtype=np.float64)).reshape(grid.shape)
-        rows: Cells = np.column_stack([_dates(grid.index), shares]).tolist()
-        return [header, *rows]
-
-    return _guard("COHORTGRID", body)
-
-
-# --------------------------------------------------------------------------------------------------------------------
-# Surveys (one number for a whole range)
-# --------------------------------------------------------------------------------------------------------------------
-
-
-def _survey(name: str, field: str, metric: Callable[[ObjArray], float], scores: Any) -> Cells:
-    def body() -> Cells:
-        cells = _grid(scores)
-        errors = _errors(cells)
-        if errors.any():
-            r, c = np.argwhere(errors)[0]
-            where = f"at row {r + 1}, column {c + 1} of the range"
-            return [[_clip(_error_text(field, cells[r, c], detail=where))]]
-        try:
-            return [[metric(cells.reshape(-1))]]
-        except InputError as err:
-            return [[_message(err, width=cells.shape[1])]]
-
-    return _guard(name, body)
-
-
-@func(category="csxl")
-@_xl("scores", "NPS answers, whole numbers 0..10 (any range; blanks are skipped).")
-def NPS(scores: Any) -> Cells:
-    """Net Promoter Score in points -100..100 = 100 * (promoters 9-10 - detractors 0-6) / answers."""
-    return _survey("NPS", "nps scores", nps, scores)
-
-
-@func(category="csxl")
-@_xl("scores", "CSAT answers, whole numbers 1..scale (blanks are skipped).")
-@_xl("scale", "Optional. Points on the answer scale (default 5).")
-def CSAT(scores: Any, scale: Any = "") -> Cells:
-    """CSAT in percent 0..100 = 100 * answers in the top two boxes (4-5 of 5) / answers."""
-    return _guard("CSAT", lambda: _survey("CSAT", "csat scores", _scaled(csat, scale, 5), scores))
-
-
-@func(category="csxl")
-@_xl("scores", "CES answers, whole numbers 1..scale (blanks are skipped).")
-@_xl("scale", "Optional. Points on the answer scale (default 7).")
-def CES(scores: Any, scale: Any = "") -> Cells:
-    """Customer effort score = the mean answer on the 1..7 scale (higher = easier)."""
-    return _guard("CES", lambda: _survey("CES", "ces scores", _scaled(ces, scale, 7), scores))
-
-
-def _scaled(metric: Callable[..., float], scale: Any, default: int) -> Callable[[ObjArray], float]:
-    points = _whole(scale, "scale", default=default, lo=3)
-    return lambda values: metric(values, scale=points)
 
 
 def _resolve_annotations() -> None:

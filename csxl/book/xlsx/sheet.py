@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import bisect
-import re
 import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from xml.sax.saxutils import quoteattr
 
 from openpyxl.formula.translate import Translator
 
-from csxl.book.refs import cell_position, cell_ref, column_index, split_ref
+from csxl.book.refs import cell_ref, split_ref
 from csxl.book.xlsx._xml import (
     _SHEET_ORDER,
-    MAIN,
     XML_NS,
     _child,
     _declarations,
@@ -24,6 +21,20 @@ from csxl.book.xlsx._xml import (
     _parse,
     _q,
     _serialise,
+)
+from csxl.book.xlsx.rawrows import (
+    _STREAM_MIN_BYTES,
+    _cell_bytes,
+    _cut_rows,
+    _existing_cell,
+    _joined,
+    _raw_attrs,
+    _raw_span,
+    _RawCells,
+    _Row,
+    _scan_row,
+    _styled_head,
+    _widened_start_tag,
 )
 from csxl.errors import FileError
 
@@ -36,152 +47,9 @@ if TYPE_CHECKING:
 
 _C, _ROW, _V, _F, _IS, _T = _q("c"), _q("row"), _q("v"), _q("f"), _q("is"), _q("t")
 
-#: Worksheet parts at least this big keep their rows as raw bytes (below it a sheet is parsed whole; both give the
-#: same XML, the tests run both ways).
-_STREAM_MIN_BYTES = 256 * 1024
-
-# Raw worksheet XML. An element's attributes (values quoted either way), then ``/>`` or ``>`` ... close tag.
-_ATTRS = rb"""((?:\s+[^\s=/<>"']+\s*=\s*(?:"[^"]*"|'[^']*'))*)\s*"""
-_SHEET_DATA_TAG = re.compile(rb"<sheetData" + _ATTRS + rb"(/?)>")
-_ROW_TAG = re.compile(rb"<row" + _ATTRS + rb"(/?)>")
-_CELL_XML = re.compile(rb'<c(?:\s+r="([A-Z]{1,3})[0-9]{1,7}")?' + _ATTRS + rb"(?:/>|>(.*?)</c>)", re.S)
-#: Every cell start tag of a row body, with its reference when ``r`` comes first (as Excel and openpyxl write it).
-_CELL_REFS = re.compile(rb'<c(?=[\s/>])(?: r="(([A-Z]{1,3})[0-9]{1,7})")?')
-_SPACE = re.compile(rb"[ \t\r\n]*")
-_CELL_TAG = re.compile(rb'<c(?:\s+r="([A-Z]{1,3})[0-9]{1,7}")?' + _ATTRS + rb"/?>")
-_LAST_CELL = re.compile(rb".*(<c[\s/>])", re.S)
-_R_ATTR = re.compile(rb"""\sr\s*=\s*(?:"([^"]*)"|'([^']*)')""")
-_ANY_ATTR = re.compile(rb"""([^\s=]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
-_QUOTED_ATTR = re.compile(rb'([^\s=]+)\s*=\s*"([^"]*)"')
-_SPANS = re.compile(rb"""(\sspans\s*=\s*)(?:"[^"]*"|'[^']*')""")
-#: What a cell written as bytes may hold: a formula (not a shared one's master), then a value or an inline string.
-_VALUE_ONLY = re.compile(rb"(<f(?:\s[^>]*)?(?:/>|>[^<]*</f>))?(?:<v>[^<]*</v>|<v\s*/>|<is>.*?</is>|<is\s*/>)?", re.S)
-_ENCODING = re.compile(rb"""^(?:\xef\xbb\xbf)?<\?xml[^>]*?encoding\s*=\s*["']([^"']*)["']""")
-_DROPPED_ATTRS = re.compile(rb'\s+(?:t|cm|vm)\s*=\s*"[^"]*"')  # what emptying a cell removes (type, metadata)
-_S_ATTR = re.compile(rb'\ss\s*=\s*"([^"]*)"')
-_INLINE_OPEN = b' t="inlineStr"><is><t xml:space="preserve">'
-
-
-class _Columns(dict[bytes, int]):
-    """Column letters -> column number (``b"AB"`` -> 28), filled as letters are met."""
-
-    def __missing__(self, letters: bytes) -> int:
-        number = self[letters] = column_index(letters.decode("ascii"))
-        return number
-
-
-_COL_NUMBERS = _Columns()
 
 #: (column, kind, text, style): one cell of a row to write; kind and text as :func:`_encode` gives them.
 _Put = tuple[int, str, str, "int | None"]
-
-
-def _tag_col(match: re.Match[bytes]) -> int | None:
-    """The column of a matched cell start tag (``_CELL_XML``/``_CELL_TAG``); ``None`` without a plain ``r``."""
-    if match.group(1) is not None:
-        return _COL_NUMBERS[match.group(1)]
-    ref = _R_ATTR.search(match.group(2))
-    if ref is None:
-        return None
-    found = cell_position(
-        (ref.group(1) if ref.group(1) is not None else ref.group(2) or b"").decode("utf-8", "replace")
-    )
-    return found[1] if found else None
-
-
-def _escape_text(text: str) -> bytes:
-    """Element text as ElementTree writes it (``&``, ``<``, ``>`` escaped), UTF-8."""
-    if "&" in text:
-        text = text.replace("&", "&amp;")
-    if "<" in text:
-        text = text.replace("<", "&lt;")
-    if ">" in text:
-        text = text.replace(">", "&gt;")
-    return text.encode("utf-8")
-
-
-@dataclass
-class _Cut:
-    """A worksheet's XML cut around its rows: ``head`` is the part without them (``<sheetData>`` kept, empty),
-    ``rows`` each row's number and raw bytes (with the whitespace after it), ``scope`` the namespace declarations in
-    force inside ``<sheetData>``."""
-
-    head: bytes
-    rows: list[tuple[int, bytes]]
-    scope: dict[str, str]
-
-
-def _cut_rows(data: bytes) -> _Cut | None:
-    """Cut a worksheet part into its head and raw rows; ``None`` when the rows are not plain enough to keep as bytes.
-
-    Plain: UTF-8; ``<sheetData>`` in the main namespace as the default namespace (Excel's, openpyxl's and
-    LibreOffice's way); only ``<row r="N">`` children (no comments, CDATA or processing instructions before the end
-    of the rows). Anything else is parsed whole, as before.
-    """
-    encoding = _ENCODING.match(data)
-    if encoding is not None and encoding.group(1).lower() not in (b"utf-8", b"utf8"):
-        return None
-    tag = _SHEET_DATA_TAG.search(data)
-    if tag is None or tag.group(2):
-        return None
-    start = tag.end()
-    end = data.find(b"</sheetData>", start)
-    if end == -1 or data.find(b"<!", 0, end) != -1 or data.find(b"<?", start, end) != -1:
-        return None
-    scope = dict(_declarations(data, root_only=True))
-    scope.update(_declarations(tag.group(0), root_only=False))
-    if scope.get("") != MAIN:
-        return None
-    space = _SPACE.match(data, start, end)
-    first = pos = space.end() if space else start
-    rows: list[tuple[int, bytes]] = []
-    while pos < end:
-        tag = _ROW_TAG.match(data, pos, end)
-        if tag is None:
-            return None
-        ref = _R_ATTR.search(tag.group(1))
-        number = (ref.group(1) if ref.group(1) is not None else ref.group(2)) if ref else None
-        if not number or not number.isdigit():
-            return None
-        stop = tag.end()
-        if not tag.group(2):
-            close = data.find(b"</row>", stop, end)
-            if close == -1 or data.find(b"<row", stop, close) != -1:
-                return None
-            stop = close + len(b"</row>")
-        space = _SPACE.match(data, stop, end)
-        stop = space.end() if space else stop
-        rows.append((int(number), data[pos:stop]))
-        pos = stop
-    if not rows:
-        return None
-    return _Cut(data[:first] + data[end:], rows, scope)
-
-
-class _Row:
-    """One child of ``<sheetData>``: kept as raw bytes (``raw``, with the whitespace after it) until something needs
-    it parsed (``el``). ``r`` is the row number; ``None`` for a child that is not a row."""
-
-    __slots__ = ("el", "r", "raw")
-
-    def __init__(self, r: int | None, raw: bytes | None, el: ET.Element | None) -> None:
-        self.r = r
-        self.raw = raw
-        self.el = el
-
-
-@dataclass
-class _RawCells:
-    """A raw row taken apart: its start tag (``attrs`` as written; ``closed`` for ``<row .../>``), its ``body``, the
-    start of each cell's tag (``<c r="B7"``) and its column (ascending), and the whitespace after the row (``tail``)."""
-
-    start_tag: bytes
-    attrs: bytes
-    closed: bool
-    body: bytes
-    tail: bytes
-    tags: list[bytes]
-    cols: list[int]
 
 
 class _Sheet:
@@ -418,26 +286,12 @@ class _Sheet:
             previous = col
             i = bisect.bisect_left(cols, col)
             if i < count and cols[i] == col:
-                start = body.find(tags[i], cursor)
-                match = _CELL_XML.match(body, start)
-                if match is None:
+                found = _existing_cell(body, body.find(tags[i], cursor))
+                if found is None:
                     return False
-                inner = match.group(3)
-                head = body[start + 2 : match.end(2)]
-                if inner:
-                    plain = _VALUE_ONLY.fullmatch(inner)
-                    if plain is None or b"'" in head:
-                        return False
-                    formula = plain.group(1)
-                    if formula:  # overwriting a formula: recalc; a shared formula's master needs the tree (unshare)
-                        if b"shared" in formula and b"ref" in formula:
-                            return False
-                        formulas = True
-                elif b"'" in head:
-                    return False
-                if b"t" in head or b"m" in head:
-                    head = _DROPPED_ATTRS.sub(b"", head)
-                end = cursor = match.end()
+                start, end, head, had_formula = found
+                formulas |= had_formula
+                cursor = end
             else:
                 if kind == "empty" and s is None:
                     continue
@@ -451,55 +305,20 @@ class _Sheet:
                 new_cols.append(col)
             touched = True
             if s is not None or (kind == "d" and date_style is not None):
-                current = _S_ATTR.search(head)
-                if s is None and date_style is not None:
-                    s = date_style(int(current.group(1) or 0) if current else 0)
-                style = str(s).encode("ascii")
-                if current is None:
-                    head += b' s="' + style + b'"'
-                else:
-                    head = head[: current.start(1)] + style + head[current.end(1) :]
-            if kind == "n" or kind == "d":
-                cell = b"<c" + head + b"><v>" + text.encode("ascii") + b"</v></c>"
-            elif kind == "s":
-                cell = b"<c" + head + _INLINE_OPEN + _escape_text(text) + b"</t></is></c>"
-            elif kind == "b":
-                cell = b"<c" + head + b' t="b"><v>' + text.encode("ascii") + b"</v></c>"
-            elif kind == "f":
-                formulas = True
-                cell = b"<c" + head + b"><f>" + _escape_text(text) + b"</f></c>"
-            else:
-                cell = b"<c" + head + b" />"
-            edits.append((start, end, col, cell))
+                head = _styled_head(head, s, date_style)
+            formulas |= kind == "f"
+            edits.append((start, end, col, _cell_bytes(head, kind, text)))
         if not edits:
             return True
         start_tag = scan.start_tag if not scan.closed else b"<row" + scan.attrs + b">"
         if spans and touched and b"spans" in scan.attrs:
-            if row_attrs is None:
-                row_attrs = _raw_attrs(scan.attrs)
-            old = row_attrs.get("spans")
-            if old and ":" in old:
-                every = cols + new_cols
-                low, high = (int(x) for x in old.split(":", 1))
-                value = f"{min([low, *every])}:{max([high, *every])}"
-                if value != old:
-                    attrs_text = _SPANS.sub(lambda m: m.group(1) + b'"' + value.encode("ascii") + b'"', scan.attrs)
-                    start_tag = b"<row" + attrs_text + b">"
+            start_tag = _widened_start_tag(scan.attrs, row_attrs or _raw_attrs(scan.attrs), cols + new_cols, start_tag)
         if new_cols:
             edits.sort()
-        pieces = [start_tag]
-        at = 0
-        for start, end, _col, cell in edits:
-            pieces.append(body[at:start])
-            pieces.append(cell)
-            at = end
-        pieces.append(body[at:])
-        pieces.append(b"</row>")
-        pieces.append(scan.tail)
         if entry is None:
             entry = _Row(r, None, None)
             self._add_row(entry)
-        entry.raw = b"".join(pieces)
+        entry.raw = _joined(start_tag, body, edits, scan.tail)
         if formulas:
             self.book.formulas_changed = True
         if touched and spans:
@@ -652,52 +471,3 @@ class _Sheet:
             joined.extend(run)
             joined.append(piece)
         return b"".join(joined)
-
-
-def _raw_attrs(text: bytes) -> dict[str, str]:
-    """Attributes of a raw start tag (values as written, entities not expanded)."""
-    return {
-        name.decode("utf-8", "replace"): (double or single).decode("utf-8", "replace")
-        for name, double, single in _ANY_ATTR.findall(text)
-    }
-
-
-def _scan_row(raw: bytes) -> _RawCells | None:
-    """A raw row's cells, or ``None`` when the row is not plain: a cell whose ``r`` is not its first attribute, cells
-    out of column order, or an ``extLst`` in the row."""
-    tag = _ROW_TAG.match(raw)
-    if tag is None:
-        return None
-    core = len(raw.rstrip())
-    closed = bool(tag.group(2))
-    if closed:
-        body = b""
-    elif raw.endswith(b"</row>", 0, core):
-        body = raw[tag.end() : core - len(b"</row>")]
-    else:
-        return None
-    if b"<extLst" in body:
-        return None
-    found = _CELL_REFS.findall(body)
-    refs: tuple[bytes, ...] = ()
-    cols: list[int] = []
-    if found:
-        refs, letters = zip(*found, strict=True)
-        if b"" in letters:
-            return None
-        cols = list(map(_COL_NUMBERS.__getitem__, letters))
-        if len(set(cols)) != len(cols) or cols != sorted(cols):
-            return None
-    tags = [b'<c r="' + ref + b'"' for ref in refs]
-    return _RawCells(raw[: tag.end()], tag.group(1), closed, body, raw[core:], tags, cols)
-
-
-def _raw_span(raw: bytes) -> tuple[int, int] | None:
-    """(column of the first cell, column of the last cell) of a raw row, ``None`` without cells; a cell without a
-    plain ``r`` counts as column A (as for a parsed row)."""
-    first = _CELL_TAG.search(raw)
-    if first is None:
-        return None
-    at = _LAST_CELL.match(raw)
-    last = _CELL_TAG.match(raw, at.start(1)) if at is not None else None
-    return _tag_col(first) or 1, (_tag_col(last) if last is not None else None) or 1
