@@ -37,6 +37,7 @@ from csxl.vectors import FloatArray, Shape, combine, fail, shape_of, to_float
 from csxl.vectors import restore as _restore
 
 __all__ = [
+    "COMPARE",
     "RAG",
     "SIGNALS",
     "CategoricalSignal",
@@ -54,11 +55,13 @@ __all__ = [
 RAG: tuple[str, str, str] = ("Red", "Yellow", "Green")
 
 Op = Literal[">", ">=", "<", "<="]
-_COMPARE: dict[str, Callable[[FloatArray, float], Any]] = {
+#: The comparisons a threshold may use (NumPy's, so they work on a value or a whole array); ``==`` for targets.
+COMPARE: dict[str, Callable[[Any, float], Any]] = {
     ">": np.greater,
     ">=": np.greater_equal,
     "<": np.less,
     "<=": np.less_equal,
+    "==": np.equal,
 }
 
 
@@ -123,8 +126,8 @@ class NumericSignal(BaseModel):
     def rate(self, values: FloatArray) -> FloatArray:
         """Rate already-validated floats: 0 Red, 1 Yellow, 2 Green, NaN stays NaN."""
         with np.errstate(invalid="ignore"):
-            green = _COMPARE[self.green[0]](values, self.green[1])
-            yellow = _COMPARE[self.yellow[0]](values, self.yellow[1])
+            green = COMPARE[self.green[0]](values, self.green[1])
+            yellow = COMPARE[self.yellow[0]](values, self.yellow[1])
         codes = np.where(green, 2.0, np.where(yellow, 1.0, 0.0))
         return np.where(np.isnan(values), np.nan, codes)
 

@@ -20,7 +20,8 @@ import csxl
 from csxl.errors import InputError
 from csxl.plays.base import PLAYS, PlayResult, load_library, render_markdown, render_text
 from csxl.plays.expansion import ExpansionResult, expansion_opportunities
-from csxl.plays.onboarding import OnboardingMetrics, OnboardingResult, onboarding_metrics, onboarding_plan
+from csxl.plays.onboarding import OnboardingResult, onboarding_plan
+from csxl.plays.onboarding_metrics import OnboardingMetrics, onboarding_metrics
 from csxl.plays.qbr import QbrResult, qbr_prep
 from csxl.plays.risk import LEVELS, RiskResult, churn_risk
 from csxl.plays.score import ScoreResult, score_play

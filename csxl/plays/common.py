@@ -20,6 +20,9 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
+from csxl.cells import header_key
+from csxl.columns import ColumnSpec, convert_column
+from csxl.errors import InputError
 from csxl.facts import at_risk_tiers
 from csxl.models import AccountRecord
 from csxl.plays.base import Section
@@ -35,6 +38,7 @@ __all__ = [
     "account_arr",
     "cell",
     "days_between",
+    "extra_dates",
     "fill",
     "latest_nps",
     "missing",
@@ -198,3 +202,25 @@ def missing_section(items: list[MissingColumn]) -> Section:
     return Section(
         "Missing data", [[m.column, m.needed_for, m.fill] for m in items], ("column", "needed for", "fill in")
     )
+
+
+def extra_dates(portfolio: Portfolio, name: str) -> pd.Series[Any] | None:
+    """An optional date column of the Accounts sheet that csxl does not define (``kickoff_date``, ``first_value_date``).
+
+    Returns ``None`` when the sheet has no such column, else a Series of Timestamps (NaT = blank) on
+    :attr:`Portfolio.table`'s index. Cells follow the date rules of every csxl date column (ISO text, date cells,
+    Excel serials); a bad cell raises :class:`InputError` naming the column, the value and the account.
+    """
+    table = portfolio.table
+    labels = [c for c in table.columns if header_key(c) == name]
+    if not labels:
+        return None
+    raw = table[labels[0]]
+    if isinstance(raw, pd.DataFrame):
+        raw = raw.iloc[:, 0]
+    spec = ColumnSpec(name=name, kind="date", required=False)
+    converted = convert_column(spec, raw)
+    if converted.bad.any():
+        pos = int(np.flatnonzero(converted.bad)[0])
+        raise InputError(name, raw.iloc[pos], spec.rule, detail=f"account {table.index[pos]!r}")
+    return pd.Series(pd.to_datetime(np.asarray(converted.values)), index=table.index, name=name)

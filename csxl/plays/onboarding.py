@@ -1,6 +1,6 @@
 """Play 2, ``onboarding``: the 90-day onboarding plan of one account, dated, with its onboarding risk signals.
 
-Also :func:`onboarding_metrics`, the portfolio's onboarding metrics (agent spec "Onboarding metrics and targets").
+The portfolio's onboarding metrics are :mod:`csxl.plays.onboarding_metrics`.
 
 Rules (engine spec Phase 2; the texts and day numbers are ``library/onboarding.json``):
 
@@ -35,60 +35,25 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
-import re
 from collections.abc import Mapping
 from typing import Any, cast
 
-import numpy as np
 import pandas as pd
 
-from csxl.columns import ColumnSpec, convert_column
-from csxl.errors import InputError
 from csxl.plays.base import PlayResult, Section, Value, load_library, register
-from csxl.plays.common import Item, MissingColumn, cell, missing, missing_section, pct, segment_of
+from csxl.plays.common import Item, MissingColumn, cell, extra_dates, missing, missing_section, pct, segment_of
 from csxl.portfolio import Portfolio
-from csxl.surveys import nps as _nps
+from csxl.signals import COMPARE
 
 __all__ = [
-    "MetricLine",
     "MilestoneLine",
-    "OnboardingMetrics",
     "OnboardingResult",
     "OnboardingRisk",
     "PhaseWindow",
-    "extra_dates",
-    "onboarding_metrics",
     "onboarding_plan",
 ]
 
 _ABSENT = frozenset({"none", "no", "n/a", "na", "-", "nobody", "false"})
-
-
-def _key(label: Any) -> str:
-    """Heading -> field name, as the table loader reads headings (``"Kickoff Date"`` -> ``kickoff_date``)."""
-    return re.sub(r"[\s\-/]+", "_", str(label).strip().lower())
-
-
-def extra_dates(portfolio: Portfolio, name: str) -> pd.Series[Any] | None:
-    """An optional date column of the Accounts sheet that csxl does not define (``kickoff_date``, ``first_value_date``).
-
-    Returns ``None`` when the sheet has no such column, else a Series of Timestamps (NaT = blank) on
-    :attr:`Portfolio.table`'s index. Cells follow the date rules of every csxl date column (ISO text, date cells,
-    Excel serials); a bad cell raises :class:`InputError` naming the column, the value and the account.
-    """
-    table = portfolio.table
-    labels = [c for c in table.columns if _key(c) == name]
-    if not labels:
-        return None
-    raw = table[labels[0]]
-    if isinstance(raw, pd.DataFrame):
-        raw = raw.iloc[:, 0]
-    spec = ColumnSpec(name=name, kind="date", required=False)
-    converted = convert_column(spec, raw)
-    if converted.bad.any():
-        pos = int(np.flatnonzero(converted.bad)[0])
-        raise InputError(name, raw.iloc[pos], spec.rule, detail=f"account {table.index[pos]!r}")
-    return pd.Series(pd.to_datetime(np.asarray(converted.values)), index=table.index, name=name)
 
 
 def _extra_date(portfolio: Portfolio, row: pd.Series[Any], name: str) -> tuple[bool, _dt.date | None]:
@@ -200,13 +165,6 @@ class OnboardingResult(PlayResult):
 # The plan
 # --------------------------------------------------------------------------------------------------------------------
 
-_OPS = {
-    "==": lambda a, b: a == b,
-    ">": lambda a, b: a > b,
-    ">=": lambda a, b: a >= b,
-    "<": lambda a, b: a < b,
-}
-
 
 def _evidence(
     portfolio: Portfolio, row: pd.Series[Any], rule: Mapping[str, Any] | None
@@ -238,7 +196,7 @@ def _evidence(
             return None, f"{column}: blank", missing(column, "milestone status")
         shown = f"{column} = {value}"
     target = rule["value"]
-    return bool(_OPS[op](value, target)), shown, None
+    return bool(COMPARE[op](value, target)), shown, None
 
 
 def _status(done: bool | None, due: _dt.date | None, as_of: _dt.date) -> str:
@@ -431,186 +389,3 @@ def onboarding_plan(
 # --------------------------------------------------------------------------------------------------------------------
 # Portfolio onboarding metrics
 # --------------------------------------------------------------------------------------------------------------------
-
-
-class MetricLine(Item):
-    """One onboarding metric: value (None = not derivable), unit, target, met, accounts counted, formula, note."""
-
-    metric: str
-    value: float | None
-    unit: str
-    target: str
-    met: bool | None
-    n: int
-    formula: str
-    note: str
-
-
-class OnboardingMetrics(PlayResult):
-    """The portfolio's onboarding metrics (agent spec, "Onboarding metrics and targets")."""
-
-    metrics: list[MetricLine]
-
-    def sections(self) -> list[Section]:
-        rows: list[list[Value]] = []
-        for m in self.metrics:
-            shown: Value
-            if m.value is None:
-                shown = "not derivable"
-            elif m.unit == "fraction":
-                shown = pct(m.value, 1)
-            else:
-                shown = round(m.value, 1)
-            rows.append([m.metric, shown, m.target, "" if m.met is None else m.met, m.n, m.formula, m.note])
-        return [Section("Onboarding metrics", rows, ("metric", "value", "target", "met", "n", "formula", "note"))]
-
-
-def _metric(
-    key: str, name: str, value: float | None, unit: str, n: int, formula: str, note: str, lib: Mapping[str, Any]
-) -> MetricLine:
-    spec = cast(dict[str, Any], lib["metric_targets"])[key]
-    met = None if value is None else bool(_OPS[str(spec["op"])](value, float(spec["value"])))
-    return MetricLine(
-        metric=name, value=value, unit=unit, target=str(spec["target"]), met=met, n=n, formula=formula, note=note
-    )
-
-
-def _share(flags: pd.Series[Any]) -> tuple[float | None, int]:
-    n = int(flags.size)
-    return (float(flags.mean()) if n else None), n
-
-
-def onboarding_metrics(portfolio: Portfolio, *, library: Mapping[str, Any] | None = None) -> OnboardingMetrics:
-    """The onboarding metrics csxl can derive from its columns (vectorised over the whole Accounts table).
-
-    * **TTFV median** (days): ``median(first_value_date - start_date)`` when the optional ``first_value_date``
-      column exists, else not derivable.
-    * **Activation rate**: accounts with ``seats_active / seats_purchased >= 0.5`` (the onboarding risk table's
-      activation bar) / accounts with both seat cells filled and ``seats_purchased > 0``.
-    * **Onboarding completion**: among accounts past day 90 with every checkable milestone column filled,
-      the share with all of them done (integration connected, goals_defined > 0, seats >= 80 % active, ROI
-      documented).
-    * **D7 / D30 retention** (logins): among accounts at least 7 (30) days old with ``days_since_login`` filled,
-      the share whose last login falls on or after day 7 (30): ``(as_of - start_date) - days_since_login >= 7``.
-    * **D30 paying** (MRR): among accounts whose first month with MRR > 0 is before the as-of month, the share
-      still with MRR > 0 the month after. MRR is monthly, so a D7 figure cannot come from it.
-    * **Post-onboarding NPS**: :func:`csxl.nps` of NPS answers dated within days 0-90 of the account's start.
-    """
-    lib = load_library("onboarding", library)
-    table = portfolio.table
-    as_of = portfolio.as_of_ts
-    start = pd.to_datetime(table["start_date"])
-    age = (as_of - start).dt.days
-    out: list[MetricLine] = []
-
-    fv = extra_dates(portfolio, "first_value_date")
-    if fv is None:
-        out.append(
-            _metric(
-                "ttfv_median_days", "Time to first value (median)", None, "days", 0,
-                "median(first_value_date - start_date)", "add a first_value_date column to the Accounts sheet", lib,
-            )
-        )  # fmt: skip
-    else:
-        ttfv = (fv - start).dt.days.dropna()
-        value = float(ttfv.median()) if len(ttfv) else None
-        out.append(
-            _metric(
-                "ttfv_median_days", "Time to first value (median)", value, "days", len(ttfv),
-                "median(first_value_date - start_date)", "accounts with both dates", lib,
-            )
-        )  # fmt: skip
-
-    active = pd.to_numeric(table["seats_active"], errors="coerce").astype(float)
-    bought = pd.to_numeric(table["seats_purchased"], errors="coerce").astype(float)
-    ok = active.notna() & (bought > 0)
-    share, n = _share(active[ok] / bought[ok] >= 0.5)
-    out.append(
-        _metric(
-            "activation_rate", "Activation rate", share, "fraction", n,
-            "accounts with seats_active/seats_purchased >= 50% / accounts with seats filled", "seat activation", lib,
-        )
-    )  # fmt: skip
-
-    window = int(lib["window_days"])
-    checks = pd.DataFrame(
-        {
-            "integration": table["integration"].map(lambda v: None if v is None else v == "connected"),
-            "goals": pd.to_numeric(table["goals_defined"], errors="coerce").gt(0).where(table["goals_defined"].notna()),
-            "seats": (active / bought.where(bought > 0) >= 0.8).where(ok),
-            "roi": table["roi_documented"].astype(object).where(table["roi_documented"].notna()),
-        },
-        index=table.index,
-    )
-    eligible = (age > window) & checks.notna().all(axis=1)
-    done = checks[eligible].astype(bool).all(axis=1)
-    share, n = _share(done)
-    out.append(
-        _metric(
-            "onboarding_completion", "Onboarding completion", share, "fraction", n,
-            "accounts past day 90 with every checkable milestone done / such accounts",
-            "checkable: integration connected, goals_defined > 0, seats >= 80% active, roi_documented", lib,
-        )
-    )  # fmt: skip
-
-    since = pd.to_numeric(table["days_since_login"], errors="coerce").astype(float)
-    for key, days, name in (("d7_retention", 7, "D7 retention"), ("d30_retention", 30, "D30 retention")):
-        eligible = (age >= days) & since.notna()
-        share, n = _share((age[eligible] - since[eligible]) >= days)
-        out.append(
-            _metric(
-                key, name, share, "fraction", n,
-                f"accounts with a login on or after day {days} / accounts >= {days} days old",
-                "from days_since_login (csxl keeps no login history)", lib,
-            )
-        )  # fmt: skip
-
-    out.append(_d30_paying(portfolio, lib))
-    out.append(_post_onboarding_nps(portfolio, start, window, lib))
-    return OnboardingMetrics(
-        command="onboarding-metrics",
-        account=None,
-        as_of=portfolio.as_of,
-        conventions=["Signups = accounts on the Accounts sheet (all of them, churned ones included)."],
-        metrics=out,
-    )
-
-
-def _d30_paying(portfolio: Portfolio, lib: Mapping[str, Any]) -> MetricLine:
-    mrr = portfolio.mrr
-    formula = "accounts with MRR > 0 the month after their first paying month / accounts with that month <= as-of"
-    month = portfolio.as_of_ts.to_period("M").to_timestamp()
-    if mrr.empty:
-        return _metric("d30_paying", "D30 paying (MRR)", None, "fraction", 0, formula, "MRR sheet empty", lib)
-    by = mrr[mrr["month"] <= month].groupby(["account", "month"], sort=False)["mrr"].sum()
-    paying = by[by > 0].reset_index()
-    first = paying.groupby("account")["month"].min()
-    nxt = first + pd.DateOffset(months=1)
-    nxt = nxt[nxt <= month]
-    keys = pd.MultiIndex.from_arrays([nxt.index, nxt.to_numpy()])
-    after = by.reindex(keys).fillna(0.0).to_numpy() > 0
-    share, n = _share(pd.Series(after, dtype=bool))
-    note = "MRR is monthly: D7 cannot be read from it"
-    return _metric("d30_paying", "D30 paying (MRR)", share, "fraction", n, formula, note, lib)
-
-
-def _post_onboarding_nps(
-    portfolio: Portfolio, start: pd.Series[Any], window: int, lib: Mapping[str, Any]
-) -> MetricLine:
-    surveys = portfolio.surveys
-    formula = f"NPS of answers dated within days 0-{window} of the account's start_date"
-    answers = surveys[surveys["kind"] == "nps"] if not surveys.empty else surveys
-    starts = pd.Series(start.to_numpy(), index=portfolio.table["account"].astype(str).to_numpy())
-    if answers.empty:
-        return _metric("post_onboarding_nps", "Post-onboarding NPS", None, "NPS", 0, formula, "no NPS answers", lib)
-    began = pd.to_datetime(answers["account"].astype(str).map(starts))
-    offset = (answers["date"] - began).dt.days
-    inside = answers[(offset >= 0) & (offset <= window)]
-    if inside.empty:
-        return _metric(
-            "post_onboarding_nps", "Post-onboarding NPS", None, "NPS", 0, formula, "no answer in the window", lib
-        )
-    value = _nps(inside["score"].astype(float))
-    return _metric(
-        "post_onboarding_nps", "Post-onboarding NPS", value, "NPS", len(inside), formula, "surveys sheet", lib
-    )
