@@ -12,6 +12,7 @@ import typing as _typing
 
 from csxl.cohorts import cohort_grr, cohort_nrr, cohort_sizes, cohort_table
 from csxl.demo import DemoData, demo_portfolio
+from csxl.dimensions import score_engagement, score_financial, score_outcomes, score_relationship, score_usage
 from csxl.errors import CsxlError, FileError, InputError, RowIssue, TableError
 from csxl.health import churn_tier, explain_health, health_score, health_tier, main_risk, simple_points, simple_tier
 from csxl.models import AccountRecord, MrrRow, SurveyResponse
@@ -31,15 +32,7 @@ from csxl.revenue import (
 )
 from csxl.scoring import dimension_scores, score_accounts, simple_points_frame
 from csxl.settings import HEALTH_WEIGHTS, TIER_SCHEMES, Settings, TierScheme
-from csxl.signals import (
-    SIGNALS,
-    score_engagement,
-    score_financial,
-    score_outcomes,
-    score_relationship,
-    score_usage,
-    signal_rag,
-)
+from csxl.signals import SIGNALS, signal_rag
 from csxl.surveys import SurveySummary, ces, csat, nps, nps_category, nps_followup, survey_summary
 from csxl.tables import LoadResult, load_accounts, load_mrr, load_surveys
 

@@ -29,18 +29,10 @@ from typing import Any, Union, cast
 import numpy as np
 import pandas as pd
 
+from csxl.dimensions import score_engagement, score_financial, score_outcomes, score_relationship, score_usage
 from csxl.health import health_score, health_tier, main_risk, simple_points, simple_tier
 from csxl.settings import Settings, TierScheme, resolve_weights
-from csxl.signals import (
-    SIGNALS,
-    NumericSignal,
-    score_engagement,
-    score_financial,
-    score_outcomes,
-    score_relationship,
-    score_usage,
-    signal_rag,
-)
+from csxl.signals import SIGNALS, NumericSignal, signal_rag
 
 __all__ = ["SCORED_COLUMNS", "dimension_scores", "score_accounts", "simple_points_frame"]
 

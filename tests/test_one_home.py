@@ -15,7 +15,7 @@ import pytest
 
 import csxl
 from csxl import cells
-from csxl.signals import score_engagement
+from csxl.dimensions import score_engagement
 
 # --------------------------------------------------------------------------------------------------------------------
 # Yes/no cells: the loader and the metric functions read the same words

@@ -17,18 +17,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from csxl.dimensions import score_engagement, score_financial, score_outcomes, score_relationship, score_usage
 from csxl.errors import InputError
-from csxl.signals import (
-    SIGNALS,
-    CategoricalSignal,
-    NumericSignal,
-    score_engagement,
-    score_financial,
-    score_outcomes,
-    score_relationship,
-    score_usage,
-    signal_rag,
-)
+from csxl.signals import SIGNALS, CategoricalSignal, NumericSignal, signal_rag
 
 TOL = 1e-9
 NAN = float("nan")

@@ -34,6 +34,7 @@ from pydantic import ValidationError
 from xlwings import func
 
 from csxl.cells import is_number
+from csxl.dimensions import score_engagement, score_financial, score_outcomes, score_relationship, score_usage
 from csxl.errors import CsxlError, InputError
 from csxl.excel.cells import (
     ALL_DIMENSIONS,
@@ -83,16 +84,7 @@ from csxl.settings import (
     TierScheme,
     resolve_tier_scheme,
 )
-from csxl.signals import (
-    SIGNALS,
-    NumericSignal,
-    score_engagement,
-    score_financial,
-    score_outcomes,
-    score_relationship,
-    score_usage,
-    signal_rag,
-)
+from csxl.signals import SIGNALS, NumericSignal, signal_rag
 
 __all__ = [
     "CACPAYBACK",
