@@ -24,6 +24,7 @@ import datetime as _dt
 import re
 import string
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 import pandas as pd
@@ -209,233 +210,19 @@ def qbr_prep(
     when = qbr_date(as_of, date, int(lib["default_days_ahead"]))
     name = str(cell(row, "account"))
     currency = portfolio.settings.currency
-    gaps: list[MissingColumn] = []
-
-    minute = 0
-    agenda: list[AgendaItem] = []
-    for block in lib["agenda"]:
-        agenda.append(
-            AgendaItem(
-                section=str(block["section"]), start_minute=minute, minutes=int(block["minutes"]),
-                points=[str(p) for p in block["points"]],
-            )
-        )  # fmt: skip
-        minute += int(block["minutes"])
-
-    data: list[DataLine] = []
-    usage_bits: list[str] = []
-    for column, label in (
-        ("dau_mau", "DAU/MAU"),
-        ("core_actions_weekly", "core actions per week"),
-        ("logins_per_week", "logins per week"),
-        ("usage_trend", "usage trend"),
-        ("login_trend", "login trend"),
-    ):
-        value = cell(row, column)
-        if value is None:
-            gaps.append(missing(column, "the usage summary"))
-            continue
-        numeric = column in ("dau_mau", "core_actions_weekly", "logins_per_week")
-        unit = "fraction" if column == "dau_mau" else "per week" if numeric else "label"
-        shown = pct(float(value)) if column == "dau_mau" else str(value)
-        number: float | str = float(value) if numeric else str(value)
-        data.append(
-            DataLine(
-                area="Usage", metric=label, value=number, unit=unit, shown=shown, note=f"{column} (latest snapshot)"
-            )
-        )
-        usage_bits.append(f"{label} {shown}")
-    adopted, available = cell(row, "features_adopted"), cell(row, "features_available")
-    if adopted is not None and available:
-        data.append(
-            DataLine(
-                area="Usage",
-                metric="features adopted",
-                value=adopted / available,
-                unit="fraction",
-                shown=f"{adopted}/{available}",
-                note="",
-            )
-        )
-    active, bought = cell(row, "seats_active"), cell(row, "seats_purchased")
-    seat_share = None if active is None or not bought else active / bought
-    if seat_share is not None:
-        data.append(
-            DataLine(
-                area="Usage",
-                metric="seats active",
-                value=seat_share,
-                unit="fraction",
-                shown=f"{active}/{bought} ({pct(seat_share)})",
-                note="",
-            )
-        )
-
-    month = portfolio.as_of_ts.to_period("M").to_timestamp()
-    then = month - pd.DateOffset(months=3)
-    mrr_now, mrr_then = _mrr_of(portfolio, name, month), _mrr_of(portfolio, name, then)
-    mrr_change = None if mrr_now is None or not mrr_then else mrr_now / mrr_then - 1.0
-    if mrr_now is not None or mrr_then is not None:
-        shown = f"{money(mrr_then, currency)} -> {money(mrr_now, currency)}"
-        note = f"{then:%Y-%m} -> {month:%Y-%m}" + ("" if mrr_change is None else f", change {mrr_change:+.1%}")
-        data.append(
-            DataLine(
-                area="Revenue",
-                metric="MRR, 90 days",
-                value=mrr_now,
-                unit=f"{currency} per month",
-                shown=shown,
-                note=note,
-            )
-        )
-
-    health = cell(row, "health_score")
-    band, lookback = float(lib["health_trend_band"]), int(lib["lookback_days"])
-    past = _health_history(portfolio, name, lookback)
-    delta: float | None = None
-    trend: str | None = None
-    if health is not None:
-        now_text = f"{float(health):.1f} ({cell(row, 'health_tier')})"
-        if past is None:
-            note = f"no History snapshot in the last {lookback} days (each refresh adds one)"
-        else:
-            delta = float(health) - past[1]
-            trend = "improving" if delta >= band else "declining" if delta <= -band else "stable"
-            note = f"{trend}: {past[1]:.1f} on {past[0].isoformat()} -> {float(health):.1f} ({delta:+.1f} points)"
-        data.append(
-            DataLine(area="Health", metric="health score", value=float(health), unit="0-100", shown=now_text, note=note)
-        )
-    else:
-        gaps.append(missing("health signals", "the health trend", "the columns of the score play's missing data"))
-
-    tickets = cell(row, "support_tickets_30d")
-    if tickets is None:
-        gaps.append(missing("support_tickets_30d", "the support load"))
-    else:
-        data.append(
-            DataLine(
-                area="Support",
-                metric="tickets opened, last 30 days",
-                value=float(tickets),
-                unit="tickets",
-                shown=str(tickets),
-                note="",
-            )
-        )
-
-    defined, achieved = cell(row, "goals_defined"), cell(row, "goals_achieved")
-    goals_summary = None
-    if defined is None:
-        gaps.append(missing("goals_defined", "scoring the success-plan goals"))
-    elif achieved is None:
-        gaps.append(missing("goals_achieved", "scoring the success-plan goals"))
-    else:
-        share = achieved / defined if defined else None
-        goals_summary = f"{achieved} of {defined} goals achieved" + ("" if share is None else f" ({pct(share)})")
-        data.append(
-            DataLine(
-                area="Outcomes",
-                metric="success-plan goals",
-                value=share,
-                unit="fraction",
-                shown=goals_summary,
-                note="achieved / defined",
-            )
-        )
-    roi = cell(row, "roi_documented")
-    if roi is not None:
-        answer = "yes" if roi else "no"
-        data.append(
-            DataLine(area="Outcomes", metric="ROI documented", value=answer, unit="yes/no", shown=answer, note="")
-        )
-    renewal = cell(row, "renewal_date")
-    if renewal is not None:
-        data.append(
-            DataLine(
-                area="Contract",
-                metric="renewal",
-                value=renewal.isoformat(),
-                unit="date",
-                shown=renewal.isoformat(),
-                note=f"{(renewal - as_of).days} days",
-            )
-        )
-
+    summary = _Summary()
+    _usage(summary, row)
+    mrr_change = _revenue(summary, portfolio, name, currency)
+    delta, trend = _health(summary, portfolio, row, lib)
+    _support_and_outcomes(summary, row, as_of)
     recommendations = expansion_opportunities(portfolio, name).signals[:2]
-
-    cadence = load_library("score")["cadence"]
-    segment, _ = segment_of(portfolio, row)
-    months = None if segment is None else cadence.get(segment, {}).get("qbr_months")
-    next_qbr = None if months is None else (pd.Timestamp(when) + pd.DateOffset(months=int(months))).date()
-    if segment is None:
-        gaps.append(missing("segment", "the next QBR date (or fill arr)"))
-
+    next_qbr = _next_qbr(summary, portfolio, row, when)
+    fields = _fields(summary, row, when, next_qbr, trend, recommendations, currency)
+    lookback, band = int(lib["lookback_days"]), float(lib["health_trend_band"])
     year, q = quarter_of(when)
-    ny, nq = (year + 1, 1) if q == 4 else (year, q + 1)
-    champion, csm = cell(row, "champion"), cell(row, "csm")
-    for column, value in (("champion", champion), ("csm", csm)):
-        if value is None:
-            gaps.append(missing(column, "naming people in the checklist and email"))
-    fields: dict[str, Any] = {
-        "company": name,
-        "name": champion,
-        "champion": champion,
-        "exec_sponsor": cell(row, "exec_sponsor"),
-        "csm": csm,
-        "sender": csm,
-        "quarter": f"Q{q} {year}",
-        "next_quarter": f"Q{nq} {ny}",
-        "objective_target": _quarter_end(ny, nq).isoformat(),
-        "followup_date": (when + _dt.timedelta(days=1)).isoformat(),
-        "next_qbr": next_qbr.isoformat() if next_qbr else "none scheduled (no QBR for this segment)",
-        "tickets_30d": tickets,
-        "goals_defined": defined,
-        "goals_achieved": achieved,
-        "goals_open": None if defined is None or achieved is None else defined - achieved,
-        "goals_summary": goals_summary,
-        "seats_active": active,
-        "seats_purchased": bought,
-        "seat_share": None if seat_share is None else pct(seat_share),
-        "health_now": None if health is None else f"{float(health):.1f}",
-        "health_trend": trend or (None if health is None else "no History trend yet"),
-        "roi_documented": None if roi is None else ("yes" if roi else "no"),
-        "usage_summary": ", ".join(usage_bits) or None,
-        "expansion_summary": "; ".join(
-            f"{r.signal}: {money(r.upside, currency)}" for r in recommendations
-        ) or "none found in the data",
-    }  # fmt: skip
-    checklist = [
-        ChecklistItem(
-            item=str(c["item"]), offset_days=int(c["offset_days"]),
-            due=when + _dt.timedelta(days=int(c["offset_days"])),
-            days_left=(when + _dt.timedelta(days=int(c["offset_days"])) - as_of).days,
-            detail=fill(str(c.get("detail", "")), fields),
-        )
-        for c in lib["checklist"]
-    ]  # fmt: skip
-
-    objectives_lib = cast(dict[str, str], lib["objectives"])
-    picked: list[str] = []
-    if fields["goals_open"]:
-        picked.append(objectives_lib["goals"])
-    if seat_share is not None and seat_share < 0.8:
-        picked.append(objectives_lib["adoption"])
-    if roi is False:
-        picked.append(objectives_lib["roi"])
-    if recommendations:
-        fields["expansion_signal"] = recommendations[0].signal
-        fields["expansion_play"] = recommendations[0].play
-        picked.append(objectives_lib["expansion"])
-    if not picked:
-        picked.append(objectives_lib["default"])
-    objectives = [f"{i}. {fill(t, fields)}" for i, t in enumerate(picked[:3], 1)]
-    body_fields = {
-        **fields,
-        "achievements": "\n".join(_lines(list(lib["achievements"]), fields)) or "- [Goal 1]: [Result + metric]",
-        "objectives": "\n".join(objectives),
-        "action_items": "\n".join(fill(str(a), fields) for a in lib["action_items"]),
-    }
     email = cast(dict[str, str], lib["email"])
+    checklist = _checklist(lib, when, as_of, fields)
+    body_fields = _body_fields(lib, summary, fields, recommendations)  # adds the expansion fields, as the subject sees
     return QbrResult(
         command="qbr",
         account=name,
@@ -451,8 +238,8 @@ def qbr_prep(
         qbr_date=when,
         quarter=f"Q{q} {year}",
         next_qbr=next_qbr,
-        agenda=agenda,
-        data=data,
+        agenda=_agenda(lib),
+        data=summary.data,
         health_delta=delta,
         health_trend=trend,
         mrr_change=mrr_change,
@@ -461,5 +248,252 @@ def qbr_prep(
         checklist=checklist,
         email_subject=fill(email["subject"], fields),
         email_body=re.sub(r"\n{3,}", "\n\n", fill(email["body"], body_fields)),
-        missing=gaps,
+        missing=summary.gaps,
     )
+
+
+@dataclass
+class _Summary:
+    """What the data summary found, filled step by step: the lines, the missing columns and the numbers reused."""
+
+    data: list[DataLine] = field(default_factory=list)
+    gaps: list[MissingColumn] = field(default_factory=list)
+    usage_bits: list[str] = field(default_factory=list)
+    seats: tuple[Any, Any, float | None] = (None, None, None)  # active, purchased, share
+    health: Any = None
+    tickets: Any = None
+    goals: tuple[Any, Any, str | None] = (None, None, None)  # defined, achieved, summary text
+    roi: Any = None
+
+
+def _agenda(lib: Mapping[str, Any]) -> list[AgendaItem]:
+    minute = 0
+    agenda: list[AgendaItem] = []
+    for block in lib["agenda"]:
+        agenda.append(
+            AgendaItem(
+                section=str(block["section"]), start_minute=minute, minutes=int(block["minutes"]),
+                points=[str(p) for p in block["points"]],
+            )
+        )  # fmt: skip
+        minute += int(block["minutes"])
+    return agenda
+
+
+_USAGE_COLUMNS = (
+    ("dau_mau", "DAU/MAU"),
+    ("core_actions_weekly", "core actions per week"),
+    ("logins_per_week", "logins per week"),
+    ("usage_trend", "usage trend"),
+    ("login_trend", "login trend"),
+)
+
+
+def _usage(summary: _Summary, row: pd.Series[Any]) -> None:
+    for column, label in _USAGE_COLUMNS:
+        value = cell(row, column)
+        if value is None:
+            summary.gaps.append(missing(column, "the usage summary"))
+            continue
+        numeric = column in ("dau_mau", "core_actions_weekly", "logins_per_week")
+        unit = "fraction" if column == "dau_mau" else "per week" if numeric else "label"
+        shown = pct(float(value)) if column == "dau_mau" else str(value)
+        number: float | str = float(value) if numeric else str(value)
+        note = f"{column} (latest snapshot)"
+        summary.data.append(DataLine(area="Usage", metric=label, value=number, unit=unit, shown=shown, note=note))
+        summary.usage_bits.append(f"{label} {shown}")
+    adopted, available = cell(row, "features_adopted"), cell(row, "features_available")
+    if adopted is not None and available:
+        summary.data.append(
+            DataLine(area="Usage", metric="features adopted", value=adopted / available, unit="fraction",
+                     shown=f"{adopted}/{available}", note="")
+        )  # fmt: skip
+    active, bought = cell(row, "seats_active"), cell(row, "seats_purchased")
+    share = None if active is None or not bought else active / bought
+    summary.seats = (active, bought, share)
+    if share is not None:
+        summary.data.append(
+            DataLine(area="Usage", metric="seats active", value=share, unit="fraction",
+                     shown=f"{active}/{bought} ({pct(share)})", note="")
+        )  # fmt: skip
+
+
+def _revenue(summary: _Summary, portfolio: Portfolio, name: str, currency: str) -> float | None:
+    """The MRR line (now against three months before); returns the change as a fraction."""
+    month = portfolio.as_of_ts.to_period("M").to_timestamp()
+    then = month - pd.DateOffset(months=3)
+    mrr_now, mrr_then = _mrr_of(portfolio, name, month), _mrr_of(portfolio, name, then)
+    change = None if mrr_now is None or not mrr_then else mrr_now / mrr_then - 1.0
+    if mrr_now is not None or mrr_then is not None:
+        shown = f"{money(mrr_then, currency)} -> {money(mrr_now, currency)}"
+        note = f"{then:%Y-%m} -> {month:%Y-%m}" + ("" if change is None else f", change {change:+.1%}")
+        summary.data.append(
+            DataLine(area="Revenue", metric="MRR, 90 days", value=mrr_now, unit=f"{currency} per month", shown=shown,
+                     note=note)
+        )  # fmt: skip
+    return change
+
+
+def _health(
+    summary: _Summary, portfolio: Portfolio, row: pd.Series[Any], lib: Mapping[str, Any]
+) -> tuple[float | None, str | None]:
+    """The health line and its trend over the lookback: (delta in points, improving/stable/declining)."""
+    health = summary.health = cell(row, "health_score")
+    if health is None:
+        summary.gaps.append(
+            missing("health signals", "the health trend", "the columns of the score play's missing data")
+        )
+        return None, None
+    band, lookback = float(lib["health_trend_band"]), int(lib["lookback_days"])
+    past = _health_history(portfolio, str(cell(row, "account")), lookback)
+    delta: float | None = None
+    trend: str | None = None
+    now_text = f"{float(health):.1f} ({cell(row, 'health_tier')})"
+    if past is None:
+        note = f"no History snapshot in the last {lookback} days (each refresh adds one)"
+    else:
+        delta = float(health) - past[1]
+        trend = "improving" if delta >= band else "declining" if delta <= -band else "stable"
+        note = f"{trend}: {past[1]:.1f} on {past[0].isoformat()} -> {float(health):.1f} ({delta:+.1f} points)"
+    summary.data.append(
+        DataLine(area="Health", metric="health score", value=float(health), unit="0-100", shown=now_text, note=note)
+    )
+    return delta, trend
+
+
+def _support_and_outcomes(summary: _Summary, row: pd.Series[Any], as_of: _dt.date) -> None:
+    tickets = summary.tickets = cell(row, "support_tickets_30d")
+    if tickets is None:
+        summary.gaps.append(missing("support_tickets_30d", "the support load"))
+    else:
+        summary.data.append(
+            DataLine(area="Support", metric="tickets opened, last 30 days", value=float(tickets), unit="tickets",
+                     shown=str(tickets), note="")
+        )  # fmt: skip
+    defined, achieved = cell(row, "goals_defined"), cell(row, "goals_achieved")
+    goals_summary = None
+    if defined is None:
+        summary.gaps.append(missing("goals_defined", "scoring the success-plan goals"))
+    elif achieved is None:
+        summary.gaps.append(missing("goals_achieved", "scoring the success-plan goals"))
+    else:
+        share = achieved / defined if defined else None
+        goals_summary = f"{achieved} of {defined} goals achieved" + ("" if share is None else f" ({pct(share)})")
+        summary.data.append(
+            DataLine(area="Outcomes", metric="success-plan goals", value=share, unit="fraction", shown=goals_summary,
+                     note="achieved / defined")
+        )  # fmt: skip
+    summary.goals = (defined, achieved, goals_summary)
+    roi = summary.roi = cell(row, "roi_documented")
+    if roi is not None:
+        answer = "yes" if roi else "no"
+        summary.data.append(
+            DataLine(area="Outcomes", metric="ROI documented", value=answer, unit="yes/no", shown=answer, note="")
+        )
+    renewal = cell(row, "renewal_date")
+    if renewal is not None:
+        summary.data.append(
+            DataLine(area="Contract", metric="renewal", value=renewal.isoformat(), unit="date",
+                     shown=renewal.isoformat(), note=f"{(renewal - as_of).days} days")
+        )  # fmt: skip
+
+
+def _next_qbr(summary: _Summary, portfolio: Portfolio, row: pd.Series[Any], when: _dt.date) -> _dt.date | None:
+    """The next QBR after this one, by the segment's cadence (engine spec "Touch Cadence by Tier")."""
+    cadence = load_library("score")["cadence"]
+    segment, _ = segment_of(portfolio, row)
+    if segment is None:
+        summary.gaps.append(missing("segment", "the next QBR date (or fill arr)"))
+    months = None if segment is None else cadence.get(segment, {}).get("qbr_months")
+    return None if months is None else (pd.Timestamp(when) + pd.DateOffset(months=int(months))).date()
+
+
+def _fields(
+    summary: _Summary,
+    row: pd.Series[Any],
+    when: _dt.date,
+    next_qbr: _dt.date | None,
+    trend: str | None,
+    recommendations: list[ExpansionSignal],
+    currency: str,
+) -> dict[str, Any]:
+    """The template fields of the checklist and the email."""
+    year, q = quarter_of(when)
+    ny, nq = (year + 1, 1) if q == 4 else (year, q + 1)
+    champion, csm = cell(row, "champion"), cell(row, "csm")
+    for column, value in (("champion", champion), ("csm", csm)):
+        if value is None:
+            summary.gaps.append(missing(column, "naming people in the checklist and email"))
+    active, bought, seat_share = summary.seats
+    defined, achieved, goals_summary = summary.goals
+    health, roi = summary.health, summary.roi
+    return {
+        "company": str(cell(row, "account")),
+        "name": champion,
+        "champion": champion,
+        "exec_sponsor": cell(row, "exec_sponsor"),
+        "csm": csm,
+        "sender": csm,
+        "quarter": f"Q{q} {year}",
+        "next_quarter": f"Q{nq} {ny}",
+        "objective_target": _quarter_end(ny, nq).isoformat(),
+        "followup_date": (when + _dt.timedelta(days=1)).isoformat(),
+        "next_qbr": next_qbr.isoformat() if next_qbr else "none scheduled (no QBR for this segment)",
+        "tickets_30d": summary.tickets,
+        "goals_defined": defined,
+        "goals_achieved": achieved,
+        "goals_open": None if defined is None or achieved is None else defined - achieved,
+        "goals_summary": goals_summary,
+        "seats_active": active,
+        "seats_purchased": bought,
+        "seat_share": None if seat_share is None else pct(seat_share),
+        "health_now": None if health is None else f"{float(health):.1f}",
+        "health_trend": trend or (None if health is None else "no History trend yet"),
+        "roi_documented": None if roi is None else ("yes" if roi else "no"),
+        "usage_summary": ", ".join(summary.usage_bits) or None,
+        "expansion_summary": "; ".join(
+            f"{r.signal}: {money(r.upside, currency)}" for r in recommendations
+        ) or "none found in the data",
+    }  # fmt: skip
+
+
+def _checklist(
+    lib: Mapping[str, Any], when: _dt.date, as_of: _dt.date, fields: Mapping[str, Any]
+) -> list[ChecklistItem]:
+    return [
+        ChecklistItem(
+            item=str(c["item"]), offset_days=int(c["offset_days"]),
+            due=when + _dt.timedelta(days=int(c["offset_days"])),
+            days_left=(when + _dt.timedelta(days=int(c["offset_days"])) - as_of).days,
+            detail=fill(str(c.get("detail", "")), fields),
+        )
+        for c in lib["checklist"]
+    ]  # fmt: skip
+
+
+def _body_fields(
+    lib: Mapping[str, Any], summary: _Summary, fields: dict[str, Any], recommendations: list[ExpansionSignal]
+) -> dict[str, Any]:
+    """The email body's fields: the template fields plus achievements, up to three objectives and action items."""
+    objectives_lib = cast(dict[str, str], lib["objectives"])
+    picked: list[str] = []
+    if fields["goals_open"]:
+        picked.append(objectives_lib["goals"])
+    seat_share = summary.seats[2]
+    if seat_share is not None and seat_share < 0.8:
+        picked.append(objectives_lib["adoption"])
+    if summary.roi is False:
+        picked.append(objectives_lib["roi"])
+    if recommendations:
+        fields["expansion_signal"] = recommendations[0].signal
+        fields["expansion_play"] = recommendations[0].play
+        picked.append(objectives_lib["expansion"])
+    if not picked:
+        picked.append(objectives_lib["default"])
+    objectives = [f"{i}. {fill(t, fields)}" for i, t in enumerate(picked[:3], 1)]
+    return {
+        **fields,
+        "achievements": "\n".join(_lines(list(lib["achievements"]), fields)) or "- [Goal 1]: [Result + metric]",
+        "objectives": "\n".join(objectives),
+        "action_items": "\n".join(fill(str(a), fields) for a in lib["action_items"]),
+    }
