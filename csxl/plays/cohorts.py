@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, cast
 
 import numpy as np
@@ -253,21 +254,16 @@ def cohorts_play(
     if logo.empty:
         return empty.model_copy(update={"message": "Nobody has paid yet (every MRR is 0): no cohort to analyse."})
 
-    size = sizes["customers"].to_numpy(dtype=np.float64)
-    mrr0 = sizes["mrr"].to_numpy(dtype=np.float64)
-    kept = logo.to_numpy(dtype=np.float64) * size[:, None]  # retained customers per cohort and age
-    kept_mrr = revenue.to_numpy(dtype=np.float64) * mrr0[:, None]  # MRR per cohort and age
-    n, width = kept.shape
-    select = np.ones(n, dtype=bool)
-    excluded = None
+    g = _Grid.of(logo, revenue, sizes, lib)
     conventions = [
         "Shares are pooled over cohorts (weighted by cohort size); a cohort counts at an age once it has reached it.",
         "Cohort = an account's first month with MRR > 0; logo retention = MRR > 0; revenue retention includes "
         "expansion.",
     ]
+    excluded = None
     first_label = pd.Timestamp(logo.index[0])
     if first_label == pd.to_datetime(portfolio.mrr["month"]).min() and _censored(portfolio, first_label):
-        select[0] = False
+        g.select[0] = False
         excluded = first_label.date()
         conventions.append(
             f"The {first_label:%Y-%m} cohort also holds accounts paying before the MRR sheet starts (start_date "
@@ -275,134 +271,11 @@ def cohorts_play(
         )
     if message:
         conventions.append(message)
-    checkpoints = [int(k) for k in lib["checkpoints"] if int(k) < width]
-    findings: list[str] = []
-
-    # --- vertical improvement ---------------------------------------------------------------------------------
-    threshold = float(lib["improvement_threshold"])
-    order = np.flatnonzero(select)
-    improvement: list[CheckpointCompare] = []
-    for k in checkpoints:
-        reached = order[~np.isnan(kept[order, k])]
-        half = len(reached) // 2
-        older = np.zeros(n, dtype=bool)
-        recent = np.zeros(n, dtype=bool)
-        older[reached[:half]] = True
-        recent[reached[len(reached) - half :]] = True
-        a, na = _pooled(kept, size, older, k)
-        b, nb = _pooled(kept, size, recent, k)
-        if half == 0 or a is None or b is None:
-            improvement.append(CheckpointCompare(month=k, older_cohorts=na, recent_cohorts=nb, older=a, recent=b,
-                                                 difference=None, verdict="not enough cohorts"))  # fmt: skip
-            continue
-        diff = b - a
-        verdict = (
-            "newer retain better"
-            if diff >= threshold
-            else "newer retain worse"
-            if diff <= -threshold
-            else ("about the same")
-        )
-        improvement.append(CheckpointCompare(month=k, older_cohorts=na, recent_cohorts=nb, older=a, recent=b,
-                                             difference=diff, verdict=verdict))  # fmt: skip
-    verdicts = {c.verdict for c in improvement if c.difference is not None}
-    if not verdicts:
-        improvement_verdict = "not enough cohorts to compare yet"
-    elif len(verdicts) == 1:
-        improvement_verdict = verdicts.pop()
-    else:
-        improvement_verdict = "mixed: " + ", ".join(
-            f"M{c.month} {c.verdict}" for c in improvement if c.difference is not None
-        )
-    findings.append(f"Vertical improvement: {improvement_verdict}.")
-
-    # --- steepest drop ----------------------------------------------------------------------------------------
-    phases = cast(list[dict[str, Any]], lib["phases"])
-
-    def phase_of(month: int) -> dict[str, Any]:
-        for p in phases:
-            if month >= int(p["from"]) and (p["to"] is None or month <= int(p["to"])):
-                return p
-        return phases[-1]
-
-    drops: list[DropFinding] = []
-    for k in range(1, width):
-        seen = select & ~np.isnan(kept[:, k])
-        if not seen.any():
-            continue
-        drop = float((kept[seen, k - 1] - kept[seen, k]).sum() / size[seen].sum())
-        p = phase_of(k)
-        drops.append(DropFinding(month=k, drop=drop, cohorts=int(seen.sum()), phase=str(p["phase"]),
-                                 meaning=str(p["meaning"])))  # fmt: skip
-    positive = [d for d in drops if d.drop > 0]
-    steepest = max(positive, key=lambda d: d.drop) if positive else None  # max keeps the earliest of equal drops
-    if steepest is None:
-        findings.append("Steepest drop: no month loses customers.")
-    else:
-        findings.append(
-            f"Steepest drop: month {steepest.month - 1} -> {steepest.month} ({pct(steepest.drop, 1)} of starting "
-            f"customers, {steepest.cohorts} cohorts): {steepest.meaning}."
-        )
-
-    # --- outliers ---------------------------------------------------------------------------------------------
-    gap_rule, min_size = float(lib["outlier_gap"]), int(lib["outlier_min_size"])
-    outliers: list[OutlierCohort] = []
-    for k in checkpoints:
-        for i in order:
-            if np.isnan(kept[i, k]) or size[i] < min_size:
-                continue
-            others_mask = select.copy()
-            others_mask[i] = False
-            others, count = _pooled(kept, size, others_mask, k)
-            if others is None or count == 0:
-                continue
-            share = float(kept[i, k] / size[i])
-            gap = share - others
-            if abs(gap) >= gap_rule:
-                outliers.append(OutlierCohort(
-                    cohort=pd.Timestamp(logo.index[int(i)]).date(), customers=int(size[i]), month=k, retention=share,
-                    others=others, gap=gap, direction="better" if gap > 0 else "worse",
-                ))  # fmt: skip
-    if outliers:
-        best = max(outliers, key=lambda o: o.gap)
-        worst = min(outliers, key=lambda o: o.gap)
-        parts = []
-        if best.gap > 0:
-            parts.append(f"best {best.cohort:%Y-%m} at M{best.month} ({best.gap * 100:+.1f} pts)")
-        if worst.gap < 0:
-            parts.append(f"worst {worst.cohort:%Y-%m} at M{worst.month} ({worst.gap * 100:+.1f} pts)")
-        findings.append(
-            f"Outlier cohorts (>= {gap_rule * 100:.0f} pts from the others, >= {min_size} customers): "
-            + "; ".join(parts)
-            + ". Ask what was different (channel, sales rep, onboarding changes)."
-        )
-    else:
-        findings.append(
-            f"Outlier cohorts: none (rule: >= {gap_rule * 100:.0f} pts from the others, >= {min_size} customers)."
-        )
-
-    # --- revenue vs logo --------------------------------------------------------------------------------------
-    mask_rule = float(lib["masking_threshold"])
-    rvl: list[RevenueVsLogo] = []
-    for k in checkpoints:
-        lg, count = _pooled(kept, size, select, k)
-        rv, _ = _pooled(kept_mrr, mrr0, select, k)
-        if lg is None or rv is None:
-            continue
-        gap = rv - lg
-        if gap >= mask_rule:
-            verdict = "expansion masks logo churn"
-        elif gap <= -mask_rule:
-            verdict = "revenue leaves faster than logos"
-        else:
-            verdict = "move together"
-        rvl.append(RevenueVsLogo(month=k, cohorts=count, logo=lg, revenue=rv, gap=gap, verdict=verdict))
-    if rvl:
-        last = rvl[-1]
-        findings.append(
-            f"Revenue vs logo at M{last.month}: {pct(last.revenue, 1)} of starting MRR kept with {pct(last.logo, 1)} "
-            f"of customers: {last.verdict}."
-        )
+    improvement, improvement_verdict, said_improvement = _improvement(g, float(lib["improvement_threshold"]))
+    drops, steepest, said_steepest = _drops(g, cast(list[dict[str, Any]], lib["phases"]))
+    outliers, said_outliers = _outliers(g, logo.index, float(lib["outlier_gap"]), int(lib["outlier_min_size"]))
+    rvl, said_rvl = _revenue_vs_logo(g, float(lib["masking_threshold"]))
+    findings = [said_improvement, said_steepest, said_outliers, *said_rvl]
     return CohortResult(
         command="cohorts",
         account=None,
@@ -424,3 +297,152 @@ def cohorts_play(
         missing=[],
         display_months=display,
     )
+
+
+@dataclass
+class _Grid:
+    """A cohort table as counts: retained customers and MRR per cohort and age, the cohorts used for findings."""
+
+    kept: FloatArray
+    size: FloatArray
+    kept_mrr: FloatArray
+    mrr0: FloatArray
+    select: BoolArray
+    checkpoints: list[int]
+
+    @classmethod
+    def of(cls, logo: pd.DataFrame, revenue: pd.DataFrame, sizes: pd.DataFrame, lib: Mapping[str, Any]) -> _Grid:
+        size = sizes["customers"].to_numpy(dtype=np.float64)
+        mrr0 = sizes["mrr"].to_numpy(dtype=np.float64)
+        kept = logo.to_numpy(dtype=np.float64) * size[:, None]  # retained customers per cohort and age
+        kept_mrr = revenue.to_numpy(dtype=np.float64) * mrr0[:, None]  # MRR per cohort and age
+        width = kept.shape[1]
+        checkpoints = [int(k) for k in lib["checkpoints"] if int(k) < width]
+        return cls(kept, size, kept_mrr, mrr0, np.ones(kept.shape[0], dtype=bool), checkpoints)
+
+    @property
+    def order(self) -> npt.NDArray[np.intp]:
+        return np.flatnonzero(self.select)
+
+
+def _improvement(g: _Grid, threshold: float) -> tuple[list[CheckpointCompare], str, str]:
+    """Vertical improvement: the newer half of the cohorts against the older half at each checkpoint."""
+    n = g.kept.shape[0]
+    order = g.order
+    improvement: list[CheckpointCompare] = []
+    for k in g.checkpoints:
+        reached = order[~np.isnan(g.kept[order, k])]
+        half = len(reached) // 2
+        older = np.zeros(n, dtype=bool)
+        recent = np.zeros(n, dtype=bool)
+        older[reached[:half]] = True
+        recent[reached[len(reached) - half :]] = True
+        a, na = _pooled(g.kept, g.size, older, k)
+        b, nb = _pooled(g.kept, g.size, recent, k)
+        if half == 0 or a is None or b is None:
+            improvement.append(CheckpointCompare(month=k, older_cohorts=na, recent_cohorts=nb, older=a, recent=b,
+                                                 difference=None, verdict="not enough cohorts"))  # fmt: skip
+            continue
+        diff = b - a
+        verdict = (
+            "newer retain better" if diff >= threshold else "newer retain worse" if diff <= -threshold
+            else "about the same"
+        )  # fmt: skip
+        improvement.append(CheckpointCompare(month=k, older_cohorts=na, recent_cohorts=nb, older=a, recent=b,
+                                             difference=diff, verdict=verdict))  # fmt: skip
+    verdicts = {c.verdict for c in improvement if c.difference is not None}
+    if not verdicts:
+        overall = "not enough cohorts to compare yet"
+    elif len(verdicts) == 1:
+        overall = verdicts.pop()
+    else:
+        overall = "mixed: " + ", ".join(f"M{c.month} {c.verdict}" for c in improvement if c.difference is not None)
+    return improvement, overall, f"Vertical improvement: {overall}."
+
+
+def _drops(g: _Grid, phases: list[dict[str, Any]]) -> tuple[list[DropFinding], DropFinding | None, str]:
+    """The share of starting customers lost at each age, its lifecycle phase, and the steepest drop."""
+
+    def phase_of(month: int) -> dict[str, Any]:
+        for p in phases:
+            if month >= int(p["from"]) and (p["to"] is None or month <= int(p["to"])):
+                return p
+        return phases[-1]
+
+    drops: list[DropFinding] = []
+    for k in range(1, g.kept.shape[1]):
+        seen = g.select & ~np.isnan(g.kept[:, k])
+        if not seen.any():
+            continue
+        drop = float((g.kept[seen, k - 1] - g.kept[seen, k]).sum() / g.size[seen].sum())
+        p = phase_of(k)
+        drops.append(DropFinding(month=k, drop=drop, cohorts=int(seen.sum()), phase=str(p["phase"]),
+                                 meaning=str(p["meaning"])))  # fmt: skip
+    positive = [d for d in drops if d.drop > 0]
+    steepest = max(positive, key=lambda d: d.drop) if positive else None  # max keeps the earliest of equal drops
+    if steepest is None:
+        return drops, None, "Steepest drop: no month loses customers."
+    said = (
+        f"Steepest drop: month {steepest.month - 1} -> {steepest.month} ({pct(steepest.drop, 1)} of starting "
+        f"customers, {steepest.cohorts} cohorts): {steepest.meaning}."
+    )
+    return drops, steepest, said
+
+
+def _outliers(g: _Grid, labels: pd.Index, gap_rule: float, min_size: int) -> tuple[list[OutlierCohort], str]:
+    """Cohorts at least ``gap_rule`` from the pooled others at a checkpoint (cohorts of ``min_size`` or more)."""
+    outliers: list[OutlierCohort] = []
+    for k in g.checkpoints:
+        for i in g.order:
+            if np.isnan(g.kept[i, k]) or g.size[i] < min_size:
+                continue
+            others_mask = g.select.copy()
+            others_mask[i] = False
+            others, count = _pooled(g.kept, g.size, others_mask, k)
+            if others is None or count == 0:
+                continue
+            share = float(g.kept[i, k] / g.size[i])
+            gap = share - others
+            if abs(gap) >= gap_rule:
+                outliers.append(OutlierCohort(
+                    cohort=pd.Timestamp(labels[int(i)]).date(), customers=int(g.size[i]), month=k, retention=share,
+                    others=others, gap=gap, direction="better" if gap > 0 else "worse",
+                ))  # fmt: skip
+    rule = f">= {gap_rule * 100:.0f} pts from the others, >= {min_size} customers"
+    if not outliers:
+        return outliers, f"Outlier cohorts: none (rule: {rule})."
+    best = max(outliers, key=lambda o: o.gap)
+    worst = min(outliers, key=lambda o: o.gap)
+    parts = []
+    if best.gap > 0:
+        parts.append(f"best {best.cohort:%Y-%m} at M{best.month} ({best.gap * 100:+.1f} pts)")
+    if worst.gap < 0:
+        parts.append(f"worst {worst.cohort:%Y-%m} at M{worst.month} ({worst.gap * 100:+.1f} pts)")
+    said = f"Outlier cohorts ({rule}): " + "; ".join(parts)
+    return outliers, said + ". Ask what was different (channel, sales rep, onboarding changes)."
+
+
+def _revenue_vs_logo(g: _Grid, mask_rule: float) -> tuple[list[RevenueVsLogo], list[str]]:
+    """Revenue retention against logo retention at each checkpoint: does expansion mask churn?"""
+    rvl: list[RevenueVsLogo] = []
+    for k in g.checkpoints:
+        lg, count = _pooled(g.kept, g.size, g.select, k)
+        rv, _ = _pooled(g.kept_mrr, g.mrr0, g.select, k)
+        if lg is None or rv is None:
+            continue
+        gap = rv - lg
+        if gap >= mask_rule:
+            verdict = "expansion masks logo churn"
+        elif gap <= -mask_rule:
+            verdict = "revenue leaves faster than logos"
+        else:
+            verdict = "move together"
+        rvl.append(RevenueVsLogo(month=k, cohorts=count, logo=lg, revenue=rv, gap=gap, verdict=verdict))
+    if not rvl:
+        return rvl, []
+    last = rvl[-1]
+    said = (
+        f"Revenue vs logo at M{last.month}: {pct(last.revenue, 1)} of starting MRR kept with {pct(last.logo, 1)} "
+        f"of customers: {last.verdict}."
+    )
+    return rvl, [said]
