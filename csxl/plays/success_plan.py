@@ -29,6 +29,7 @@ import datetime as _dt
 from collections.abc import Mapping
 from typing import Any, cast
 
+import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
 from csxl.plays.base import PlayResult, Section, Value, load_library, register
@@ -174,136 +175,17 @@ def success_plan_play(
     as_of = portfolio.as_of
     gaps: list[MissingColumn] = []
     conventions: list[str] = []
-
-    aha_lib = cast(dict[str, dict[str, Any]], lib["aha"])
-    segment, source = segment_of(portfolio, row)
-    if segment is None or segment not in aha_lib:
-        segment = str(lib["default_segment"])
-        gaps.append(missing("segment", "aha moment, time to first value and review cadence (or fill arr)"))
-        conventions.append(f"Segment blank: the {segment} aha moment and cadence are used.")
-    elif source != "segment column":
-        conventions.append(f"Segment {segment} read {source}.")
-    aha = aha_lib[segment]
-
+    segment, aha = _segment_and_aha(portfolio, row, lib, gaps, conventions)
     start = cell(row, "start_date")
     base = start if start is not None else as_of
     if start is None:
         gaps.append(missing("start_date", "milestone dates"))
         conventions.append("start_date blank: milestones are dated from the as-of date (a new plan).")
-
-    def on(day: int) -> _dt.date:
-        return base + _dt.timedelta(days=int(day))
-
-    # --- data the statuses read -------------------------------------------------------------------------------
-    integration = cell(row, "integration")
-    defined, achieved = cell(row, "goals_defined"), cell(row, "goals_achieved")
-    active, bought = cell(row, "seats_active"), cell(row, "seats_purchased")
-    features = cell(row, "features_adopted")
-    roi = cell(row, "roi_documented")
-    seat_share = active / bought if active is not None and bought else None
-    for column, value, what in (
-        ("integration", integration, "Technical Setup milestone"),
-        ("goals_achieved", achieved, "First Value milestone and goals objective"),
-        ("seats_active", active, "Full Adoption milestone"),
-        ("seats_purchased", bought, "Full Adoption milestone"),
-        ("features_adopted", features, "use case status"),
-        ("roi_documented", roi, "ROI objective"),
-    ):
-        if value is None:
-            gaps.append(missing(column, what))
-
-    stones = cast(dict[str, dict[str, Any]], lib["milestones"])
-    first_value_day = int(aha["ttfv_days"])
-    done = {
-        "setup": None if integration is None else str(integration) == "connected",
-        "first_value": None if achieved is None else int(achieved) >= 1,
-        "adoption": None if seat_share is None else seat_share >= float(lib["full_adoption_share"]),
-    }
-    milestones = []
-    for key, spec in stones.items():
-        day = first_value_day if spec["day"] == "ttfv" else int(spec["day"])
-        target = on(day)
-        milestones.append(
-            Milestone(
-                name=str(spec["name"]), target_date=target, status=_status(done.get(key), target, as_of),
-                done_when=str(spec["done_when"]),
-            )
-        )  # fmt: skip
-
-    cases = [
-        UseCase(
-            name=str(u["name"]),
-            status=_use_case_status(features, int(u["min_features"]), int(lib["optimizing_features"])),
-            go_live_date=on(int(u["day"])),
-        )
-        for u in cast(list[dict[str, Any]], lib["use_cases"])
-    ]
-
-    # --- next review ------------------------------------------------------------------------------------------
-    tier = cell(row, "health_tier")
-    by_tier = cast(dict[str, int], lib["review_days_by_tier"])
-    onboarding_end = on(int(lib["onboarding_review_day"]))
-    interval = cast(dict[str, int | None], lib["review_days_by_segment"]).get(segment)
-    next_review: _dt.date | None
-    if tier is not None and str(tier) in by_tier:
-        next_review = as_of + _dt.timedelta(days=by_tier[str(tier)])
-        rule = f"{tier} tier: check-in every {by_tier[str(tier)]} day(s) until health improves"
-    elif as_of < onboarding_end:
-        next_review, rule = onboarding_end, f"90-day review (start + {lib['onboarding_review_day']} days)"
-    elif interval:
-        next_review = as_of + _dt.timedelta(days=int(interval))
-        rule = f"{segment} QBR cadence: every {interval} days"
-    else:
-        next_review, rule = None, f"{segment}: no scheduled review (automated engagement)"
-
-    renewal = cell(row, "renewal_date")
-    value_date = None if renewal is None else renewal + _dt.timedelta(days=int(lib["value_review_day"]))
-    if value_date is None or value_date < as_of:
-        value_date = next_review
-    dates = {"first_value": on(first_value_day), "adoption": on(42), "value": value_date}
-
-    fields = {
-        "aha": aha["moment"],
-        "ttfv": aha["ttfv"],
-        "first_value_line": "unknown (fill goals_achieved)"
-        if achieved is None
-        else ("first value delivered" if int(achieved) >= 1 else "no goal achieved yet"),
-        "seat_line": "unknown (fill seats_active, seats_purchased)"
-        if seat_share is None
-        else f"{active}/{bought} active ({pct(seat_share)})",
-        "goals_line": "unknown (fill goals_defined, goals_achieved)"
-        if defined is None or achieved is None
-        else f"{achieved} of {defined} met",
-        "roi_line": "unknown (fill roi_documented)" if roi is None else ("documented" if roi else "not documented"),
-    }
-    objectives = [
-        Objective(
-            objective=fill(str(o["objective"]), fields),
-            metric=str(o["metric"]),
-            baseline=fill(str(o["baseline"]), fields),
-            target=fill(str(o["target"]), fields),
-            timeline=dates.get(str(o["timeline"])),
-        )
-        for o in cast(list[dict[str, Any]], lib["objectives"])
-    ]
-
+    milestones, cases = _milestones_and_use_cases(row, lib, base, int(aha["ttfv_days"]), as_of, gaps)
+    next_review, rule = _next_review(row, lib, segment, base, as_of)
+    objectives = _objectives(row, lib, aha, base, as_of, next_review)
     csm = cell(row, "csm")
-    if csm is None:
-        gaps.append(missing("csm", "plan owner"))
-    for column in ("champion", "exec_sponsor"):
-        if cell(row, column) is None:
-            gaps.append(missing(column, "stakeholders"))
-    signals, signal_gaps = risk_signals(portfolio, row)
-    seen = {g.column for g in gaps}
-    gaps += [g for g in signal_gaps if g.column not in seen]
-    owner = f"CSM ({csm})" if csm else "CSM (unassigned)"
-    risks = [PlanRisk(risk=f"{s.label}: {s.value}", mitigation=s.response, owner=owner) for s in signals]
-    stakeholders = [
-        _person("Champion", cell(row, "champion")),
-        _person("Exec sponsor", cell(row, "exec_sponsor")),
-        Stakeholder(role="Technical lead", name=None, title=None),
-        Stakeholder(role="CSM (owner)", name=None if csm is None else str(csm), title=None),
-    ]
+    stakeholders, risks = _people_and_risks(portfolio, row, gaps)
     conventions.append("Milestone status: complete when the data says so, else at-risk once its date has passed.")
     return SuccessPlanResult(
         command="success-plan",
@@ -325,3 +207,152 @@ def success_plan_play(
         next_review_rule=rule,
         missing=gaps,
     )
+
+
+def _segment_and_aha(
+    portfolio: Portfolio, row: pd.Series[Any], lib: Mapping[str, Any], gaps: list[MissingColumn], notes: list[str]
+) -> tuple[str, dict[str, Any]]:
+    """The account's segment (the library's default when blank) and its aha moment and time to first value."""
+    aha_lib = cast(dict[str, dict[str, Any]], lib["aha"])
+    segment, source = segment_of(portfolio, row)
+    if segment is None or segment not in aha_lib:
+        segment = str(lib["default_segment"])
+        gaps.append(missing("segment", "aha moment, time to first value and review cadence (or fill arr)"))
+        notes.append(f"Segment blank: the {segment} aha moment and cadence are used.")
+    elif source != "segment column":
+        notes.append(f"Segment {segment} read {source}.")
+    return segment, aha_lib[segment]
+
+
+def _milestones_and_use_cases(
+    row: pd.Series[Any],
+    lib: Mapping[str, Any],
+    base: _dt.date,
+    first_value_day: int,
+    as_of: _dt.date,
+    gaps: list[MissingColumn],
+) -> tuple[list[Milestone], list[UseCase]]:
+    """The dated milestones with their status from the data, and the use cases with theirs."""
+    integration, achieved = cell(row, "integration"), cell(row, "goals_achieved")
+    active, bought = cell(row, "seats_active"), cell(row, "seats_purchased")
+    features, roi = cell(row, "features_adopted"), cell(row, "roi_documented")
+    seat_share = active / bought if active is not None and bought else None
+    for column, value, what in (
+        ("integration", integration, "Technical Setup milestone"),
+        ("goals_achieved", achieved, "First Value milestone and goals objective"),
+        ("seats_active", active, "Full Adoption milestone"),
+        ("seats_purchased", bought, "Full Adoption milestone"),
+        ("features_adopted", features, "use case status"),
+        ("roi_documented", roi, "ROI objective"),
+    ):
+        if value is None:
+            gaps.append(missing(column, what))
+    done = {
+        "setup": None if integration is None else str(integration) == "connected",
+        "first_value": None if achieved is None else int(achieved) >= 1,
+        "adoption": None if seat_share is None else seat_share >= float(lib["full_adoption_share"]),
+    }
+    milestones = []
+    for key, spec in cast(dict[str, dict[str, Any]], lib["milestones"]).items():
+        target = base + _dt.timedelta(days=first_value_day if spec["day"] == "ttfv" else int(spec["day"]))
+        milestones.append(
+            Milestone(
+                name=str(spec["name"]), target_date=target, status=_status(done.get(key), target, as_of),
+                done_when=str(spec["done_when"]),
+            )
+        )  # fmt: skip
+    cases = [
+        UseCase(
+            name=str(u["name"]),
+            status=_use_case_status(features, int(u["min_features"]), int(lib["optimizing_features"])),
+            go_live_date=base + _dt.timedelta(days=int(u["day"])),
+        )
+        for u in cast(list[dict[str, Any]], lib["use_cases"])
+    ]
+    return milestones, cases
+
+
+def _next_review(
+    row: pd.Series[Any], lib: Mapping[str, Any], segment: str, base: _dt.date, as_of: _dt.date
+) -> tuple[_dt.date | None, str]:
+    """The next review and its rule: by tier when at risk, the 90-day review in onboarding, else the segment's QBR."""
+    tier = cell(row, "health_tier")
+    by_tier = cast(dict[str, int], lib["review_days_by_tier"])
+    onboarding_end = base + _dt.timedelta(days=int(lib["onboarding_review_day"]))
+    interval = cast(dict[str, int | None], lib["review_days_by_segment"]).get(segment)
+    if tier is not None and str(tier) in by_tier:
+        days = by_tier[str(tier)]
+        return as_of + _dt.timedelta(days=days), f"{tier} tier: check-in every {days} day(s) until health improves"
+    if as_of < onboarding_end:
+        return onboarding_end, f"90-day review (start + {lib['onboarding_review_day']} days)"
+    if interval:
+        return as_of + _dt.timedelta(days=int(interval)), f"{segment} QBR cadence: every {interval} days"
+    return None, f"{segment}: no scheduled review (automated engagement)"
+
+
+def _objectives(
+    row: pd.Series[Any],
+    lib: Mapping[str, Any],
+    aha: Mapping[str, Any],
+    base: _dt.date,
+    as_of: _dt.date,
+    next_review: _dt.date | None,
+) -> list[Objective]:
+    """The plan's objectives with baselines read from the data and dated timelines."""
+    defined, achieved = cell(row, "goals_defined"), cell(row, "goals_achieved")
+    active, bought, roi = cell(row, "seats_active"), cell(row, "seats_purchased"), cell(row, "roi_documented")
+    seat_share = active / bought if active is not None and bought else None
+    renewal = cell(row, "renewal_date")
+    value_date = None if renewal is None else renewal + _dt.timedelta(days=int(lib["value_review_day"]))
+    if value_date is None or value_date < as_of:
+        value_date = next_review
+    first_value = base + _dt.timedelta(days=int(aha["ttfv_days"]))
+    dates = {"first_value": first_value, "adoption": base + _dt.timedelta(days=42), "value": value_date}
+    fields = {
+        "aha": aha["moment"],
+        "ttfv": aha["ttfv"],
+        "first_value_line": "unknown (fill goals_achieved)"
+        if achieved is None
+        else ("first value delivered" if int(achieved) >= 1 else "no goal achieved yet"),
+        "seat_line": "unknown (fill seats_active, seats_purchased)"
+        if seat_share is None
+        else f"{active}/{bought} active ({pct(seat_share)})",
+        "goals_line": "unknown (fill goals_defined, goals_achieved)"
+        if defined is None or achieved is None
+        else f"{achieved} of {defined} met",
+        "roi_line": "unknown (fill roi_documented)" if roi is None else ("documented" if roi else "not documented"),
+    }
+    return [
+        Objective(
+            objective=fill(str(o["objective"]), fields),
+            metric=str(o["metric"]),
+            baseline=fill(str(o["baseline"]), fields),
+            target=fill(str(o["target"]), fields),
+            timeline=dates.get(str(o["timeline"])),
+        )
+        for o in cast(list[dict[str, Any]], lib["objectives"])
+    ]
+
+
+def _people_and_risks(
+    portfolio: Portfolio, row: pd.Series[Any], gaps: list[MissingColumn]
+) -> tuple[list[Stakeholder], list[PlanRisk]]:
+    """The stakeholders and the plan's risks (the early-warning signals that fire, owned by the CSM)."""
+    csm = cell(row, "csm")
+    if csm is None:
+        gaps.append(missing("csm", "plan owner"))
+    for column in ("champion", "exec_sponsor"):
+        if cell(row, column) is None:
+            gaps.append(missing(column, "stakeholders"))
+    signals, signal_gaps = risk_signals(portfolio, row)
+    seen = {g.column for g in gaps}
+    gaps += [g for g in signal_gaps if g.column not in seen]
+    owner = f"CSM ({csm})" if csm else "CSM (unassigned)"
+    risks = [PlanRisk(risk=f"{s.label}: {s.value}", mitigation=s.response, owner=owner) for s in signals]
+    stakeholders = [
+        _person("Champion", cell(row, "champion")),
+        _person("Exec sponsor", cell(row, "exec_sponsor")),
+        Stakeholder(role="Technical lead", name=None, title=None),
+        Stakeholder(role="CSM (owner)", name=None if csm is None else str(csm), title=None),
+    ]
+    return stakeholders, risks
