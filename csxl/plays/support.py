@@ -303,86 +303,12 @@ def survey_routing(portfolio: Portfolio, *, library: Mapping[str, Any] | None = 
     if recent is not None and previous is not None:
         trend = "up" if recent > previous else "down" if recent < previous else "flat"
 
-    # --- by segment ---------------------------------------------------------------------------------------------
     accounts = portfolio.accounts
-    segment_of = dict(zip(accounts["account"], accounts["segment"], strict=True)) if "segment" in accounts else {}
     nps_rows = surveys[kind == "nps"]
-    seg = nps_rows["account"].map(segment_of).fillna("(blank or not on Accounts sheet)")
-    bench = cast(dict[str, dict[str, float]], lib["nps_benchmarks"])
-    by_segment = []
-    for name, group in nps_rows.groupby(seg.to_numpy(), sort=True):
-        value = nps(group["score"].to_numpy(dtype=np.float64))
-        b = bench.get(str(name))
-        if b is None:
-            verdict = "no spec benchmark"
-        elif value >= b["top_quartile"]:
-            verdict = "top quartile"
-        elif value >= b["median"]:
-            verdict = "above median"
-        else:
-            verdict = "below median"
-        by_segment.append(
-            SegmentNps(segment=str(name), responses=len(group), nps=value,
-                       median=None if b is None else float(b["median"]),
-                       top_quartile=None if b is None else float(b["top_quartile"]), verdict=verdict)
-        )  # fmt: skip
-
-    # --- routing: latest NPS answer per account in the window ---------------------------------------------------
-    window = pd.Timedelta(days=int(lib["routing_window_days"]))
-    latest = (
-        nps_rows[nps_rows["date"] > as_of - window]
-        .sort_values(["date", "account"], kind="stable")
-        .groupby("account", sort=False)
-        .tail(1)
-    )
-    follow = nps_followup(latest["score"].astype("float64").reset_index(drop=True))
-    routing = []
-    for (_, r), (_, f) in zip(latest.reset_index(drop=True).iterrows(), follow.iterrows(), strict=True):
-        answered = pd.Timestamp(r["date"]).date()
-        due = answered + _dt.timedelta(days=math.ceil(int(f["sla_hours"]) / 24))
-        routing.append(
-            FollowUp(
-                account=str(r["account"]), answered=answered, score=int(r["score"]), category=str(f["category"]),
-                owner=str(f["owner"]), sla_hours=int(f["sla_hours"]), due=due,
-                status="SLA passed: check it was done" if due < portfolio.as_of else "open",
-                action=str(f["action"]), questions=list(NPS_FOLLOWUP_QUESTIONS[str(f["category"])]),
-            )
-        )  # fmt: skip
-    rank = {"Detractor": 0, "Passive": 1, "Promoter": 2}
-    routing.sort(key=lambda f: (rank.get(f.category, 3), f.due, f.account))
-
-    # --- comments -----------------------------------------------------------------------------------------------
-    comments: list[CommentCategory] = []
-    if "comment" in surveys.columns:
-        text = surveys["comment"].dropna().astype(str).str.lower()
-        text = text[text.str.strip() != ""]
-        left = pd.Series(True, index=text.index)
-        for cat in cast(list[dict[str, Any]], lib["comment_categories"]):
-            pattern = "|".join(rf"(?<!\w){re.escape(str(k).lower())}(?!\w)" for k in cat["keywords"])
-            hit = left & text.str.contains(pattern, regex=True)
-            if hit.any():
-                comments.append(CommentCategory(category=str(cat["category"]), route=str(cat["route"]),
-                                                comments=int(hit.sum())))  # fmt: skip
-            left &= ~hit
-        if left.any():
-            comments.append(CommentCategory(category="uncategorized", route="CS Lead", comments=int(left.sum())))
-
-    # --- churn reasons ------------------------------------------------------------------------------------------
-    taxonomy = cast(dict[str, dict[str, str]], lib["churn_taxonomy"])
-    reasons = accounts["churn_reason"].dropna() if "churn_reason" in accounts else pd.Series([], dtype=object)
-    counts = reasons.value_counts()
-    total = int(counts.sum())
-    churn_lines = [
-        ChurnReasonLine(
-            reason=str(reason), accounts=int(n), share=int(n) / total,
-            typical=taxonomy.get(str(reason), {}).get("typical", ""),
-            engine_category=taxonomy.get(str(reason), {}).get("engine_category", ""),
-            preventable=taxonomy.get(str(reason), {}).get("preventable", ""),
-        )
-        for reason, n in sorted(counts.items(), key=lambda kv: (-int(kv[1]), str(kv[0])))
-    ]  # fmt: skip
-    churned = accounts["arr"] == 0 if "arr" in accounts else pd.Series(False, index=accounts.index)
-    no_reason = int((churned & accounts["churn_reason"].isna()).sum()) if "churn_reason" in accounts else 0
+    by_segment = _by_segment(portfolio, nps_rows, cast(dict[str, dict[str, float]], lib["nps_benchmarks"]))
+    routing = _routing(portfolio, nps_rows, int(lib["routing_window_days"]))
+    comments = _comments(surveys, cast(list[dict[str, Any]], lib["comment_categories"]))
+    churn_lines, no_reason = _churn_reasons(accounts, cast(dict[str, dict[str, str]], lib["churn_taxonomy"]))
     if no_reason:
         gaps.append(MissingColumn(column="churn_reason", needed_for=f"churn breakdown ({no_reason} churned accounts)",
                                   fill="churn reason category of each account with ARR 0"))  # fmt: skip
@@ -419,3 +345,98 @@ def survey_routing(portfolio: Portfolio, *, library: Mapping[str, Any] | None = 
         churned_without_reason=no_reason,
         missing=gaps,
     )
+
+
+def _by_segment(
+    portfolio: Portfolio, nps_rows: pd.DataFrame, bench: Mapping[str, Mapping[str, float]]
+) -> list[SegmentNps]:
+    """NPS per segment (the account's segment by :mod:`csxl.facts`) against the spec's benchmarks."""
+    facts = portfolio.facts
+    segment_by_name = dict(zip(portfolio.table["account"], facts["segment_effective"], strict=True))
+    seg = nps_rows["account"].map(segment_by_name).fillna("(blank or not on Accounts sheet)")
+    out = []
+    for name, group in nps_rows.groupby(seg.to_numpy(), sort=True):
+        value = nps(group["score"].to_numpy(dtype=np.float64))
+        b = bench.get(str(name))
+        if b is None:
+            verdict = "no spec benchmark"
+        elif value >= b["top_quartile"]:
+            verdict = "top quartile"
+        elif value >= b["median"]:
+            verdict = "above median"
+        else:
+            verdict = "below median"
+        out.append(
+            SegmentNps(segment=str(name), responses=len(group), nps=value,
+                       median=None if b is None else float(b["median"]),
+                       top_quartile=None if b is None else float(b["top_quartile"]), verdict=verdict)
+        )  # fmt: skip
+    return out
+
+
+def _routing(portfolio: Portfolio, nps_rows: pd.DataFrame, window_days: int) -> list[FollowUp]:
+    """Each account's latest NPS answer of the window, routed: owner, SLA, due date, status, questions."""
+    as_of = portfolio.as_of_ts
+    latest = (
+        nps_rows[nps_rows["date"] > as_of - pd.Timedelta(days=window_days)]
+        .sort_values(["date", "account"], kind="stable")
+        .groupby("account", sort=False)
+        .tail(1)
+    )
+    follow = nps_followup(latest["score"].astype("float64").reset_index(drop=True))
+    routing = []
+    for (_, r), (_, f) in zip(latest.reset_index(drop=True).iterrows(), follow.iterrows(), strict=True):
+        answered = pd.Timestamp(r["date"]).date()
+        due = answered + _dt.timedelta(days=math.ceil(int(f["sla_hours"]) / 24))
+        routing.append(
+            FollowUp(
+                account=str(r["account"]), answered=answered, score=int(r["score"]), category=str(f["category"]),
+                owner=str(f["owner"]), sla_hours=int(f["sla_hours"]), due=due,
+                status="SLA passed: check it was done" if due < portfolio.as_of else "open",
+                action=str(f["action"]), questions=list(NPS_FOLLOWUP_QUESTIONS[str(f["category"])]),
+            )
+        )  # fmt: skip
+    rank = {"Detractor": 0, "Passive": 1, "Promoter": 2}
+    routing.sort(key=lambda f: (rank.get(f.category, 3), f.due, f.account))
+    return routing
+
+
+def _comments(surveys: pd.DataFrame, categories: list[dict[str, Any]]) -> list[CommentCategory]:
+    """Survey comments by the first category whose keyword they contain (library order), the rest uncategorised."""
+    comments: list[CommentCategory] = []
+    if "comment" not in surveys.columns:
+        return comments
+    text = surveys["comment"].dropna().astype(str).str.lower()
+    text = text[text.str.strip() != ""]
+    left = pd.Series(True, index=text.index)
+    for cat in categories:
+        pattern = "|".join(rf"(?<!\w){re.escape(str(k).lower())}(?!\w)" for k in cat["keywords"])
+        hit = left & text.str.contains(pattern, regex=True)
+        if hit.any():
+            comments.append(CommentCategory(category=str(cat["category"]), route=str(cat["route"]),
+                                            comments=int(hit.sum())))  # fmt: skip
+        left &= ~hit
+    if left.any():
+        comments.append(CommentCategory(category="uncategorized", route="CS Lead", comments=int(left.sum())))
+    return comments
+
+
+def _churn_reasons(
+    accounts: pd.DataFrame, taxonomy: Mapping[str, Mapping[str, str]]
+) -> tuple[list[ChurnReasonLine], int]:
+    """Churned accounts by reason (with the taxonomy's notes), and how many churned accounts have no reason."""
+    reasons = accounts["churn_reason"].dropna() if "churn_reason" in accounts else pd.Series([], dtype=object)
+    counts = reasons.value_counts()
+    total = int(counts.sum())
+    lines = [
+        ChurnReasonLine(
+            reason=str(reason), accounts=int(n), share=int(n) / total,
+            typical=taxonomy.get(str(reason), {}).get("typical", ""),
+            engine_category=taxonomy.get(str(reason), {}).get("engine_category", ""),
+            preventable=taxonomy.get(str(reason), {}).get("preventable", ""),
+        )
+        for reason, n in sorted(counts.items(), key=lambda kv: (-int(kv[1]), str(kv[0])))
+    ]  # fmt: skip
+    churned = accounts["arr"] == 0 if "arr" in accounts else pd.Series(False, index=accounts.index)
+    no_reason = int((churned & accounts["churn_reason"].isna()).sum()) if "churn_reason" in accounts else 0
+    return lines, no_reason
