@@ -82,8 +82,28 @@ def demo_portfolio(accounts: int = 250, seed: int = 7, months: int = 24, as_of: 
     hi = np.array([SEGMENTS[s][2] for s in segment])
     arr0 = np.round(lo * (hi / lo) ** rng.random(n), -2)  # log-uniform inside the band, whole hundreds
 
-    # --- MRR paths: accounts x months -------------------------------------------------------------------------
     month_index = pd.period_range(end=pd.Period(as_of, freq="M"), periods=months, freq="M")
+    mrr, start_col = _mrr_paths(rng, health, arr0, months)
+    ids = np.array(_names(rng, n), dtype=object)
+    long = pd.DataFrame(
+        {
+            "account": np.repeat(ids, months),
+            "month": np.tile(month_index.to_timestamp().date, n),
+            "mrr": mrr.reshape(-1),
+        }
+    )
+    long = long[long["mrr"] > 0].reset_index(drop=True)
+
+    accounts_frame = _accounts(rng, ids, segment, arr0, health, mrr, start_col, month_index, as_of)
+    surveys = _surveys(rng, ids, health, as_of)
+    return DemoData(accounts=accounts_frame, mrr=long, surveys=surveys, as_of=as_of)
+
+
+def _mrr_paths(
+    rng: np.random.Generator, health: np.ndarray, arr0: np.ndarray, months: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """MRR per account and month (new, expansion, contraction, churn, reactivation) and each account's start month."""
+    n = len(health)
     start_col = np.where(rng.random(n) < 0.35, 0, rng.integers(0, months, n))  # 35 % already customers at month 0
     mrr = np.zeros((n, months))
     level = arr0 / 12.0
@@ -105,18 +125,23 @@ def demo_portfolio(accounts: int = 250, seed: int = 7, months: int = 24, as_of: 
         level = np.where(expand, level * rng.uniform(1.1, 1.5, n), level)
         level = np.where(contract, level * rng.uniform(0.6, 0.9, n), level)
         mrr[:, m] = np.where(active, np.round(level, 0), 0.0)
+    return mrr, start_col
 
-    ids = np.array(_names(rng, n), dtype=object)
-    long = pd.DataFrame(
-        {
-            "account": np.repeat(ids, months),
-            "month": np.tile(month_index.to_timestamp().date, n),
-            "mrr": mrr.reshape(-1),
-        }
-    )
-    long = long[long["mrr"] > 0].reset_index(drop=True)
 
-    # --- account signals, correlated with latent health --------------------------------------------------------
+def _accounts(
+    rng: np.random.Generator,
+    ids: np.ndarray,
+    segment: np.ndarray,
+    arr0: np.ndarray,
+    health: np.ndarray,
+    mrr: np.ndarray,
+    start_col: np.ndarray,
+    month_index: pd.PeriodIndex,
+    as_of: date,
+) -> pd.DataFrame:
+    """The Accounts table: every signal drawn around the account's latent health (0..1)."""
+    n = len(ids)
+
     def noisy(scale: float = 0.15) -> np.ndarray:
         return np.clip(health + rng.normal(0, scale, n), 0, 1)
 
@@ -152,7 +177,7 @@ def demo_portfolio(accounts: int = 250, seed: int = 7, months: int = 24, as_of: 
 
     nps = np.clip(np.round(10 * noisy(0.2) ** 0.8 + rng.normal(0, 1, n)), 0, 10)
     nps[rng.random(n) < 0.08] = np.nan  # some never answered
-    accounts_frame = pd.DataFrame(
+    accounts_frame: pd.DataFrame = pd.DataFrame(
         {
             "account": ids,
             "segment": segment,
@@ -192,8 +217,12 @@ def demo_portfolio(accounts: int = 250, seed: int = 7, months: int = 24, as_of: 
             "churn_reason": pd.Series(rng.choice(CHURN_REASONS, n), dtype=object).where(is_churned),
         }
     )
+    return accounts_frame
 
-    # --- survey responses --------------------------------------------------------------------------------------
+
+def _surveys(rng: np.random.Generator, ids: np.ndarray, health: np.ndarray, as_of: date) -> pd.DataFrame:
+    """Survey answers of 70 % of the accounts over the last 180 days, scores around the latent health."""
+    n = len(ids)
     rows: list[dict[str, object]] = []
     for i in np.flatnonzero(rng.random(n) < 0.7):
         for _ in range(rng.integers(1, 4)):
@@ -202,5 +231,5 @@ def demo_portfolio(accounts: int = 250, seed: int = 7, months: int = 24, as_of: 
             h = float(np.clip(health[i] + rng.normal(0, 0.15), 0, 1))
             score = {"nps": round(10 * h**0.8), "csat": 1 + round(4 * h**0.7), "ces": 1 + round(6 * h)}[str(kind)]
             rows.append({"account": ids[i], "date": day.date(), "kind": str(kind), "score": int(score)})
-    surveys = pd.DataFrame(rows, columns=["account", "date", "kind", "score"])
-    return DemoData(accounts=accounts_frame, mrr=long, surveys=surveys, as_of=as_of)
+    surveys: pd.DataFrame = pd.DataFrame(rows, columns=["account", "date", "kind", "score"])
+    return surveys
