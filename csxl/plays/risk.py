@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 from csxl.plays.base import PlayResult, Section, Value, load_library, register
@@ -121,22 +122,36 @@ def _rank(level: str | None) -> int:
     return LEVELS.index(level) if level in LEVELS else len(LEVELS)
 
 
+@dataclass
+class _Found:
+    """The indicators read so far: id -> (present, level, evidence), and the blank columns they needed."""
+
+    base: Mapping[str, Any]
+    out: dict[str, tuple[bool | None, str | None, str]] = field(default_factory=dict)
+    gaps: list[MissingColumn] = field(default_factory=list)
+
+    def level(self, key: str) -> str:
+        return str(self.base[key]["level"])
+
+    def blank(self, key: str, column: str, why: str) -> None:
+        self.out[key] = (None, None, f"{column} blank")
+        self.gaps.append(missing(column, why))
+
+
 def _indicators(
     portfolio: Portfolio, row: Any, lib: Mapping[str, Any]
 ) -> tuple[dict[str, tuple[bool | None, str | None, str]], list[MissingColumn]]:
     """id -> (present, level, evidence) for every indicator, and the blank columns they needed."""
+    found = _Found(cast(dict[str, Any], lib["indicators"]))
     th = cast(dict[str, Any], lib["thresholds"])
-    out: dict[str, tuple[bool | None, str | None, str]] = {}
-    gaps: list[MissingColumn] = []
-    base = cast(dict[str, Any], lib["indicators"])
+    _activity(found, row, lib, th)
+    _commercial(found, portfolio, row, lib, th)
+    return found.out, found.gaps
 
-    def level(key: str) -> str:
-        return str(base[key]["level"])
 
-    def blank(key: str, column: str, why: str) -> None:
-        out[key] = (None, None, f"{column} blank")
-        gaps.append(missing(column, why))
-
+def _activity(found: _Found, row: Any, lib: Mapping[str, Any], th: Mapping[str, Any]) -> None:
+    """Usage, logins, the champion and support tickets."""
+    out, level, blank = found.out, found.level, found.blank
     trend = cell(row, "usage_trend")
     if trend is None:
         blank("usage_decline", "usage_trend", "usage-decline indicator")
@@ -181,6 +196,10 @@ def _indicators(
             text = f"{tickets} tickets in 30 days, no login for {since} days (silence: 0 and >= {silence})"
             out["ticket_silence"] = (quiet, level("ticket_silence"), text)
 
+
+def _commercial(found: _Found, portfolio: Portfolio, row: Any, lib: Mapping[str, Any], th: Mapping[str, Any]) -> None:
+    """Seats, contract, contraction, NPS, payment and the health tier."""
+    out, level, blank = found.out, found.level, found.blank
     active, bought = cell(row, "seats_active"), cell(row, "seats_purchased")
     if active is None or bought is None:
         blank("seat_removals", "seats_active" if active is None else "seats_purchased", "seat-removals indicator")
@@ -210,7 +229,7 @@ def _indicators(
     worst = int(th["detractor_max"])
     if score is None:
         out["nps_detractor"] = (None, None, "no NPS answer")
-        gaps.append(missing("nps", "NPS-detractor indicator (or an NPS answer on the Surveys sheet)"))
+        found.gaps.append(missing("nps", "NPS-detractor indicator (or an NPS answer on the Surveys sheet)"))
     else:
         out["nps_detractor"] = (score <= worst, level("nps_detractor"), f"NPS {score} ({source}; detractor <= {worst})")
 
@@ -218,18 +237,17 @@ def _indicators(
     if payment is None:
         blank("payment_failure", "payment_status", "payment indicator")
     else:
-        lvl = cast(dict[str, str], lib["payment_levels"]).get(str(payment))
-        out["payment_failure"] = (lvl is not None, lvl, f"payment_status = {payment}")
+        paid = cast(dict[str, str], lib["payment_levels"]).get(str(payment))
+        out["payment_failure"] = (paid is not None, paid, f"payment_status = {payment}")
 
     tier = cell(row, "health_tier")
     if tier is None:
         out["health_tier"] = (None, None, "no health score (see the score play's missing data)")
     else:
-        lvl = tier_level(str(tier), portfolio.settings.scheme())
-        lvl = lvl if lvl in ("High", "Medium") else None
+        from_tier = tier_level(str(tier), portfolio.settings.scheme())
+        from_tier = from_tier if from_tier in ("High", "Medium") else None
         health = cell(row, "health_score")
-        out["health_tier"] = (lvl is not None, lvl, f"{tier} ({float(health):.1f})")
-    return out, gaps
+        out["health_tier"] = (from_tier is not None, from_tier, f"{tier} ({float(health):.1f})")
 
 
 @register("risk", 4, "Churn risk", needs_account=True, result=RiskResult)
