@@ -558,11 +558,12 @@ def test_nrr_missing_data_is_reported() -> None:
     one_month = nrr_play(book([{"account": "a"}], mrr_rows({"a": [10.0]}, "2026-10")))
     assert one_month.lines == []
     assert "no earlier month" in one_month.message
-    # 3 months: a month line but no 12-month figures; b is not on the Accounts sheet, a has a blank segment
+    # 3 months: a month line but no 12-month figures; b is not on the Accounts sheet; a's segment is blank, so it
+    # takes the band of its effective ARR (12 x 10 = 120 a year: self-serve), as in every play (csxl.facts)
     short = nrr_play(book([{"account": "a"}], mrr_rows({"a": [10.0] * 3, "b": [5.0] * 3}, "2026-08")))
     assert {x.measure for x in short.lines} == {"month"}
-    assert {x.scope for x in short.lines} == {"portfolio", "(blank)", "not on Accounts sheet"}
-    assert [m.column for m in short.missing] == ["segment", "Accounts sheet"]
+    assert {x.scope for x in short.lines} == {"portfolio", "self-serve", "not on Accounts sheet"}
+    assert [m.column for m in short.missing] == ["Accounts sheet"]
 
 
 def test_nrr_mid_month_as_of_uses_previous_month() -> None:

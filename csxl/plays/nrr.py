@@ -219,20 +219,46 @@ def nrr_play(
 
     matrix = mrr_matrix(portfolio.mrr_rows, as_of=month)
     values = matrix.to_numpy(dtype=np.float64)
-    t = values.shape[1] - 1
-    accounts = portfolio.accounts
-    names = pd.Series(matrix.index.to_numpy(dtype=object), dtype=object)
-    listed = names.isin(accounts["account"]).to_numpy(dtype=bool)
-    if "segment" in accounts.columns:
-        segment = names.map(dict(zip(accounts["account"], accounts["segment"], strict=True)))
-    else:
-        segment = pd.Series([None] * len(names), dtype=object)
+    scopes, present = _scopes(portfolio, matrix.index, [str(x) for x in lib["segment_order"]])
+    lines = _lines(values, month, scopes, lib, notes)
+    gaps: list[MissingColumn] = []
+    if BLANK in present:
+        gaps.append(MissingColumn(column="segment", needed_for="NRR by segment", fill="the account's segment"))
+    if NOT_LISTED in present:
+        gaps.append(
+            MissingColumn(column="Accounts sheet", needed_for="NRR by segment",
+                          fill="a row (with segment) for every account on the MRR sheet")
+        )  # fmt: skip
+    message = " ".join([f"Last full month {month:%Y-%m}.", *notes])
+    return base.model_copy(
+        update={"last_full_month": month.date(), "message": message, "lines": lines, "missing": gaps}
+    )
+
+
+def _scopes(
+    portfolio: Portfolio, names_index: pd.Index, order: list[str]
+) -> tuple[list[tuple[str, npt.NDArray[np.bool_]]], list[str]]:
+    """The portfolio and each segment present (the facts' segment of each MRR account), as row masks."""
+    names = pd.Series(names_index.to_numpy(dtype=object), dtype=object)
+    table = portfolio.table
+    listed = names.isin(table["account"]).to_numpy(dtype=bool)
+    segment = names.map(dict(zip(table["account"], portfolio.facts["segment_effective"], strict=True)))
     labels = np.where(listed, segment.fillna(BLANK).to_numpy(dtype=object), NOT_LISTED).astype(object)
-    order = [str(s) for s in lib["segment_order"]]
     present = sorted(set(labels.tolist()), key=lambda s: (order.index(s) if s in order else len(order), s))
     scopes: list[tuple[str, npt.NDArray[np.bool_]]] = [("portfolio", np.ones(len(labels), dtype=bool))]
     scopes += [(s, labels == s) for s in present]
+    return scopes, present
 
+
+def _lines(
+    values: FloatArray,
+    month: pd.Timestamp,
+    scopes: list[tuple[str, npt.NDArray[np.bool_]]],
+    lib: Mapping[str, Any],
+    notes: list[str],
+) -> list[RetentionLine]:
+    """Per scope: the month's bridge, and with 13 months of data the trailing 12 months and the 12-month cohort."""
+    t = values.shape[1] - 1
     label_m = f"{month:%Y-%m}"
     month_moves = _moves(values[:, t - 1], values[:, t])
     window = None
@@ -250,7 +276,6 @@ def nrr_play(
         base_month = f"{month - pd.DateOffset(months=12):%Y-%m}"
     else:
         notes.append(f"Less than 13 months of MRR up to {label_m}: no trailing-12-month or 12-month cohort figures.")
-
     lines: list[RetentionLine] = []
     for scope, mask in scopes:
         lines.append(
@@ -262,15 +287,4 @@ def nrr_play(
             c = cast(Any, tuple(m[mask] for m in cohort))
             cohort_line = _line(scope, "12-month cohort", f"base {base_month} -> {label_m}", values[mask, t - 12], c)
             lines.append(_rate(cohort_line, lib))
-    gaps: list[MissingColumn] = []
-    if BLANK in present:
-        gaps.append(MissingColumn(column="segment", needed_for="NRR by segment", fill="the account's segment"))
-    if NOT_LISTED in present:
-        gaps.append(
-            MissingColumn(column="Accounts sheet", needed_for="NRR by segment",
-                          fill="a row (with segment) for every account on the MRR sheet")
-        )  # fmt: skip
-    message = " ".join([f"Last full month {label_m}.", *notes])
-    return base.model_copy(
-        update={"last_full_month": month.date(), "message": message, "lines": lines, "missing": gaps}
-    )
+    return lines
