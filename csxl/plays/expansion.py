@@ -117,7 +117,6 @@ def expansion_opportunities(
     lib = load_library("expansion", library)
     specs = cast(list[dict[str, Any]], lib["signals"])
     by_id = {str(s["id"]): s for s in specs}
-    books = cast(dict[str, Any], lib["playbooks"])
     currency = portfolio.settings.currency
     gaps: list[MissingColumn] = []
     arr, arr_source = account_arr(portfolio, row)
@@ -125,24 +124,8 @@ def expansion_opportunities(
         gaps.append(missing("arr", "ARR upside (or MRR rows for the account)"))
 
     found: dict[str, list[str]] = {}
-    seat_formula: tuple[float | None, str] | None = None
     active, bought = cell(row, "seats_active"), cell(row, "seats_purchased")
-    if active is None or bought is None:
-        gaps.append(missing("seats_active" if active is None else "seats_purchased", "seat utilisation signals"))
-    elif bought > 0:
-        share = active / bought
-        target = float(lib["seat_target_utilisation"])
-        key = "usage_limits" if share >= 1 else "seats_80" if share > target else None
-        if key:
-            found[key] = [f"{active}/{bought} seats used ({pct(share)})"]
-            extra = max(math.ceil(active / target - 1e-9) - bought, 1)
-            text = f"ARR / seats_purchased x (ceil(seats_active / {target:g}) - seats_purchased) = "
-            if arr is None:
-                seat_formula = (None, text + f"unknown ARR x {extra} seats / {bought}")
-            else:
-                value = arr / bought * extra
-                seat_formula = (value, text + f"{arr:,.0f} / {bought} x {extra} = {value:,.0f}")
-
+    seat_formula = _seat_signal(found, gaps, active, bought, arr, float(lib["seat_target_utilisation"]))
     raw = cell(row, "expansion_signals")
     if raw is None:
         gaps.append(missing("expansion_signals", "text signals (limits, new teams, tier requests, promotions, API)"))
@@ -151,7 +134,6 @@ def expansion_opportunities(
             if part:
                 spec = _match(part, specs) or by_id["other"]
                 found.setdefault(str(spec["id"]), []).append(f'"{part}"')
-
     health = cell(row, "health_score")
     renewal = cell(row, "renewal_date")
     days = None if renewal is None else (renewal - portfolio.as_of).days
@@ -160,27 +142,8 @@ def expansion_opportunities(
         gaps.append(missing("renewal_date", "the high-health + renewal signal"))
     elif health is not None and days is not None and float(health) >= high and 0 <= days <= window:
         found["health_renewal"] = [f"health {float(health):.1f} >= {high:g}, renewal in {days} days (<= {window})"]
-
-    signals: list[ExpansionSignal] = []
-    for key, evidence in found.items():
-        spec = by_id[key]
-        if key in ("usage_limits", "seats_80") and seat_formula is not None:
-            upside, formula = seat_formula
-        elif spec.get("factor") is None:
-            upside, formula = None, str(spec.get("assumption", "not estimated"))
-        else:
-            factor = float(spec["factor"])
-            upside = None if arr is None else arr * factor
-            shown = "unknown" if arr is None else f"{arr:,.0f} x {factor:g} = {arr * factor:,.0f}"
-            formula = f"ARR x {factor:g} = {shown}; {spec['assumption']}"
-        book = books.get(str(spec.get("playbook", "")), {})
-        signals.append(
-            ExpansionSignal(
-                signal=str(spec["signal"]), strength=str(spec["strength"]), evidence="; ".join(evidence),
-                play=str(spec["play"]), playbook=str(book.get("name", "")),
-                playbook_steps=[str(s) for s in book.get("steps", [])], upside=upside, formula=formula,
-            )
-        )  # fmt: skip
+    books = cast(dict[str, Any], lib["playbooks"])
+    signals = [_signal(by_id[key], evidence, key, seat_formula, arr, books) for key, evidence in found.items()]
     order = {str(s["id"]): i for i, s in enumerate(specs)}
     ids = {str(by_id[k]["signal"]): order[k] for k in found}
     signals.sort(key=lambda s: (s.strength != "hot", -(s.upside or 0.0), ids[s.signal]))
@@ -206,3 +169,57 @@ def expansion_opportunities(
         total_upside=sum(values) if values else None,
         missing=gaps,
     )
+
+
+def _seat_signal(
+    found: dict[str, list[str]],
+    gaps: list[MissingColumn],
+    active: Any,
+    bought: Any,
+    arr: float | None,
+    target: float,
+) -> tuple[float | None, str] | None:
+    """The seat signal (at the limit, or above the target utilisation) and its upside: price per seat x the seats
+    that bring utilisation back to the target."""
+    if active is None or bought is None:
+        gaps.append(missing("seats_active" if active is None else "seats_purchased", "seat utilisation signals"))
+        return None
+    if bought <= 0:
+        return None
+    share = active / bought
+    key = "usage_limits" if share >= 1 else "seats_80" if share > target else None
+    if key is None:
+        return None
+    found[key] = [f"{active}/{bought} seats used ({pct(share)})"]
+    extra = max(math.ceil(active / target - 1e-9) - bought, 1)
+    text = f"ARR / seats_purchased x (ceil(seats_active / {target:g}) - seats_purchased) = "
+    if arr is None:
+        return None, text + f"unknown ARR x {extra} seats / {bought}"
+    value = arr / bought * extra
+    return value, text + f"{arr:,.0f} / {bought} x {extra} = {value:,.0f}"
+
+
+def _signal(
+    spec: Mapping[str, Any],
+    evidence: list[str],
+    key: str,
+    seat_formula: tuple[float | None, str] | None,
+    arr: float | None,
+    books: Mapping[str, Any],
+) -> ExpansionSignal:
+    """One signal found, with its play, playbook and upside (seat formula, or ARR x the library's factor)."""
+    if key in ("usage_limits", "seats_80") and seat_formula is not None:
+        upside, formula = seat_formula
+    elif spec.get("factor") is None:
+        upside, formula = None, str(spec.get("assumption", "not estimated"))
+    else:
+        factor = float(spec["factor"])
+        upside = None if arr is None else arr * factor
+        shown = "unknown" if arr is None else f"{arr:,.0f} x {factor:g} = {arr * factor:,.0f}"
+        formula = f"ARR x {factor:g} = {shown}; {spec['assumption']}"
+    book = books.get(str(spec.get("playbook", "")), {})
+    return ExpansionSignal(
+        signal=str(spec["signal"]), strength=str(spec["strength"]), evidence="; ".join(evidence),
+        play=str(spec["play"]), playbook=str(book.get("name", "")),
+        playbook_steps=[str(s) for s in book.get("steps", [])], upside=upside, formula=formula,
+    )  # fmt: skip
