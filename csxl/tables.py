@@ -7,6 +7,7 @@ typed plus every :class:`csxl.errors.RowIssue` (sheet, row, column, value, rule)
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -87,18 +88,7 @@ def load_table(frame: pd.DataFrame, model: type[BaseModel], *, sheet: str, first
     n = len(frame)
     header_row = first_row - 1
     index = pd.Index(np.arange(first_row, first_row + n, dtype=np.int64), name="row")
-    found: dict[str, int] = {}
-    extras: list[int] = []
-    issues: list[tuple[int, int, RowIssue]] = []
-    for j, label in enumerate(frame.columns):
-        key = header_key(label)
-        if key not in specs:
-            extras.append(j)
-        elif key in found:
-            rule = f"a heading used once (also column {found[key] + 1})"
-            issues.append((header_row, order[key], RowIssue(sheet, header_row, key, label, rule)))
-        else:
-            found[key] = j
+    found, extras, issues = _headings(frame, specs, order, sheet, header_row)
     empty_table = n == 0 and len(frame.columns) == 0
 
     typed: dict[str, Any] = {}
@@ -130,15 +120,8 @@ def load_table(frame: pd.DataFrame, model: type[BaseModel], *, sheet: str, first
     unique: tuple[str, ...] = getattr(model, "unique_columns", ())
     for name in unique:
         if name in found:
-            values = pd.Series(typed[name], dtype=object)
-            filled = np.asarray(values.notna(), dtype=bool) & ~all_blank
-            repeated = np.asarray(values.duplicated(keep="first"), dtype=bool) & filled
+            repeated, per_row = _repeats(typed[name], all_blank, first_row)
             if repeated.any():
-                firsts = filled & ~repeated
-                first_row_of = pd.Series(np.flatnonzero(firsts) + first_row, index=values[firsts].to_numpy())
-                per_row = np.empty(n, dtype=object)
-                where = first_row_of.reindex(values[repeated].to_numpy()).to_numpy()
-                per_row[repeated] = [f"unique (first on row {w})" for w in where]
                 problems.append((name, repeated, per_row))
 
     valid = ~all_blank & ~row_bad
@@ -163,6 +146,39 @@ def load_table(frame: pd.DataFrame, model: type[BaseModel], *, sheet: str, first
         out = pd.concat([out, others], axis=1)
     issues.sort(key=lambda item: (item[0], item[1]))
     return LoadResult(sheet=sheet, frame=out[valid], issues=[issue for _, _, issue in issues])
+
+
+def _headings(
+    frame: pd.DataFrame, specs: Mapping[str, Any], order: Mapping[str, int], sheet: str, header_row: int
+) -> tuple[dict[str, int], list[int], list[tuple[int, int, RowIssue]]]:
+    """Model column -> frame position; the positions of the other columns; a heading used twice as an issue."""
+    found: dict[str, int] = {}
+    extras: list[int] = []
+    issues: list[tuple[int, int, RowIssue]] = []
+    for j, label in enumerate(frame.columns):
+        key = header_key(label)
+        if key not in specs:
+            extras.append(j)
+        elif key in found:
+            rule = f"a heading used once (also column {found[key] + 1})"
+            issues.append((header_row, order[key], RowIssue(sheet, header_row, key, label, rule)))
+        else:
+            found[key] = j
+    return found, extras, issues
+
+
+def _repeats(values: Any, all_blank: BoolArray, first_row: int) -> tuple[BoolArray, ObjectArray]:
+    """The rows repeating an earlier filled value of a unique column, each with the rule naming the first row."""
+    series = pd.Series(values, dtype=object)
+    filled = np.asarray(series.notna(), dtype=bool) & ~all_blank
+    repeated = np.asarray(series.duplicated(keep="first"), dtype=bool) & filled
+    per_row = np.empty(len(series), dtype=object)
+    if repeated.any():
+        firsts = filled & ~repeated
+        first_row_of = pd.Series(np.flatnonzero(firsts) + first_row, index=series[firsts].to_numpy())
+        where = first_row_of.reindex(series[repeated].to_numpy()).to_numpy()
+        per_row[repeated] = [f"unique (first on row {w})" for w in where]
+    return repeated, per_row
 
 
 def load_accounts(frame: pd.DataFrame, sheet: str = "Accounts", first_row: int = 2) -> LoadResult:

@@ -85,24 +85,7 @@ def onboarding_metrics(portfolio: Portfolio, *, library: Mapping[str, Any] | Non
     age = (as_of - start).dt.days
     out: list[MetricLine] = []
 
-    fv = extra_dates(portfolio, "first_value_date")
-    if fv is None:
-        out.append(
-            _metric(
-                "ttfv_median_days", "Time to first value (median)", None, "days", 0,
-                "median(first_value_date - start_date)", "add a first_value_date column to the Accounts sheet", lib,
-            )
-        )  # fmt: skip
-    else:
-        ttfv = (fv - start).dt.days.dropna()
-        value = float(ttfv.median()) if len(ttfv) else None
-        out.append(
-            _metric(
-                "ttfv_median_days", "Time to first value (median)", value, "days", len(ttfv),
-                "median(first_value_date - start_date)", "accounts with both dates", lib,
-            )
-        )  # fmt: skip
-
+    out.append(_ttfv(portfolio, start, lib))
     active = pd.to_numeric(table["seats_active"], errors="coerce").astype(float)
     bought = pd.to_numeric(table["seats_purchased"], errors="coerce").astype(float)
     ok = active.notna() & (bought > 0)
@@ -113,40 +96,9 @@ def onboarding_metrics(portfolio: Portfolio, *, library: Mapping[str, Any] | Non
             "accounts with seats_active/seats_purchased >= 50% / accounts with seats filled", "seat activation", lib,
         )
     )  # fmt: skip
-
     window = int(lib["window_days"])
-    checks = pd.DataFrame(
-        {
-            "integration": table["integration"].map(lambda v: None if v is None else v == "connected"),
-            "goals": pd.to_numeric(table["goals_defined"], errors="coerce").gt(0).where(table["goals_defined"].notna()),
-            "seats": (active / bought.where(bought > 0) >= 0.8).where(ok),
-            "roi": table["roi_documented"].astype(object).where(table["roi_documented"].notna()),
-        },
-        index=table.index,
-    )
-    eligible = (age > window) & checks.notna().all(axis=1)
-    done = checks[eligible].astype(bool).all(axis=1)
-    share, n = _share(done)
-    out.append(
-        _metric(
-            "onboarding_completion", "Onboarding completion", share, "fraction", n,
-            "accounts past day 90 with every checkable milestone done / such accounts",
-            "checkable: integration connected, goals_defined > 0, seats >= 80% active, roi_documented", lib,
-        )
-    )  # fmt: skip
-
-    since = pd.to_numeric(table["days_since_login"], errors="coerce").astype(float)
-    for key, days, name in (("d7_retention", 7, "D7 retention"), ("d30_retention", 30, "D30 retention")):
-        eligible = (age >= days) & since.notna()
-        share, n = _share((age[eligible] - since[eligible]) >= days)
-        out.append(
-            _metric(
-                key, name, share, "fraction", n,
-                f"accounts with a login on or after day {days} / accounts >= {days} days old",
-                "from days_since_login (csxl keeps no login history)", lib,
-            )
-        )  # fmt: skip
-
+    out.append(_completion(table, age, active, bought, window, lib))
+    out += _login_retention(table, age, lib)
     out.append(_d30_paying(portfolio, lib))
     out.append(_post_onboarding_nps(portfolio, start, window, lib))
     return OnboardingMetrics(
@@ -196,3 +148,61 @@ def _post_onboarding_nps(
     return _metric(
         "post_onboarding_nps", "Post-onboarding NPS", value, "NPS", len(inside), formula, "surveys sheet", lib
     )
+
+
+def _ttfv(portfolio: Portfolio, start: pd.Series[Any], lib: Mapping[str, Any]) -> MetricLine:
+    """Median days from start to first value, when the Accounts sheet has a first_value_date column."""
+    fv = extra_dates(portfolio, "first_value_date")
+    formula = "median(first_value_date - start_date)"
+    if fv is None:
+        note = "add a first_value_date column to the Accounts sheet"
+        return _metric("ttfv_median_days", "Time to first value (median)", None, "days", 0, formula, note, lib)
+    ttfv = (fv - start).dt.days.dropna()
+    value = float(ttfv.median()) if len(ttfv) else None
+    note = "accounts with both dates"
+    return _metric("ttfv_median_days", "Time to first value (median)", value, "days", len(ttfv), formula, note, lib)
+
+
+def _completion(
+    table: pd.DataFrame,
+    age: pd.Series[Any],
+    active: pd.Series[float],
+    bought: pd.Series[float],
+    window: int,
+    lib: Mapping[str, Any],
+) -> MetricLine:
+    """Accounts past the onboarding window with every checkable milestone done, of those with all of them filled."""
+    ok = active.notna() & (bought > 0)
+    checks = pd.DataFrame(
+        {
+            "integration": table["integration"].map(lambda v: None if v is None else v == "connected"),
+            "goals": pd.to_numeric(table["goals_defined"], errors="coerce").gt(0).where(table["goals_defined"].notna()),
+            "seats": (active / bought.where(bought > 0) >= 0.8).where(ok),
+            "roi": table["roi_documented"].astype(object).where(table["roi_documented"].notna()),
+        },
+        index=table.index,
+    )
+    eligible = (age > window) & checks.notna().all(axis=1)
+    share, n = _share(checks[eligible].astype(bool).all(axis=1))
+    return _metric(
+        "onboarding_completion", "Onboarding completion", share, "fraction", n,
+        "accounts past day 90 with every checkable milestone done / such accounts",
+        "checkable: integration connected, goals_defined > 0, seats >= 80% active, roi_documented", lib,
+    )  # fmt: skip
+
+
+def _login_retention(table: pd.DataFrame, age: pd.Series[Any], lib: Mapping[str, Any]) -> list[MetricLine]:
+    """D7 and D30 retention from days_since_login (csxl keeps no login history)."""
+    since = pd.to_numeric(table["days_since_login"], errors="coerce").astype(float)
+    out = []
+    for key, days, name in (("d7_retention", 7, "D7 retention"), ("d30_retention", 30, "D30 retention")):
+        eligible = (age >= days) & since.notna()
+        share, n = _share((age[eligible] - since[eligible]) >= days)
+        out.append(
+            _metric(
+                key, name, share, "fraction", n,
+                f"accounts with a login on or after day {days} / accounts >= {days} days old",
+                "from days_since_login (csxl keeps no login history)", lib,
+            )
+        )  # fmt: skip
+    return out
