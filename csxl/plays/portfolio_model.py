@@ -171,37 +171,7 @@ class PortfolioReview(PlayResult):
             header = ("CSM", "accounts", "ARR", "at risk", "at-risk ARR", "of book", "of all at-risk", "load min",
                       "load max", "over capacity")  # fmt: skip
             out.append(Section("CSM at-risk concentration", rows, header))
-        cap = self.capacity
-        seg_rows: list[list[Cell]] = [
-            [s.segment, s.touch_model, s.accounts, money_cell(s.arr, cur), f"1:{s.min_accounts}-{s.max_accounts}",
-             f"{s.csms_needed_min:.1f}-{s.csms_needed_max:.1f}"]
-            for s in cap.segments
-        ]  # fmt: skip
-        seg_rows.append(["total", "", sum(s.accounts for s in cap.segments), "", "",
-                         f"{cap.csms_needed_min:.1f}-{cap.csms_needed_max:.1f}"])  # fmt: skip
-        out.append(
-            Section(
-                f"CSM capacity ({cap.csms_current} CSM(s) today)",
-                seg_rows,
-                ("segment", "touch model", "accounts", "ARR", "ratio", "CSMs needed"),
-                text=cap.status,
-            )
-        )
-        st = self.stage
-        out.append(
-            Section(
-                f"Stage: {st.label}",
-                [
-                    ["Live customers", st.customers],
-                    ["ARR", money_cell(st.arr, cur)],
-                    ["Approach", st.approach],
-                    ["Health model", st.health_model_text],
-                    ["Fit", st.health_model_fit],
-                    ["Touch model", st.touch_model],
-                    ["First CSM hire", st.first_csm_hire],
-                ],
-            )
-        )
+        out += self._capacity_and_stage(cur)
         since = "the previous History snapshot" if self.previous_snapshot is None else str(self.previous_snapshot)
         for title, moves in (("Moved down a tier", self.moved_down), ("Moved up a tier", self.moved_up)):
             if moves:
@@ -240,6 +210,42 @@ class PortfolioReview(PlayResult):
                     ("account", "ARR", "contacts", "rating", "single-threaded", "CSM"),
                 )
             )
+        return out
+
+    def _capacity_and_stage(self, cur: str) -> list[Section]:
+        """The CSM capacity table (accounts per CSM by segment) and the portfolio's stage."""
+        out: list[Section] = []
+        cap = self.capacity
+        seg_rows: list[list[Cell]] = [
+            [s.segment, s.touch_model, s.accounts, money_cell(s.arr, cur), f"1:{s.min_accounts}-{s.max_accounts}",
+             f"{s.csms_needed_min:.1f}-{s.csms_needed_max:.1f}"]
+            for s in cap.segments
+        ]  # fmt: skip
+        seg_rows.append(["total", "", sum(s.accounts for s in cap.segments), "", "",
+                         f"{cap.csms_needed_min:.1f}-{cap.csms_needed_max:.1f}"])  # fmt: skip
+        out.append(
+            Section(
+                f"CSM capacity ({cap.csms_current} CSM(s) today)",
+                seg_rows,
+                ("segment", "touch model", "accounts", "ARR", "ratio", "CSMs needed"),
+                text=cap.status,
+            )
+        )
+        st = self.stage
+        out.append(
+            Section(
+                f"Stage: {st.label}",
+                [
+                    ["Live customers", st.customers],
+                    ["ARR", money_cell(st.arr, cur)],
+                    ["Approach", st.approach],
+                    ["Health model", st.health_model_text],
+                    ["Fit", st.health_model_fit],
+                    ["Touch model", st.touch_model],
+                    ["First CSM hire", st.first_csm_hire],
+                ],
+            )
+        )
         return out
 
 
