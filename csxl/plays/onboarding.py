@@ -244,6 +244,30 @@ def _risks(
     else:
         found["integration_fails"] = (integration == "disconnected", f"integration = {integration}")
 
+    _setup_risks(found, gaps, portfolio, row, day, th)
+    risks = [
+        OnboardingRisk(
+            signal=str(spec["signal"]),
+            severity=str(spec["severity"]),
+            present=found[str(spec["id"])][0],
+            evidence=found[str(spec["id"])][1],
+            response=str(spec["response"]),
+        )
+        for spec in lib["risk_signals"]
+        if str(spec["id"]) in found
+    ]
+    return risks, gaps
+
+
+def _setup_risks(
+    found: dict[str, tuple[bool | None, str]],
+    gaps: list[MissingColumn],
+    portfolio: Portfolio,
+    row: pd.Series[Any],
+    day: int | None,
+    th: Mapping[str, Any],
+) -> None:
+    """The kickoff-delayed, low-activation and no-exec-sponsor signals."""
     has_kickoff, kickoff = _extra_date(portfolio, row, "kickoff_date")
     start = cell(row, "start_date")
     within = int(th["kickoff_within_days"])
@@ -282,18 +306,40 @@ def _risks(
         found["no_exec_sponsor"] = (None, "exec_sponsor and exec_sponsor_status blank")
         gaps.append(missing("exec_sponsor_status", "no-exec-sponsor signal"))
 
-    risks = [
-        OnboardingRisk(
-            signal=str(spec["signal"]),
-            severity=str(spec["severity"]),
-            present=found[str(spec["id"])][0],
-            evidence=found[str(spec["id"])][1],
-            response=str(spec["response"]),
+
+def _phases(
+    portfolio: Portfolio,
+    row: pd.Series[Any],
+    start: _dt.date | None,
+    lib: Mapping[str, Any],
+    gaps: list[MissingColumn],
+) -> tuple[list[PhaseWindow], list[MilestoneLine]]:
+    """The plan's phases dated from the start, and each milestone with its due date and status from the data."""
+    as_of = portfolio.as_of
+    phases: list[PhaseWindow] = []
+    milestones: list[MilestoneLine] = []
+    for phase in lib["phases"]:
+        name = str(phase["phase"])
+        first, last = int(phase["first_week"]), int(phase["last_week"])
+        phases.append(
+            PhaseWindow(
+                phase=name,
+                start=None if start is None else start + _dt.timedelta(days=7 * (first - 1)),
+                end=None if start is None else start + _dt.timedelta(days=7 * last - 1),
+            )
         )
-        for spec in lib["risk_signals"]
-        if str(spec["id"]) in found
-    ]
-    return risks, gaps
+        for m in phase["milestones"]:
+            due = None if start is None else start + _dt.timedelta(days=int(m["day"]))
+            done, shown, gap = _evidence(portfolio, row, m.get("evidence"))
+            if gap is not None and gap.column not in {g.column for g in gaps}:
+                gaps.append(gap)
+            milestones.append(
+                MilestoneLine(
+                    phase=name, item=str(m["item"]), day=int(m["day"]), due=due, status=_status(done, due, as_of),
+                    evidence=shown,
+                )
+            )  # fmt: skip
+    return phases, milestones
 
 
 @register("onboarding", 2, "Onboarding plan", needs_account=True, result=OnboardingResult)
@@ -331,30 +377,7 @@ def onboarding_plan(
         why = "blank" if has_fv else "optional column"
         gaps.append(missing("first_value_date", "measuring TTFV", f"the date the account reached first value ({why})"))
 
-    phases: list[PhaseWindow] = []
-    milestones: list[MilestoneLine] = []
-    for phase in lib["phases"]:
-        name = str(phase["phase"])
-        first, last = int(phase["first_week"]), int(phase["last_week"])
-        phases.append(
-            PhaseWindow(
-                phase=name,
-                start=None if start is None else start + _dt.timedelta(days=7 * (first - 1)),
-                end=None if start is None else start + _dt.timedelta(days=7 * last - 1),
-            )
-        )
-        for m in phase["milestones"]:
-            due = None if start is None else start + _dt.timedelta(days=int(m["day"]))
-            done, shown, gap = _evidence(portfolio, row, m.get("evidence"))
-            if gap is not None and gap.column not in {g.column for g in gaps}:
-                gaps.append(gap)
-            milestones.append(
-                MilestoneLine(
-                    phase=name, item=str(m["item"]), day=int(m["day"]), due=due, status=_status(done, due, as_of),
-                    evidence=shown,
-                )
-            )  # fmt: skip
-
+    phases, milestones = _phases(portfolio, row, start, lib, gaps)
     risks, risk_gaps = _risks(portfolio, row, day, lib)
     seen = {g.column for g in gaps}
     gaps += [g for g in risk_gaps if g.column not in seen]
