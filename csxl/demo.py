@@ -147,21 +147,7 @@ def _accounts(
 
     last_mrr = mrr[:, -1]
     is_churned = last_mrr == 0
-    first_month = month_index[start_col].to_timestamp()
-    # accounts already paying in the first month of data signed up to three years before it (contract anniversaries
-    # spread over the year, not all in that first month)
-    earlier = np.where(start_col == 0, rng.integers(0, 36, n), 0)
-    first_month = first_month - pd.to_timedelta(earlier * 30.4375, unit="D")
-    first_month = first_month.to_period("M").to_timestamp()
-    start_date = (first_month + pd.to_timedelta(rng.integers(0, 28, n), unit="D")).date
-    # renewal: the first contract anniversary after as_of (days are 1..28, so every anniversary exists)
-    starts = pd.DatetimeIndex(start_date)
-    later_this_year = (starts.month > as_of.month) | ((starts.month == as_of.month) & (starts.day > as_of.day))
-    renewal = pd.to_datetime(
-        pd.DataFrame(
-            {"year": np.where(later_this_year, as_of.year, as_of.year + 1), "month": starts.month, "day": starts.day}
-        )
-    ).dt.date.to_numpy()
+    start_date, renewal = _contract_dates(rng, start_col, month_index, as_of)
     features_available = np.full(n, 12)
     seats_purchased = np.maximum(3, np.round(arr0 / 1_200)).astype(int)
     goals_defined = rng.integers(0, 6, n)
@@ -218,6 +204,29 @@ def _accounts(
         }
     )
     return accounts_frame
+
+
+def _contract_dates(
+    rng: np.random.Generator, start_col: np.ndarray, month_index: pd.PeriodIndex, as_of: date
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each account's start date and its next renewal (the first contract anniversary after the as-of date)."""
+    n = len(start_col)
+    first_month = month_index[start_col].to_timestamp()
+    # accounts already paying in the first month of data signed up to three years before it (contract anniversaries
+    # spread over the year, not all in that first month)
+    earlier = np.where(start_col == 0, rng.integers(0, 36, n), 0)
+    first_month = first_month - pd.to_timedelta(earlier * 30.4375, unit="D")
+    first_month = first_month.to_period("M").to_timestamp()
+    start_date = (first_month + pd.to_timedelta(rng.integers(0, 28, n), unit="D")).date
+    # renewal: the first contract anniversary after as_of (days are 1..28, so every anniversary exists)
+    starts = pd.DatetimeIndex(start_date)
+    later_this_year = (starts.month > as_of.month) | ((starts.month == as_of.month) & (starts.day > as_of.day))
+    renewal = pd.to_datetime(
+        pd.DataFrame(
+            {"year": np.where(later_this_year, as_of.year, as_of.year + 1), "month": starts.month, "day": starts.day}
+        )
+    ).dt.date.to_numpy()
+    return start_date, renewal
 
 
 def _surveys(rng: np.random.Generator, ids: np.ndarray, health: np.ndarray, as_of: date) -> pd.DataFrame:

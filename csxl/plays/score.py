@@ -249,21 +249,8 @@ def score_play(portfolio: Portfolio, account: str, *, library: Mapping[str, Any]
 
     health = _float(cell(row, "health_score"))
     tier = cell(row, "health_tier")
-    explanation: list[DimensionLine] = []
-    if health is not None:
-        dims = {d: _float(cell(row, d)) for d in weights}
-        table = explain_health({d: (np.nan if v is None else v) for d, v in dims.items()}, weights=weights)
-        explanation = [
-            DimensionLine(
-                dimension=str(dim),
-                score=None if math.isnan(float(r["score"])) else float(r["score"]),
-                weight=float(r["weight"]),
-                points=float(r["points"]),
-                lost=float(r["lost"]),
-            )
-            for dim, r in table.iterrows()
-        ]
-    else:
+    explanation = _explanation(row, weights) if health is not None else []
+    if health is None:
         gaps.append(
             missing("usage/engagement/relationship/outcomes/financial signals", "a health score", _NO_SCORE_FILL)
         )
@@ -274,21 +261,9 @@ def score_play(portfolio: Portfolio, account: str, *, library: Mapping[str, Any]
     playbooks = cast(dict[str, Any], lib["playbooks"])
     key = playbook_for(None if tier is None else str(tier), health, playbooks)
 
-    cadence_lib = cast(dict[str, Any], lib["cadence"])
     segment, source = segment_of(portfolio, row)
-    cadence = None
-    if segment is not None and segment in cadence_lib:
-        c = cadence_lib[segment]
-        cadence = CadenceLine(
-            segment=segment,
-            label=str(c["label"]),
-            source=source,
-            sync_meetings=str(c["sync_meetings"]),
-            async_checkins=str(c["async_checkins"]),
-            qbrs=str(c["qbrs"]),
-            executive_touch=str(c["executive_touch"]),
-        )
-    else:
+    cadence = _cadence(segment, source, cast(dict[str, Any], lib["cadence"]))
+    if cadence is None:
         gaps.append(missing("segment", "the touch cadence (or fill arr)"))
     arr, _ = account_arr(portfolio, row)
     conventions = [
@@ -325,3 +300,35 @@ def score_play(portfolio: Portfolio, account: str, *, library: Mapping[str, Any]
 _NO_SCORE_FILL = (
     "at least one of: dau_mau, login_trend, champion/exec_sponsor/contacts_count, goals_defined, payment_status"
 )
+
+
+def _explanation(row: pd.Series[Any], weights: Mapping[str, float]) -> list[DimensionLine]:
+    """Each dimension's score, effective weight, points and points lost (:func:`csxl.explain_health`)."""
+    dims = {d: _float(cell(row, d)) for d in weights}
+    table = explain_health({d: (np.nan if v is None else v) for d, v in dims.items()}, weights=weights)
+    return [
+        DimensionLine(
+            dimension=str(dim),
+            score=None if math.isnan(float(r["score"])) else float(r["score"]),
+            weight=float(r["weight"]),
+            points=float(r["points"]),
+            lost=float(r["lost"]),
+        )
+        for dim, r in table.iterrows()
+    ]
+
+
+def _cadence(segment: str | None, source: str, cadence_lib: Mapping[str, Any]) -> CadenceLine | None:
+    """The segment's touch cadence (engine spec "Touch Cadence by Tier"); ``None`` without a known segment."""
+    if segment is None or segment not in cadence_lib:
+        return None
+    c = cadence_lib[segment]
+    return CadenceLine(
+        segment=segment,
+        label=str(c["label"]),
+        source=source,
+        sync_meetings=str(c["sync_meetings"]),
+        async_checkins=str(c["async_checkins"]),
+        qbrs=str(c["qbrs"]),
+        executive_touch=str(c["executive_touch"]),
+    )
