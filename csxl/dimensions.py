@@ -18,8 +18,8 @@ import pandas as pd
 
 from csxl.cells import YES_NO_RULE, is_number, label_key, yes_no
 from csxl.errors import InputError
-from csxl.signals import SIGNALS, NumericSignal, map_distinct
-from csxl.vectors import FloatArray, Shape, combine, fail, shape_of, to_float
+from csxl.signals import SIGNALS, NumericSignal
+from csxl.vectors import FloatArray, Shape, combine, fail, map_distinct, shape_of, to_float
 from csxl.vectors import restore as _restore
 
 

@@ -35,7 +35,7 @@ from csxl.settings import (
     resolve_tier_scheme,
     resolve_weights,
 )
-from csxl.vectors import FloatArray, Shape, combine, fail, restore, shape_of, to_float
+from csxl.vectors import FloatArray, Shape, combine, fail, map_distinct, restore, shape_of, to_float
 
 __all__ = [
     "SIMPLE_DIMENSIONS",
@@ -94,22 +94,7 @@ def _points(x: Any, field: str) -> tuple[FloatArray, Shape]:
         if bad.any():
             raise fail(field, raw, bad, _POINT_RULE, shape)
         return out, shape
-    raw = raw.astype(object)
-    codes, uniques = pd.factorize(raw, use_na_sentinel=True)
-    table = np.full(len(uniques) + 1, np.nan)  # the last slot serves code -1 (missing)
-    refused = np.zeros(len(uniques) + 1, dtype=bool)
-    for i, u in enumerate(uniques):
-        if isinstance(u, str) and not u.strip():
-            continue  # blank text is missing
-        got = _point_of(u)
-        if got is None:
-            refused[i] = True
-        else:
-            table[i] = got
-    bad = refused[codes]
-    if bad.any():
-        raise fail(field, raw, bad, _POINT_RULE, shape)
-    return table[codes], shape
+    return map_distinct(x, field, _POINT_RULE, _point_of)
 
 
 def _tier_codes(values: FloatArray, bounds: tuple[tuple[str, float], ...]) -> npt.NDArray[np.intp]:

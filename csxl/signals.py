@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, mo
 
 from csxl.cells import label_key
 from csxl.errors import InputError
-from csxl.vectors import FloatArray, Shape, fail, shape_of, to_float
+from csxl.vectors import FloatArray, Shape, fail, map_distinct, to_float
 from csxl.vectors import restore as _restore
 
 __all__ = [
@@ -32,7 +32,6 @@ __all__ = [
     "CategoricalSignal",
     "NumericSignal",
     "Signal",
-    "map_distinct",
     "signal_rag",
 ]
 
@@ -288,28 +287,3 @@ def signal_rag(signal: str, value: Any, thresholds: Signal | Mapping[str, Any] |
 
 
 _LABELS = np.array([None, *RAG], dtype=object)
-
-
-def map_distinct(x: Any, field: str, rule: str, convert: Callable[[Any], float | None]) -> tuple[FloatArray, Shape]:
-    """Map each distinct non-missing value once through ``convert`` (a code, or None when the value is not allowed).
-
-    Missing values (None, NaN, pd.NA, blank text) give NaN. Cost: one hash pass over the input plus one Python call
-    per distinct value, so a million rows of a few labels convert at C speed.
-    """
-    shape = shape_of(x)
-    raw = np.asarray(x.to_numpy(dtype=object) if isinstance(x, pd.Series) else x, dtype=object).reshape(-1)
-    codes, uniques = pd.factorize(raw, use_na_sentinel=True)
-    table = np.full(len(uniques) + 1, np.nan)  # the last slot serves code -1 (missing)
-    refused = np.zeros(len(uniques) + 1, dtype=bool)
-    for i, u in enumerate(uniques):
-        if isinstance(u, str) and not u.strip():
-            continue
-        got = convert(u)
-        if got is None:
-            refused[i] = True
-        else:
-            table[i] = got
-    bad = refused[codes]
-    if bad.any():
-        raise fail(field, raw, bad, rule, shape)
-    return table[codes], shape

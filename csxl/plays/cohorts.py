@@ -38,7 +38,7 @@ from pydantic import BaseModel, ConfigDict
 
 from csxl.cohorts import cohort_sizes, cohort_table
 from csxl.plays.base import PlayResult, Section, load_library, register
-from csxl.plays.common import MissingColumn, pct, pct_cell
+from csxl.plays.common import MissingColumn, missing_section, pct, pct_cell
 from csxl.portfolio import Portfolio
 from csxl.sections import Cell
 
@@ -184,10 +184,7 @@ class CohortResult(PlayResult):
                 Section("Revenue vs logo retention", rl, ("month", "cohorts", "logo", "revenue", "gap", "verdict"))
             )
         if self.missing:
-            out.append(
-                Section("Missing data", [[m.column, m.needed_for, m.fill] for m in self.missing],
-                        ("column", "needed for", "fill in"))
-            )  # fmt: skip
+            out.append(missing_section(self.missing))
         return out
 
 

@@ -33,7 +33,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
 from csxl.plays.base import PlayResult, Section, load_library, register
-from csxl.plays.common import MissingColumn, money_cell, pct, pct_cell
+from csxl.plays.common import MissingColumn, missing_section, money_cell, pct, pct_cell
 from csxl.portfolio import Portfolio
 from csxl.revenue import mrr_matrix
 from csxl.sections import Cell
@@ -102,10 +102,7 @@ class NrrResult(PlayResult):
         if targets:
             out.append(Section("Targets (engine spec, NRR)", targets, ("segment", "good", "great", "world-class")))
         if self.missing:
-            out.append(
-                Section("Missing data", [[m.column, m.needed_for, m.fill] for m in self.missing],
-                        ("column", "needed for", "fill in"))
-            )  # fmt: skip
+            out.append(missing_section(self.missing))
         return out
 
 

@@ -33,7 +33,7 @@ from pydantic import BaseModel, ConfigDict
 
 from csxl.errors import InputError
 from csxl.plays.base import PlayResult, Section, Value, load_library
-from csxl.plays.common import MissingColumn, pct_cell
+from csxl.plays.common import MissingColumn, missing_section, pct_cell
 from csxl.portfolio import Portfolio
 from csxl.sections import Cell
 from csxl.surveys import NPS_FOLLOWUP_QUESTIONS, ces, csat, nps, nps_followup
@@ -260,8 +260,7 @@ class SurveyReport(PlayResult):
         out.append(Section("Churn reasons", churn, ("reason", "accounts", "share", "typical (spec)", "category",
                                                    "preventable")))  # fmt: skip
         if self.missing:
-            out.append(Section("Missing data", [[m.column, m.needed_for, m.fill] for m in self.missing],
-                               ("column", "needed for", "fill in")))  # fmt: skip
+            out.append(missing_section(self.missing))
         return out
 
 
