@@ -112,6 +112,14 @@ def parse_as_of(as_of: Any, field: str = "as_of") -> int:
 
 def _month_ordinals(col: pd.Series[Any]) -> tuple[IntArray, BoolArray]:
     """Month ordinals of a column and the mask of cells that are not months (blank included)."""
+    if isinstance(col.dtype, pd.DatetimeTZDtype):
+        col = col.dt.tz_localize(None)
+    if pd.api.types.is_datetime64_dtype(col.dtype):  # date cells: their month (the column rule's fast path)
+        stamps = col.to_numpy()
+        ords = stamps.astype("datetime64[M]").astype(np.int64)
+        missing = np.isnat(stamps)
+        ords[missing] = 0
+        return ords, missing
     converted = convert_column(_MONTH, col)
     return _ordinals(np.asarray(converted.values)), converted.bad | converted.blank
 
