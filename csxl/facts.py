@@ -25,6 +25,7 @@ __all__ = [
     "FACT_COLUMNS",
     "account_facts",
     "at_risk_tiers",
+    "last_full_month",
     "latest_mrr",
     "month_start",
     "mrr_cut",
@@ -55,6 +56,16 @@ def at_risk_tiers(scheme: TierScheme) -> tuple[str, ...]:
 def month_start(day: _dt.date) -> pd.Timestamp:
     """The first day of ``day``'s month, as a Timestamp."""
     return cast(pd.Timestamp, pd.Timestamp(day.year, day.month, 1))
+
+
+def last_full_month(day: _dt.date) -> pd.Timestamp:
+    """The as-of month when ``day`` is its last day, else the month before (month-start Timestamp): the month whose
+    MRR bridge is complete."""
+    start = month_start(day)
+    if (day + _dt.timedelta(days=1)).month != day.month:
+        return start
+    previous: pd.Timestamp = start - pd.DateOffset(months=1)
+    return previous
 
 
 def mrr_cut(mrr: pd.DataFrame, as_of: _dt.date) -> tuple[pd.Timestamp | None, str]:

@@ -27,7 +27,7 @@ import pandas as pd
 
 from csxl.demo import DemoData
 from csxl.errors import InputError, RowIssue
-from csxl.facts import account_facts, mrr_cut
+from csxl.facts import account_facts, month_start, mrr_cut
 from csxl.history import HISTORY_COLUMNS, normalise_history
 from csxl.mrrgrid import MrrRows, parse_rows
 from csxl.scoring import score_accounts
@@ -92,6 +92,11 @@ class Portfolio:
         return cls.from_tables(
             data.accounts, data.mrr, data.surveys, settings=settings or Settings(as_of=data.as_of), as_of=data.as_of
         )
+
+    @property
+    def as_of_month(self) -> pd.Timestamp:
+        """The first day of the as-of month (:func:`csxl.facts.month_start`)."""
+        return month_start(self.as_of)
 
     @property
     def as_of_ts(self) -> pd.Timestamp:

@@ -411,3 +411,24 @@ def test_one_refresh_parses_the_mrr_table_once_and_normalises_history_once(monke
     csxl.plays.PLAYS["portfolio"].run(portfolio)
     assert sum(parses) == 1  # before: six parses of the MRR table in one refresh
     assert len(parses) >= 5  # the metrics did run, each on the parsed rows
+
+
+@pytest.mark.parametrize(
+    ("as_of", "full"),
+    [
+        (_dt.date(2026, 10, 31), "2026-10-01"),
+        (_dt.date(2026, 10, 30), "2026-09-01"),
+        (_dt.date(2026, 3, 1), "2026-02-01"),
+    ],
+)
+def test_the_last_full_month_is_one_rule_for_the_dashboard_and_the_nrr_play(as_of: _dt.date, full: str) -> None:
+    from csxl.dashboard import weekly_dashboard
+    from csxl.facts import last_full_month
+    from csxl.plays import PLAYS
+
+    assert last_full_month(as_of) == pd.Timestamp(full)  # the as-of month only when the as-of date is its last day
+    months = pd.period_range("2025-01", "2026-10", freq="M").strftime("%Y-%m")
+    mrr = pd.DataFrame({"account": ["A"] * len(months), "month": list(months), "mrr": [100.0] * len(months)})
+    portfolio = csxl.Portfolio.from_tables(pd.DataFrame({"account": ["A"], "arr": [1200.0]}), mrr, as_of=as_of)
+    assert weekly_dashboard(portfolio).retention.period_month == pd.Timestamp(full).date()
+    assert PLAYS["nrr"].run(portfolio).last_full_month == pd.Timestamp(full).date()

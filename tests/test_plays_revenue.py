@@ -16,9 +16,10 @@ import pytest
 import csxl
 from csxl.book.render import result_plan
 from csxl.errors import InputError
+from csxl.facts import last_full_month
 from csxl.plays.base import PLAYS, PlayResult, render_markdown, render_text
 from csxl.plays.cohorts import cohorts_play
-from csxl.plays.nrr import last_full_month, nrr_play
+from csxl.plays.nrr import nrr_play
 from csxl.plays.renewal import renewal_play
 from csxl.plays.save import save_play
 from csxl.plays.success_plan import success_plan_play

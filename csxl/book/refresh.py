@@ -186,7 +186,7 @@ def cohorts_plan(portfolio: Portfolio) -> Plan:
     if cut is None:
         writer.line([reason], "note")
         return writer.plan()
-    if cut < as_of.to_period("M").to_timestamp():  # a refresh early in a month whose MRR is not in yet
+    if cut < portfolio.as_of_month:  # a refresh early in a month whose MRR is not in yet
         as_of = cut.to_period("M").to_timestamp(how="end").normalize()
         writer.line([reason], "note")
     sizes = cohort_sizes(portfolio.mrr_rows, as_of)

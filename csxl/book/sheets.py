@@ -64,7 +64,7 @@ def _mrr_history(portfolio: Portfolio, account: str) -> pd.DataFrame:
     if monthly.empty:
         empty: pd.DataFrame = pd.DataFrame({"month": [], "mrr": []})
         return empty
-    months = pd.date_range(monthly.index.min(), portfolio.as_of_ts.to_period("M").to_timestamp(), freq="MS")
+    months = pd.date_range(monthly.index.min(), portfolio.as_of_month, freq="MS")
     full = monthly.reindex(months, fill_value=0.0) if len(months) else monthly
     out: pd.DataFrame = pd.DataFrame({"month": full.index, "mrr": full.to_numpy()})
     return out

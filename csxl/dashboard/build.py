@@ -30,7 +30,7 @@ from csxl.dashboard.model import (
     WeekOverWeek,
 )
 from csxl.errors import InputError
-from csxl.facts import at_risk_tiers, month_start
+from csxl.facts import at_risk_tiers, last_full_month, month_start
 from csxl.history import normalise_history, snapshot_tiers, week_ago
 from csxl.portfolio import Portfolio
 from csxl.revenue import mrr_matrix, mrr_movements, period_rates
@@ -96,14 +96,6 @@ def live_table(portfolio: Portfolio) -> pd.DataFrame:
     )
     out: pd.DataFrame = table.reset_index(drop=True)
     return out
-
-
-def _last_full_month(day: _dt.date) -> pd.Timestamp:
-    """The as-of month when ``day`` is its last day, else the month before (month-start Timestamp)."""
-    start = month_start(day)
-    if (day + _dt.timedelta(days=1)).month != day.month:
-        return start
-    return start - pd.DateOffset(months=1)
 
 
 def _num(value: Any) -> float | None:
@@ -179,7 +171,7 @@ def _movements(portfolio: Portfolio) -> pd.DataFrame:
 
 def _retention(portfolio: Portfolio, mov: pd.DataFrame) -> Retention:
     notes: list[str] = []
-    month = _last_full_month(portfolio.as_of)
+    month = last_full_month(portfolio.as_of)
     row = mov.loc[month] if len(mov) and month in mov.index else None
     if row is None:
         notes.append(f"no MRR data for the last full month {month.strftime('%Y-%m')}")

@@ -32,6 +32,7 @@ import numpy.typing as npt
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
+from csxl.facts import last_full_month
 from csxl.plays.base import PlayResult, Section, load_library, register
 from csxl.plays.common import MissingColumn, missing_section, money_cell, pct, pct_cell
 from csxl.portfolio import Portfolio
@@ -104,14 +105,6 @@ class NrrResult(PlayResult):
         if self.missing:
             out.append(missing_section(self.missing))
         return out
-
-
-def last_full_month(as_of: _dt.date) -> pd.Timestamp:
-    """The as-of month if ``as_of`` is its last day, else the previous month (month-start Timestamp)."""
-    month = pd.Timestamp(as_of).to_period("M")
-    if (as_of + _dt.timedelta(days=1)).month == as_of.month:
-        month -= 1
-    return cast(pd.Timestamp, month.to_timestamp())
 
 
 def _moves(prev: FloatArray, cur: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:

@@ -113,7 +113,7 @@ def onboarding_metrics(portfolio: Portfolio, *, library: Mapping[str, Any] | Non
 def _d30_paying(portfolio: Portfolio, lib: Mapping[str, Any]) -> MetricLine:
     mrr = portfolio.mrr
     formula = "accounts with MRR > 0 the month after their first paying month / accounts with that month <= as-of"
-    month = portfolio.as_of_ts.to_period("M").to_timestamp()
+    month = portfolio.as_of_month
     if mrr.empty:
         return _metric("d30_paying", "D30 paying (MRR)", None, "fraction", 0, formula, "MRR sheet empty", lib)
     by = mrr[mrr["month"] <= month].groupby(["account", "month"], sort=False)["mrr"].sum()

@@ -320,7 +320,7 @@ def _usage(summary: _Summary, row: pd.Series[Any]) -> None:
 
 def _revenue(summary: _Summary, portfolio: Portfolio, name: str, currency: str) -> float | None:
     """The MRR line (now against three months before); returns the change as a fraction."""
-    month = portfolio.as_of_ts.to_period("M").to_timestamp()
+    month = portfolio.as_of_month
     then = month - pd.DateOffset(months=3)
     mrr_now, mrr_then = _mrr_of(portfolio, name, month), _mrr_of(portfolio, name, then)
     change = None if mrr_now is None or not mrr_then else mrr_now / mrr_then - 1.0

@@ -108,7 +108,7 @@ def churn_date(portfolio: Portfolio, name: str) -> tuple[_dt.date, _dt.date, flo
 
     Raises :class:`InputError` when the account has MRR in the as-of month, no MRR rows, or never MRR > 0.
     """
-    month = portfolio.as_of_ts.to_period("M").to_timestamp()
+    month = portfolio.as_of_month
     mrr = portfolio.mrr
     mine = mrr[(mrr["account"] == name) & (mrr["month"] <= month)] if not mrr.empty else mrr
     if mine.empty:
