@@ -13,14 +13,16 @@ from __future__ import annotations
 import datetime as _dt
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from openpyxl import Workbook
+import openpyxl
 
 from csxl.book import layout
 from csxl.book.dashboard_sheet import dashboard_plan
-from csxl.book.read import read_book, validate_book
+from csxl.book.plan import Plan
+from csxl.book.read import BookData, read_book, validate_book
 from csxl.book.refresh import RefreshResult, cohorts_plan, refresh, refreshed_at
 from csxl.book.safety import refuse_if_open, replacing
 from csxl.book.sheets import ReportResult, account_plan, at_risk_plan, at_risk_table, play_plan, report_sections
@@ -39,8 +41,12 @@ from csxl.portfolio import Portfolio
 from csxl.revenue import mrr_movements
 
 __all__ = [
+    "FileBook",
+    "Workbook",
+    "account_sheet",
     "demo_summary",
     "new_workbook",
+    "play",
     "playbook",
     "refresh",
     "report_text",
@@ -104,13 +110,74 @@ def validate(path: str | Path) -> list[RowIssue]:
     return validate_book(path)
 
 
-def write_account_sheet(path: str | Path, account: str, *, as_of: _dt.date | None = None, force: bool = False) -> str:
-    """Write (or rewrite) the account's page in the workbook at ``path``; returns the sheet name."""
+class Workbook(Protocol):
+    """Where a use case reads and writes: a file (:class:`FileBook`) or a workbook open in Excel
+    (:class:`csxl.excel.book.OpenBook`). Both give the same tables and take the same Plans."""
 
-    _, portfolio = _portfolio(path, as_of)
+    def data(self) -> BookData:
+        """The workbook's sheets read as tables (Settings, Accounts, MRR, Surveys, History)."""
+        ...
+
+    def apply(self, plan: Plan, currency: str) -> None:
+        """Write a Plan's operations into the workbook (money in ``currency``)."""
+        ...
+
+
+@dataclass(frozen=True)
+class FileBook:
+    """A workbook file: read with :func:`csxl.book.read.read_book`, written by :func:`csxl.book.xlsx.apply_plan`
+    (atomic replace; refused while Excel has the file open unless ``force``)."""
+
+    path: str | Path
+    force: bool = False
+
+    def data(self) -> BookData:
+        return read_book(self.path)
+
+    def apply(self, plan: Plan, currency: str) -> None:
+        apply_plan(self.path, plan, force=self.force, currency=currency)
+
+
+def account_sheet(book: Workbook, account: str, *, as_of: _dt.date | None = None) -> str:
+    """Write (or rewrite) the account's page (:func:`csxl.book.sheets.account_plan`); returns the sheet name."""
+    portfolio = book.data().to_portfolio(as_of)
     plan, sheet = account_plan(portfolio, account)
-    apply_plan(path, plan, force=force, currency=portfolio.settings.currency)
+    book.apply(plan, portfolio.settings.currency)
     return sheet
+
+
+def play(
+    book: Workbook,
+    command: str,
+    account: str | None = None,
+    *,
+    as_of: _dt.date | None = None,
+    write: bool = False,
+    **options: Any,
+) -> tuple[PlayResult, str | None]:
+    """Run a registered play (``risk``, ``qbr``, ``portfolio`` ...); with ``write``, also write its result as a
+    ``csxl ...`` sheet in the workbook's currency. Returns the result and the sheet written (``None`` without)."""
+    key = command.strip().lower()
+    if key not in PLAYS:
+        raise InputError("command", command, f"one of {', '.join(sorted(PLAYS))}")
+    registered = PLAYS[key]
+    if registered.needs_account and not account:
+        raise InputError("account", account, f"an account name (the {key} play is about one account)")
+    portfolio = book.data().to_portfolio(as_of)
+    if registered.needs_account:
+        result = registered.run(portfolio, account, **options)
+    else:
+        result = registered.run(portfolio, **options)
+    if not write:
+        return result, None
+    plan, sheet = play_plan(result)
+    book.apply(plan, portfolio.settings.currency)
+    return result, sheet
+
+
+def write_account_sheet(path: str | Path, account: str, *, as_of: _dt.date | None = None, force: bool = False) -> str:
+    """:func:`account_sheet` on the workbook file at ``path``."""
+    return account_sheet(FileBook(path, force), account, as_of=as_of)
 
 
 def run_play(
@@ -123,20 +190,8 @@ def run_play(
     force: bool = False,
     **options: Any,
 ) -> tuple[PlayResult, str | None]:
-    """Run a registered play on the workbook at ``path``; with ``write``, also write its result as a csxl sheet there
-    (in the workbook's currency). Returns the result and the sheet written (``None`` without ``write``)."""
-    if command not in PLAYS:
-        raise InputError("command", command, f"one of {', '.join(sorted(PLAYS))}")
-    play = PLAYS[command]
-    if play.needs_account and not account:
-        raise InputError("account", account, f"an account name (csxl {command} ACCOUNT --book PATH)")
-    _, portfolio = _portfolio(path, as_of)
-    result = play.run(portfolio, account, **options) if play.needs_account else play.run(portfolio, **options)
-    if not write:
-        return result, None
-    plan, sheet = play_plan(result)
-    apply_plan(path, plan, force=force, currency=portfolio.settings.currency)
-    return result, sheet
+    """:func:`play` on the workbook file at ``path``."""
+    return play(FileBook(path, force), command, account, as_of=as_of, write=write, **options)
 
 
 def report_text(path: str | Path, fmt: str, *, as_of: _dt.date | None = None) -> str:
@@ -167,7 +222,7 @@ def write_report(
     say("reading the workbook")
     _, portfolio = _portfolio(path, as_of)
     with replacing(target, suffix=".xlsx") as tmp:
-        wb = Workbook()
+        wb = openpyxl.Workbook()
         ws = wb.active
         assert ws is not None
         ws.title = layout.SHEET_DASHBOARD

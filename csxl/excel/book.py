@@ -47,15 +47,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from csxl import usecases
 from csxl.book import layout
 from csxl.book.layout import ACCOUNTS
-from csxl.book.read import book_from_grids
+from csxl.book.plan import Plan
+from csxl.book.read import BookData, book_from_grids
 from csxl.book.refresh import is_excel_flavour, plan_refresh
-from csxl.book.render import result_plan
-from csxl.book.sheets import account_plan, play_sheet_name
 from csxl.errors import InputError, RowIssue
 from csxl.excel.apply import ApplyResult, _find_sheet, apply_plan_to_book, text_cell
-from csxl.plays import PLAYS
 
 __all__ = [
     "ApplyResult",
@@ -115,7 +114,7 @@ def _csxl_names(book: Any) -> dict[str, str]:
     return out
 
 
-def book_data(book: Any) -> Any:
+def book_data(book: Any) -> BookData:
     """The workbook's data as :class:`csxl.book.read.BookData`, read through xlwings (see :func:`read_grids`)."""
 
     return book_from_grids(read_grids(book), path=str(book.name), names=_csxl_names(book))
@@ -178,17 +177,26 @@ def refresh_book(book: Any, as_of: _dt.date | None = None, *, refreshed_at: _dt.
     )
 
 
+class OpenBook:
+    """A workbook open in Excel as a :class:`csxl.usecases.Workbook`: read through xlwings, written by
+    :func:`csxl.excel.apply.apply_plan_to_book`."""
+
+    def __init__(self, book: Any) -> None:
+        self.book = book
+
+    def data(self) -> BookData:
+        return book_data(self.book)
+
+    def apply(self, plan: Plan, currency: str) -> None:
+        apply_plan_to_book(self.book, plan, currency=currency)
+
+
 def account_sheet(book: Any, account: str, as_of: _dt.date | None = None) -> str:
-    """Write (or rewrite) ``account``'s page (:func:`csxl.book.sheets.account_plan`) in the open workbook.
+    """Write (or rewrite) ``account``'s page in the open workbook (:func:`csxl.usecases.account_sheet`).
 
     Returns the sheet name (``Acct <account>``). An unknown account raises :class:`InputError` with the closest name.
     """
-
-    data = book_data(book)
-    portfolio = data.to_portfolio(as_of)
-    plan, sheet = account_plan(portfolio, account)
-    apply_plan_to_book(book, plan, currency=portfolio.settings.currency)
-    return str(sheet)
+    return usecases.account_sheet(OpenBook(book), account, as_of=as_of)
 
 
 def selected_account(book: Any, selection: Any | None = None) -> str:
@@ -215,23 +223,8 @@ def selected_account(book: Any, selection: Any | None = None) -> str:
 
 
 def play_sheet(book: Any, command: str, account: str | None = None, as_of: _dt.date | None = None) -> str:
-    """Run play ``command`` (``risk``, ``qbr``, ``portfolio`` ...) and write its result as a ``csxl ...`` sheet.
-
-    The same registry, plays and sheet layout as ``csxl COMMAND ACCOUNT --book PATH --write``; only the adapter
-    differs. Returns the sheet name.
-    """
-
-    key = command.strip().lower()
-    if key not in PLAYS:
-        raise InputError("command", command, f"one of {', '.join(sorted(PLAYS))}")
-    play = PLAYS[key]
-    portfolio = book_data(book).to_portfolio(as_of)
-    if play.needs_account:
-        if not account:
-            raise InputError("account", account, f"an account name (the {key} play is about one account)")
-        result = play.run(portfolio, account)
-    else:
-        result = play.run(portfolio)
-    sheet = play_sheet_name(result.command, result.account)
-    apply_plan_to_book(book, result_plan(result, sheet, after=layout.SHEET_DASHBOARD), portfolio.settings.currency)
-    return sheet
+    """Run play ``command`` (``risk``, ``qbr``, ``portfolio`` ...) and write its result as a ``csxl ...`` sheet:
+    :func:`csxl.usecases.play`, the same registry, plays and layout as ``csxl COMMAND ACCOUNT --book PATH --write``;
+    only the adapter differs. Returns the sheet name."""
+    _, sheet = usecases.play(OpenBook(book), command, account, as_of=as_of, write=True)
+    return str(sheet)
