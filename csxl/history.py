@@ -13,9 +13,9 @@ from typing import Any, cast
 
 import pandas as pd
 
-from csxl.errors import InputError
 from csxl.health import health_tier
 from csxl.settings import TierScheme
+from csxl.vectors import require_columns
 
 __all__ = [
     "HISTORY_COLUMNS",
@@ -63,16 +63,7 @@ def normalise_history(history: pd.DataFrame | None) -> pd.DataFrame:
         return cast(pd.DataFrame, history)
     if history is None or (isinstance(history, pd.DataFrame) and history.empty and not len(history.columns)):
         history = pd.DataFrame({c: [] for c in HISTORY_COLUMNS})
-    if not isinstance(history, pd.DataFrame):
-        raise InputError("history", type(history).__name__, "a DataFrame with the History columns")
-    absent = [c for c in HISTORY_COLUMNS if c not in history.columns]
-    if absent:
-        raise InputError(
-            "history",
-            ", ".join(map(str, history.columns)) or "no columns",
-            f"a table with the columns {', '.join(HISTORY_COLUMNS)}",
-            detail=f"missing: {', '.join(absent)}",
-        )
+    require_columns(history, "history", HISTORY_COLUMNS, f"a DataFrame with the columns {', '.join(HISTORY_COLUMNS)}")
     out = history.loc[:, list(HISTORY_COLUMNS)].copy()
     out["as_of"] = pd.to_datetime(out["as_of"], errors="coerce").dt.normalize().astype("datetime64[us]")
     for col in ("health_score", "simple_points", "arr"):

@@ -35,6 +35,7 @@ import pandas as pd
 from csxl.columns import convert_column
 from csxl.errors import InputError, RowIssue, TableError
 from csxl.models import MrrRow, column_specs
+from csxl.vectors import require_columns
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -153,18 +154,7 @@ def _plain(value: Any) -> Any:
 
 def require_table(mrr: Any) -> pd.DataFrame:
     """Check ``mrr`` is a DataFrame with the needed columns; :class:`InputError` listing them otherwise."""
-    needed = ", ".join(COLUMNS)
-    if not isinstance(mrr, pd.DataFrame):
-        raise InputError("mrr", type(mrr).__name__, f"a DataFrame with columns {needed}")
-    missing = [c for c in COLUMNS if c not in mrr.columns]
-    if missing:
-        raise InputError(
-            "mrr",
-            ", ".join(map(str, mrr.columns)) or "no columns",
-            f"a table with columns {needed}",
-            detail=f"missing: {', '.join(missing)}",
-        )
-    return mrr
+    return require_columns(mrr, "mrr", COLUMNS, f"a DataFrame with columns {', '.join(COLUMNS)}")
 
 
 def _whole_cents(values: FloatArray) -> IntArray | None:

@@ -19,7 +19,7 @@ import pandas as pd
 
 from csxl.errors import InputError
 from csxl.mrrgrid import MrrGrid, MrrRows, load
-from csxl.vectors import FloatArray, Shape, fail, restore, to_float
+from csxl.vectors import FloatArray, Shape, fail, require_columns, restore, to_float
 
 __all__ = [
     "MOVEMENT_COLUMNS",
@@ -152,16 +152,7 @@ def period_rates(movements: pd.DataFrame) -> pd.DataFrame:
 
     New and reactivated MRR are not part of NRR/GRR (they were not in the starting base).
     """
-    if not isinstance(movements, pd.DataFrame):
-        raise InputError("movements", type(movements).__name__, "the DataFrame returned by mrr_movements")
-    missing = [c for c in MOVEMENT_COLUMNS if c not in movements.columns]
-    if missing:
-        raise InputError(
-            "movements",
-            ", ".join(map(str, movements.columns)) or "no columns",
-            "the DataFrame returned by mrr_movements",
-            detail=f"missing: {', '.join(missing)}",
-        )
+    require_columns(movements, "movements", MOVEMENT_COLUMNS, "the DataFrame returned by mrr_movements")
     col = {c: movements[c].to_numpy(dtype=np.float64) for c in MOVEMENT_COLUMNS}
     start, exp, con, churn = col["start_mrr"], col["expansion"], col["contraction"], col["churned"]
     gains = col["new"] + col["reactivation"] + exp

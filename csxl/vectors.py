@@ -246,3 +246,19 @@ def map_distinct(x: Any, field: str, rule: str, convert: Callable[[Any], float |
     if bad.any():
         raise fail(field, raw, bad, rule, shape)
     return table[codes], shape
+
+
+def require_columns(table: Any, field: str, columns: tuple[str, ...], rule: str) -> pd.DataFrame:
+    """``table`` when it is a DataFrame holding every one of ``columns``; else an :class:`InputError` naming
+    ``field``, what it got (the type, or the columns it has) and ``rule``, with the missing columns."""
+    if not isinstance(table, pd.DataFrame):
+        raise InputError(field, type(table).__name__, rule)
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise InputError(
+            field,
+            ", ".join(map(str, table.columns)) or "no columns",
+            rule,
+            detail=f"missing: {', '.join(missing)}",
+        )
+    return table

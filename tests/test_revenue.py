@@ -265,7 +265,7 @@ def test_bad_numeric_mrr(bad: float) -> None:
 @pytest.mark.parametrize(
     ("table", "message"),
     [
-        (pd.DataFrame({"account": ["A"], "mrr": [1]}), "mrr must be a table with columns account, month, mrr"),
+        (pd.DataFrame({"account": ["A"], "mrr": [1]}), "mrr must be a DataFrame with columns account, month, mrr"),
         (pd.DataFrame({"Account": ["A"], "Month": ["2024-01"], "MRR": [1]}), "missing: account, month, mrr"),
         ([("A", "2024-01", 1)], "mrr must be a DataFrame with columns account, month, mrr, got 'list'"),
     ],
