@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +25,7 @@ from csxl.book.dashboard_sheet import dashboard_plan
 from csxl.book.plan import Plan
 from csxl.book.read import BookData, read_book, validate_book
 from csxl.book.refresh import RefreshResult, cohorts_plan, refresh, refreshed_at
-from csxl.book.safety import refuse_if_open, replacing
+from csxl.book.safety import real_path, refuse_if_open, replacing
 from csxl.book.sheets import ReportResult, account_plan, at_risk_plan, at_risk_table, play_plan, report_sections
 from csxl.book.template import build_template
 from csxl.book.xlsx import apply_plan
@@ -219,6 +220,10 @@ def write_report(
     target = Path(out)
     if target.suffix.lower() != ".xlsx":
         raise InputError("out", str(out), "a file name ending in .xlsx")
+    if real_path(target).absolute() == real_path(path).absolute() or (
+        target.exists() and Path(path).exists() and os.path.samefile(target, path)
+    ):
+        raise InputError("out", str(out), "a file other than the workbook it reports on (it would replace it)")
     say("reading the workbook")
     _, portfolio = _portfolio(path, as_of)
     with replacing(target, suffix=".xlsx") as tmp:

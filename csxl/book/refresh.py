@@ -31,6 +31,7 @@ from csxl.book.layout import ACCOUNTS, HISTORY
 from csxl.book.plan import Block, Cell, Clear, Formula, Plan, ResizeTable
 from csxl.book.read import read_book
 from csxl.book.render import SheetWriter, Styled
+from csxl.book.safety import workbook_lock
 from csxl.book.xlsx import apply_plan
 from csxl.cohorts import cohort_sizes, cohort_table
 from csxl.dashboard import history_snapshot, merge_history
@@ -248,15 +249,16 @@ def refresh(
     """Refresh a workbook file in place (or into ``out``): read, compute, write the csxl-owned places atomically."""
 
     say = progress or (lambda _message: None)
-    say(f"reading {path}")
-    book = read_book(path)
-    portfolio = book.to_portfolio(as_of)
-    say(f"scoring {len(portfolio.accounts):,} accounts and {len(portfolio.mrr):,} MRR rows")
-    stamp = stamp_at or refreshed_at()
-    live = is_excel_flavour(book.sheet_names)
-    plan, history_rows = plan_refresh(book.last_rows, portfolio, refreshed_at=stamp, live=live)
-    say("writing the workbook")
-    target = apply_plan(path, plan, out=out, force=force, currency=portfolio.settings.currency)
+    with workbook_lock(path):  # read, compute and write as one turn: a concurrent run waits, no snapshot is lost
+        say(f"reading {path}")
+        book = read_book(path)
+        portfolio = book.to_portfolio(as_of)
+        say(f"scoring {len(portfolio.accounts):,} accounts and {len(portfolio.mrr):,} MRR rows")
+        stamp = stamp_at or refreshed_at()
+        live = is_excel_flavour(book.sheet_names)
+        plan, history_rows = plan_refresh(book.last_rows, portfolio, refreshed_at=stamp, live=live)
+        say("writing the workbook")
+        target = apply_plan(path, plan, out=out, force=force, currency=portfolio.settings.currency)
     return RefreshResult(
         path=Path(target),
         as_of=portfolio.as_of,

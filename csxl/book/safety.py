@@ -19,9 +19,12 @@ Limits (:class:`Limits`, all adjustable):
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import importlib
 import os
+import sys
 import tempfile
+import time
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -31,7 +34,23 @@ from typing import Any
 
 from csxl.errors import FileError
 
-__all__ = ["DEFAULT_LIMITS", "OLE_SIGNATURE", "Limits", "check_package", "lock_file", "refuse_if_open", "replacing"]
+if sys.platform == "win32":  # the OS lock of workbook_lock
+    import msvcrt
+else:
+    import fcntl
+
+__all__ = [
+    "DEFAULT_LIMITS",
+    "LOCK_TIMEOUT_S",
+    "OLE_SIGNATURE",
+    "Limits",
+    "check_package",
+    "lock_file",
+    "real_path",
+    "refuse_if_open",
+    "replacing",
+    "workbook_lock",
+]
 
 #: First 8 bytes of an OLE2 compound file: a legacy ``.xls`` or an encrypted (password-protected) ``.xlsx``.
 OLE_SIGNATURE = bytes.fromhex("D0CF11E0A1B11AE1")
@@ -174,40 +193,121 @@ def lock_file(path: str | Path) -> Path | None:
     return None
 
 
+#: How long a csxl run waits for another one writing the same workbook before it gives up (seconds).
+LOCK_TIMEOUT_S = 120.0
+_HELD: dict[str, int] = {}  # workbooks this process has locked -> nesting depth (the lock is re-entrant)
+
+
+def real_path(path: str | Path) -> Path:
+    """The file ``path`` names, through symbolic links: csxl writes the link's target and leaves the link a link."""
+    p = Path(path)
+    return p.resolve() if p.is_symlink() else p
+
+
+def _lock_fd(fd: int) -> bool:
+    """Try to lock the open lock file exclusively, without waiting; True when this process now holds it."""
+    try:
+        if sys.platform == "win32":
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        else:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:  # BlockingIOError on POSIX, PermissionError on Windows: another process holds it
+        return False
+    return True
+
+
+def _remove_stale_temps(target: Path) -> None:
+    """Temporary files a killed csxl run left beside ``target`` (safe: this process holds the workbook's lock)."""
+    for stale in target.parent.glob(f".csxl-{target.name}-*"):
+        with contextlib.suppress(OSError):
+            stale.unlink()
+
+
+@contextlib.contextmanager
+def workbook_lock(path: str | Path, *, timeout: float = LOCK_TIMEOUT_S) -> Iterator[None]:
+    """Hold the workbook's csxl lock: concurrent csxl runs on one file take turns, so none loses another's writes.
+
+    The lock is an OS lock on a file named after the workbook's full path in the temp folder (``csxl-locks-<uid>/``, so
+    nothing is left beside the workbook): the system releases it when a run ends, crashed or not, so a dead run never
+    blocks the next one. It serialises runs on one machine (a workbook on a shared drive edited from two machines
+    is not covered). Re-entrant within a process. Temp files a killed run
+    left are removed once the lock is held. Waits up to ``timeout`` seconds, then raises :class:`FileError`.
+    """
+    target = real_path(path)
+    key = str(target.absolute())
+    if key in _HELD:
+        _HELD[key] += 1
+        try:
+            yield
+        finally:
+            _HELD[key] -= 1
+        return
+    user = f"-{os.getuid()}" if hasattr(os, "getuid") else ""  # one folder per user: no one else's permissions
+    folder = Path(tempfile.gettempdir()) / f"csxl-locks{user}"
+    lock = folder / (hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:32] + ".lock")
+    try:
+        folder.mkdir(mode=0o700, exist_ok=True)
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
+    except OSError as exc:
+        raise FileError(str(path), f"cannot take csxl's lock in {folder} ({exc.strerror or exc})") from None
+    try:
+        deadline = time.monotonic() + timeout
+        while not _lock_fd(fd):
+            if time.monotonic() > deadline:
+                raise FileError(str(path), f"another csxl run has been writing it for {timeout:g} s; try again")
+            time.sleep(0.05)
+        _HELD[key] = 1
+        try:
+            _remove_stale_temps(target)
+            yield
+        finally:
+            del _HELD[key]
+    finally:
+        os.close(fd)  # closing the descriptor releases the OS lock
+
+
 @contextlib.contextmanager
 def replacing(target: str | Path, *, mode_from: Path | None = None, suffix: str | None = None) -> Iterator[Path]:
     """Write a file atomically: yield a temporary path beside ``target``; on success move it over ``target``.
 
-    The temporary file gets ``mode_from``'s permissions (the file it replaces), else a new file's (the umask). On any
+    ``target`` is followed through symbolic links (the link's target is replaced, the link stays). A read-only
+    ``target`` is refused (:class:`FileError`). The write holds the workbook's lock (:func:`workbook_lock`). The
+    temporary file gets ``mode_from``'s permissions (the file it replaces), else a new file's (the umask). On any
     error it is removed and ``target`` is left as it was; an ``OSError`` becomes a :class:`FileError` naming
     ``target``. Every csxl writer (refresh, new, report, the macro workbook) goes through here.
     """
-    path = Path(target)
+    path = real_path(target)
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
-        raise FileError(str(path), f"folder {folder} does not exist")
-    try:
-        fd, tmp_name = tempfile.mkstemp(prefix=".csxl-", suffix=suffix or path.suffix or ".tmp", dir=folder)
-    except OSError as exc:
-        raise FileError(str(path), f"cannot write in {folder} ({exc.strerror or exc})") from None
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        yield tmp
-        if mode_from is not None:
-            os.chmod(tmp, os.stat(mode_from).st_mode & 0o7777)
-        else:
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except FileError:
-        raise
-    except OSError as exc:
-        raise FileError(str(path), f"cannot write the workbook ({exc.strerror or exc})") from None
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+        raise FileError(str(target), f"folder {folder} does not exist")
+    if path.exists() and not path.stat().st_mode & 0o222:
+        raise FileError(
+            str(target), "is read-only; csxl does not replace a protected file: make it writable, or write a copy"
+        )
+    with workbook_lock(path):
+        try:
+            prefix = f".csxl-{path.name}-"
+            fd, tmp_name = tempfile.mkstemp(prefix=prefix, suffix=suffix or path.suffix or ".tmp", dir=folder)
+        except OSError as exc:
+            raise FileError(str(target), f"cannot write in {folder} ({exc.strerror or exc})") from None
+        os.close(fd)
+        tmp = Path(tmp_name)
+        try:
+            yield tmp
+            if mode_from is not None:
+                os.chmod(tmp, os.stat(mode_from).st_mode & 0o7777)
+            else:
+                umask = os.umask(0)
+                os.umask(umask)
+                os.chmod(tmp, 0o666 & ~umask)
+            os.replace(tmp, path)
+        except FileError:
+            raise
+        except OSError as exc:
+            raise FileError(str(target), f"cannot write the workbook ({exc.strerror or exc})") from None
+        finally:
+            if tmp.exists():
+                tmp.unlink()
 
 
 def refuse_if_open(path: str | Path, force: bool = False) -> None:

@@ -48,7 +48,6 @@ class _Package:
         self.raw: dict[str, bytes] = {}  # new or rewritten members given as bytes
         self.deleted: set[str] = set()
         self.builders: dict[str, Callable[[], bytes]] = {}  # parts serialised by their owner (worksheets)
-        self.source: IO[bytes] | None = None  # the workbook file, opened to copy members' compressed bytes
         self.content_types = self.tree("[Content_Types].xml")
 
     # -- members
@@ -210,16 +209,18 @@ class _Package:
     # -- output
     def raw_member(self, info: zipfile.ZipInfo) -> bytes:
         """A member's bytes as stored in the zip (compressed), read past its local header."""
-        if self.source is None:
-            self.source = open(self.zin.filename or "", "rb")  # noqa: SIM115 - closed by close()
+        # the zip's own open handle, never the path again: another process may have replaced the file since
+        source: IO[bytes] | None = self.zin.fp
+        if source is None:
+            raise FileError(self.where, f"cannot read {info.filename} (the workbook was closed)")
         try:
-            self.source.seek(info.header_offset)
-            head = self.source.read(30)
+            source.seek(info.header_offset)
+            head = source.read(30)
             if len(head) != 30 or head[:4] != b"PK\x03\x04":
                 raise OSError("no local header")
             name_length, extra_length = struct.unpack("<2H", head[26:30])
-            self.source.seek(info.header_offset + 30 + name_length + extra_length)
-            data = self.source.read(info.compress_size)
+            source.seek(info.header_offset + 30 + name_length + extra_length)
+            data = source.read(info.compress_size)
         except OSError as exc:
             raise FileError(self.where, f"cannot read {info.filename} ({exc})") from None
         if len(data) != info.compress_size:
@@ -227,9 +228,7 @@ class _Package:
         return data
 
     def close(self) -> None:
-        if self.source is not None:
-            self.source.close()
-            self.source = None
+        """Nothing of its own to release: the zip (and its handle) belongs to the caller."""
 
     def save(self, handle: IO[bytes]) -> None:
         """Write the package as a zip: members csxl wrote are deflated (level :data:`_ZIP_LEVEL`), every other member

@@ -1,0 +1,105 @@
+"""Nothing lost on the file system: a report never replaces its own workbook, read-only files are refused, symbolic
+links keep pointing at a refreshed workbook, concurrent refreshes take turns, a killed run's temp files go away."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from csxl.book.read import read_book
+from csxl.cli import EXIT_FILE, EXIT_INPUT, cli
+
+
+@pytest.fixture(scope="module")
+def demo_book(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("demo") / "book.xlsx"
+    run = CliRunner().invoke(cli, ["new", str(path), "--demo", "--accounts", "30"])
+    assert run.exit_code == 0, run.output
+    return path
+
+
+@pytest.fixture
+def book(demo_book: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "book.xlsx"
+    shutil.copy(demo_book, copy)
+    return copy
+
+
+def _sheets(path: Path) -> list[str]:
+    with zipfile.ZipFile(path) as zf:
+        text = zf.read("xl/workbook.xml").decode()
+    return [part.split('"', 1)[0] for part in text.split('<sheet name="')[1:]]
+
+
+@pytest.mark.parametrize("spelling", ["same", "absolute", "dotted"])
+def test_a_report_never_replaces_the_workbook_it_reads(
+    book: Path, spelling: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(book.parent)
+    out = {"same": "book.xlsx", "absolute": str(book.resolve()), "dotted": "./sub/../book.xlsx"}[spelling]
+    (book.parent / "sub").mkdir(exist_ok=True)
+    before = book.read_bytes()
+    run = CliRunner().invoke(cli, ["report", "book.xlsx", "-o", out])
+    assert run.exit_code == EXIT_INPUT, run.output
+    assert "a file other than the workbook it reports on" in run.output
+    assert book.read_bytes() == before  # before the fix: exit 0 and the workbook replaced by the report
+
+
+def test_a_read_only_workbook_is_refused_and_left_alone(book: Path) -> None:
+    before = book.read_bytes()
+    book.chmod(stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)  # 0444 (root ignores it: csxl must check the bits)
+    try:
+        run = CliRunner().invoke(cli, ["refresh", str(book), "--as-of", "2026-10-31"])
+        assert run.exit_code == EXIT_FILE, run.output
+        assert "read-only" in run.output
+        assert book.read_bytes() == before
+    finally:
+        book.chmod(0o644)
+
+
+def test_a_symbolic_link_stays_a_link_and_its_target_is_refreshed(book: Path, tmp_path: Path) -> None:
+    link = tmp_path / "linked.xlsx"
+    link.symlink_to(book)
+    before = book.stat().st_mtime_ns
+    run = CliRunner().invoke(cli, ["refresh", str(link), "--as-of", "2026-10-24"])
+    assert run.exit_code == 0, run.output
+    assert link.is_symlink() and link.resolve() == book.resolve()
+    assert book.stat().st_mtime_ns != before
+    history = read_book(book).to_portfolio().history
+    assert pd.Timestamp("2026-10-24") in set(history["as_of"])
+
+
+def test_temp_files_of_a_killed_run_are_removed_by_the_next(book: Path) -> None:
+    stale = book.parent / f".csxl-{book.name}-k1ll3d.tmp"  # what a run killed between write and replace leaves
+    stale.write_bytes(b"half a workbook")
+    run = CliRunner().invoke(cli, ["refresh", str(book), "--as-of", "2026-10-31"])
+    assert run.exit_code == 0, run.output
+    assert not stale.exists()
+    assert sorted(p.name for p in book.parent.iterdir()) == ["book.xlsx"]
+
+
+@pytest.mark.slow
+def test_concurrent_refreshes_take_turns_and_keep_every_snapshot(book: Path) -> None:
+    csxl = [sys.executable, "-c", "from csxl.cli import main; main()"]
+    dates = ["2026-10-10", "2026-10-17", "2026-10-24", "2026-10-31"]
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    procs = [
+        subprocess.Popen(
+            [*csxl, "refresh", str(book), "--as-of", d], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+        )
+        for d in dates
+    ]
+    results = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0] * len(dates), [r[1].decode()[-500:] for r in results]
+    snapshots = {d.date().isoformat() for d in read_book(book).to_portfolio().history["as_of"]}
+    assert set(dates) <= snapshots  # last-writer-wins lost snapshots before the lock
+    assert "Dashboard" in _sheets(book)
