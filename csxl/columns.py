@@ -29,6 +29,8 @@ FloatArray = npt.NDArray[np.float64]
 ObjectArray = npt.NDArray[np.object_]
 
 DATE_UNIT = "datetime64[us]"
+_FIRST_DAY = np.datetime64("1900-03-01", "D")  # Excel serial FIRST_SERIAL
+_LAST_DAY = np.datetime64("9999-12-31", "D")  # Excel serial LAST_SERIAL
 
 
 def format_number(v: float) -> str:
@@ -296,14 +298,14 @@ def _iso_dates(texts: ObjectArray, month: bool) -> npt.NDArray[np.datetime64]:
     days = parts["d"].fillna("1") if month else parts["d"]
     head = parts["y"] + "-" + parts["m"].str.zfill(2) + "-" + days.str.zfill(2)
     parsed = pd.to_datetime(head.astype(object), format="%Y-%m-%d", errors="coerce")
-    return np.asarray(parsed.to_numpy(dtype="datetime64[ns]"), dtype="datetime64[D]")
+    return np.asarray(parsed.to_numpy(), dtype="datetime64[D]")  # in its own unit: no nanosecond wrap-around
 
 
 def _datetimes_to_days(s: pd.Series[Any]) -> npt.NDArray[np.datetime64]:
     """A datetime64 column (naive or time-zone-aware) -> datetime64[D] of the local date."""
     if isinstance(s.dtype, pd.DatetimeTZDtype):
         s = s.dt.tz_localize(None)
-    return np.asarray(s.to_numpy(dtype="datetime64[ns]"), dtype="datetime64[D]")
+    return np.asarray(s.to_numpy(), dtype="datetime64[D]")  # in its own unit: no nanosecond wrap-around
 
 
 def _one_date(v: Any) -> Any:
@@ -363,6 +365,8 @@ def _dates(s: pd.Series[Any], month: bool) -> tuple[npt.NDArray[np.datetime64], 
                 if others.any():
                     days[others] = [_one_date(v) for v in arr[others]]
                 bad = ~blank & np.isnat(days)
+    with np.errstate(invalid="ignore"):  # Excel's calendar is the one date rule: 1900-03-01 .. 9999-12-31
+        bad |= ~blank & ~np.isnat(days) & ((days < _FIRST_DAY) | (days > _LAST_DAY))
     days = days.copy()
     days[bad | blank] = np.datetime64("NaT")
     if month:

@@ -432,3 +432,35 @@ def test_the_last_full_month_is_one_rule_for_the_dashboard_and_the_nrr_play(as_o
     portfolio = csxl.Portfolio.from_tables(pd.DataFrame({"account": ["A"], "arr": [1200.0]}), mrr, as_of=as_of)
     assert weekly_dashboard(portfolio).retention.period_month == pd.Timestamp(full).date()
     assert PLAYS["nrr"].run(portfolio).last_full_month == pd.Timestamp(full).date()
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Dates: one calendar (Excel's, 1900-03-01 .. 9999-12-31) for every date cell; nothing wraps around
+# --------------------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("cell", "day"),
+    [
+        ("9999-12-31", "9999-12-31"),  # pandas' nanosecond range ends in 2262: this read as 1816-03-29
+        (_dt.date(9999, 12, 31), "9999-12-31"),
+        (_dt.datetime(2500, 6, 1, 15, 30), "2500-06-01"),  # read as 1915-11-12
+        (np.datetime64("2999-01-01"), "2999-01-01"),  # read as 1829-11-23
+        (2958465, "9999-12-31"),  # Excel's last serial
+        (pd.Timestamp("2024-05-01 00:30", tz="Europe/Paris"), "2024-05-01"),  # the local date
+    ],
+)
+def test_far_dates_are_read_as_written(cell: Any, day: str) -> None:
+    loaded = csxl.load_accounts(pd.DataFrame({"account": ["A"], "renewal_date": pd.Series([cell], dtype=object)}))
+    assert loaded.ok
+    assert loaded.frame["renewal_date"].iloc[0] == pd.Timestamp(day)
+    record = csxl.SurveyResponse(account="A", date=cell, kind="nps", score=9)
+    assert record.date.isoformat() == day
+
+
+@pytest.mark.parametrize("cell", ["1600-01-01", "1900-02-28", 60, _dt.date(1899, 12, 31)])
+def test_dates_before_excels_calendar_are_reported_not_guessed(cell: Any) -> None:
+    loaded = csxl.load_accounts(pd.DataFrame({"account": ["A"], "renewal_date": pd.Series([cell], dtype=object)}))
+    assert [(i.column, i.row) for i in loaded.issues] == [("renewal_date", 2)]
+    with pytest.raises(ValueError, match="must be a date"):
+        csxl.SurveyResponse(account="A", date=cell, kind="nps", score=9)
