@@ -19,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from csxl.cells import is_number
 from csxl.errors import InputError
 
 FloatArray = npt.NDArray[np.float64]
@@ -55,12 +56,16 @@ def fail(field: str, values: npt.NDArray[Any], bad: npt.NDArray[np.bool_], rule:
     return InputError(field, value, rule, detail="; ".join(p for p in parts if p))
 
 
-def shape_of(x: Any) -> Shape:
+def shape_of(x: Any, field: str = "input") -> Shape:
     if isinstance(x, pd.Series):
         return Shape(False, x.index, x.name)
     if isinstance(x, pd.DataFrame):
-        raise InputError("input", "a table", "a single value, a list or a column")
-    if np.ndim(x) == 0:
+        raise InputError(field, "a table", "a single value, a list or a column")
+    try:
+        ndim = np.ndim(x)
+    except ValueError:  # numpy refuses ragged nested lists
+        raise InputError(field, "rows of different lengths", "a single value, a list or a column") from None
+    if ndim == 0:
         return Shape(True)
     return Shape(False)
 
@@ -95,8 +100,11 @@ def to_float(
 
     Text that is not a number, booleans, infinities and values out of range raise :class:`InputError`.
     """
-    shape = shape_of(x)
-    arr = np.asarray(x.to_numpy() if isinstance(x, pd.Series) else x)
+    shape = shape_of(x, field)
+    if isinstance(x, (list, tuple)):  # keep each element's type: numpy would make True a 1 and a date a number
+        arr = np.asarray(x, dtype=object)
+    else:
+        arr = np.asarray(x.to_numpy() if isinstance(x, pd.Series) else x)
     raw = arr.reshape(-1)
     if raw.dtype.kind in "fiu":  # fast path: already numbers, no Python loop
         out = raw.astype(np.float64, copy=False)
@@ -105,9 +113,11 @@ def to_float(
     else:
         raw = raw.astype(object)
         blank = _is_blank(raw)
-        is_bool = np.fromiter((isinstance(v, (bool, np.bool_)) for v in raw), dtype=bool, count=raw.size)
+        # booleans, dates, complex numbers, bytes, containers ... are not numbers (csxl.cells.is_number), text may be
+        is_bool = np.fromiter((not (isinstance(v, str) or is_number(v)) for v in raw), dtype=bool, count=raw.size)
+        is_bool &= ~blank
         cleaned = raw.copy()
-        cleaned[blank] = None
+        cleaned[blank | is_bool] = None
         is_text = np.fromiter((isinstance(v, str) for v in raw), dtype=bool, count=raw.size)
         if not is_text.any() and not is_bool.any():
             try:  # numbers and blanks only (what a spreadsheet range usually holds): no pandas round trip

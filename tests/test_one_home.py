@@ -464,3 +464,26 @@ def test_dates_before_excels_calendar_are_reported_not_guessed(cell: Any) -> Non
     assert [(i.column, i.row) for i in loaded.issues] == [("renewal_date", 2)]
     with pytest.raises(ValueError, match="must be a date"):
         csxl.SurveyResponse(account="A", date=cell, kind="nps", score=9)
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Numbers: the metric functions take what csxl.cells calls a number, and nothing else
+# --------------------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("call", "field"),
+    [
+        (lambda: csxl.ltv(_dt.datetime(2024, 1, 1), 0.5, 0.1), "arpa"),  # a date read as 8.5e15 nanoseconds
+        (lambda: csxl.nps([9, 10, True]), "nps scores"),  # numpy turned True into a 1: NPS 33.3
+        (lambda: csxl.nps([[9, 2], [9]]), "nps scores"),  # ragged rows: a numpy ValueError
+        (lambda: csxl.nrr(100, [1 + 2j], 0, 0), "expansion"),
+        (lambda: csxl.nps([9, b"9"]), "nps scores"),
+        (lambda: csxl.nps([9, "\x00"]), "nps scores"),
+        (lambda: csxl.grr(100, np.array(["2024-01-01"], dtype="datetime64[D]"), 0), "contraction"),
+    ],
+)
+def test_only_numbers_are_numbers(call: Any, field: str) -> None:
+    with pytest.raises(csxl.InputError) as info:
+        call()
+    assert str(info.value).startswith(f"{field} must be")
