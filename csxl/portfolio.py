@@ -37,6 +37,16 @@ from csxl.tables import load_accounts, load_mrr, load_surveys
 __all__ = ["Portfolio"]
 
 
+#: The as-of dates csxl accepts: Excel's first exact date, and a century before its last (room for renewal windows,
+#: QBR dates and other future dates the plays compute).
+AS_OF_FIRST = _dt.date(1900, 3, 1)
+AS_OF_LAST = _dt.date(9899, 12, 31)
+
+
+def _day(value: _dt.date) -> _dt.date:
+    return value.date() if isinstance(value, _dt.datetime) else value
+
+
 @dataclass(frozen=True)
 class Portfolio:
     """Checked inputs + settings + as-of date. Build it with :meth:`from_tables` or :meth:`from_demo`."""
@@ -50,6 +60,9 @@ class Portfolio:
     issues: tuple[RowIssue, ...] = field(default=())
 
     def __post_init__(self) -> None:
+        if not isinstance(self.as_of, _dt.date) or not AS_OF_FIRST <= _day(self.as_of) <= AS_OF_LAST:
+            rule = f"a date from {AS_OF_FIRST.isoformat()} to {AS_OF_LAST.isoformat()}"
+            raise InputError("as_of", self.as_of, rule, detail="the plays date actions up to years after it")
         # the one place a Portfolio's History is normalised; every reader then takes portfolio.history as it is
         object.__setattr__(self, "history", normalise_history(self.history))
 

@@ -103,3 +103,23 @@ def test_concurrent_refreshes_take_turns_and_keep_every_snapshot(book: Path) -> 
     snapshots = {d.date().isoformat() for d in read_book(book).to_portfolio().history["as_of"]}
     assert set(dates) <= snapshots  # last-writer-wins lost snapshots before the lock
     assert "Dashboard" in _sheets(book)
+
+
+@pytest.mark.parametrize("as_of", ["9999-12-31", "9900-01-01", "1899-12-31"])
+def test_an_as_of_outside_csxls_calendar_is_a_clear_input_error(book: Path, as_of: str) -> None:
+    before = book.read_bytes()
+    for args in (["refresh", str(book)], ["report", str(book), "--format", "json"]):
+        run = CliRunner().invoke(cli, [*args, "--as-of", as_of])
+        assert run.exit_code == EXIT_INPUT, run.output  # it was exit 70: OverflowError: date value out of range
+        assert "as_of must be a date from 1900-03-01 to 9899-12-31" in run.output
+    assert book.read_bytes() == before
+
+
+def test_the_last_as_of_csxl_takes_runs_every_play(book: Path) -> None:
+    # 9899-12-31: every date a play computes from it (renewal windows, QBR dates, reviews) still exists
+    run = CliRunner().invoke(cli, ["refresh", str(book), "--as-of", "9899-12-31"])
+    assert run.exit_code == 0, run.output
+    name = str(read_book(book).tables["Accounts"]["account"].iloc[0])
+    for command in ("risk", "qbr", "save", "renewal", "onboarding", "success-plan", "expansion", "score"):
+        run = CliRunner().invoke(cli, [command, name, "--book", str(book), "--as-of", "9899-12-31", "--json"])
+        assert run.exit_code == 0, (command, run.output)
