@@ -29,10 +29,13 @@ from typing import Any, Union, cast
 import numpy as np
 import pandas as pd
 
+from csxl.columns import convert_column
 from csxl.dimensions import score_engagement, score_financial, score_outcomes, score_relationship, score_usage
 from csxl.health import health_score, health_tier, main_risk, simple_points, simple_tier
+from csxl.models import AccountRecord, column_specs
 from csxl.settings import Settings, TierScheme, resolve_weights
 from csxl.signals import SIGNALS, NumericSignal, signal_rag
+from csxl.vectors import fail, shape_of
 
 __all__ = ["SCORED_COLUMNS", "dimension_scores", "score_accounts", "simple_points_frame"]
 
@@ -61,16 +64,29 @@ def _col(accounts: pd.DataFrame, name: str) -> pd.Series[Any]:
     return missing
 
 
+def _checked(accounts: pd.DataFrame, name: str) -> pd.Series[Any]:
+    """A column converted by the Accounts table's rule for it (:class:`csxl.models.AccountRecord`); a bad cell
+    raises :class:`InputError` naming the column, the value, the rule and where it is (never read as blank)."""
+    spec = column_specs(AccountRecord)[name]
+    column = _col(accounts, name)
+    converted = convert_column(spec, column)
+    if converted.bad.any():
+        raise fail(name, column.to_numpy(dtype=object), converted.bad, spec.rule, shape_of(column))
+    out: pd.Series[Any] = pd.Series(converted.values, index=accounts.index, name=name)
+    return out
+
+
 def dimension_scores(accounts: pd.DataFrame) -> pd.DataFrame:
-    """The five 0..10 dimension scores per account (NaN where the signals are missing), overrides applied."""
-    available = pd.to_numeric(_col(accounts, "features_available"), errors="coerce")
-    adopted = pd.to_numeric(_col(accounts, "features_adopted"), errors="coerce")
+    """The five 0..10 dimension scores per account (NaN where the signals are missing), overrides applied.
+
+    Feature counts, the contract trend and the ``<dimension>_override`` cells are read by the Accounts table's rules:
+    an override outside 0..10, junk in a count or an unknown trend label raises :class:`InputError`.
+    """
+    available = _checked(accounts, "features_available").astype(float)
+    adopted = _checked(accounts, "features_adopted").astype(float)
     breadth = (adopted / available.where(available > 0)).clip(upper=1.0)
-    expanding = (
-        _col(accounts, "contract_trend")
-        .astype(object)
-        .map(lambda v: None if v is None or v != v else str(v).strip().lower() == "expanded")
-    )
+    trend = _checked(accounts, "contract_trend").astype(object)
+    expanding = trend.map(lambda v: None if v is None else v == "expanded")
     scores = pd.DataFrame(
         {
             "usage": score_usage(_col(accounts, "dau_mau"), breadth),
@@ -90,7 +106,7 @@ def dimension_scores(accounts: pd.DataFrame) -> pd.DataFrame:
         index=accounts.index,
     )
     for dim in scores.columns:
-        override = pd.to_numeric(_col(accounts, f"{dim}_override"), errors="coerce")
+        override = _checked(accounts, f"{dim}_override").astype(float)
         scores[dim] = override.where(override.notna(), scores[dim]).astype(float)
     return cast(pd.DataFrame, scores)
 

@@ -487,3 +487,26 @@ def test_only_numbers_are_numbers(call: Any, field: str) -> None:
     with pytest.raises(csxl.InputError) as info:
         call()
     assert str(info.value).startswith(f"{field} must be")
+
+
+@pytest.mark.parametrize(
+    ("cells", "field"),
+    [
+        ({"dau_mau": [0.5], "usage_override": [50]}, "usage_override"),  # a 0-10 score of 50 was used as is
+        ({"dau_mau": [0.5], "usage_override": ["abc"]}, "usage_override"),  # junk was silently ignored
+        ({"dau_mau": [0.5], "usage_override": [True]}, "usage_override"),  # True became 1.0
+        ({"dau_mau": [0.5], "features_adopted": ["abc"], "features_available": [5]}, "features_adopted"),
+        ({"payment_status": ["current"], "contract_trend": ["=1+1"]}, "contract_trend"),  # read as 'not expanding'
+    ],
+)
+def test_overrides_and_counts_follow_the_accounts_tables_rules(cells: dict[str, list[Any]], field: str) -> None:
+    with pytest.raises(csxl.InputError) as info:
+        csxl.dimension_scores(pd.DataFrame(cells))
+    assert str(info.value).startswith(f"{field} must be")
+    loaded = csxl.load_accounts(pd.DataFrame({"account": ["A"], **cells}))
+    assert [i.column for i in loaded.issues] == [field]  # the same cell, the same verdict through the loader
+
+
+def test_a_contract_trend_synonym_is_read_alike_by_the_loader_and_the_scores() -> None:
+    direct = csxl.dimension_scores(pd.DataFrame({"payment_status": ["current"], "contract_trend": ["Expanding"]}))
+    assert direct["financial"].iloc[0] == pytest.approx(10.0, abs=1e-12)  # current + expanding: the top of the band
