@@ -17,6 +17,8 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from csxl.errors import InputError
+
 __all__ = ["DemoData", "demo_portfolio"]
 
 #: segment -> (share of accounts, ARR low, ARR high) in currency units per year.
@@ -66,10 +68,9 @@ def demo_portfolio(accounts: int = 250, seed: int = 7, months: int = 24, as_of: 
     MRR paths contain new business, expansion, contraction, churn (MRR reaches 0) and reactivation. Churned accounts
     stay in the accounts table with ARR 0 and a churn reason (they feed win-back plays).
     """
-    if accounts < 1:
-        raise ValueError(f"accounts must be >= 1, got {accounts}")
-    if months < 2:
-        raise ValueError(f"months must be >= 2, got {months}")
+    for name, value, least in (("accounts", accounts, 1), ("months", months, 2)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least:
+            raise InputError(name, value, f"a whole number >= {least}")
     as_of = as_of or date(2026, 10, 31)
     rng = np.random.default_rng(seed)
     n = accounts

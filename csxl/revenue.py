@@ -19,7 +19,7 @@ import pandas as pd
 
 from csxl.errors import InputError
 from csxl.mrrgrid import MrrGrid, MrrRows, load
-from csxl.vectors import FloatArray, Shape, fail, require_columns, restore, to_float
+from csxl.vectors import FloatArray, Shape, combine, fail, require_columns, restore, to_float
 
 __all__ = [
     "MOVEMENT_COLUMNS",
@@ -173,21 +173,12 @@ def period_rates(movements: pd.DataFrame) -> pd.DataFrame:
 # --------------------------------------------------------------------------------------------------- helpers
 
 
-def _inputs(*pairs: tuple[FloatArray, Shape]) -> tuple[list[FloatArray], Shape]:
-    """Broadcast several converted inputs; Series must share one index (else positions would silently mismatch)."""
-    shapes = [s for _, s in pairs]
-    indexed = [s for s in shapes if s.index is not None]
-    for s in indexed[1:]:
-        if not s.index.equals(indexed[0].index):  # type: ignore[union-attr]
-            raise InputError("inputs", "Series with different indexes", "Series on the same index")
-    arrays = [a.reshape(()) if s.scalar else a for a, s in pairs]
-    try:
-        out = [np.asarray(a, dtype=np.float64) for a in np.broadcast_arrays(*arrays)]
-    except ValueError as exc:
-        lengths = ", ".join(str(a.size) for a in arrays)
-        raise InputError("inputs", lengths, "the same length (or single values)") from exc
-    result_shape = indexed[0] if indexed else next((s for s in shapes if not s.scalar), Shape(True))
-    return out, result_shape
+def _finite(ratio: FloatArray, start: FloatArray, shape: Shape) -> FloatArray:
+    """``ratio`` when every value is finite (or NaN from a blank); an overflow names the start MRR that caused it."""
+    overflow = np.isinf(ratio)
+    if overflow.any():
+        raise fail("start_mrr", start, overflow, "large enough for a finite ratio of the movements to it", shape)
+    return ratio
 
 
 def _money(x: Any, field: str) -> tuple[FloatArray, Shape]:
@@ -226,7 +217,7 @@ def nrr(start_mrr: Any, expansion: Any, contraction: Any, churned: Any) -> Any:
     ``start_mrr`` must be > 0. ``contraction + churned > start_mrr`` raises (the inputs are inconsistent: it would
     make GRR negative). Vectorised; NaN propagates.
     """
-    (s, e, c, ch), shape = _inputs(
+    (s, e, c, ch), shape = combine(
         _start(start_mrr),
         _money(expansion, "expansion"),
         _money(contraction, "contraction"),
@@ -234,7 +225,9 @@ def nrr(start_mrr: Any, expansion: Any, contraction: Any, churned: Any) -> Any:
     )
     _check_losses(s, c, ch, shape)
     # >= 0 by the checks above; the clip only removes float dust such as (0.3 - 0.1 - 0.2) / 0.3 = -9e-17
-    return restore(np.maximum((s + e - c - ch) / s, 0.0), shape)
+    with np.errstate(over="ignore"):
+        ratio = np.maximum((s + e - c - ch) / s, 0.0)
+    return restore(_finite(ratio, s, shape), shape)
 
 
 def grr(start_mrr: Any, contraction: Any, churned: Any) -> Any:
@@ -242,7 +235,7 @@ def grr(start_mrr: Any, contraction: Any, churned: Any) -> Any:
 
     Expansion never counts. Same input rules as :func:`nrr`. Vectorised; NaN propagates.
     """
-    (s, c, ch), shape = _inputs(_start(start_mrr), _money(contraction, "contraction"), _money(churned, "churned"))
+    (s, c, ch), shape = combine(_start(start_mrr), _money(contraction, "contraction"), _money(churned, "churned"))
     _check_losses(s, c, ch, shape)
     return restore(np.maximum((s - c - ch) / s, 0.0), shape)
 
@@ -252,7 +245,7 @@ def logo_churn_rate(customers_start: Any, customers_lost: Any) -> Any:
 
     ``customers_start`` must be > 0; ``customers_lost`` must be 0..customers_start. Vectorised; NaN propagates.
     """
-    (start, lost), shape = _inputs(
+    (start, lost), shape = combine(
         to_float(customers_start, "customers_start", lo=0, lo_open=True, rule="> 0 (customers at the start)"),
         to_float(customers_lost, "customers_lost", lo=0, rule=">= 0 (customers)"),
     )
@@ -270,7 +263,7 @@ def revenue_churn_rate(start_mrr: Any, contraction: Any, churned: Any, expansion
     expansion it is net revenue churn, negative when expansion outweighs losses. Equals ``1 - nrr`` (net) or
     ``1 - grr`` (gross). Same input rules as :func:`nrr`. Vectorised; NaN propagates.
     """
-    (s, c, ch, e), shape = _inputs(
+    (s, c, ch, e), shape = combine(
         _start(start_mrr),
         _money(contraction, "contraction"),
         _money(churned, "churned"),
@@ -287,7 +280,7 @@ def quick_ratio(new: Any, expansion: Any, contraction: Any, churned: Any, reacti
     All inputs currency per month, >= 0. No losses: ``inf`` when something was gained (a real, excellent state),
     ``NaN`` when nothing moved at all (0 / 0 is undefined). Vectorised; NaN propagates.
     """
-    (n, e, c, ch, r), shape = _inputs(
+    (n, e, c, ch, r), shape = combine(
         _money(new, "new"),
         _money(expansion, "expansion"),
         _money(contraction, "contraction"),
@@ -348,7 +341,7 @@ def ltv(arpa: Any, gross_margin: Any, churn_rate: Any, max_lifetime_months: Any 
     Vectorised; NaN propagates.
     """
     cap = _cap(max_lifetime_months)
-    (a, gm, churn), shape = _inputs(
+    (a, gm, churn), shape = combine(
         _money(arpa, "arpa"), _fraction(gross_margin, "gross_margin"), _fraction(churn_rate, "churn_rate")
     )
     return restore(a * gm * _lifetime(churn, cap, shape), shape)
@@ -361,7 +354,7 @@ def cac_payback(cac: Any, arpa: Any, gross_margin: Any) -> Any:
     fraction 0..1. A zero margin contribution (arpa x gross_margin == 0) raises: the cost is never paid back.
     Vectorised; NaN propagates.
     """
-    (c, a, gm), shape = _inputs(
+    (c, a, gm), shape = combine(
         to_float(cac, "cac", lo=0, rule=">= 0 (currency per account)"),
         _money(arpa, "arpa"),
         _fraction(gross_margin, "gross_margin"),

@@ -31,6 +31,7 @@ import pandas as pd
 
 from csxl.columns import convert_column
 from csxl.dimensions import score_engagement, score_financial, score_outcomes, score_relationship, score_usage
+from csxl.errors import InputError
 from csxl.health import health_score, health_tier, main_risk, simple_points, simple_tier
 from csxl.models import AccountRecord, column_specs
 from csxl.settings import Settings, TierScheme, resolve_weights
@@ -169,6 +170,8 @@ def score_accounts(
     """
     cutoffs: Mapping[str, tuple[float, float]] | None = None
     tiers = (8, 5)
+    if settings is not None and not isinstance(settings, Settings):
+        raise InputError("settings", settings, "a csxl.Settings, e.g. Settings(preset='growth')")
     if settings is not None:
         weights, scheme = settings.resolved_weights(), settings.scheme()
         cutoffs, tiers = settings.simple_cutoffs, settings.simple_tiers

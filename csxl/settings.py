@@ -16,9 +16,9 @@ import datetime as _dt
 from collections.abc import Mapping
 from itertools import pairwise
 from types import MappingProxyType
-from typing import Union
+from typing import Any, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from csxl.errors import InputError
 
@@ -106,6 +106,10 @@ def resolve_weights(weights: Union[str, Mapping[str, float]]) -> dict[str, float
         if key not in HEALTH_WEIGHTS:
             raise InputError("weights", weights, f"a preset ({', '.join(sorted(HEALTH_WEIGHTS))}) or a mapping")
         return dict(HEALTH_WEIGHTS[key])
+    if not isinstance(weights, Mapping):
+        raise InputError(
+            "weights", type(weights).__name__, f"a preset ({', '.join(sorted(HEALTH_WEIGHTS))}) or a mapping"
+        )
     raw: dict[str, float] = {}
     for dim, w in weights.items():
         name = str(dim).strip().lower()
@@ -169,6 +173,14 @@ class Settings(BaseModel):
             raise ValueError(f"preset must be one of {', '.join(HEALTH_WEIGHTS)}, got {value!r}")
         return key
 
+    @field_validator("simple_tiers")
+    @classmethod
+    def _simple_tiers(cls, value: tuple[int, int]) -> tuple[int, int]:
+        green, yellow = value
+        if not 0 < yellow < green <= 10:
+            raise ValueError(f"simple_tiers must be (green, yellow) with 0 < yellow < green <= 10, got {value!r}")
+        return value
+
     @field_validator("currency")
     @classmethod
     def _currency(cls, value: str) -> str:
@@ -176,6 +188,15 @@ class Settings(BaseModel):
         if len(code) != 3 or not code.isalpha():
             raise ValueError(f"currency must be a 3-letter ISO code such as USD, got {value!r}")
         return code
+
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:  # every bad setting at once, as a csxl error naming the field and the value
+            first = exc.errors()[0]
+            field = ".".join(str(part) for part in first["loc"]) or "settings"
+            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+            raise InputError(field, first.get("input"), "a valid setting", detail=problems) from None
 
     def resolved_weights(self) -> dict[str, float]:
         """The normalised weights in force: the user's own, or the preset's."""

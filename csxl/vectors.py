@@ -230,7 +230,11 @@ def combine(*inputs: tuple[FloatArray, Shape]) -> tuple[list[FloatArray], Shape]
     except ValueError:
         lengths = sorted({a.size for a, _ in inputs})
         raise InputError("argument lengths", lengths, "equal (or 1 for a single value)") from None
-    return [np.asarray(a, dtype=np.float64) for a in arrays], broadcast(*shapes)
+    shape = broadcast(*shapes)
+    if shape.index is not None and arrays and arrays[0].size != len(shape.index):
+        lengths = sorted({a.size for a, _ in inputs})
+        raise InputError("argument lengths", lengths, "equal (or 1 for a single value)")
+    return [np.asarray(a, dtype=np.float64) for a in arrays], shape
 
 
 def map_distinct(x: Any, field: str, rule: str, convert: Callable[[Any], float | None]) -> tuple[FloatArray, Shape]:

@@ -510,3 +510,21 @@ def test_overrides_and_counts_follow_the_accounts_tables_rules(cells: dict[str, 
 def test_a_contract_trend_synonym_is_read_alike_by_the_loader_and_the_scores() -> None:
     direct = csxl.dimension_scores(pd.DataFrame({"payment_status": ["current"], "contract_trend": ["Expanding"]}))
     assert direct["financial"].iloc[0] == pytest.approx(10.0, abs=1e-12)  # current + expanding: the top of the band
+
+
+@pytest.mark.parametrize(
+    ("call", "field"),
+    [
+        (lambda: csxl.demo_portfolio(0), "accounts"),  # ValueError before
+        (lambda: csxl.Settings(simple_tiers=(5, 8)), "simple_tiers"),  # accepted, then refused by later code
+        (lambda: csxl.Settings(preset="nope"), "preset"),  # a pydantic ValidationError before
+        (lambda: csxl.health_score({"usage": 7}, weights=None), "weights"),  # AttributeError before
+        (lambda: csxl.score_accounts(pd.DataFrame({"account": ["A"]}), settings="growth"), "settings"),
+        (lambda: csxl.grr(pd.Series([100.0]), 1, [1, 2]), "argument lengths"),  # a pandas ValueError before
+        (lambda: csxl.nrr(1e-300, 1e300, 0, 0), "start_mrr"),  # inf before
+    ],
+)
+def test_misuse_is_a_csxl_error_naming_the_argument(call: Any, field: str) -> None:
+    with pytest.raises(csxl.InputError) as info:
+        call()
+    assert str(info.value).startswith(f"{field} must be")

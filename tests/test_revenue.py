@@ -364,10 +364,11 @@ def test_missing_values_propagate() -> None:
         (lambda: logo_churn_rate(0, 0), "customers_start must be > 0"),
         (lambda: logo_churn_rate(10, 11), "customers_lost must be <= customers_start, got 11"),
         (lambda: quick_ratio(1, 1, -1, 0), "contraction must be >= 0"),
-        (lambda: nrr([1, 2, 3], [1, 2], 0, 0), "inputs must be the same length"),
+        # one broadcasting rule for every metric (csxl.vectors.combine; revenue had its own wording)
+        (lambda: nrr([1, 2, 3], [1, 2], 0, 0), "argument lengths must be equal (or 1 for a single value)"),
         (
             lambda: nrr(pd.Series([1.0], index=["a"]), pd.Series([1.0], index=["b"]), 0, 0),
-            "inputs must be Series on the same index",
+            "Series arguments must be on one index",
         ),
     ],
 )
