@@ -508,6 +508,22 @@ PACKAGES: list[tuple[str, Callable[[Path, Path], Path], Limits, list[str]]] = [
         Limits(),
         ["xl/styles.xml", "DOCTYPE/ENTITY"],
     ),
+    (
+        "entity behind 8 KB of comments",  # the scan read only the first 4 KB: this passed it
+        lambda s, t: _repack(
+            s, t, {"xl/styles.xml": b'<?xml version="1.0"?>' + b"<!-- " + b"pad <x> " * 1024 + b"-->" + _LAUGHS[21:]}
+        ),
+        Limits(),
+        ["xl/styles.xml", "DOCTYPE/ENTITY"],
+    ),
+    (
+        "entity in a UTF-16 part",
+        lambda s, t: _repack(
+            s, t, {"xl/styles.xml": _LAUGHS.replace(b"workbook", b"styleSheet").decode().encode("utf-16")}
+        ),
+        Limits(),
+        ["xl/styles.xml", "DOCTYPE/ENTITY"],
+    ),
     ("not a zip", _text, Limits(), ["not a zip archive"]),
     ("OLE file", _ole, Limits(), ["password-protected or legacy .xls file; save it as .xlsx"]),
     ("missing file", _absent, Limits(), ["no such file"]),

@@ -56,8 +56,10 @@ __all__ = [
 OLE_SIGNATURE = bytes.fromhex("D0CF11E0A1B11AE1")
 #: Members at most this large (uncompressed) are exempt from the compression-ratio check.
 RATIO_EXEMPT_BYTES = 5 * 1024 * 1024
-#: Bytes of each XML member scanned for a DOCTYPE / ENTITY declaration (they can only appear in the prolog).
-PROLOG_BYTES = 4096
+#: The longest XML prolog (declaration, comments, processing instructions before the root element) csxl reads; a
+#: real part's is under 200 bytes. A DOCTYPE / ENTITY declaration can only stand there, so the whole prolog is read.
+PROLOG_MAX_BYTES = 16 * 1024 * 1024
+_CHUNK = 64 * 1024
 _REQUIRED_MEMBERS = ("[Content_Types].xml", "xl/workbook.xml")
 _MB = 1024 * 1024
 
@@ -81,16 +83,49 @@ def _size(n: float) -> str:
     return f"{int(n):,} bytes ({n / _MB:.1f} MB)"
 
 
-def _has_declaration(head: bytes) -> bool:
-    """True when the start of an XML part declares a DOCTYPE or an ENTITY (UTF-8 or UTF-16 encoded)."""
-    texts = [head]
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or (len(head) > 1 and 0 in head[:2]):
-        for encoding in ("utf-16", "utf-16-le", "utf-16-be"):
-            try:
-                texts.append(head.decode(encoding, errors="ignore").encode("utf-8"))
-            except LookupError:  # pragma: no cover - the codecs always exist
-                continue
-    return any(b"<!DOCTYPE" in t.upper() or b"<!ENTITY" in t.upper() for t in texts)
+def _decode(data: bytes) -> str:
+    """A part's leading bytes as text: UTF-16 when it says so (a BOM or a zero byte up front), else UTF-8."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or (len(data) > 1 and 0 in data[:2]):
+        return data.decode("utf-16", errors="ignore")
+    return data.decode("utf-8", errors="ignore")
+
+
+def _prolog_verdict(text: str) -> bool | None:
+    """Walk an XML prolog: True at a ``<!`` declaration (DOCTYPE, ENTITY ...), False at the root element (or text
+    no parser would accept), None when ``text`` ends before either (read more)."""
+    i = 1 if text.startswith("\ufeff") else 0
+    while True:
+        while i < len(text) and text[i] in " \t\r\n":
+            i += 1
+        if i >= len(text):
+            return None
+        if text.startswith("<?", i):
+            end = text.find("?>", i + 2)
+        elif text.startswith("<!--", i):
+            end = text.find("-->", i + 4)
+            end = end + 1 if end != -1 else -1  # past "--", so the +2 below clears "-->"
+        elif text.startswith("<!", i):
+            return True
+        else:
+            return False if len(text) - i >= 2 or text[i] != "<" else None
+        if end == -1:
+            return None
+        i = end + 2
+
+
+def _has_declaration(member: Any) -> bool:
+    """True when an XML part's prolog, read in full however long, declares a DOCTYPE or an ENTITY."""
+    data = b""
+    while True:
+        chunk = member.read(_CHUNK)
+        data += chunk
+        verdict = _prolog_verdict(_decode(data))
+        if verdict is not None:
+            return verdict
+        if not chunk:
+            return False  # the part ended inside its prolog: no element, the parser will refuse it
+        if len(data) > PROLOG_MAX_BYTES:
+            return True  # a prolog of megabytes is no workbook's: refuse it as one would a declaration
 
 
 def _check_xml(path: str, zf: zipfile.ZipFile, names: list[str]) -> None:
@@ -109,8 +144,8 @@ def _check_xml(path: str, zf: zipfile.ZipFile, names: list[str]) -> None:
         if name == "xl/workbook.xml" or not name.lower().endswith((".xml", ".rels")):
             continue
         with zf.open(name) as member:
-            head = member.read(PROLOG_BYTES)
-        if _has_declaration(head):
+            hostile = _has_declaration(member)
+        if hostile:
             raise FileError(path, f"{name} {bomb}")
 
 
@@ -121,8 +156,8 @@ def check_package(path: str | Path, limits: Limits = DEFAULT_LIMITS) -> None:
     (``limits.max_file_bytes``); the OLE2 signature ``D0 CF 11 E0 A1 B1 1A E1`` (a password-protected or legacy
     ``.xls`` file); a readable zip archive; the member count; the declared uncompressed sizes (total, and the ratio
     uncompressed / compressed of every member larger than 5 MB); the parts ``[Content_Types].xml`` and
-    ``xl/workbook.xml``; ``xl/workbook.xml`` parses with ``defusedxml`` (no DTD, no entities); the first 4 KB of every
-    other ``.xml``/``.rels`` member holds no ``<!DOCTYPE`` or ``<!ENTITY``.
+    ``xl/workbook.xml``; ``xl/workbook.xml`` parses with ``defusedxml`` (no DTD, no entities); the whole prolog of every
+    other ``.xml``/``.rels`` member (however long: comments do not hide a declaration) holds no ``<!`` declaration.
     """
     p = Path(path)
     where = str(path)
