@@ -123,3 +123,31 @@ def test_the_last_as_of_csxl_takes_runs_every_play(book: Path) -> None:
     for command in ("risk", "qbr", "save", "renewal", "onboarding", "success-plan", "expansion", "score"):
         run = CliRunner().invoke(cli, [command, name, "--book", str(book), "--as-of", "9899-12-31", "--json"])
         assert run.exit_code == 0, (command, run.output)
+
+
+@pytest.mark.slow
+def test_killed_refreshes_leave_the_old_or_the_new_workbook_never_a_broken_one(book: Path) -> None:
+    import random
+    import signal
+    import time
+
+    csxl = [sys.executable, "-c", "from csxl.cli import main; main()"]
+    start = time.monotonic()
+    subprocess.run([*csxl, "refresh", str(book), "--as-of", "2026-10-03"], check=True, capture_output=True)
+    duration = time.monotonic() - start  # one whole refresh, Python's start included
+    rng = random.Random(20261204)
+    outcomes = {"old": 0, "new": 0}
+    for kill in range(30):
+        before = read_book(book).to_portfolio().history["as_of"].nunique()
+        proc = subprocess.Popen([*csxl, "refresh", str(book), "--as-of", f"2026-{1 + kill % 9:02d}-{1 + kill:02d}"])
+        # spread over the run, weighted to its end: the write and the replace happen in the last tenth
+        time.sleep(duration * (rng.uniform(0.3, 1.0) if kill % 2 else rng.uniform(0.85, 1.05)))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        after = read_book(book).to_portfolio().history["as_of"].nunique()  # the workbook always opens
+        assert after in (before, before + 1)
+        outcomes["new" if after > before else "old"] += 1
+    run = subprocess.run([*csxl, "refresh", str(book), "--as-of", "2026-10-31"], capture_output=True, check=False)
+    assert run.returncode == 0, run.stderr.decode()[-500:]
+    assert sorted(p.name for p in book.parent.iterdir()) == ["book.xlsx"]  # no temp file survives the next run
+    assert sum(outcomes.values()) == 30
