@@ -18,8 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-import openpyxl
-
 from csxl.book import layout
 from csxl.book.dashboard_sheet import dashboard_plan
 from csxl.book.plan import Plan
@@ -27,7 +25,7 @@ from csxl.book.read import BookData, read_book, validate_book
 from csxl.book.refresh import RefreshResult, cohorts_plan, refresh, refreshed_at
 from csxl.book.safety import real_path, refuse_if_open, replacing
 from csxl.book.sheets import ReportResult, account_plan, at_risk_plan, at_risk_table, play_plan, report_sections
-from csxl.book.template import build_template
+from csxl.book.template import blank_workbook, build_template
 from csxl.book.xlsx import apply_plan
 from csxl.cohorts import cohort_grr, cohort_nrr
 from csxl.dashboard import tier_summary, weekly_dashboard
@@ -227,11 +225,7 @@ def write_report(
     say("reading the workbook")
     _, portfolio = _portfolio(path, as_of)
     with replacing(target, suffix=".xlsx") as tmp:
-        wb = openpyxl.Workbook()
-        ws = wb.active
-        assert ws is not None
-        ws.title = layout.SHEET_DASHBOARD
-        wb.save(tmp)
+        blank_workbook(tmp, layout.SHEET_DASHBOARD)
         say("dashboard and cohorts")
         dash = weekly_dashboard(portfolio)
         plan = dashboard_plan(portfolio, refreshed_at(), dash=dash)

@@ -34,7 +34,11 @@ from csxl.book.layout import ACCOUNTS, HISTORY, MRR, SURVEYS, Column, Setting, T
 from csxl.demo import DemoData
 from csxl.errors import FileError, InputError
 
-__all__ = ["FILLS", "build_template"]
+__all__ = [
+    "FILLS",
+    "blank_workbook",
+    "build_template",
+]
 
 #: Body fill per column role (None: no fill, the default white of an input cell).
 FILLS: dict[str, str | None] = {"input": None, "formula": "DDEBF7", "owned": "EDEDED"}
@@ -492,3 +496,12 @@ def build_template(
     except OSError as exc:
         raise FileError(str(target), f"cannot write the workbook ({exc.strerror or exc})") from None
     return target
+
+
+def blank_workbook(path: str | Path, sheet: str) -> None:
+    """An empty workbook with one sheet named ``sheet`` (the report's starting point: Plans then fill it)."""
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = sheet
+    wb.save(path)
