@@ -68,9 +68,11 @@ def demo_portfolio(accounts: int = 250, seed: int = 7, months: int = 24, as_of: 
     MRR paths contain new business, expansion, contraction, churn (MRR reaches 0) and reactivation. Churned accounts
     stay in the accounts table with ARR 0 and a churn reason (they feed win-back plays).
     """
-    for name, value, least in (("accounts", accounts, 1), ("months", months, 2)):
+    for name, value, least in (("accounts", accounts, 1), ("months", months, 2), ("seed", seed, 0)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least:
             raise InputError(name, value, f"a whole number >= {least}")
+    if as_of is not None and not isinstance(as_of, date):
+        raise InputError("as_of", as_of, "a date")
     as_of = as_of or date(2026, 10, 31)
     rng = np.random.default_rng(seed)
     n = accounts

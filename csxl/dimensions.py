@@ -14,12 +14,11 @@ from collections.abc import Callable
 from typing import Any, cast
 
 import numpy as np
-import pandas as pd
 
 from csxl.cells import YES_NO_RULE, is_number, label_key, yes_no
 from csxl.errors import InputError
 from csxl.signals import SIGNALS, NumericSignal
-from csxl.vectors import FloatArray, Shape, combine, fail, map_distinct, shape_of, to_float
+from csxl.vectors import FloatArray, Shape, array_of, combine, fail, map_distinct, shape_of, to_float
 from csxl.vectors import restore as _restore
 
 
@@ -31,7 +30,7 @@ def _flag_of(v: Any) -> float | None:
 
 def _flag(x: Any, field: str) -> tuple[FloatArray, Shape]:
     """A yes/no signal -> 1.0 / 0.0, NaN where missing (the rule of :func:`csxl.cells.yes_no`)."""
-    arr = np.asarray(x.to_numpy() if isinstance(x, pd.Series) else x)
+    arr = array_of(x, field)
     if arr.dtype.kind == "b":
         return arr.reshape(-1).astype(np.float64), shape_of(x)
     return map_distinct(x, field, YES_NO_RULE, _flag_of)
@@ -49,7 +48,7 @@ def _presence_of(v: Any) -> float | None:
 
 def _presence(x: Any, field: str) -> tuple[FloatArray, Shape]:
     """A person slot (champion, exec sponsor) -> 1.0 present / 0.0 absent / NaN blank."""
-    arr = np.asarray(x.to_numpy() if isinstance(x, pd.Series) else x)
+    arr = array_of(x, field)
     if arr.dtype.kind == "b":
         return arr.reshape(-1).astype(np.float64), shape_of(x)
     return map_distinct(x, field, "a name, true/false, or none/left", _presence_of)
@@ -147,7 +146,7 @@ _TREND_RULE = "down, declining, flat, stable, up, growing, or a fractional chang
 def _trend(x: Any, field: str) -> tuple[FloatArray, Shape]:
     """Login trend -> 0 down, 1 flat, 2 up. Numbers are fractional changes rated like ``core_action_trend``."""
     cuts = _CORE_ACTION_TREND
-    arr = np.asarray(x.to_numpy() if isinstance(x, pd.Series) else x)
+    arr = array_of(x, field)
     if arr.dtype.kind in "fiu":
         values, shape = to_float(x, field, lo=-1.0, rule=_TREND_RULE)
         return cuts.rate(values), shape

@@ -35,7 +35,7 @@ from csxl.settings import (
     resolve_tier_scheme,
     resolve_weights,
 )
-from csxl.vectors import FloatArray, Shape, combine, fail, map_distinct, restore, shape_of, to_float
+from csxl.vectors import FloatArray, Shape, array_of, combine, fail, map_distinct, restore, shape_of, to_float
 
 __all__ = [
     "SIMPLE_DIMENSIONS",
@@ -85,7 +85,7 @@ def _point_of(v: Any) -> float | None:
 def _points(x: Any, field: str) -> tuple[FloatArray, Shape]:
     """Convert one simple-points argument to 0.0/1.0/2.0 (NaN where missing), raising for anything else."""
     shape = shape_of(x)
-    arr = np.asarray(x.to_numpy() if isinstance(x, pd.Series) else x)
+    arr = array_of(x, field)
     raw = arr.reshape(-1)
     if raw.dtype.kind in "iuf":  # fast path: numbers, no Python loop
         out = raw.astype(np.float64)

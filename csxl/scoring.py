@@ -65,6 +65,12 @@ def _col(accounts: pd.DataFrame, name: str) -> pd.Series[Any]:
     return missing
 
 
+def _table(accounts: Any) -> pd.DataFrame:
+    if not isinstance(accounts, pd.DataFrame):
+        raise InputError("accounts", type(accounts).__name__, "a DataFrame of accounts (one row per account)")
+    return accounts
+
+
 def _checked(accounts: pd.DataFrame, name: str) -> pd.Series[Any]:
     """A column converted by the Accounts table's rule for it (:class:`csxl.models.AccountRecord`); a bad cell
     raises :class:`InputError` naming the column, the value, the rule and where it is (never read as blank)."""
@@ -83,6 +89,7 @@ def dimension_scores(accounts: pd.DataFrame) -> pd.DataFrame:
     Feature counts, the contract trend and the ``<dimension>_override`` cells are read by the Accounts table's rules:
     an override outside 0..10, junk in a count or an unknown trend label raises :class:`InputError`.
     """
+    accounts = _table(accounts)
     available = _checked(accounts, "features_available").astype(float)
     adopted = _checked(accounts, "features_adopted").astype(float)
     breadth = (adopted / available.where(available > 0)).clip(upper=1.0)
@@ -134,6 +141,11 @@ def simple_points_frame(
     spreadsheet engine's results are compared with. ``cutoffs`` changes the (green, yellow) cut-offs of the numeric
     signals (``logins_per_week``, ``contacts``, ``nps``), ``tiers`` the (green, yellow) lower bounds on the total.
     """
+    accounts = _table(accounts)
+    if cutoffs is not None and not isinstance(cutoffs, Mapping):
+        raise InputError("cutoffs", type(cutoffs).__name__, "a mapping of signal -> (green, yellow) cut-offs")
+    if not isinstance(tiers, (tuple, list)) or len(tiers) != 2:
+        raise InputError("tiers", tiers, "(green, yellow) lower bounds on the 0..10 total")
     parts = {
         "usage": signal_rag("logins_per_week", _col(accounts, "logins_per_week"), _cutoffs("logins_per_week", cutoffs)),
         "engagement": signal_rag("login_trend", _col(accounts, "login_trend")),
@@ -168,6 +180,7 @@ def score_accounts(
     fill few columns), and every other account is still scored. ``settings`` (a workbook's Settings sheet), when
     given, supplies the weights, the tier scheme and the simple-points cut-offs and replaces ``weights``/``scheme``.
     """
+    accounts = _table(accounts)
     cutoffs: Mapping[str, tuple[float, float]] | None = None
     tiers = (8, 5)
     if settings is not None and not isinstance(settings, Settings):

@@ -83,6 +83,10 @@ def load_table(frame: pd.DataFrame, model: type[BaseModel], *, sheet: str, first
     """
     if not isinstance(frame, pd.DataFrame):
         raise InputError("frame", type(frame).__name__, "a pandas DataFrame")
+    if not isinstance(sheet, str):
+        raise InputError("sheet", sheet, "a sheet name (text)")
+    if isinstance(first_row, bool) or not isinstance(first_row, (int, np.integer)) or first_row < 2:
+        raise InputError("first_row", first_row, "a whole number >= 2 (the header is the row above)")
     specs = column_specs(model)
     order = {name: i for i, name in enumerate(specs)}
     n = len(frame)

@@ -11,7 +11,7 @@ them (most propagate ``NaN``, which is how the health model leaves a dimension o
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any, Union
 
@@ -85,6 +85,23 @@ def _numeric(cleaned: npt.NDArray[Any]) -> FloatArray:
     return numbers.to_numpy(dtype=np.float64, na_value=np.nan)
 
 
+def array_of(x: Any, field: str) -> npt.NDArray[Any]:
+    """``x`` as a NumPy array in numpy's own dtype (numbers stay numbers); ragged rows are an :class:`InputError`."""
+    try:
+        return np.asarray(x.to_numpy() if isinstance(x, pd.Series) else x)
+    except ValueError:  # numpy refuses ragged or nested-sequence cells
+        raise InputError(field, "rows of different lengths", "a single value, a list or a column") from None
+
+
+def object_array(x: Any, field: str) -> npt.NDArray[Any]:
+    """``x`` (a value, a list, nested lists, an array or a Series) as an object array, keeping each element's type;
+    rows of different lengths are an :class:`InputError` naming ``field``."""
+    try:
+        return np.asarray(x.to_numpy(dtype=object) if isinstance(x, pd.Series) else x, dtype=object)
+    except ValueError:  # numpy refuses ragged or nested-sequence cells
+        raise InputError(field, "rows of different lengths", "a single value, a list or a column") from None
+
+
 def to_float(
     x: Any,
     field: str,
@@ -101,10 +118,8 @@ def to_float(
     Text that is not a number, booleans, infinities and values out of range raise :class:`InputError`.
     """
     shape = shape_of(x, field)
-    if isinstance(x, (list, tuple)):  # keep each element's type: numpy would make True a 1 and a date a number
-        arr = np.asarray(x, dtype=object)
-    else:
-        arr = np.asarray(x.to_numpy() if isinstance(x, pd.Series) else x)
+    # a list keeps each element's type: numpy would make True a 1 and a date a number
+    arr = object_array(x, field) if isinstance(x, (list, tuple)) else array_of(x, field)
     raw = arr.reshape(-1)
     if raw.dtype.kind in "fiu":  # fast path: already numbers, no Python loop
         out = raw.astype(np.float64, copy=False)
@@ -243,9 +258,13 @@ def map_distinct(x: Any, field: str, rule: str, convert: Callable[[Any], float |
     Missing values (None, NaN, pd.NA, blank text) give NaN. Cost: one hash pass over the input plus one Python call
     per distinct value, so a million rows of a few labels convert at C speed.
     """
-    shape = shape_of(x)
-    raw = np.asarray(x.to_numpy(dtype=object) if isinstance(x, pd.Series) else x, dtype=object).reshape(-1)
-    codes, uniques = pd.factorize(raw, use_na_sentinel=True)
+    shape = shape_of(x, field)
+    raw = object_array(x, field).reshape(-1)
+    try:
+        codes, uniques = pd.factorize(raw, use_na_sentinel=True)
+    except TypeError:  # an unhashable cell (a dict, a list): not a value of any signal
+        unhashable = np.fromiter((not isinstance(v, Hashable) for v in raw), dtype=bool, count=raw.size)
+        raise fail(field, raw, unhashable, rule, shape) from None
     table = np.full(len(uniques) + 1, np.nan)  # the last slot serves code -1 (missing)
     refused = np.zeros(len(uniques) + 1, dtype=bool)
     for i, u in enumerate(uniques):
