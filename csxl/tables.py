@@ -81,12 +81,7 @@ def load_table(frame: pd.DataFrame, model: type[BaseModel], *, sheet: str, first
     issue on the header row). A row whose model columns are all blank is skipped silently (spreadsheets end in blank
     rows). Columns the model does not know are kept, unchecked. A frame with no columns and no rows is an empty table.
     """
-    if not isinstance(frame, pd.DataFrame):
-        raise InputError("frame", type(frame).__name__, "a pandas DataFrame")
-    if not isinstance(sheet, str):
-        raise InputError("sheet", sheet, "a sheet name (text)")
-    if isinstance(first_row, bool) or not isinstance(first_row, (int, np.integer)) or first_row < 2:
-        raise InputError("first_row", first_row, "a whole number >= 2 (the header is the row above)")
+    _check_arguments(frame, sheet, first_row)
     specs = column_specs(model)
     order = {name: i for i, name in enumerate(specs)}
     n = len(frame)
@@ -150,6 +145,15 @@ def load_table(frame: pd.DataFrame, model: type[BaseModel], *, sheet: str, first
         out = pd.concat([out, others], axis=1)
     issues.sort(key=lambda item: (item[0], item[1]))
     return LoadResult(sheet=sheet, frame=out[valid], issues=[issue for _, _, issue in issues])
+
+
+def _check_arguments(frame: Any, sheet: Any, first_row: Any) -> None:
+    if not isinstance(frame, pd.DataFrame):
+        raise InputError("frame", type(frame).__name__, "a pandas DataFrame")
+    if not isinstance(sheet, str):
+        raise InputError("sheet", sheet, "a sheet name (text)")
+    if isinstance(first_row, bool) or not isinstance(first_row, (int, np.integer)) or first_row < 2:
+        raise InputError("first_row", first_row, "a whole number >= 2 (the header is the row above)")
 
 
 def _headings(
