@@ -36,6 +36,7 @@ __all__ = [
     "TRUE_WORDS",
     "YES_NO_RULE",
     "date_to_serial",
+    "finite_or_none",
     "header_key",
     "is_blank",
     "is_number",
@@ -112,6 +113,14 @@ def yes_no(v: Any) -> object:
             return BLANK
         return True if v == 1 else False if v == 0 else BAD
     return BLANK if is_blank(v) else BAD
+
+
+def finite_or_none(value: Any) -> float | None:
+    """A number as a float, or ``None`` for a missing, NaN or infinite one (JSON has no NaN)."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    out = float(value)
+    return out if np.isfinite(out) else None
 
 
 def label_key(text: str) -> str:

@@ -9,6 +9,7 @@ from typing import Any, cast
 import numpy as np
 import pandas as pd
 
+from csxl.cells import finite_or_none
 from csxl.cohorts import cohort_grr, cohort_nrr
 from csxl.dashboard.model import (
     COHORT_MONTHS,
@@ -98,14 +99,6 @@ def live_table(portfolio: Portfolio) -> pd.DataFrame:
     return out
 
 
-def _num(value: Any) -> float | None:
-    """A float, or ``None`` for missing / NaN / infinite values (JSON has no NaN)."""
-    if value is None or value is pd.NA:
-        return None
-    out = float(value)
-    return out if np.isfinite(out) else None
-
-
 def _text(value: Any) -> str | None:
     if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
         return None
@@ -190,15 +183,15 @@ def _retention(portfolio: Portfolio, mov: pd.DataFrame) -> Retention:
             notes.append(f"trailing 12-month cohort NRR/GRR undefined: {exc}")
     return Retention(
         period_month=None if row is None else month.date(),
-        start_mrr=None if row is None else _num(row["start_mrr"]),
-        grr=None if row is None else _num(row["grr"]),
-        nrr=None if row is None else _num(row["nrr"]),
-        logo_churn_rate=None if row is None else _num(row["logo_churn_rate"]),
+        start_mrr=None if row is None else finite_or_none(row["start_mrr"]),
+        grr=None if row is None else finite_or_none(row["grr"]),
+        nrr=None if row is None else finite_or_none(row["nrr"]),
+        logo_churn_rate=None if row is None else finite_or_none(row["logo_churn_rate"]),
         customers_start=None if row is None else int(row["customers_start"]),
         customers_churned=None if row is None else int(row["customers_churned"]),
         cohort_base_month=cohort_base.date(),
-        cohort_nrr_12m=_num(cohort_n),
-        cohort_grr_12m=_num(cohort_g),
+        cohort_nrr_12m=finite_or_none(cohort_n),
+        cohort_grr_12m=finite_or_none(cohort_g),
         notes=notes,
     )
 
@@ -209,7 +202,7 @@ def _this_month(portfolio: Portfolio, mov: pd.DataFrame) -> MonthMovements:
     row = mov.loc[month] if has else None
 
     def money(col: str) -> float | None:
-        return None if row is None else _num(row[col])
+        return None if row is None else finite_or_none(row[col])
 
     def count(col: str) -> int | None:
         return None if row is None else int(row[col])
@@ -288,10 +281,10 @@ def _account_lines(frame: pd.DataFrame) -> list[AccountLine]:
             account=str(r["account"]),
             tier_then=_text(r["tier_then"]),
             tier_now=_text(r["tier_now"]),
-            score_then=_num(r["score_then"]),
-            score_now=_num(r["score_now"]),
+            score_then=finite_or_none(r["score_then"]),
+            score_now=finite_or_none(r["score_now"]),
             main_risk=_text(r["main_risk"]),
-            arr=_num(r["arr"]),
+            arr=finite_or_none(r["arr"]),
             csm=_text(r["csm"]),
         )
         for r in records
@@ -352,8 +345,8 @@ def _week_over_week(portfolio: Portfolio, live: pd.DataFrame, labels: tuple[str,
     risky = at_risk_tiers(scheme)
     then = history[history["as_of"] == date]
     tiers_then = snapshot_tiers(then, scheme)
-    avg_now = _num(pd.to_numeric(live["health_score"], errors="coerce").astype(float).mean())
-    avg_then = _num(then["health_score"].mean())
+    avg_now = finite_or_none(pd.to_numeric(live["health_score"], errors="coerce").astype(float).mean())
+    avg_then = finite_or_none(then["health_score"].mean())
     now_lines = _tier_lines(live["health_tier"], live["arr_effective"], labels, 0.0)
     then_lines = _tier_lines(tiers_then, then["arr"], labels, 0.0)
     deltas = [
@@ -401,9 +394,9 @@ def _series(mov: pd.DataFrame, as_of: _dt.date) -> tuple[list[MovementLine], lis
     rates = [
         RateLine(
             month=pd.Timestamp(m).date(),
-            nrr=_num(r["nrr"]),
-            grr=_num(r["grr"]),
-            logo_churn_rate=_num(r["logo_churn_rate"]),
+            nrr=finite_or_none(r["nrr"]),
+            grr=finite_or_none(r["grr"]),
+            logo_churn_rate=finite_or_none(r["logo_churn_rate"]),
         )
         for m, r in recent.iterrows()
     ]
@@ -463,7 +456,7 @@ def weekly_dashboard(portfolio: Portfolio) -> Dashboard:
         by_simple_tier=_tier_lines(live["simple_tier"], arr, simple_labels, total_arr),
         at_risk_count=int(at_risk.sum()),
         at_risk_arr=float(arr[at_risk].sum()),
-        average_health=_num(health.mean()) if health.notna().any() else None,
+        average_health=finite_or_none(health.mean()) if health.notna().any() else None,
         scored_accounts=int(health.notna().sum()),
         retention=_retention(portfolio, mov),
         this_month=_this_month(portfolio, mov),

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from csxl.cells import finite_or_none
 from csxl.dashboard import (
     Dashboard,
     compare,
@@ -189,10 +190,10 @@ def _moves(portfolio: Portfolio, live: pd.DataFrame) -> tuple[_dt.date | None, l
                 tier_then=str(r["tier_then"]),
                 tier_now=str(r["tier_now"]),
                 steps=int(r["steps"]),
-                score_then=_float(r["score_then"]),
-                score_now=_float(r["score_now"]),
+                score_then=finite_or_none(r["score_then"]),
+                score_now=finite_or_none(r["score_now"]),
                 main_risk=None if r["main_risk"] is None else str(r["main_risk"]),
-                arr=_float(r["arr"]),
+                arr=finite_or_none(r["arr"]),
                 csm=None if r["csm"] is None else str(r["csm"]),
             )
             for r in frame.to_dict("records")
@@ -200,13 +201,6 @@ def _moves(portfolio: Portfolio, live: pd.DataFrame) -> tuple[_dt.date | None, l
 
     up = both[both["steps"] < 0].sort_values(["steps", "arr", "account"], ascending=[True, False, True])
     return date.date(), lines(both[both["steps"] > 0]), lines(up)
-
-
-def _float(value: Any) -> float | None:
-    if value is None or value is pd.NA:
-        return None
-    out = float(value)
-    return out if np.isfinite(out) else None
 
 
 def _churn_reasons(portfolio: Portfolio, table: pd.DataFrame, months: int) -> list[ChurnReasonLine]:
