@@ -3,10 +3,15 @@
 The spreadsheet user's view, shared by every path into csxl:
 
 * **Blank**: an empty cell, ``None``, ``NaN``, ``NaT``, ``pd.NA`` or whitespace-only text is missing data.
-* **Number**: an ``int`` or ``float`` (NumPy's too); a boolean is *not* a number, and neither is a date.
+* **Number**: an ``int`` or ``float`` (NumPy's too); a boolean is *not* a number, and neither is a date. A number
+  typed as text is read as a founder types it (:func:`number_from_text`): ``120,000``, ``$120,000``, ``USD 3,000``,
+  ``1 200``, ``(500)``, ``12,5`` and ``1.234,56``; ``35%`` only where a column holds a fraction.
 * **Yes/no**: ``TRUE``/``FALSE``, ``yes``/``no``, ``y``/``n``, ``1``/``0`` and ``x`` (= yes), any case, or a boolean.
 * **Label key**: labels compare ignoring case, surrounding spaces and spaces/underscores/hyphens inside
   (``" Mid_Market "`` is ``mid-market``).
+* **Dates typed as text**: ISO (``2025-12-31``, ``2025-12``), else English month names (``Dec 2025``,
+  ``December 2025``, ``31 Dec 2025``, ``Dec 31, 2025``, ``31-Dec-25``) and year-first slashes (``2025/12/31``,
+  ``2025/12``) (:func:`date_from_text`); ``12/31/2025`` and ``31/12/2025`` are refused: the order is a guess.
 * **Dates**: Excel's 1900 date system: serial ``n`` is ``1899-12-30 + n`` days, valid from 61 (1900-03-01, after
   Excel's fictitious 1900-02-29) to 2958465 (9999-12-31).
 * **Excel errors**: the error values a cell can show (``#N/A``, ``#DIV/0!`` ...), as text.
@@ -35,12 +40,14 @@ __all__ = [
     "LAST_SERIAL",
     "TRUE_WORDS",
     "YES_NO_RULE",
+    "date_from_text",
     "date_to_serial",
     "finite_or_none",
     "header_key",
     "is_blank",
     "is_number",
     "label_key",
+    "number_from_text",
     "serial_to_date",
     "serials_to_days",
     "yes_no",
@@ -161,3 +168,79 @@ def date_to_serial(value: _dt.date) -> float | None:
     if delta.days < FIRST_SERIAL:
         return None
     return delta.days + (delta.seconds + delta.microseconds / 1_000_000) / 86_400
+
+
+_SPACES = re.compile(r"[\s\u00a0\u2009\u202f']")
+_CURRENCY_MARK = re.compile(r"^(?:[A-Z]{3}\s*|US\$|[$€£¥])|(?:\s*[A-Z]{3}|[$€£¥])$")
+_PLAIN = re.compile(r"^\d+(?:\.\d+)?(?:[eE][+-]?\d+)?$|^\.\d+$")
+_COMMA_THOUSANDS = re.compile(r"^\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
+_DOT_THOUSANDS = re.compile(r"^\d{1,3}(?:\.\d{3})+,\d+$|^\d{1,3}(?:\.\d{3}){2,}$")
+_DECIMAL_COMMA = re.compile(r"^\d+,(?:\d{1,2}|\d{4,})$")
+
+
+def number_from_text(text: str, *, percent: bool = False) -> float | None:
+    """A number typed as text, or ``None`` when the text is not one by these rules (a cell is then refused).
+
+    Outer spaces, one currency sign or ISO code before or after (``$``, ``€``, ``£``, ``¥``, ``US$``, ``USD``),
+    a sign or accounting parentheses (``(500)`` is -500), and spaces or apostrophes between digit groups are read
+    away. ``1,234`` and ``120,000.50`` use commas as thousands separators; ``1.234,56`` and ``1.234.567`` use dots;
+    a comma followed by one, two or four or more digits (``12,5``) is a decimal comma. ``35%`` is 0.35 when
+    ``percent`` (a fraction column), else refused: a percent sign in a count or an amount is a mistake to report.
+    """
+    body = text.strip()
+    negative = False
+    if body.startswith("(") and body.endswith(")"):
+        body, negative = body[1:-1].strip(), True
+    if body[:1] in "+-":
+        if negative:  # "(-5)": two signs, a typo to report
+            return None
+        negative = body[0] == "-"
+        body = body[1:].strip()
+    share = body.endswith("%")
+    if share:
+        if not percent:
+            return None
+        body = body[:-1].strip()
+    body = _CURRENCY_MARK.sub("", body, count=2).strip()
+    if not body:
+        return None
+    if body[0] in "+-" and not negative:
+        negative, body = body[0] == "-", body[1:]
+    body = _SPACES.sub("", body)
+    if _PLAIN.match(body):
+        number = float(body)
+    elif _COMMA_THOUSANDS.match(body):
+        number = float(body.replace(",", ""))
+    elif _DOT_THOUSANDS.match(body):
+        number = float(body.replace(".", "").replace(",", "."))
+    elif _DECIMAL_COMMA.match(body):
+        number = float(body.replace(",", "."))
+    else:
+        return None
+    if not np.isfinite(number):
+        return None
+    number = -number if negative else number
+    return number / 100.0 if share else number
+
+
+_MONTH_FORMATS = ("%b %Y", "%B %Y", "%b-%Y", "%B-%Y", "%b. %Y", "%Y/%m")
+_DAY_FORMATS: tuple[str, ...] = ("%d %b %Y", "%d %B %Y", "%b %d, %Y", "%B %d, %Y", "%b %d %Y", "%B %d %Y")
+_DAY_FORMATS += ("%d-%b-%Y", "%d-%b-%y", "%Y/%m/%d", "%d. %B %Y")
+
+
+def date_from_text(text: str, *, month: bool = False) -> _dt.date | None:
+    """A date typed as text in a form that is not ISO, or ``None``: English month names (``Dec 2025``,
+    ``31 Dec 2025``, ``Dec 31, 2025``, ``31-Dec-25``) or year-first slashes (``2025/12/31``). A month alone
+    (``Dec 2025``, ``2025/12``) is a date only where the column holds months (``month``): its first day.
+    Day-month orders with numbers only (``12/31/2025``, ``31/12/2025``) are refused: which is which is a guess."""
+    body = " ".join(text.strip().split())
+    if not body or len(body) > 40:
+        return None
+    formats = (*_MONTH_FORMATS, *_DAY_FORMATS) if month else _DAY_FORMATS
+    for form in formats:
+        try:
+            parsed = _dt.datetime.strptime(body, form)
+        except ValueError:
+            continue
+        return parsed.date().replace(day=1) if month else parsed.date()
+    return None

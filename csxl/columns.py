@@ -20,7 +20,17 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from csxl.cells import BAD, BLANK, YES_NO_RULE, is_number, label_key, serials_to_days, yes_no
+from csxl.cells import (
+    BAD,
+    BLANK,
+    YES_NO_RULE,
+    date_from_text,
+    is_number,
+    label_key,
+    number_from_text,
+    serials_to_days,
+    yes_no,
+)
 
 __all__ = ["ColumnKind", "ColumnSpec", "Converted", "convert_column", "format_number", "python_value"]
 
@@ -160,9 +170,9 @@ def _spread(distinct: npt.NDArray[Any], codes: npt.NDArray[np.intp], fill: Any) 
     return np.concatenate([distinct, np.array([fill], dtype=distinct.dtype)])[codes]
 
 
-def _string_numbers(texts: pd.Series[Any]) -> tuple[FloatArray, BoolArray]:
+def _string_numbers(texts: pd.Series[Any], percent: bool = False) -> tuple[FloatArray, BoolArray]:
     codes, distinct, blank = _distinct_texts(texts)
-    return _spread(_text_numbers(distinct), codes, np.nan), _spread(blank, codes, True)
+    return _spread(_text_numbers(distinct, percent), codes, np.nan), _spread(blank, codes, True)
 
 
 def _string_texts(texts: pd.Series[Any]) -> tuple[ObjectArray, BoolArray]:
@@ -187,15 +197,23 @@ def _element_types(arr: ObjectArray) -> tuple[BoolArray, BoolArray]:
     return is_str, is_num
 
 
-def _text_numbers(texts: ObjectArray) -> FloatArray:
-    """Numeric text -> float (NaN where not a number)."""
+def _text_numbers(texts: ObjectArray, percent: bool = False) -> FloatArray:
+    """Numeric text -> float (NaN where not a number): plain numbers at once, the others by
+    :func:`csxl.cells.number_from_text` (thousands separators, currency signs, a percent sign in a fraction column)."""
     if texts.size == 0:
         return np.empty(0)
-    return np.asarray(pd.to_numeric(pd.Series(texts, dtype=object), errors="coerce"), dtype=np.float64)
+    out = np.array(pd.to_numeric(pd.Series(texts, dtype=object), errors="coerce"), dtype=np.float64)
+    for i in np.flatnonzero(np.isnan(out)):
+        text = texts[i]
+        if isinstance(text, str) and text.strip() and text.strip().lower() not in ("nan", "-nan", "+nan"):
+            number = number_from_text(text, percent=percent)
+            out[i] = np.nan if number is None else number
+    return out
 
 
-def _numbers(s: pd.Series[Any]) -> tuple[FloatArray, BoolArray, BoolArray]:
-    """Any column -> (float64 values, blank, bad): numbers and numeric text pass; booleans, text, inf are bad."""
+def _numbers(s: pd.Series[Any], percent: bool = False) -> tuple[FloatArray, BoolArray, BoolArray]:
+    """Any column -> (float64 values, blank, bad): numbers and numeric text pass; booleans, text, inf are bad.
+    ``percent``: the column holds a fraction, so ``35%`` is 0.35."""
     n = len(s)
     if pd.api.types.is_bool_dtype(s.dtype):
         blank = np.asarray(s.isna(), dtype=bool)
@@ -211,7 +229,7 @@ def _numbers(s: pd.Series[Any]) -> tuple[FloatArray, BoolArray, BoolArray]:
         blank = _missing(arr)
         return values, blank, (~blank & np.isnan(values)) | np.isinf(values)
     if inferred == "string" or _is_string_dtype(s):
-        values, blank = _string_numbers(s)
+        values, blank = _string_numbers(s, percent)
         return values, blank, (~blank & np.isnan(values)) | np.isinf(values)
     # mixed types: classify each element (off the hot path: real sheets rarely mix)
     is_str, is_num = _element_types(arr)
@@ -221,7 +239,7 @@ def _numbers(s: pd.Series[Any]) -> tuple[FloatArray, BoolArray, BoolArray]:
     if is_num.any():
         values[is_num & ~missing] = arr[is_num & ~missing].astype(np.float64)
     if is_str.any():
-        values[is_str], blank[is_str] = _string_numbers(pd.Series(arr[is_str], dtype=object))
+        values[is_str], blank[is_str] = _string_numbers(pd.Series(arr[is_str], dtype=object), percent)
     return values, blank, (~blank & np.isnan(values)) | np.isinf(values)
 
 
@@ -298,7 +316,13 @@ def _iso_dates(texts: ObjectArray, month: bool) -> npt.NDArray[np.datetime64]:
     days = parts["d"].fillna("1") if month else parts["d"]
     head = parts["y"] + "-" + parts["m"].str.zfill(2) + "-" + days.str.zfill(2)
     parsed = pd.to_datetime(head.astype(object), format="%Y-%m-%d", errors="coerce")
-    return np.asarray(parsed.to_numpy(), dtype="datetime64[D]")  # in its own unit: no nanosecond wrap-around
+    days = np.asarray(parsed.to_numpy(), dtype="datetime64[D]")  # in its own unit: no nanosecond wrap-around
+    for i in np.flatnonzero(np.isnat(days) & parts["y"].isna().to_numpy()):  # not ISO: the other written forms
+        written = texts[i]
+        found = date_from_text(written, month=month) if isinstance(written, str) else None
+        if found is not None:
+            days[i] = np.datetime64(found, "D")
+    return days
 
 
 def _datetimes_to_days(s: pd.Series[Any]) -> npt.NDArray[np.datetime64]:
@@ -384,7 +408,7 @@ def convert_column(spec: ColumnSpec, column: pd.Series[Any]) -> Converted:
     s = column.reset_index(drop=True)
     values: Any
     if spec.kind in ("number", "integer"):
-        numbers, blank, bad = _numbers(s)
+        numbers, blank, bad = _numbers(s, percent=spec.unit.startswith("fraction"))
         with np.errstate(invalid="ignore"):
             if spec.kind == "integer":
                 bad |= (numbers != np.floor(numbers)) | (np.abs(numbers) > 2.0**53)

@@ -60,7 +60,8 @@ class RowIssue:
     """One bad cell of a table: where it is, what it holds and which rule it breaks.
 
     ``row`` is the 1-based row number the user sees (in a workbook: the sheet's row number; in a DataFrame: the
-    position + 1 unless the loader was told where the data starts).
+    position + 1 unless the loader was told where the data starts). ``effect`` says what csxl did about it
+    (``"cell ignored"``: that field is unknown and the row is used; ``"row left out"``; empty when not decided).
     """
 
     sheet: str
@@ -68,9 +69,11 @@ class RowIssue:
     column: str
     value: Any
     rule: str
+    effect: str = ""
 
     def __str__(self) -> str:
-        return f"{self.sheet} row {self.row}, {self.column}: must be {self.rule}, got {_show(self.value)}"
+        text = f"{self.sheet} row {self.row}, {self.column}: must be {self.rule}, got {_show(self.value)}"
+        return f"{text} ({self.effect})" if self.effect else text
 
 
 class TableError(InputError):

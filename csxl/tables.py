@@ -8,7 +8,7 @@ typed plus every :class:`csxl.errors.RowIssue` (sheet, row, column, value, rule)
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -45,11 +45,14 @@ def _cell(arr: ObjectArray, position: int) -> Any:
 
 @dataclass(frozen=True)
 class LoadResult:
-    """A checked table: the valid rows (typed) and every problem found.
+    """A checked table: the usable rows (typed) and every problem found.
 
     ``frame`` has every model column in model order (typed, see :func:`convert_column`), then the input's other
-    columns unchanged; its index, named ``row``, is the sheet row number of each row. Rows with any issue, and rows
-    whose model columns are all blank, are left out. ``issues`` is sorted by row, then column order.
+    columns unchanged; its index, named ``row``, is the sheet row number of each row. A bad cell is left blank and
+    its row kept (``effect="cell ignored"``): one typo never drops an account from every figure. A row is left out
+    (``effect="row left out"``) only when it cannot be placed: a required cell blank or bad, a repeated value in a
+    unique column, a required column missing; rows whose model columns are all blank are skipped silently.
+    ``issues`` is sorted by row, then column order.
     """
 
     sheet: str
@@ -123,18 +126,9 @@ def load_table(frame: pd.DataFrame, model: type[BaseModel], *, sheet: str, first
             if repeated.any():
                 problems.append((name, repeated, per_row))
 
-    valid = ~all_blank & ~row_bad
-    for name, bad, rule_text in problems:
-        bad = bad & ~all_blank
-        if not bad.any():
-            continue
-        valid &= ~bad
-        raw = frame.iloc[:, found[name]].to_numpy(dtype=object)
-        for pos in np.flatnonzero(bad):
-            row = first_row + int(pos)
-            text = rule_text if isinstance(rule_text, str) else str(rule_text[pos])
-            issues.append((row, order[name], RowIssue(sheet, row, name, _cell(raw, int(pos)), text)))
-
+    left_out = _left_out(row_bad, problems, all_blank, specs, unique)
+    issues += _cell_issues(frame, typed, problems, all_blank, left_out, found, order, sheet, first_row)
+    valid = ~all_blank & ~left_out
     out = pd.DataFrame(
         {name: pd.Series(values, index=index, dtype=_DTYPE.get(specs[name].kind)) for name, values in typed.items()},
         index=index,
@@ -145,6 +139,60 @@ def load_table(frame: pd.DataFrame, model: type[BaseModel], *, sheet: str, first
         out = pd.concat([out, others], axis=1)
     issues.sort(key=lambda item: (item[0], item[1]))
     return LoadResult(sheet=sheet, frame=out[valid], issues=[issue for _, _, issue in issues])
+
+
+def _left_out(
+    row_bad: BoolArray, problems: list[Any], all_blank: BoolArray, specs: Mapping[str, Any], unique: tuple[str, ...]
+) -> BoolArray:
+    """Rows that cannot be placed: a required column missing, a required cell blank or bad, a repeated unique value."""
+    out: BoolArray = row_bad.copy()
+    for name, bad, _rule in problems:
+        if specs[name].required or name in unique:
+            out = out | (bad & ~all_blank)
+    return out
+
+
+def _cell_issues(
+    frame: pd.DataFrame,
+    typed: dict[str, Any],
+    problems: list[Any],
+    all_blank: BoolArray,
+    left_out: BoolArray,
+    found: Mapping[str, int],
+    order: Mapping[str, int],
+    sheet: str,
+    first_row: int,
+) -> list[tuple[int, int, RowIssue]]:
+    """One issue per bad cell (its effect: cell ignored, or row left out); bad cells blanked in ``typed``."""
+    issues: list[tuple[int, int, RowIssue]] = []
+    for name, bad, rule_text in problems:
+        bad = bad & ~all_blank
+        if not bad.any():
+            continue
+        typed[name] = _blanked(typed[name], bad)
+        raw = frame.iloc[:, found[name]].to_numpy(dtype=object)
+        for pos in np.flatnonzero(bad):
+            row = first_row + int(pos)
+            text = rule_text if isinstance(rule_text, str) else str(rule_text[pos])
+            effect = "row left out" if left_out[pos] else "cell ignored"
+            issues.append((row, order[name], RowIssue(sheet, row, name, _cell(raw, int(pos)), text, effect)))
+    return issues
+
+
+def _blanked(values: Any, bad: BoolArray) -> Any:
+    """A typed column with the ``bad`` cells made missing (NaN, NaT, ``None`` or ``pd.NA`` by its type)."""
+    if isinstance(values, np.ndarray):
+        out = values.copy()
+        if out.dtype.kind == "f":
+            out[bad] = np.nan
+        elif out.dtype.kind == "M":
+            out[bad] = np.datetime64("NaT")
+        else:
+            out[bad] = None
+        return out
+    out = values.copy()
+    out[bad] = pd.NA
+    return out
 
 
 def _check_arguments(frame: Any, sheet: Any, first_row: Any) -> None:
@@ -195,8 +243,51 @@ def load_accounts(frame: pd.DataFrame, sheet: str = "Accounts", first_row: int =
 
 
 def load_mrr(frame: pd.DataFrame, sheet: str = "MRR", first_row: int = 2) -> LoadResult:
-    """:func:`load_table` with :class:`MrrRow` (months normalised to the 1st)."""
-    return load_table(frame, MrrRow, sheet=sheet, first_row=first_row)
+    """:func:`load_table` with :class:`MrrRow` (months normalised to the 1st).
+
+    An amount that cannot be read (blank, text, an error cell, below 0) on a row whose account and month can is
+    unknown, not 0: the row is used with the account's MRR of its month before (0 before its first month), and the
+    issue says so (``effect="read as the month before: 3000"``). A missing month would count as a churn and the next
+    as a reactivation: one typo must not invent both.
+    """
+    result = load_table(frame, MrrRow, sheet=sheet, first_row=first_row)
+    unknown = {i.row for i in result.issues if i.column == "mrr"}
+    unknown -= {i.row for i in result.issues if i.column != "mrr"}
+    if not unknown:
+        return result
+    return _carry_amounts(frame, result, sorted(unknown), first_row)
+
+
+def _carry_amounts(frame: pd.DataFrame, result: LoadResult, rows: list[int], first_row: int) -> LoadResult:
+    """``result`` with each row of ``rows`` (bad amount, good account and month) added at the month before's MRR."""
+    specs = column_specs(MrrRow)
+    where = {header_key(label): j for j, label in enumerate(frame.columns)}
+    positions = [row - first_row for row in rows]
+    keys = {
+        name: convert_column(specs[name], frame.iloc[positions, where[name]]).values for name in ("account", "month")
+    }
+    added = pd.DataFrame({"account": keys["account"], "month": keys["month"]}, index=pd.Index(rows, name="row"))
+    added = added.sort_values(["account", "month"], kind="stable")
+    good = result.frame
+    amounts: dict[int, float] = {}
+    carried: dict[Any, tuple[Any, float]] = {}  # account -> (month, MRR) of its latest carried row so far
+    for row, account, month in added[["account", "month"]].itertuples(name=None):
+        earlier = good[(good["account"] == account) & (good["month"] < month)]
+        last = earlier["month"].max() if len(earlier) else None
+        value = float(earlier.loc[earlier["month"] == last, "mrr"].sum()) if last is not None else 0.0
+        previous = carried.get(account)
+        if previous is not None and previous[0] < month and (last is None or previous[0] > last):
+            value = previous[1]
+        amounts[row] = value
+        carried[account] = (month, value)
+    added["mrr"] = pd.Series(amounts)
+    frame_out = pd.concat([good, added.reindex(columns=good.columns)]).sort_index()
+    frame_out["mrr"] = frame_out["mrr"].astype(np.float64)
+    issues = [
+        replace(i, effect=f"read as the month before: {amounts[i.row]:g}") if i.row in amounts else i
+        for i in result.issues
+    ]
+    return LoadResult(sheet=result.sheet, frame=frame_out, issues=issues)
 
 
 def load_surveys(frame: pd.DataFrame, sheet: str = "Surveys", first_row: int = 2) -> LoadResult:

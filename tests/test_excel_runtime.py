@@ -216,7 +216,7 @@ def expected(demo_xlsx: Path) -> tuple[dict[str, dict[tuple[int, int], Any]], An
     """The headless pipeline on the same file: the cells plan_refresh writes, and the portfolio."""
     data = read_book(demo_xlsx)
     portfolio = data.to_portfolio()
-    plan, _ = plan_refresh(data.last_rows, portfolio, refreshed_at=STAMP)
+    plan, _ = plan_refresh(data.places, portfolio, refreshed_at=STAMP)
     return planned(plan), portfolio
 
 
@@ -320,6 +320,7 @@ def test_lite_refresh_writes_text_with_quote_prefix(lite_run: dict[str, Any]) ->
         for row in a["values"]
         for v in row
         if isinstance(v, str) and v and not re.fullmatch(r"\d{4}-\d{2}-\d{2}( \d{2}:\d{2}:\d{2})?", v)
+        and not v.startswith("=IF(")  # the simple-points formulas refresh rewrites (csxl's own)
     ]
     assert texts
     assert all(t.startswith("'") for t in texts), [t for t in texts if not t.startswith("'")][:5]

@@ -162,6 +162,11 @@ DATE_CASES = [
     (pd.Timestamp("2023-03-15 23:30", tz="America/Los_Angeles"), dt.date(2023, 3, 15)),  # local date, not UTC 16th
     (np.datetime64("2023-03-15T12:00"), dt.date(2023, 3, 15)),
     (pd.Period("2023-03", "M"), dt.date(2023, 3, 1)),  # a period means its first day
+    # dates typed as text with an English month name or year first (csxl.cells.date_from_text)
+    ("15 Mar 2023", dt.date(2023, 3, 15)),
+    ("March 15, 2023", dt.date(2023, 3, 15)),
+    ("15-Mar-23", dt.date(2023, 3, 15)),  # Excel's d-mmm-yy display
+    ("2023/03/15", dt.date(2023, 3, 15)),
 ]
 
 
@@ -176,6 +181,8 @@ def test_dates(value: Any, expected: dt.date) -> None:
         "15/03/2023",  # day/month order ambiguous: rejected
         "2023-02-30",  # no such day
         "2023-03",  # a month is not a date (only the MRR month column takes it)
+        "Mar 2023",
+        "03/15/2023",  # month/day order: a guess as well
         "45000",  # numeric text is not read as a serial (year-like text such as "2024" would be silently wrong)
         60,  # Excel's fictitious 1900-02-29
         0,
@@ -195,6 +202,10 @@ def test_bad_dates(value: Any) -> None:
         ("2024-03", dt.date(2024, 3, 1)),
         (dt.datetime(2024, 3, 31, 23, 0), dt.date(2024, 3, 1)),
         (45000, dt.date(2023, 3, 1)),  # 45000 = 2023-03-15 (see DATE_CASES) -> March 2023
+        ("Dec 2025", dt.date(2025, 12, 1)),  # months typed as text: English names, year-first slashes
+        ("December 2025", dt.date(2025, 12, 1)),
+        ("2025/12", dt.date(2025, 12, 1)),
+        ("31 Dec 2025", dt.date(2025, 12, 1)),
     ],
 )
 def test_months_normalise_to_the_first(value: Any, expected: dt.date) -> None:
@@ -247,6 +258,16 @@ def test_blank_cells_are_missing_not_zero(field: str, value: Any) -> None:
         ("features_adopted", "4", 4),
         ("nps", 10, 10),
         ("features_available", 1, 1),
+        # numbers typed as text, as founders type them (csxl.cells.number_from_text; exact by construction)
+        ("arr", "120,000", 120_000.0),
+        ("arr", "$120,000", 120_000.0),
+        ("arr", "USD 3,000.50", 3_000.5),
+        ("arr", "3 000 €", 3_000.0),
+        ("arr", "1.234,56", 1_234.56),  # dots group, the comma is the decimal point
+        ("arr", "12,5", 12.5),  # a comma followed by one or two digits is a decimal comma
+        ("arr", "1.234", 1.234),  # one dot group alone is a decimal point, not thousands
+        ("dau_mau", "35%", 0.35),  # a percent sign only where the column holds a fraction
+        ("dau_mau", "0,35", 0.35),
     ],
 )
 def test_numbers(field: str, value: Any, expected: float) -> None:
@@ -260,8 +281,10 @@ def test_numbers(field: str, value: Any, expected: float) -> None:
     [
         ("arr", -0.01),  # >= 0
         ("arr", "abc"),
-        ("arr", "1,000"),  # thousands separators are not numbers (locale-dependent)
-        ("arr", "$100"),
+        ("arr", "1,2,3"),  # commas that do not group thousands
+        ("arr", "12/31/2025"),
+        ("arr", "35%"),  # a percent sign outside a fraction column is a mistake
+        ("arr", "(-5)"),  # two signs
         ("arr", True),  # booleans are not numbers
         ("arr", math.inf),
         ("arr", "inf"),
@@ -373,30 +396,34 @@ def bad_accounts() -> pd.DataFrame:
 
 def test_every_bad_row_reported_with_sheet_row_numbers() -> None:
     result = load_accounts(bad_accounts())
-    got = [(i.row, i.column, i.value, i.rule) for i in result.issues]
+    got = [(i.row, i.column, i.value, i.rule, i.effect) for i in result.issues]
+    ignored, left_out = "cell ignored", "row left out"
     assert got == [
-        # row 3: negative ARR; 4 achieved > 3 defined
-        (3, "arr", "-5", "a number >= 0"),
-        (3, "goals_achieved", 4, "<= goals_defined (3)"),
-        # row 4: blank account, unknown segment, text ARR, ambiguous date
-        (4, "account", "", "filled in (required)"),
-        (4, "segment", "huge", "one of enterprise, mid-market, smb, self-serve"),
-        (4, "arr", "abc", "a number >= 0"),
-        (4, "renewal_date", "31/01/2025", DATE_RULE),
+        # row 3: negative ARR; 4 achieved > 3 defined: both cells ignored, the account stays
+        (3, "arr", "-5", "a number >= 0", ignored),
+        (3, "goals_achieved", 4, "<= goals_defined (3)", ignored),
+        # row 4: blank account (the row cannot be placed), unknown segment, text ARR, ambiguous date
+        (4, "account", "", "filled in (required)", left_out),
+        (4, "segment", "huge", "one of enterprise, mid-market, smb, self-serve", left_out),
+        (4, "arr", "abc", "a number >= 0", left_out),
+        (4, "renewal_date", "31/01/2025", DATE_RULE, left_out),
         # row 5 is blank in every model column (notes is not a model column): skipped silently
-        # row 6: repeated account, DAU/MAU above 1
-        (6, "account", "Acme", "unique (first on row 2)"),
-        (6, "dau_mau", 1.5, "a number 0..1"),
-        # row 7: 30 February
-        (7, "renewal_date", "2025-02-30", DATE_RULE),
+        # row 6: repeated account (left out: the first row is the account), DAU/MAU above 1
+        (6, "account", "Acme", "unique (first on row 2)", left_out),
+        (6, "dau_mau", 1.5, "a number 0..1", left_out),
+        # row 7: 30 February: the renewal date is unknown, the account stays
+        (7, "renewal_date", "2025-02-30", DATE_RULE, ignored),
         # row 8: goals_achieved 5 with goals_defined blank -> no rule to break
     ]
     assert all(i.sheet == "Accounts" for i in result.issues)
-    # valid rows: 2 and 8 only
-    assert result.frame.index.tolist() == [2, 8]
-    assert result.frame["account"].tolist() == ["Acme", "Delta"]
-    assert result.frame["arr"].tolist() == pytest.approx([1200.0, 30.0], abs=TOL)
-    assert result.frame["notes"].tolist() == ["ok", "w"]  # unknown columns are kept, unchanged
+    assert str(result.issues[0]).endswith("got '-5' (cell ignored)")
+    # rows used: every row but the unplaceable 4 and the repeated 6; bad cells are blank in them
+    assert result.frame.index.tolist() == [2, 3, 7, 8]
+    assert result.frame["account"].tolist() == ["Acme", "Beta", "Gamma", "Delta"]
+    assert result.frame["arr"].tolist()[0] == pytest.approx(1200.0, abs=TOL)
+    assert np.isnan(result.frame.loc[3, "arr"]) and result.frame.loc[3, "goals_achieved"] is pd.NA
+    assert pd.isna(result.frame.loc[7, "renewal_date"])
+    assert result.frame.loc[[2, 8], "notes"].tolist() == ["ok", "w"]  # unknown columns are kept, unchanged
     assert result.frame.loc[2, "renewal_date"] == pd.Timestamp("2025-01-31")
 
 
@@ -658,7 +685,7 @@ def test_many_rows_with_a_few_bad_ones() -> None:
     )
     frame = frame.astype({"mrr": object})
     frame.loc[10, "mrr"] = -1.0
-    frame.loc[25_000, "month"] = "2022/05/01"
+    frame.loc[25_000, "month"] = "05/01/2022"  # day and month order is a guess: refused
     frame.loc[49_999, "account"] = " "
     result = load_mrr(frame)
     assert [(i.row, i.column) for i in result.issues] == [(12, "mrr"), (25_002, "month"), (50_001, "account")]

@@ -173,7 +173,7 @@ def test_damaged_cell_is_reported(
     if how == "error":
         assert isinstance(issue.value, CellError)
         assert str(issue.value) == value
-        assert str(issue).endswith(f"got {value}")  # the message names the error text
+        assert f"got {value} (" in str(issue)  # the message names the error text, then what csxl did
     else:
         assert issue.value == value
 
@@ -190,10 +190,17 @@ def test_damaged_book_still_loads_the_good_rows(demo: DemoData, damaged_path: Pa
     book = read_book(damaged_path)
     assert book.settings.currency == "USD"  # the bad currency fell back to the default
     portfolio = book.to_portfolio()
-    bad_accounts = {row for sheet, _k, row, *_ in DAMAGES if sheet == ACCOUNTS.sheet}
-    assert len(portfolio.accounts) == len(demo.accounts) - len(bad_accounts)
-    assert not set(portfolio.accounts.index) & bad_accounts
-    assert len(portfolio.mrr) == len(demo.mrr) - 2  # rows 3 and 4 damaged
+    # cell-level rejection: only the row without an account name is left out; the other damaged cells are blank
+    assert len(portfolio.accounts) == len(demo.accounts) - 1
+    assert 6 not in portfolio.accounts.index and {3, 4, 5, 7, 8} <= set(portfolio.accounts.index)
+    for sheet, key, row, *_ in DAMAGES:
+        if sheet == ACCOUNTS.sheet and row != 6:
+            assert pd.isna(portfolio.accounts.loc[row, key]), (row, key)
+    effects = {(i.sheet, i.row): i.effect for i in portfolio.issues}
+    assert effects[(ACCOUNTS.sheet, 3)] == "cell ignored" and effects[(ACCOUNTS.sheet, 6)] == "row left out"
+    # MRR: the #VALUE! amount (row 3) is read as the month before; the row whose month is "soon" is left out
+    assert len(portfolio.mrr) == len(demo.mrr) - 1
+    assert effects[(MRR.sheet, 3)].startswith("read as the month before") and effects[(MRR.sheet, 4)] == "row left out"
     assert len(portfolio.surveys) == len(demo.surveys) - 1
     mrr = load_mrr(book.input_tables()[MRR.sheet], first_row=FIRST).frame
     assert mrr.loc[SERIAL_ROW, "month"] == pd.Timestamp("2025-12-01")
@@ -395,8 +402,8 @@ def test_grid_book_contents() -> None:
     assert book.settings == Settings(preset="growth", currency="EUR", as_of=dt.date(2026, 4, 30))
     assert [(i.row, str(i.value)) for i in book.issues] == [(ROWS["csxl_sp_nps_yellow"], "#N/A")]
     loaded = load_accounts(book.input_tables()[ACCOUNTS.sheet], first_row=FIRST)
-    assert [(i.row, i.column, str(i.value)) for i in loaded.issues] == [(5, "arr", "#N/A")]
-    assert loaded.frame["account"].tolist() == ["Acme"]
+    assert [(i.row, i.column, str(i.value), i.effect) for i in loaded.issues] == [(5, "arr", "#N/A", "cell ignored")]
+    assert loaded.frame["account"].tolist() == ["Acme", "Beta"]
 
 
 @pytest.mark.parametrize("missing", ["Settings", "Accounts", "MRR", "Surveys", "History"])

@@ -22,6 +22,7 @@ from python_calamine import CalamineWorkbook
 
 import csxl
 from csxl.book import layout
+from csxl.book.read import read_book
 from csxl.book.refresh import refresh
 from csxl.book.sheets import account_sheet_name
 from csxl.cli import EXIT_FILE, EXIT_INPUT, cli
@@ -178,7 +179,7 @@ def test_text_from_data_is_never_a_formula(tmp_path: Path, demo: csxl.DemoData) 
 # ---------------------------------------------------------------------------------------------------- bad input
 
 
-def test_bad_rows_are_reported_and_left_out(book: Path) -> None:
+def test_bad_cells_are_reported_and_ignored(book: Path) -> None:
     wb = openpyxl.load_workbook(book)
     ws = wb[layout.SHEET_ACCOUNTS]
     arr_col = layout.ACCOUNTS.index("arr")
@@ -195,8 +196,12 @@ def test_bad_rows_are_reported_and_left_out(book: Path) -> None:
     assert "2 input problem(s)" in run.output
     rows = _rows(book, layout.SHEET_ACCOUNTS)
     score_col = layout.ACCOUNTS.index("health_score") - 1
-    assert rows[3][score_col] == "" and rows[4][score_col] == ""  # sheet rows 4 and 5: left out, blank
-    assert isinstance(rows[2][score_col], float) and isinstance(rows[5][score_col], float)
+    # sheet rows 4 and 5 keep their accounts: the bad ARR and DAU/MAU are unknown, each row is scored without them
+    assert all(isinstance(rows[r][score_col], float) for r in (2, 3, 4, 5))
+    portfolio = read_book(book).to_portfolio()
+    assert {4, 5} <= set(portfolio.accounts.index)
+    assert pd.isna(portfolio.accounts.loc[4, "arr"]) and pd.isna(portfolio.accounts.loc[5, "dau_mau"])
+    assert rows[3][score_col] == pytest.approx(portfolio.scored.loc[4, "health_score"], abs=1e-9)
 
 
 @pytest.mark.parametrize(

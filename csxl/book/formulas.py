@@ -28,6 +28,7 @@ from csxl.book.layout import (
     ACCOUNTS,
     SIMPLE_SOURCES,
     SimpleSource,
+    TablePlace,
     simple_threshold_name,
     simple_tier_name,
 )
@@ -115,26 +116,34 @@ def _categorical(cell: str, signal: CategoricalSignal) -> str:
     return _labelled(cell, [(points, [_norm_label(x) for x in labels]) for points, labels in groups])
 
 
-def points_formula(source: SimpleSource, row: int) -> str:
-    """The 0/1/2 points formula of one simple-points dimension for Accounts row ``row`` (with the leading ``=``)."""
-    cell = ACCOUNTS.cell(source.column, row)
+def _place(place: TablePlace | None) -> TablePlace:
+    return place if place is not None else TablePlace.default(ACCOUNTS)
+
+
+def points_formula(source: SimpleSource, row: int, place: TablePlace | None = None) -> str:
+    """The 0/1/2 points formula of one simple-points dimension for Accounts row ``row`` (with the leading ``=``).
+
+    ``place``: where the Accounts columns are in this workbook (default: the layout's order)."""
+    at = _place(place)
+    if source.column not in at.columns:  # the input column was deleted: unknown, reported by the reader
+        return '=""'
+    cell = at.cell(source.column, row)
     definition = SIGNALS[source.signal]
     if isinstance(definition, NumericSignal):
         return "=" + _numeric(cell, definition)
     return "=" + _categorical(cell, definition)
 
 
-def simple_total_formula(row: int) -> str:
-    """Sum of the five points when all five are numbers, else blank."""
-    first = ACCOUNTS.cell(f"{SIMPLE_SOURCES[0].dimension}_points", row)
-    last = ACCOUNTS.cell(f"{SIMPLE_SOURCES[-1].dimension}_points", row)
-    span = f"{first}:{last}"
-    return f'=IF(COUNT({span})={len(SIMPLE_SOURCES)},SUM({span}),"")'
+def simple_total_formula(row: int, place: TablePlace | None = None) -> str:
+    """Sum of the five points when all five are numbers, else blank (each points cell named: columns may move)."""
+    at = _place(place)
+    cells = ",".join(at.cell(f"{s.dimension}_points", row) for s in SIMPLE_SOURCES)
+    return f'=IF(COUNT({cells})={len(SIMPLE_SOURCES)},SUM({cells}),"")'
 
 
-def simple_tier_formula(row: int) -> str:
+def simple_tier_formula(row: int, place: TablePlace | None = None) -> str:
     """Green / Yellow / Red from the total with the Settings bounds (``csxl_simple_green`` ...), blank if no total."""
-    total = ACCOUNTS.cell("simple_points", row)
+    total = _place(place).cell("simple_points", row)
     *ranked, (last_label, _) = SIMPLE_TIERS.bounds
     body = _text(last_label)
     for label, _bound in reversed(ranked):
@@ -142,11 +151,14 @@ def simple_tier_formula(row: int) -> str:
     return f'=IF(ISNUMBER({total}),{body},"")'
 
 
-def simple_points_formulas(row: int) -> dict[str, str]:
-    """Every formula column of Accounts row ``row``: column key -> formula text (with the leading ``=``)."""
-    out = {f"{s.dimension}_points": points_formula(s, row) for s in SIMPLE_SOURCES}
-    out["simple_points"] = simple_total_formula(row)
-    out["simple_tier"] = simple_tier_formula(row)
+def simple_points_formulas(row: int, place: TablePlace | None = None) -> dict[str, str]:
+    """Every formula column of Accounts row ``row``: column key -> formula text (with the leading ``=``).
+
+    ``place``: where the Accounts columns are in this workbook (default: the layout's order); every column the
+    formulas read or write must be in it (:meth:`TablePlace.completed` adds csxl's own)."""
+    out = {f"{s.dimension}_points": points_formula(s, row, place) for s in SIMPLE_SOURCES}
+    out["simple_points"] = simple_total_formula(row, place)
+    out["simple_tier"] = simple_tier_formula(row, place)
     missing = {c.key for c in ACCOUNTS.role("formula")} - set(out)
     if missing:  # pragma: no cover - a layout change without a formula
         raise RuntimeError(f"no formula for Accounts columns {sorted(missing)}")

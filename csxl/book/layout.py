@@ -54,6 +54,7 @@ __all__ = [
     "Column",
     "Setting",
     "SimpleSource",
+    "TablePlace",
     "TableSpec",
     "column_letter",
     "header_of",
@@ -209,6 +210,73 @@ class TableSpec:
     def by_header(self) -> dict[str, str]:
         """Friendly header (lower case) -> key, for reading a sheet back."""
         return {c.header.lower(): c.key for c in self.columns}
+
+
+@dataclass(frozen=True)
+class TablePlace:
+    """Where one table's columns are in one workbook, as read from its header row: the layout, found by header.
+
+    A user may insert, delete, move or hide columns, and add their own anywhere; every reader and writer asks the
+    place, never the layout's column order. ``columns``: key -> 1-based column of each layout column found (the first
+    heading that names it); ``headers``: every heading of the header row as text (``""`` where blank), from column A;
+    ``last_row``: the last non-blank data row (the header row when the table is empty).
+    """
+
+    spec: TableSpec
+    columns: dict[str, int]
+    headers: tuple[str, ...]
+    last_row: int
+
+    @classmethod
+    def default(cls, spec: TableSpec, last_row: int | None = None) -> TablePlace:
+        """The layout's own place (a workbook csxl made and nobody edited)."""
+        return cls(
+            spec,
+            {key: i for i, key in enumerate(spec.keys, start=1)},
+            tuple(c.header for c in spec.columns),
+            spec.header_row if last_row is None else last_row,
+        )
+
+    def missing(self, *roles: Role) -> tuple[Column, ...]:
+        """Layout columns of these roles that the sheet does not have (in layout order)."""
+        return tuple(c for c in self.spec.columns if c.role in roles and c.key not in self.columns)
+
+    def completed(self) -> TablePlace:
+        """This place with every missing formula and owned column added after the last heading, in layout order."""
+        added = self.missing("formula", "owned")
+        if not added:
+            return self
+        columns = dict(self.columns)
+        headers = list(self.headers)
+        for column in added:
+            headers.append(column.header)
+            columns[column.key] = len(headers)
+        return TablePlace(self.spec, columns, tuple(headers), self.last_row)
+
+    def index(self, key: str) -> int:
+        """1-based column of ``key``; :class:`KeyError` naming the table when the sheet has no such column."""
+        try:
+            return self.columns[key]
+        except KeyError:
+            raise KeyError(f"{self.spec.name} has no column {key!r}") from None
+
+    def letter(self, key: str) -> str:
+        return column_letter(self.index(key))
+
+    def cell(self, key: str, row: int) -> str:
+        """A1 address of ``key`` in ``row`` (relative, e.g. ``"M3"``)."""
+        return f"{self.letter(key)}{row}"
+
+    @property
+    def width(self) -> int:
+        """The number of columns of the table: up to the last heading."""
+        return len(self.headers)
+
+    def ref(self, last_row: int | None = None) -> str:
+        """The table's range from A on the header row to the last heading on ``last_row`` (default: the last data
+        row; at least one data row: an Excel table cannot be header-only)."""
+        bottom = max(self.last_row if last_row is None else last_row, self.spec.first_data_row)
+        return f"A{self.spec.header_row}:{column_letter(max(self.width, 1))}{bottom}"
 
 
 # --------------------------------------------------------------------------------------------------------------------

@@ -95,11 +95,19 @@ class Clear:
 
 @dataclass(frozen=True)
 class ResizeTable:
-    """Set an Excel table's range (``ref`` such as ``"A2:F120"``), e.g. after History grew."""
+    """Set an Excel table's range (``ref`` such as ``"A2:F120"``), e.g. after History grew or rows were pasted.
+
+    ``headers``: the table's column names left to right, as its header row holds them, when ``ref`` is wider or
+    narrower than the table (a column added by the user, or re-created by csxl); empty = the same columns.
+    ``looks_from``: rows the table gains (pasted below it, or appended by csxl) take the look of this row, column by
+    column, in each cell without a look of its own (a look the user gave a cell is kept); ``None`` = leave them.
+    """
 
     sheet: str
     table: str
     ref: str
+    headers: tuple[str, ...] = ()
+    looks_from: int | None = None
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,7 @@ import pandas as pd
 from pydantic import BaseModel
 
 from csxl.book import layout
-from csxl.book.layout import ACCOUNTS, HEADER_ROW, HISTORY, MRR, SURVEYS, TableSpec
+from csxl.book.layout import ACCOUNTS, HEADER_ROW, HISTORY, MRR, SURVEYS, TablePlace, TableSpec
 from csxl.book.read_settings import CellError, settings_from_values
 from csxl.book.refs import cell_position, parse_sheet_cell, sheet_parts
 from csxl.book.safety import DEFAULT_LIMITS, Limits, check_package
@@ -89,17 +89,23 @@ class BookData:
 
     ``tables``: sheet name (Accounts, MRR, Surveys, History) -> the table's data rows, columns named by layout key
     (unknown columns keep their heading), index ``row`` = the sheet row number, cells as read (blank = ``None``,
-    error cells :class:`CellError`). ``last_rows``: sheet -> row of the last non-blank data row (the header row when
-    the table is empty). ``settings``: the Settings sheet, defaults where blank or bad; ``issues``: the bad Settings
+    error cells :class:`CellError`). ``places``: sheet -> where the table's columns are (found by header) and its last
+    non-blank data row (the header row when the table is empty). ``settings``: the Settings sheet, defaults where
+    blank or bad; ``issues``: the bad Settings
     values (the tables' problems come from the loaders: :func:`validate_book`, :meth:`to_portfolio`).
     """
 
     path: str
     sheet_names: list[str]
     tables: dict[str, pd.DataFrame]
-    last_rows: dict[str, int]
+    places: dict[str, TablePlace]
     settings: Settings
     issues: list[RowIssue] = field(default_factory=list)
+
+    @property
+    def last_rows(self) -> dict[str, int]:
+        """Sheet -> the last non-blank data row of its table."""
+        return {sheet: place.last_row for sheet, place in self.places.items()}
 
     def input_tables(self) -> dict[str, pd.DataFrame]:
         """Accounts, MRR, Surveys as the loaders take them (Accounts without its formula and csxl-owned columns)."""
@@ -169,8 +175,16 @@ def _heading(label: Any, by_header: Mapping[str, str], keys: frozenset[str]) -> 
     return normal if normal in keys else text
 
 
-def _table(spec: TableSpec, grid: Sequence[Sequence[Any]]) -> tuple[pd.DataFrame, int]:
-    """One table sheet's grid -> (data frame indexed by sheet row, last non-blank data row)."""
+def _heading_text(label: Any) -> str:
+    if is_blank(label) or isinstance(label, CellError):
+        return ""
+    if isinstance(label, float) and label.is_integer():
+        return str(int(label))
+    return str(label).strip()
+
+
+def _table(spec: TableSpec, grid: Sequence[Sequence[Any]]) -> tuple[pd.DataFrame, TablePlace]:
+    """One table sheet's grid -> (data frame indexed by sheet row, where its columns are)."""
     first = spec.first_data_row
     header = list(grid[HEADER_ROW - 1]) if len(grid) >= HEADER_ROW else []
     cells = _matrix(grid[HEADER_ROW:])
@@ -194,11 +208,20 @@ def _table(spec: TableSpec, grid: Sequence[Sequence[Any]]) -> tuple[pd.DataFrame
         names.append(_heading(label, by_header, keys))
         kept.append(j)
     index = pd.RangeIndex(first, first + n, name="row")
+    texts = [_heading_text(label) for label in header]
+    while texts and not texts[-1]:
+        texts.pop()
+    columns: dict[str, int] = {}
+    for name, j in zip(names, kept, strict=True):
+        if name in spec.keys:
+            columns.setdefault(name, j + 1)
+    place = TablePlace(spec, columns, tuple(texts), first + n - 1 if n else spec.header_row)
     if not kept and spec is HISTORY:  # a History sheet cleared by hand: an empty History table
-        return pd.DataFrame({key: pd.Series([], dtype=object) for key in spec.keys}, index=index), spec.header_row
+        empty = pd.DataFrame({key: pd.Series([], dtype=object) for key in spec.keys}, index=index)
+        return empty, TablePlace(spec, {}, (), spec.header_row)
     _require(spec, names, header, n)
     frame = pd.DataFrame(cells[:, kept], columns=names, index=index, dtype=object)
-    return frame, first + n - 1 if n else spec.header_row
+    return frame, place
 
 
 def _require(spec: TableSpec, names: list[str], header: list[Any], rows: int) -> None:
@@ -264,9 +287,9 @@ def _book(
             raise FileError(path, f"not a csxl workbook: no sheet {sheet!r} (create one with `csxl new PATH`)")
         found[sheet] = key
     tables: dict[str, pd.DataFrame] = {}
-    last_rows: dict[str, int] = {}
+    places: dict[str, TablePlace] = {}
     for spec in layout.TABLES:
-        tables[spec.sheet], last_rows[spec.sheet] = _table(spec, grids[found[spec.sheet]])
+        tables[spec.sheet], places[spec.sheet] = _table(spec, grids[found[spec.sheet]])
     cells = _settings_cells(names)
     values: dict[str, Any] = {}
     where: dict[str, tuple[int, str]] = {}
@@ -275,9 +298,7 @@ def _book(
         values[name] = _value(grids[key] if key is not None else None, row, column)
         where[name] = (row, layout.column_letter(column))
     settings, issues = settings_from_values(values, cells=where)
-    return BookData(
-        path=path, sheet_names=sheet_names, tables=tables, last_rows=last_rows, settings=settings, issues=issues
-    )
+    return BookData(path=path, sheet_names=sheet_names, tables=tables, places=places, settings=settings, issues=issues)
 
 
 def book_from_grids(

@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as _dt
 import math
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,8 +27,9 @@ import pandas as pd
 
 from csxl.book import layout
 from csxl.book.dashboard_sheet import dashboard_plan
-from csxl.book.layout import ACCOUNTS, HISTORY
-from csxl.book.plan import Block, Cell, Clear, Formula, Plan, ResizeTable
+from csxl.book.formulas import simple_points_formulas
+from csxl.book.layout import ACCOUNTS, HISTORY, MRR, SURVEYS, TablePlace, TableSpec
+from csxl.book.plan import Block, Cell, Clear, Formula, Op, Plan, ResizeTable
 from csxl.book.read import read_book
 from csxl.book.render import SheetWriter, Styled
 from csxl.book.safety import workbook_lock
@@ -92,28 +93,69 @@ def _plain(value: Any) -> Cell:
     return str(value)
 
 
-def _owned_accounts(portfolio: Portfolio, last_row: int, live: bool = False) -> list[Block | Clear]:
+def _column_blocks(place: TablePlace, top: int, keys: Sequence[str], rows: Sequence[Sequence[Cell]]) -> list[Block]:
+    """Row-major values of ``keys`` written under each key's heading: one block per run of adjacent columns."""
+    ops: list[Block] = []
+    at = [place.index(key) for key in keys]
+    start = 0
+    for i in range(1, len(keys) + 1):
+        if i == len(keys) or at[i] != at[i - 1] + 1:
+            ops.append(Block(place.spec.sheet, top, at[start], [list(row[start:i]) for row in rows]))
+            start = i
+    return ops
+
+
+def _added_headers(place: TablePlace, read: TablePlace) -> list[Block]:
+    """Headings of the csxl columns the sheet lacked, written after its last heading (``place``: ``read`` completed)."""
+    added = [c for c in place.spec.columns if c.key in place.columns and c.key not in read.columns]
+    return [Block(place.spec.sheet, place.spec.header_row, place.index(c.key), [[c.header]], "header") for c in added]
+
+
+def _table_ops(place: TablePlace, read: TablePlace, bottom: int) -> list[Block | ResizeTable]:
+    """Re-created headings, then the table stretched to ``bottom``: pasted rows join it and take its first look."""
+    spec = place.spec
+    return [
+        *_added_headers(place, read),
+        ResizeTable(spec.sheet, spec.name, place.ref(bottom), place.headers, looks_from=spec.first_data_row),
+    ]
+
+
+def _accounts(portfolio: Portfolio, read: TablePlace, live: bool = False) -> list[Op]:
+    """Accounts: owned values and formula columns under their headings, csxl columns re-created, the table grown."""
+    place = read.completed()
+    first, last = ACCOUNTS.first_data_row, read.last_row
+    ops: list[Op] = [*_table_ops(place, read, last)]
+    if last < first:
+        return ops
     owned = ACCOUNTS.role("owned")
-    first = ACCOUNTS.first_data_row
-    if last_row < first:
-        return []
-    scored = portfolio.scored
     source = {
         c.key: (c.key[: -len("_score")] if c.key.endswith("_score") and c.key != "health_score" else c.key)
         for c in owned
     }
-    frame = scored.reindex(range(first, last_row + 1))
+    frame = portfolio.scored.reindex(range(first, last + 1))
     rows: list[list[Cell]] = [
         [_plain(v) for v in values]
         for values in frame[[source[c.key] for c in owned]].itertuples(index=False, name=None)
     ]
+    keys = [c.key for c in owned]
     if live:
-        keys = [c.key for c in owned]
         score_at, tier_at = keys.index("health_score"), keys.index("health_tier")
         for offset, row in enumerate(rows):
-            row[score_at] = Formula(live_health_score(first + offset))
-            row[tier_at] = Formula(live_health_tier(first + offset))
-    return [Block(ACCOUNTS.sheet, first, ACCOUNTS.index(owned[0].key), rows)]
+            row[score_at] = Formula(live_health_score(first + offset, place))
+            row[tier_at] = Formula(live_health_tier(first + offset, place))
+    ops.extend(_column_blocks(place, first, keys, rows))
+    formula_keys = [c.key for c in ACCOUNTS.role("formula")]
+    formulas: list[list[Cell]] = []
+    for number in range(first, last + 1):
+        texts = simple_points_formulas(number, place)
+        formulas.append([Formula(texts[key]) for key in formula_keys])
+    ops.extend(_column_blocks(place, first, formula_keys, formulas))
+    return ops
+
+
+def _input_table(read: TablePlace) -> list[Op]:
+    """MRR and Surveys: the table stretched over pasted rows, which take the first row's look."""
+    return [*_table_ops(read, read, read.last_row)]
 
 
 def _settings_range(first: str, last: str) -> str:
@@ -121,23 +163,32 @@ def _settings_range(first: str, last: str) -> str:
     return f"{layout.SHEET_SETTINGS}!$B${rows[first]}:$B${rows[last]}"
 
 
-def live_health_score(row: int) -> str:
+def live_health_score(row: int, place: TablePlace | None = None) -> str:
     """The Excel flavour's health score of Accounts row ``row``: ``=HEALTHSCORE(dimension scores, weights, preset)``.
 
     The five ``<dimension>_score`` cells of the row (written by refresh, or typed), the Settings weights (all blank =
     the preset's) and the Settings preset: the same inputs the refresh uses, computed by Excel through xlwings.
     """
+    at = place or TablePlace.default(ACCOUNTS)
     dims = [c.key for c in ACCOUNTS.role("owned") if c.key.endswith("_score") and c.key != "health_score"]
     weights = [c for c in layout.settings_rows() if c.startswith("csxl_weight_")]
-    return (
-        f"=HEALTHSCORE({ACCOUNTS.cell(dims[0], row)}:{ACCOUNTS.cell(dims[-1], row)},"
-        f"{_settings_range(weights[0], weights[-1])},csxl_preset)"
-    )
+    cells = [at.index(d) for d in dims]
+    adjacent = cells == list(range(cells[0], cells[0] + len(cells)))
+    scores = f"{at.cell(dims[0], row)}:{at.cell(dims[-1], row)}" if adjacent else None
+    if scores is None:  # the user moved a dimension column: its scores, in the weights' order, as an array
+        scores = (
+            "CHOOSE({1,"
+            + ",".join(str(i) for i in range(2, len(dims) + 1))
+            + "},"
+            + ",".join(at.cell(d, row) for d in dims)
+            + ")"
+        )
+    return f"=HEALTHSCORE({scores},{_settings_range(weights[0], weights[-1])},csxl_preset)"
 
 
-def live_health_tier(row: int) -> str:
+def live_health_tier(row: int, place: TablePlace | None = None) -> str:
     """The Excel flavour's tier: ``=HEALTHTIER`` of the row's health score with the Settings bounds of the preset."""
-    score = ACCOUNTS.cell("health_score", row)
+    score = (place or TablePlace.default(ACCOUNTS)).cell("health_score", row)
     names = layout.settings_rows()
     branches = {}
     for scheme in ("engine", "growth"):
@@ -146,19 +197,24 @@ def live_health_tier(row: int) -> str:
     return f'=IF(csxl_preset="growth",{branches["growth"]},{branches["engine"]})'
 
 
-def _history(portfolio: Portfolio, old_rows: int) -> tuple[list[Block | Clear | ResizeTable], int]:
+def _history(portfolio: Portfolio, read: TablePlace) -> tuple[list[Op], int]:
+    """History: this snapshot merged in, every column under its heading, stale rows cleared, the table resized."""
+    place = read.completed()
     merged = merge_history(portfolio.history, history_snapshot(portfolio), as_of=portfolio.as_of)
     first = HISTORY.first_data_row
     rows: list[list[Cell]] = [
         [_plain(v) for v in values] for values in merged[list(HISTORY_COLUMNS)].itertuples(index=False, name=None)
     ]
-    ops: list[Block | Clear | ResizeTable] = []
+    ops: list[Op] = [*_added_headers(place, read)]
     if rows:
-        ops.append(Block(HISTORY.sheet, first, 1, rows))
+        ops.extend(_column_blocks(place, first, list(HISTORY_COLUMNS), rows))
     stale_from = first + len(rows)
-    if old_rows >= stale_from:
-        ops.append(Clear(HISTORY.sheet, stale_from, 1, old_rows, len(HISTORY.columns)))
-    ops.append(ResizeTable(HISTORY.sheet, HISTORY.name, HISTORY.ref(len(rows))))
+    if read.last_row >= stale_from:
+        for key in HISTORY_COLUMNS:
+            at = place.index(key)
+            ops.append(Clear(HISTORY.sheet, stale_from, at, read.last_row, at))
+    bottom = first + len(rows) - 1
+    ops.append(ResizeTable(HISTORY.sheet, HISTORY.name, place.ref(bottom), place.headers, looks_from=first))
     return ops, len(rows)
 
 
@@ -215,22 +271,28 @@ def is_excel_flavour(sheet_names: Sequence[str]) -> bool:
 
 
 def plan_refresh(
-    tables_last_rows: dict[str, int],
+    places: Mapping[str, TablePlace],
     portfolio: Portfolio,
     *,
     refreshed_at: _dt.datetime,
     live: bool = False,
 ) -> tuple[Plan, int]:
-    """Every csxl-owned write for this portfolio. ``tables_last_rows``: sheet -> last used data row (as read).
+    """Every csxl-owned write for this portfolio. ``places``: sheet -> where its table's columns are (as read; a
+    table not given is where the layout puts it, empty).
 
     ``live`` (the Excel flavour): the Accounts health score and tier are ``=HEALTHSCORE``/``=HEALTHTIER`` formulas
     over the refreshed dimension scores and the Settings cells, computed by Excel, instead of values; the Dashboard
     adds its retention ratios as ``=NRR``/``=GRR``/``=QUICKRATIO`` formulas. Returns the plan and the number of
     History rows after the merge.
     """
+
+    def place(spec: TableSpec) -> TablePlace:
+        return places.get(spec.sheet) or TablePlace.default(spec)
+
     plan = Plan()
-    plan.add(*_owned_accounts(portfolio, tables_last_rows.get(ACCOUNTS.sheet, ACCOUNTS.header_row), live))
-    history_ops, history_rows = _history(portfolio, tables_last_rows.get(HISTORY.sheet, HISTORY.header_row))
+    plan.add(*_accounts(portfolio, place(ACCOUNTS), live))
+    plan.add(*_input_table(place(MRR)), *_input_table(place(SURVEYS)))
+    history_ops, history_rows = _history(portfolio, place(HISTORY))
     plan.add(*history_ops)
     plan.ops.extend(cohorts_plan(portfolio).ops)
     plan.ops.extend(dashboard_plan(portfolio, refreshed_at, live=live).ops)
@@ -256,7 +318,7 @@ def refresh(
         say(f"scoring {len(portfolio.accounts):,} accounts and {len(portfolio.mrr):,} MRR rows")
         stamp = stamp_at or refreshed_at()
         live = is_excel_flavour(book.sheet_names)
-        plan, history_rows = plan_refresh(book.last_rows, portfolio, refreshed_at=stamp, live=live)
+        plan, history_rows = plan_refresh(book.places, portfolio, refreshed_at=stamp, live=live)
         say("writing the workbook")
         target = apply_plan(path, plan, out=out, force=force, currency=portfolio.settings.currency)
     return RefreshResult(

@@ -34,6 +34,7 @@ How each operation is written (and what falls back):
 * :class:`~csxl.book.plan.ResizeTable`: ``Table.resize``; when the runtime or the workbook has no such table, the op
   is skipped and reported in :attr:`ApplyResult.skipped` (the values are written either way; the table then ends at
   its old last row until the user extends it).
+  Rows that join the table take its formats from Excel itself (``looks_from`` is the file adapter's job).
 * :class:`~csxl.book.plan.Chart`: replaced by name. When every series is one column of the same rows and the columns
   are adjacent, one chart is made from them (``plot_by="columns"``), the categories are set as x-axis values, and the
   series are named from the header cells right above them (when the plan wrote the titles there) or by name.
@@ -162,7 +163,7 @@ def refresh_book(book: Any, as_of: _dt.date | None = None, *, refreshed_at: _dt.
     stamp = refreshed_at or _dt.datetime.now().replace(microsecond=0)
 
     live = is_excel_flavour(data.sheet_names)
-    plan, history_rows = plan_refresh(data.last_rows, portfolio, refreshed_at=stamp, live=live)
+    plan, history_rows = plan_refresh(data.places, portfolio, refreshed_at=stamp, live=live)
     applied = apply_plan_to_book(book, plan, currency=portfolio.settings.currency)
     accounts = data.tables.get(ACCOUNTS.sheet)
     return BookRefresh(

@@ -15,7 +15,7 @@ from openpyxl.utils import quote_sheetname
 from openpyxl.xml.functions import tostring
 
 from csxl.book.plan import STYLES, Block, Chart, Clear, ResizeTable, SheetSpec
-from csxl.book.refs import MAX_COL, MAX_ROW, cell_ref, column_index, column_letters, parse_cell, parse_range
+from csxl.book.refs import MAX_COL, MAX_ROW, column_index, column_letters, parse_cell, parse_range
 from csxl.book.xlsx._xml import (
     _BAD_SHEET_CHARS,
     _EMU_PER_CM,
@@ -35,7 +35,6 @@ from csxl.book.xlsx._xml import (
     RT_DRAWING,
     RT_OFFICE,
     RT_STYLES,
-    RT_TABLE,
     RT_WORKSHEET,
     XDR,
     _child,
@@ -49,6 +48,7 @@ from csxl.book.xlsx._xml import (
 from csxl.book.xlsx.package import _Package
 from csxl.book.xlsx.sheet import _Put, _Sheet
 from csxl.book.xlsx.styles import _EMPTY_STYLES, LOOKS, _Styles
+from csxl.book.xlsx.table_part import resize_table
 from csxl.errors import FileError, InputError
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -272,32 +272,7 @@ class _Book:
         self.values_changed = True
 
     def resize_table(self, op: ResizeTable) -> None:
-        sheet = self.sheet(op.sheet)
-        top, left, bottom, right = parse_range("ref", op.ref)
-        for rel in sheet.book.pkg.relations(sheet.part):
-            if rel.get("Type") != RT_TABLE:
-                continue
-            part = self.pkg.target(sheet.part, rel)
-            table = self.pkg.tree(part)
-            names = {(table.get("name") or "").casefold(), (table.get("displayName") or "").casefold()}
-            if op.table.casefold() not in names:
-                continue
-            header = int(table.get("headerRowCount") or "1")
-            totals = int(table.get("totalsRowCount") or "0")
-            if bottom - top + 1 < header + totals + 1:
-                raise InputError("ref", op.ref, "a range with a header and at least one data row")
-            columns = table.find(_q("tableColumns"))
-            count = len(columns.findall(_q("tableColumn"))) if columns is not None else right - left + 1
-            if right - left + 1 != count:
-                raise InputError("ref", op.ref, f"{count} columns wide (the columns of table {op.table})")
-            ref = f"{cell_ref(top, left)}:{cell_ref(bottom, right)}"
-            table.set("ref", ref)
-            auto = table.find(_q("autoFilter"))
-            if auto is not None:
-                auto.set("ref", f"{cell_ref(top, left)}:{cell_ref(bottom - totals, right)}")
-            self.pkg.touch(part)
-            return
-        raise FileError(self.where, f"sheet {sheet.name!r} has no table named {op.table!r}")
+        resize_table(self.pkg, self.sheet(op.sheet), op, self.where)
 
     # -- charts
     def _drawing_of(self, sheet: _Sheet, create: bool) -> str | None:
