@@ -33,6 +33,7 @@ import pandas as pd
 __all__ = [
     "BAD",
     "BLANK",
+    "COMPANY_SUFFIXES",
     "EXCEL_EPOCH",
     "EXCEL_ERRORS",
     "FALSE_WORDS",
@@ -40,6 +41,7 @@ __all__ = [
     "LAST_SERIAL",
     "TRUE_WORDS",
     "YES_NO_RULE",
+    "company_key",
     "date_from_text",
     "date_to_serial",
     "finite_or_none",
@@ -133,6 +135,51 @@ def finite_or_none(value: Any) -> float | None:
 def label_key(text: str) -> str:
     """Case-, space-, underscore- and hyphen-insensitive key of a label (``" Mid_Market "`` -> ``"mid-market"``)."""
     return re.sub(r"[\s_\-]+", "-", text.strip().lower())
+
+
+#: Legal-form words left out when account names are matched (``Contoso Ltd.`` is ``Contoso``).
+COMPANY_SUFFIXES: Final = frozenset(
+    {
+        "inc",
+        "incorporated",
+        "ltd",
+        "limited",
+        "llc",
+        "llp",
+        "lp",
+        "plc",
+        "corp",
+        "corporation",
+        "co",
+        "company",
+        "gmbh",
+        "ag",
+        "kg",
+        "sa",
+        "sas",
+        "sarl",
+        "srl",
+        "spa",
+        "bv",
+        "nv",
+        "oy",
+        "ab",
+        "as",
+        "aps",
+        "pty",
+        "pte",
+        "kk",
+    }
+)
+
+
+def company_key(name: str) -> str:
+    """An account name as a matching key: case, spacing and punctuation ignored, ``&`` as ``and``, legal-form words
+    at the end dropped (``" Contoso Ltd."``, ``"contoso"`` and ``"CONTOSO, Inc"`` are all ``"contoso"``)."""
+    words = re.sub(r"[^\w\s]", " ", name.casefold().replace("&", " and ")).split()
+    while len(words) > 1 and words[-1] in COMPANY_SUFFIXES:
+        words.pop()
+    return " ".join(words)
 
 
 def header_key(label: Any) -> str:

@@ -1,7 +1,8 @@
 """The ``csxl`` command line: parses arguments, calls the public API, prints.
 
 Every csxl error becomes a one-paragraph message on stderr and exit code 2 (bad input) or 3 (file problem); an
-unexpected error is reported as a bug with exit code 70, never as a bare traceback.
+unexpected error is reported as a bug with exit code 70, never as a bare traceback. `csxl refresh` exits 4 when it
+refreshed the workbook but some input cells could not be used (`--no-strict`: 0).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_INPUT = 2
 EXIT_FILE = 3
+EXIT_DATA = 4  # refreshed, but some input cells could not be used (`csxl refresh --no-strict` exits 0)
 EXIT_BUG = 70
 
 
@@ -135,14 +137,22 @@ def _issues_lines(issues: Sequence[csxl.RowIssue]) -> list[str]:
     return [f"  {issue}" for issue in issues]
 
 
-def _warn_issues(issues: Sequence[csxl.RowIssue], limit: int = 20) -> None:
-    if not issues:
-        return
-    click.echo(f"csxl: {len(issues)} input problem(s); those rows were left out (run csxl validate for all):", err=True)
-    for line in _issues_lines(issues[:limit]):
-        click.echo(line, err=True)
-    if len(issues) > limit:
-        click.echo(f"  ... and {len(issues) - limit} more", err=True)
+def _issues_summary(issues: Sequence[csxl.RowIssue]) -> str:
+    """One line: how many input cells csxl could not use and what it did (``3 data issues: 2 cells ignored, ...``)."""
+    kinds = (
+        ("cell ignored", "cell(s) ignored"),
+        ("row left out", "row(s) left out"),
+        ("read as the month before", "MRR amount(s) read as the month before"),
+        ("kept in", "name(s) matching no account"),
+        ("column", "heading(s) not read"),
+        ("unknown for every row", "column(s) missing"),
+    )
+    counts: dict[str, int] = {}
+    for issue in issues:
+        what = next((label for start, label in kinds if issue.effect.startswith(start)), "setting(s) not used")
+        counts[what] = counts.get(what, 0) + 1
+    parts = ", ".join(f"{n} {what}" for what, n in sorted(counts.items(), key=lambda item: -item[1]))
+    return f"{len(issues)} data issue(s) ({parts}); the Dashboard and `csxl validate` list them"
 
 
 @cli.command("new")
@@ -177,16 +187,25 @@ def new_cmd(
 @_AS_OF
 @click.option("-o", "--out", type=_PATH, help="Write the refreshed workbook here instead of in place.")
 @click.option("--force", is_flag=True, help="Write even if Excel's lock file says the workbook is open.")
+@click.option(
+    "--strict/--no-strict",
+    default=True,
+    show_default=True,
+    help=f"Exit {EXIT_DATA} when input cells were ignored (the workbook is refreshed either way).",
+)
 @_friendly
-def refresh_cmd(path: Path, as_of: _dt.date | None, out: Path | None, force: bool) -> None:
+def refresh_cmd(path: Path, as_of: _dt.date | None, out: Path | None, force: bool, strict: bool) -> None:
     """Recompute every csxl-owned sheet and column of the workbook at PATH."""
 
     result = refresh(path, as_of=as_of, out=out, force=force, progress=_progress())
-    _warn_issues(result.issues)
     click.echo(
         f"csxl: refreshed {result.path} as of {result.as_of:%Y-%m-%d}: {result.scored} of {result.accounts} accounts "
         f"scored, {result.history_rows} history rows"
     )
+    if result.issues:
+        click.echo(f"csxl: {_issues_summary(result.issues)}", err=True)
+        if strict:
+            sys.exit(EXIT_DATA)
 
 
 @cli.command("validate")

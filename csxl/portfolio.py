@@ -32,7 +32,7 @@ from csxl.history import HISTORY_COLUMNS, normalise_history
 from csxl.mrrgrid import MrrRows, parse_rows
 from csxl.scoring import score_accounts
 from csxl.settings import Settings
-from csxl.tables import load_accounts, load_mrr, load_surveys
+from csxl.tables import load_accounts, load_mrr, load_surveys, match_accounts
 
 __all__ = ["Portfolio"]
 
@@ -88,11 +88,18 @@ class Portfolio:
         loaded_mrr = load_mrr(mrr if mrr is not None else empty_mrr, first_row=first_row)
         empty_surveys = pd.DataFrame({"account": [], "date": [], "kind": [], "score": [], "comment": []})
         loaded_surveys = load_surveys(surveys if surveys is not None else empty_surveys, first_row=first_row)
-        issues = (*loaded_accounts.issues, *loaded_mrr.issues, *loaded_surveys.issues)
+        names = loaded_accounts.frame["account"]
+        mrr_frame, mrr_names = match_accounts(loaded_mrr.frame, names, "MRR")
+        survey_frame, survey_names = match_accounts(loaded_surveys.frame, names, "Surveys")
+        issues = (
+            *loaded_accounts.issues,
+            *sorted([*loaded_mrr.issues, *mrr_names], key=lambda i: i.row),
+            *sorted([*loaded_surveys.issues, *survey_names], key=lambda i: i.row),
+        )
         return cls(
             accounts=loaded_accounts.frame,
-            mrr=loaded_mrr.frame.reset_index(drop=True),
-            surveys=loaded_surveys.frame.reset_index(drop=True),
+            mrr=mrr_frame.reset_index(drop=True),
+            surveys=survey_frame.reset_index(drop=True),
             history=normalise_history(None if history is None else history.reindex(columns=list(HISTORY_COLUMNS))),
             settings=settings,
             as_of=as_of or settings.on(),

@@ -7,6 +7,7 @@ typed plus every :class:`csxl.errors.RowIssue` (sheet, row, column, value, rule)
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -16,12 +17,12 @@ import numpy.typing as npt
 import pandas as pd
 from pydantic import BaseModel
 
-from csxl.cells import header_key
+from csxl.cells import company_key, header_key
 from csxl.columns import convert_column
 from csxl.errors import InputError, RowIssue, TableError
 from csxl.models import AccountRecord, MrrRow, RowRule, SurveyResponse, column_specs
 
-__all__ = ["LoadResult", "load_accounts", "load_mrr", "load_surveys", "load_table"]
+__all__ = ["LoadResult", "load_accounts", "load_mrr", "load_surveys", "load_table", "match_accounts"]
 
 BoolArray = npt.NDArray[np.bool_]
 ObjectArray = npt.NDArray[np.object_]
@@ -261,7 +262,11 @@ def load_mrr(frame: pd.DataFrame, sheet: str = "MRR", first_row: int = 2) -> Loa
 def _carry_amounts(frame: pd.DataFrame, result: LoadResult, rows: list[int], first_row: int) -> LoadResult:
     """``result`` with each row of ``rows`` (bad amount, good account and month) added at the month before's MRR."""
     specs = column_specs(MrrRow)
-    where = {header_key(label): j for j, label in enumerate(frame.columns)}
+    where: dict[str, int] = {}
+    for j, label in enumerate(frame.columns):
+        where.setdefault(header_key(label), j)
+    if "account" not in where or "month" not in where:  # a missing column: no row can be placed
+        return result
     positions = [row - first_row for row in rows]
     keys = {
         name: convert_column(specs[name], frame.iloc[positions, where[name]]).values for name in ("account", "month")
@@ -293,3 +298,44 @@ def _carry_amounts(frame: pd.DataFrame, result: LoadResult, rows: list[int], fir
 def load_surveys(frame: pd.DataFrame, sheet: str = "Surveys", first_row: int = 2) -> LoadResult:
     """:func:`load_table` with :class:`SurveyResponse` (score range checked per kind)."""
     return load_table(frame, SurveyResponse, sheet=sheet, first_row=first_row)
+
+
+def match_accounts(frame: pd.DataFrame, accounts: pd.Series[Any], sheet: str) -> tuple[pd.DataFrame, list[RowIssue]]:
+    """``frame``'s ``account`` names spelled as on Accounts, and one issue per row whose name matches no account.
+
+    A name matches exactly, else by :func:`csxl.cells.company_key` (case, spacing, punctuation and legal-form words
+    ignored: ``Contoso Ltd.`` is ``Contoso``) when that key names one account only. A row that matches nothing is
+    kept (its MRR still counts in the totals; a survey answer in the survey totals) and reported with the closest
+    Accounts name. ``frame`` is indexed by sheet row (a :class:`LoadResult` frame).
+    """
+    names = [str(n) for n in accounts.dropna().unique()]
+    if frame.empty or not names:
+        return frame, []
+    exact = set(names)
+    by_key: dict[str, list[str]] = {}
+    for name in names:
+        by_key.setdefault(company_key(name), []).append(name)
+    codes, found = pd.factorize(frame["account"], use_na_sentinel=True)
+    uniques: list[Any] = list(found)
+    spelled: list[Any] = []
+    unmatched: set[int] = set()
+    for i, value in enumerate(uniques):
+        text = str(value)
+        hits = [text] if text in exact else by_key.get(company_key(text), [])
+        if len(hits) == 1:
+            spelled.append(hits[0])
+        else:
+            spelled.append(value)
+            unmatched.add(i)
+    out = frame.copy()
+    out["account"] = np.asarray([*spelled, None], dtype=object)[codes]
+    issues: list[RowIssue] = []
+    what = "revenue totals" if sheet == "MRR" else f"{sheet.lower()} totals"
+    for pos in np.flatnonzero(np.isin(codes, list(unmatched))):
+        value = str(uniques[codes[pos]])
+        close = difflib.get_close_matches(value, names, n=1, cutoff=0.5)
+        rule = "an account on the Accounts sheet" + (f" (closest: {close[0]!r})" if close else "")
+        effect = f"kept in the {what}; no account gets it"
+        row = int(frame.index.to_numpy()[pos])
+        issues.append(RowIssue(sheet, row, "account", value, rule, effect))
+    return out, issues

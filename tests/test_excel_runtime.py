@@ -319,7 +319,9 @@ def test_lite_refresh_writes_text_with_quote_prefix(lite_run: dict[str, Any]) ->
         if a["func"] == "setValues"
         for row in a["values"]
         for v in row
-        if isinstance(v, str) and v and not re.fullmatch(r"\d{4}-\d{2}-\d{2}( \d{2}:\d{2}:\d{2})?", v)
+        if isinstance(v, str)
+        and v
+        and not re.fullmatch(r"\d{4}-\d{2}-\d{2}( \d{2}:\d{2}:\d{2})?", v)
         and not v.startswith("=IF(")  # the simple-points formulas refresh rewrites (csxl's own)
     ]
     assert texts

@@ -689,7 +689,14 @@ def test_many_rows_with_a_few_bad_ones() -> None:
     frame.loc[49_999, "account"] = " "
     result = load_mrr(frame)
     assert [(i.row, i.column) for i in result.issues] == [(12, "mrr"), (25_002, "month"), (50_001, "account")]
-    assert len(result.frame) == n - 3
+    # the -1 amount (position 10: "acct 10", month 2022-11) is read as the account's month before; the other two rows
+    # cannot be placed (no month, no account)
+    assert len(result.frame) == n - 2
+    # independently: acct 10's rows before 2022-11 (other positions 10 + 2000k), the latest month's amount
+    earlier = frame[(frame["account"] == "acct 10") & (frame["month"] < "2022-11-01") & (frame.index != 10)]
+    expected = float(earlier.loc[earlier["month"] == earlier["month"].max(), "mrr"].astype(float).sum())
+    assert result.issues[0].effect == f"read as the month before: {expected:g}"
+    assert result.frame.loc[12, "mrr"] == expected
     assert result.frame["month"].nunique() == 24
 
 

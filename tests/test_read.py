@@ -11,13 +11,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
 from openpyxl.workbook.defined_name import DefinedName
 
 from csxl.book import layout
-from csxl.book.layout import ACCOUNTS, HISTORY, MRR, SURVEYS
+from csxl.book.layout import ACCOUNTS, HEADER_ROW, HISTORY, MRR, SURVEYS
 from csxl.book.read import CellError, _error_cells, book_from_grids, read_book, settings_from_values, validate_book
 from csxl.book.safety import Limits, check_package, lock_file
 from csxl.book.template import build_template
@@ -178,12 +179,25 @@ def test_damaged_cell_is_reported(
         assert issue.value == value
 
 
-def test_damaged_book_lists_exactly_the_damage_in_sheet_then_row_order(damaged_path: Path) -> None:
+def test_damaged_book_lists_exactly_the_damage_in_sheet_then_row_order(demo: DemoData, damaged_path: Path) -> None:
     issues = validate_book(damaged_path)
     got = [(i.sheet, i.row, i.column) for i in issues]
     settings = (layout.SHEET_SETTINGS, ROWS["csxl_currency"], "B")
-    assert got == [settings, *((sheet, row, key) for sheet, key, row, *_ in DAMAGES)]
+    # the account whose name was erased (Accounts row 6) leaves its MRR and survey rows matching no account
+    erased = demo.accounts["account"].iloc[6 - FIRST]
+    orphans = [
+        (sheet, FIRST + int(i), "account")
+        for sheet, frame in ((MRR.sheet, demo.mrr), (SURVEYS.sheet, demo.surveys))
+        for i in np.flatnonzero(frame["account"].to_numpy() == erased)
+    ]
+    damage = [(sheet, row, key) for sheet, key, row, *_ in DAMAGES]
+    order = {name: i for i, name in enumerate(layout.SHEETS)}
+    expected = sorted(set(damage + orphans), key=lambda t: (order[t[0]], t[1]))
+    assert got == [settings, *expected]
     assert issues[0].value == "dollars"
+    assert all(
+        i.effect.startswith("kept in") for i in issues if (i.sheet, i.row, i.column) in set(orphans) - set(damage)
+    )
 
 
 def test_damaged_book_still_loads_the_good_rows(demo: DemoData, damaged_path: Path) -> None:
@@ -400,7 +414,12 @@ def test_grid_book_contents() -> None:
     assert accounts.loc[4].isna().all()
     # settings: growth, EUR, as-of; the #N/A NPS cut-off is an issue and the registry cut-offs stay
     assert book.settings == Settings(preset="growth", currency="EUR", as_of=dt.date(2026, 4, 30))
-    assert [(i.row, str(i.value)) for i in book.issues] == [(ROWS["csxl_sp_nps_yellow"], "#N/A")]
+    settings_issues = [i for i in book.issues if i.sheet == layout.SHEET_SETTINGS]
+    assert [(i.row, str(i.value)) for i in settings_issues] == [(ROWS["csxl_sp_nps_yellow"], "#N/A")]
+    # the grid's tables lack most input columns: each is reported once on its header row, the rest of the book reads
+    headings = [i for i in book.issues if i.sheet != layout.SHEET_SETTINGS]
+    assert headings and all(i.row == HEADER_ROW for i in headings)
+    assert ("Accounts", "csm") in {(i.sheet, i.column) for i in headings}
     loaded = load_accounts(book.input_tables()[ACCOUNTS.sheet], first_row=FIRST)
     assert [(i.row, i.column, str(i.value), i.effect) for i in loaded.issues] == [(5, "arr", "#N/A", "cell ignored")]
     assert loaded.frame["account"].tolist() == ["Acme", "Beta"]

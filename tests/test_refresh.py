@@ -25,7 +25,7 @@ from csxl.book import layout
 from csxl.book.read import read_book
 from csxl.book.refresh import refresh
 from csxl.book.sheets import account_sheet_name
-from csxl.cli import EXIT_FILE, EXIT_INPUT, cli
+from csxl.cli import EXIT_DATA, EXIT_FILE, EXIT_INPUT, cli
 from csxl.usecases import new_workbook
 
 AS_OF = dt.date(2026, 10, 31)
@@ -192,8 +192,10 @@ def test_bad_cells_are_reported_and_ignored(book: Path) -> None:
     assert "Accounts" in result.output and "row 4" in result.output and "'lots'" in result.output
     assert "row 5" in result.output and "1.5" in result.output
     run = CliRunner().invoke(cli, ["refresh", str(book)])
-    assert run.exit_code == 0, run.output
-    assert "2 input problem(s)" in run.output
+    assert run.exit_code == EXIT_DATA, run.output  # refreshed, with cells it could not use
+    assert "2 data issue(s) (2 cell(s) ignored)" in run.output
+    again = CliRunner().invoke(cli, ["refresh", "--no-strict", str(book)])
+    assert again.exit_code == 0, again.output
     rows = _rows(book, layout.SHEET_ACCOUNTS)
     score_col = layout.ACCOUNTS.index("health_score") - 1
     # sheet rows 4 and 5 keep their accounts: the bad ARR and DAU/MAU are unknown, each row is scored without them

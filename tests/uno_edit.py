@@ -20,6 +20,7 @@ This file runs outside the project's interpreter (``uno`` exists only for Debian
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -139,10 +140,8 @@ def main(source: str, target: str, edits_path: str) -> None:
             out = Path(target).resolve().as_uri()
             doc.storeToURL(out, (_prop("FilterName", "Calc MS Excel 2007 XML"),))
             doc.close(True)
-            try:
+            with contextlib.suppress(Exception):  # the bridge goes down with the office: the expected end
                 desktop.terminate()
-            except Exception:  # the bridge goes down with the office: that is the expected end
-                pass
         finally:
             try:
                 proc.wait(timeout=30)

@@ -27,10 +27,11 @@ Calamine is imported inside :func:`read_book` only, so ``import csxl.book.read``
 from __future__ import annotations
 
 import datetime as _dt
+import difflib
 import re
 import zipfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import unescape
@@ -55,13 +56,13 @@ from csxl.models import (
 )
 from csxl.portfolio import Portfolio
 from csxl.settings import Settings
-from csxl.tables import load_accounts, load_mrr, load_surveys
 
 __all__ = [
     "EXCEL_ERRORS",
     "BookData",
     "CellError",
     "book_from_grids",
+    "heading_issues",
     "read_book",
     "settings_from_values",
     "validate_book",
@@ -123,7 +124,7 @@ class BookData:
         The as-of date is the Settings' ``csxl_as_of`` when set, else ``as_of``, else today (Portfolio's rule).
         """
         inputs = self.input_tables()
-        return Portfolio.from_tables(
+        portfolio = Portfolio.from_tables(
             inputs[ACCOUNTS.sheet],
             inputs[MRR.sheet],
             inputs[SURVEYS.sheet],
@@ -132,6 +133,7 @@ class BookData:
             as_of=as_of,
             first_row=ACCOUNTS.first_data_row,
         )
+        return replace(portfolio, issues=(*self.issues, *portfolio.issues))
 
 
 def _matrix(rows: Sequence[Sequence[Any]]) -> npt.NDArray[np.object_]:
@@ -166,13 +168,53 @@ def _clean(cells: npt.NDArray[np.object_]) -> npt.NDArray[np.bool_]:
     return blank
 
 
+_UNIT_NOTE = re.compile(r"\s*[\(\[][^\)\]]*[\)\]]\s*$")
+
+
 def _heading(label: Any, by_header: Mapping[str, str], keys: frozenset[str]) -> str:
+    """A heading as a layout key: the friendly header or the key, any case; a unit note in brackets at the end is
+    read away (``ARR (USD)`` is ARR, ``MRR [EUR]`` is MRR). Anything else is the user's own column."""
     text = label.strip() if isinstance(label, str) else str(label)
-    key = by_header.get(text.lower())
-    if key is not None:
-        return key
-    normal = header_key(text)
-    return normal if normal in keys else text
+    for candidate in dict.fromkeys((text, _UNIT_NOTE.sub("", text))):
+        key = by_header.get(candidate.lower())
+        if key is not None:
+            return key
+        normal = header_key(candidate)
+        if normal in keys:
+            return normal
+    return text
+
+
+def _nearest(header: str, headings: Mapping[str, int]) -> tuple[str, int] | None:
+    """The user's heading that most looks like a missing ``header`` (a word of it, or a close spelling)."""
+    wanted = header.lower()
+    for text, column in headings.items():
+        words = text.lower().split()
+        if words and (wanted.startswith(words[0]) or words[0] in wanted.split()):
+            return text, column
+    close = difflib.get_close_matches(wanted, [t.lower() for t in headings], n=1, cutoff=0.6)
+    if close:
+        return next((t, c) for t, c in headings.items() if t.lower() == close[0])
+    return None
+
+
+def heading_issues(place: TablePlace) -> list[RowIssue]:
+    """One issue per input column of the table that its header row lacks, naming the user's heading that looks like
+    it (``Renewal`` for ``Renewal date``): its values are unknown for every row until the heading is renamed."""
+    spec = place.spec
+    known = set(place.columns.values())
+    theirs = {text: j for j, text in enumerate(place.headers, start=1) if text and j not in known}
+    issues: list[RowIssue] = []
+    for column in place.missing("input"):
+        near = _nearest(column.header, theirs)
+        rule = f"a column headed {column.header!r}"
+        if near is None:
+            issues.append(RowIssue(spec.sheet, spec.header_row, column.key, None, rule, "unknown for every row"))
+            continue
+        text, at = near
+        effect = f"column {layout.column_letter(at)} is not read: rename it {column.header!r}"
+        issues.append(RowIssue(spec.sheet, spec.header_row, column.key, text, rule, effect))
+    return issues
 
 
 def _heading_text(label: Any) -> str:
@@ -298,6 +340,8 @@ def _book(
         values[name] = _value(grids[key] if key is not None else None, row, column)
         where[name] = (row, layout.column_letter(column))
     settings, issues = settings_from_values(values, cells=where)
+    for spec in (ACCOUNTS, MRR, SURVEYS):
+        issues.extend(heading_issues(places[spec.sheet]))
     return BookData(path=path, sheet_names=sheet_names, tables=tables, places=places, settings=settings, issues=issues)
 
 
@@ -421,13 +465,6 @@ def validate_book(path: str | Path) -> list[RowIssue]:
     unsafe, not a csxl workbook, a table without its required column) raise :class:`FileError` / :class:`InputError`.
     """
     book = read_book(path)
-    inputs = book.input_tables()
-    first = ACCOUNTS.first_data_row
-    issues = [
-        *book.issues,
-        *load_accounts(inputs[ACCOUNTS.sheet], first_row=first).issues,
-        *load_mrr(inputs[MRR.sheet], first_row=first).issues,
-        *load_surveys(inputs[SURVEYS.sheet], first_row=first).issues,
-    ]
+    issues = list(book.to_portfolio(_dt.date(2000, 1, 1)).issues)  # loading only: the as-of date plays no part
     order = {sheet: i for i, sheet in enumerate(layout.SHEETS)}
     return sorted(issues, key=lambda issue: (order.get(issue.sheet, len(order)), issue.row))

@@ -328,5 +328,5 @@ def refresh(
         scored=int(portfolio.scored["health_score"].notna().sum()),
         history_rows=history_rows,
         refreshed_at=stamp,
-        issues=tuple(book.issues) + portfolio.issues,
+        issues=portfolio.issues,
     )

@@ -11,6 +11,7 @@ import pandas as pd
 
 from csxl.cells import finite_or_none
 from csxl.cohorts import cohort_grr, cohort_nrr
+from csxl.dashboard.act import act_on, data_issues, renewing_soon
 from csxl.dashboard.model import (
     COHORT_MONTHS,
     NO_WEEK_AGO,
@@ -467,5 +468,9 @@ def weekly_dashboard(portfolio: Portfolio) -> Dashboard:
         week_over_week=wow,
         mrr_series=money,
         nrr_trend=rates,
+        act_on=act_on(live),
+        renewing_soon=renewing_soon(live),
+        data_issues=len(portfolio.issues),
+        data_issue_lines=data_issues(portfolio.issues),
         notes=notes,
     )

@@ -8,6 +8,7 @@ import datetime as _dt
 from pydantic import BaseModel, ConfigDict
 
 __all__ = [
+    "ACT_ON_LIMIT",
     "COHORT_MONTHS",
     "NO_WEEK_AGO",
     "RENEWAL_WINDOWS",
@@ -15,7 +16,9 @@ __all__ = [
     "SURVEY_DAYS",
     "UNSCORED",
     "AccountLine",
+    "ActLine",
     "Dashboard",
+    "DataIssue",
     "MonthMovements",
     "MovementLine",
     "RateLine",
@@ -27,6 +30,8 @@ __all__ = [
     "WeekOverWeek",
 ]
 
+#: The longest list of accounts to act on (and of data issues) the dashboard shows; the count says how many more.
+ACT_ON_LIMIT = 25
 #: Label of the row for accounts without a tier (no health signal at all, or no simple-points data).
 UNSCORED = "Unscored"
 #: The week-over-week note when no History snapshot is 7-14 days old.
@@ -140,6 +145,29 @@ class AccountLine(_Model):
     csm: str | None
 
 
+class ActLine(_Model):
+    """An account to act on this week: its tier, score and main risk, ARR, owner and days to renewal."""
+
+    account: str
+    tier: str | None
+    score: float | None
+    main_risk: str | None
+    arr: float | None
+    csm: str | None
+    renewal_days: int | None
+
+
+class DataIssue(_Model):
+    """One input cell csxl could not use, where it is and what csxl did about it (:class:`csxl.errors.RowIssue`)."""
+
+    sheet: str
+    row: int
+    column: str
+    value: str
+    rule: str
+    effect: str
+
+
 class WeekOverWeek(_Model):
     """Changes against the History snapshot 7-14 days old (``snapshot_as_of``); empty with a note when none."""
 
@@ -203,4 +231,8 @@ class Dashboard(_Model):
     week_over_week: WeekOverWeek
     mrr_series: list[MovementLine]
     nrr_trend: list[RateLine]
+    act_on: list[ActLine] = []
+    renewing_soon: list[ActLine] = []
+    data_issues: int = 0
+    data_issue_lines: list[DataIssue] = []
     notes: list[str] = []

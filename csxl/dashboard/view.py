@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from csxl.dashboard.model import UNSCORED, AccountLine, Dashboard
+from csxl.dashboard.model import UNSCORED, AccountLine, ActLine, Dashboard
 from csxl.sections import Cell, ChartSpec, Section, Styled
 
 __all__ = ["MOVEMENTS_TITLE", "dashboard_sections"]
@@ -124,6 +124,33 @@ def _accounts(title: str, lines: Sequence[AccountLine], currency: str) -> Sectio
     return Section(title, rows, ("Account", "Tier before", "Tier now", "Health", "Main risk", "ARR", "CSM"))
 
 
+def _act(d: Dashboard) -> list[Section]:
+    cur = d.currency
+    head = ("Account", "Tier", "Health", "Main risk", "ARR", "CSM", "Renews in (days)")
+
+    def rows(lines: Sequence[ActLine]) -> list[list[Cell]]:
+        return [
+            [a.account, a.tier, _num(a.score), a.main_risk, _money(a.arr, cur), a.csm, a.renewal_days] for a in lines
+        ]
+
+    def more(shown: int, total: int) -> str:
+        return f"The first {shown} of {total}." if total > shown else ""
+
+    issues: list[list[Cell]] = [
+        [f"{i.sheet} row {i.row}", i.column, i.value, i.rule, i.effect] for i in d.data_issue_lines
+    ]
+    return [
+        Section("At risk: call this week", rows(d.act_on), head, text=more(len(d.act_on), d.at_risk_count),
+                empty="No live account is at risk."),
+        Section("Renewing in the next 30 days", rows(d.renewing_soon), head,
+                text=more(len(d.renewing_soon), d.renewals[0].count if d.renewals else 0),
+                empty="No renewal in the next 30 days."),
+        Section(f"Data issues ({d.data_issues})", issues, ("Where", "Column", "Value", "Expected", "What csxl did"),
+                text=more(len(issues), d.data_issues) + (" `csxl validate` lists every one." if issues else ""),
+                empty="None: every input cell was read."),
+    ]  # fmt: skip
+
+
 def _week_over_week(d: Dashboard) -> list[Section]:
     w, cur = d.week_over_week, d.currency
     rows: list[list[Cell]] = [
@@ -178,7 +205,7 @@ def _series(d: Dashboard) -> list[Section]:
 
 def dashboard_sections(d: Dashboard) -> list[Section]:
     """The dashboard as sections, in reading order (the Dashboard sheet's order)."""
-    out = [*_portfolio(d), *_money_and_surveys(d), _renewals(d), *_week_over_week(d), *_series(d)]
+    out = [*_portfolio(d), *_act(d), *_money_and_surveys(d), _renewals(d), *_week_over_week(d), *_series(d)]
     if d.notes:
         out.append(Section("Notes", [[n] for n in d.notes]))
     return out

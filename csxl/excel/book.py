@@ -146,7 +146,7 @@ class BookRefresh:
             f"{self.history_rows} History rows"
         )
         if self.issues:
-            text += f"; {len(self.issues)} input problem(s) left out (csxl validate lists them)"
+            text += f"; {len(self.issues)} data issue(s), listed on the Dashboard"
         return text
 
 
@@ -173,7 +173,7 @@ def refresh_book(book: Any, as_of: _dt.date | None = None, *, refreshed_at: _dt.
         scored=int(portfolio.scored["health_score"].notna().sum()),
         history_rows=history_rows,
         refreshed_at=stamp,
-        issues=tuple(data.issues) + tuple(portfolio.issues),
+        issues=tuple(portfolio.issues),
         skipped=tuple(applied.skipped),
     )
 
