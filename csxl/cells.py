@@ -174,10 +174,10 @@ COMPANY_SUFFIXES: Final = frozenset(
 
 
 def company_key(name: str) -> str:
-    """An account name as a matching key: case, spacing and punctuation ignored, ``&`` as ``and``, legal-form words
+    """An account name as a matching key: case, spacing and punctuation ignored, ``&`` as ``and``, one legal-form word
     at the end dropped (``" Contoso Ltd."``, ``"contoso"`` and ``"CONTOSO, Inc"`` are all ``"contoso"``)."""
     words = re.sub(r"[^\w\s]", " ", name.casefold().replace("&", " and ")).split()
-    while len(words) > 1 and words[-1] in COMPANY_SUFFIXES:
+    if len(words) > 1 and words[-1] in COMPANY_SUFFIXES:
         words.pop()
     return " ".join(words)
 

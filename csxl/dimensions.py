@@ -213,8 +213,8 @@ def score_relationship(champion: Any, exec_sponsor: Any, contacts: Any = None, *
     * position = ``min(1, max(0, (contacts - 1) / (contacts_green - 1)))``: a single contact (Red) is the bottom of
       the band, ``contacts_green`` or more the top; missing contacts -> 0.5 (band midpoint).
 
-    Example: ``score_relationship("Ana Ruiz", None, 2)`` = 4 + 2 * (2 - 1) / 3 = 4.667. NaN only when champion,
-    exec_sponsor and contacts are all blank (a blank champion alone reads as "no champion").
+    Example: ``score_relationship("Ana Ruiz", None, 2)`` = 4 + 2 * (2 - 1) / 3 = 4.667. A blank champion is
+    unknown, not "no champion": the score is NaN (the dimension is left out); ``"none"`` or ``"left"`` is 0..3.
     """
     if not (isinstance(contacts_green, (int, np.integer)) and contacts_green >= 2):
         raise InputError("contacts_green", contacts_green, "a whole number >= 2")
@@ -223,7 +223,7 @@ def score_relationship(champion: Any, exec_sponsor: Any, contacts: Any = None, *
         _presence(exec_sponsor, "exec_sponsor"),
         _optional(contacts, _count, "contacts"),
     )
-    nothing = np.isnan(has_champion) & np.isnan(has_sponsor) & np.isnan(n)
+    nothing = np.isnan(has_champion)  # the band needs to know whether there is a champion
     champ, sponsor = np.nan_to_num(has_champion) > 0, np.nan_to_num(has_sponsor) > 0
     multi = champ & (sponsor | (np.nan_to_num(n) >= contacts_green))
     band = np.where(nothing, np.nan, np.where(~champ, 0.0, np.where(multi, 2.0, 1.0)))

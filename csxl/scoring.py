@@ -34,7 +34,7 @@ from csxl.dimensions import score_engagement, score_financial, score_outcomes, s
 from csxl.errors import InputError
 from csxl.health import health_score, health_tier, main_risk, simple_points, simple_tier
 from csxl.models import AccountRecord, column_specs
-from csxl.settings import Settings, TierScheme, resolve_weights
+from csxl.settings import INSUFFICIENT_DATA, Settings, TierScheme, min_coverage, resolve_weights
 from csxl.signals import SIGNALS, NumericSignal, signal_rag
 from csxl.vectors import fail, shape_of
 
@@ -50,6 +50,7 @@ SCORED_COLUMNS: tuple[str, ...] = (
     "health_score",
     "health_tier",
     "main_risk",
+    "dimensions_scored",
     "simple_points",
     "simple_tier",
 )
@@ -176,9 +177,13 @@ def score_accounts(
 ) -> pd.DataFrame:
     """Score every account: dimension scores, weighted health (0..100), tier, main risk, simple points and tier.
 
-    An account with no usable signal at all gets a blank health score and tier (not an error: early-stage founders
-    fill few columns), and every other account is still scored. ``settings`` (a workbook's Settings sheet), when
-    given, supplies the weights, the tier scheme and the simple-points cut-offs and replaces ``weights``/``scheme``.
+    Unknown is not bad: a blank signal leaves its dimension out and the weights of the others are re-normalised.
+    ``dimensions_scored`` counts the preset's dimensions with a score; below :func:`csxl.settings.min_coverage` of
+    them the account's tier is :data:`csxl.settings.INSUFFICIENT_DATA` (its score, when any, is still shown), so an
+    account is never At-Risk for lack of data. An account with no usable signal has a blank score (not an error:
+    early-stage founders fill few columns); every other account is still scored. ``settings`` (a workbook's Settings
+    sheet), when given, supplies the weights, the tier scheme and the simple-points cut-offs and replaces
+    ``weights``/``scheme``.
     """
     accounts = _table(accounts)
     cutoffs: Mapping[str, tuple[float, float]] | None = None
@@ -195,12 +200,15 @@ def score_accounts(
     result["health_score"] = np.nan
     result["health_tier"] = None
     result["main_risk"] = None
+    covered = dims[weighted].notna().sum(axis=1).astype(np.int64)
+    result["dimensions_scored"] = covered
     if any_signal.any():
         scored = dims[any_signal]
         hs = health_score(scored, weights=weights)
         result.loc[any_signal, "health_score"] = hs
         result.loc[any_signal, "health_tier"] = health_tier(hs, scheme=scheme)
         result.loc[any_signal, "main_risk"] = main_risk(scored, weights=weights)
+    result.loc[covered < min_coverage(len(weighted)), "health_tier"] = INSUFFICIENT_DATA
     simple = simple_points_frame(accounts, cutoffs, tiers)
     result["simple_points"] = simple["simple_points"]
     result["simple_tier"] = simple["simple_tier"]

@@ -26,12 +26,14 @@ __all__ = [
     "CHURN_TIERS",
     "DIMENSIONS",
     "HEALTH_WEIGHTS",
+    "INSUFFICIENT_DATA",
     "SEGMENT_BANDS",
     "SIMPLE_NUMERIC_SIGNALS",
     "SIMPLE_TIERS",
     "TIER_SCHEMES",
     "Settings",
     "TierScheme",
+    "min_coverage",
     "resolve_tier_scheme",
     "resolve_weights",
 ]
@@ -50,6 +52,18 @@ HEALTH_WEIGHTS: dict[str, dict[str, float]] = {
     "engine": {"usage": 0.30, "engagement": 0.20, "relationship": 0.15, "outcomes": 0.20, "financial": 0.15},
     "growth": {"usage": 0.40, "engagement": 0.25, "relationship": 0.20, "financial": 0.15},
 }
+
+
+#: The tier of an account whose data covers too few dimensions to be rated (:func:`min_coverage`): unknown is not bad,
+#: so such an account is neither healthy nor at risk until its data is filled in.
+INSUFFICIENT_DATA = "Insufficient data"
+
+
+def min_coverage(dimensions: int) -> int:
+    """The fewest scored dimensions a health tier needs: half of the preset's, rounded up (engine 3 of 5, growth 2 of
+    4). With fewer, the weighted score is still shown (re-weighted over what is known) but the tier is
+    :data:`INSUFFICIENT_DATA`: one known bad dimension must not make an account Critical."""
+    return max(1, -(-dimensions // 2))
 
 
 class TierScheme(BaseModel):

@@ -524,12 +524,17 @@ def test_as_of_before_any_data() -> None:
 
 def test_as_of_after_the_mrr_table_has_no_this_month() -> None:
     d = weekly_dashboard(small(dt.date(2026, 5, 15)))
-    # last MRR month is 2026-03: May has no data (not "nothing moved"), April (last full month) neither
+    # last MRR month is 2026-03: May has no data (not "nothing moved"); retention is measured at March, the last month
+    # with MRR, and one plain sentence says so (never an exception's text)
     assert d.this_month.has_data is False
     assert d.this_month.churned_mrr is None
-    assert d.retention.period_month is None
-    assert d.retention.cohort_nrr_12m is None
-    assert d.retention.notes
+    assert d.retention.period_month == dt.date(2026, 3, 1)
+    march = next(line for line in d.nrr_trend if line.month == dt.date(2026, 3, 1))
+    assert d.retention.nrr == march.nrr and d.retention.grr == march.grr
+    assert d.retention.notes[0] == (
+        "The MRR sheet ends in 2026-03, before the as-of month 2026-05: the analysis stops at 2026-03."
+    )
+    assert not any("must be" in note for note in d.retention.notes)
 
 
 def test_surveys_after_as_of_are_ignored() -> None:

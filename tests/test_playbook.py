@@ -281,7 +281,8 @@ def test_playbook_confidence_and_data_risks() -> None:
     doc = playbook_document(book(accounts))
     # a2 has no data at all: coverage usage 2/3, others 1/3 -> 0.30 x 2/3 + 0.70 x 1/3 = 0.4333 -> 0.43
     assert doc.confidence == 0.43
-    assert any("1 of 3 accounts have no health score" in r for r in doc.risks)
+    # a1 (1 of 5 dimensions) and a2 (none) are below the 3 of 5 a tier needs (csxl.settings.min_coverage)
+    assert any("2 of 3 accounts have too few signals for a health tier" in r for r in doc.risks)
     assert any(r.startswith("No NPS answers") for r in doc.risks)
     assert any(r.startswith("Low confidence (0.43)") for r in doc.risks)
 

@@ -27,7 +27,7 @@ from csxl.plays.risk import LEVELS, RiskResult, churn_risk
 from csxl.plays.score import ScoreResult, score_play
 from csxl.plays.winback import WinbackResult, winback_plan
 from csxl.portfolio import Portfolio
-from csxl.settings import Settings
+from csxl.settings import INSUFFICIENT_DATA, Settings
 
 AS_OF = dt.date(2026, 6, 30)
 D = dt.date
@@ -264,7 +264,8 @@ def test_score_uses_settings_cutoffs_and_surveys_for_nps() -> None:
 
 def test_score_without_any_signal_still_answers() -> None:
     r = score_play(make({"account": "A"}), "A")
-    assert (r.health_score, r.health_tier, r.explanation, r.playbook_tier, r.cadence) == (None, None, [], None, None)
+    got = (r.health_score, r.health_tier, r.explanation, r.playbook_tier, r.cadence)
+    assert got == (None, INSUFFICIENT_DATA, [], None, None)
     assert "segment" in missing_columns(r)
 
 

@@ -373,7 +373,7 @@ RELATIONSHIP_CASES = [
     ("Ana Ruiz", "identified", 1, 7.0),  # a status other than none counts as a sponsor: 7 + 3 * 0
     (True, True, None, 8.5),  # 7 + 3 * .5 (contacts unknown)
     ("strong", "none", None, 5.0),  # 4 + 2 * .5
-    (None, None, 3, 2.0),  # blank champion = no champion: 0 + 3 * 2/3
+    (None, None, 3, NAN),  # blank champion = unknown (not "no champion"): no band, no score
     ("left", "VP Ops", 1, 0.0),  # champion left: 0 + 3 * 0
     ("none", None, None, 1.5),  # 0 + 3 * .5
     (False, None, 8, 3.0),  # 0 + 3 * min(1, 7/3)
@@ -625,7 +625,7 @@ def test_relationship_in_range_and_monotone(
     champion: bool | None, sponsor: bool | None, n1: int | None, n2: int
 ) -> None:
     score = score_relationship(champion, sponsor, n1)
-    if champion is None and sponsor is None and n1 is None:
+    if champion is None:  # unknown champion: the band is unknown
         assert math.isnan(score)
         return
     assert 0 <= score <= 10

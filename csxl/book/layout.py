@@ -410,6 +410,7 @@ _OWNED_COLUMNS: tuple[Column, ...] = (
     _computed("health_score", "owned", "score", 9, "0..100, written by csxl refresh."),
     _computed("health_tier", "owned", "text", 10),
     _computed("main_risk", "owned", "text", 13),
+    _computed("dimensions_scored", "owned", "count", 10, "Dimensions with data, of the preset's (engine 5, growth 4)."),
     *(_computed(f"{d}_score", "owned", "score") for d in _WEIGHTED),
 )
 

@@ -164,24 +164,35 @@ def _movements(portfolio: Portfolio) -> pd.DataFrame:
 
 
 def _retention(portfolio: Portfolio, mov: pd.DataFrame) -> Retention:
+    """The last full month's rates and the trailing cohort ratios; when the MRR sheet ends before the as-of month,
+    both are measured at its last month, and one note says so (never an exception's text)."""
     notes: list[str] = []
     month = last_full_month(portfolio.as_of)
+    measured_on = portfolio.as_of
+    cut, reason = portfolio.mrr_cut
+    if cut is not None and cut < portfolio.as_of_month:
+        month = cut
+        measured_on = (cut + pd.offsets.MonthEnd(0)).date()
+        notes.append(reason)
     row = mov.loc[month] if len(mov) and month in mov.index else None
     if row is None:
         notes.append(f"no MRR data for the last full month {month.strftime('%Y-%m')}")
     elif not row["start_mrr"] > 0:
         notes.append(f"no MRR at the start of {month.strftime('%Y-%m')}: period rates undefined")
-    cohort_base = month_start(portfolio.as_of) - pd.DateOffset(months=COHORT_MONTHS)
+    cohort_base = month_start(measured_on) - pd.DateOffset(months=COHORT_MONTHS)
     cohort_n: float | None = None
     cohort_g: float | None = None
     if portfolio.mrr.empty:
         notes.append("no MRR data: trailing cohort NRR/GRR undefined")
     else:
         try:
-            cohort_n = cohort_nrr(portfolio.mrr_rows, portfolio.as_of, COHORT_MONTHS)
-            cohort_g = cohort_grr(portfolio.mrr_rows, portfolio.as_of, COHORT_MONTHS)
-        except InputError as exc:  # no base month, nobody in it, or no data for the as-of month
-            notes.append(f"trailing 12-month cohort NRR/GRR undefined: {exc}")
+            cohort_n = cohort_nrr(portfolio.mrr_rows, measured_on, COHORT_MONTHS)
+            cohort_g = cohort_grr(portfolio.mrr_rows, measured_on, COHORT_MONTHS)
+        except InputError:  # no base month, or nobody paying in it
+            notes.append(
+                f"trailing 12-month cohort NRR/GRR: not measurable yet (it needs customers paying in "
+                f"{cohort_base:%Y-%m}, {COHORT_MONTHS} months before {month_start(measured_on):%Y-%m})"
+            )
     return Retention(
         period_month=None if row is None else month.date(),
         start_mrr=None if row is None else finite_or_none(row["start_mrr"]),

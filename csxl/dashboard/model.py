@@ -7,6 +7,8 @@ import datetime as _dt
 
 from pydantic import BaseModel, ConfigDict
 
+from csxl.settings import INSUFFICIENT_DATA
+
 __all__ = [
     "ACT_ON_LIMIT",
     "COHORT_MONTHS",
@@ -32,8 +34,8 @@ __all__ = [
 
 #: The longest list of accounts to act on (and of data issues) the dashboard shows; the count says how many more.
 ACT_ON_LIMIT = 25
-#: Label of the row for accounts without a tier (no health signal at all, or no simple-points data).
-UNSCORED = "Unscored"
+#: Label of the row for accounts without a tier (too few health signals, or no simple-points data).
+UNSCORED = INSUFFICIENT_DATA
 #: The week-over-week note when no History snapshot is 7-14 days old.
 NO_WEEK_AGO = "no snapshot a week ago"
 #: Renewal windows: (label, first day, last day), days from the as-of date, both ends inclusive.

@@ -158,6 +158,7 @@ def playbook_document(portfolio: Portfolio, *, library: Mapping[str, Any] | None
 
     scheme = settings.scheme()
     tiers = scored["health_tier"].dropna() if "health_tier" in scored else scored.iloc[:0, 0]
+    tiers = tiers[tiers.isin(scheme.labels)]  # "Insufficient data" is no tier
     counts = tiers.value_counts()
     total = int(counts.sum())
     actions = cast(dict[str, str], lib["tier_actions"])
@@ -191,7 +192,10 @@ def playbook_document(portfolio: Portfolio, *, library: Mapping[str, Any] | None
         )
     unscored = n - total
     if unscored:
-        risks.append(f"{unscored} of {n} accounts have no health score: fill their usage and relationship signals.")
+        risks.append(
+            f"{unscored} of {n} accounts have too few signals for a health tier: fill their usage and relationship "
+            "signals."
+        )
     surveys = portfolio.surveys
     if surveys.empty or not bool(np.any(surveys["kind"].to_numpy(dtype=object) == "nps")):
         risks.append("No NPS answers on the Surveys sheet: the satisfaction plan has no baseline.")

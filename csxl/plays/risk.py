@@ -247,7 +247,11 @@ def _commercial(found: _Found, portfolio: Portfolio, row: Any, lib: Mapping[str,
         from_tier = tier_level(str(tier), portfolio.settings.scheme())
         from_tier = from_tier if from_tier in ("High", "Medium") else None
         health = cell(row, "health_score")
-        out["health_tier"] = (from_tier is not None, from_tier, f"{tier} ({float(health):.1f})")
+        shown = f"{tier} ({float(health):.1f})" if health is not None else str(tier)
+        if str(tier) not in portfolio.settings.scheme().labels:  # too few dimensions known to rate the account
+            out["health_tier"] = (None, None, f"{shown}: too few signals to rate (unknown, not a risk)")
+        else:
+            out["health_tier"] = (from_tier is not None, from_tier, shown)
 
 
 @register("risk", 4, "Churn risk", needs_account=True, result=RiskResult)
