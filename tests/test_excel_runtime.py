@@ -368,7 +368,7 @@ def test_read_grids_feeds_book_from_grids(remote: Any, demo_xlsx: Path, expected
 
     book = remote(json=snapshot(demo_xlsx))
     grids = read_grids(book)
-    assert set(grids) == {"Settings", "Accounts", "MRR", "Surveys", "History"}
+    assert set(grids) == {"Settings", "Accounts", "MRR", "Surveys", "Health history"}
     data = book_data(book)
     portfolio = data.to_portfolio()
     assert portfolio.as_of == expected[1].as_of == AS_OF  # the Settings as-of date, read through the defined name
@@ -468,12 +468,15 @@ def test_money_uses_the_workbook_currency(remote: Any) -> None:
 def test_table_resize_and_its_fallback(remote: Any) -> None:
     from csxl.excel.book import apply_plan_to_book
 
-    book = _book(remote, {"History": [[""], ["As of", "Account"]]}, tables={"History": ["tblHistory"]})
+    book = _book(remote, {"Health history": [[""], ["As of", "Account"]]}, tables={"Health history": ["tblHistory"]})
     result = apply_plan_to_book(
-        book, Plan([ResizeTable("History", "tblHistory", "A2:F40"), ResizeTable("History", "tblNope", "A2:B3")])
+        book,
+        Plan(
+            [ResizeTable("Health history", "tblHistory", "A2:F40"), ResizeTable("Health history", "tblNope", "A2:B3")]
+        ),
     )
     assert [a["args"] for a in book.json()["actions"] if a["func"] == "resizeTable"] == [[0, "$A$2:$F$40"]]
-    assert result.skipped == ["History: resize table tblNope to A2:B3 (no such table)"]
+    assert result.skipped == ["Health history: resize table tblNope to A2:B3 (no such table)"]
 
 
 def test_charts_adjacent_series_and_fallback(remote: Any) -> None:
@@ -599,7 +602,7 @@ def test_xlsm_is_refreshed_like_the_plain_workbook(xlsm: Path) -> None:
     # which Excel computes on open (no cached value in the file: tests/test_refresh.py checks the formulas)
     assert accounts["usage_score"].notna().any()
     assert accounts["health_score"].isna().all()
-    assert data.last_rows["History"] > HISTORY.header_row
+    assert data.last_rows["Health history"] > HISTORY.header_row
 
 
 def test_xlsm_companion_module_imports(xlsm: Path) -> None:

@@ -365,7 +365,7 @@ def _grids() -> dict[str, list[list[Any]]]:
             ["Beta", dt.datetime(2026, 1, 15, 9, 30), "#DIV/0!"],
         ],
         "Surveys": [["note"], ["Account", "Date", "Kind", "Score", "Comment"]],
-        "History": [["note"], [c.header for c in HISTORY.columns]],
+        "Health history": [["note"], [c.header for c in HISTORY.columns]],
         "Cohorts": [["Cohorts"]],
         "Dashboard": [["Dashboard"]],
     }
@@ -425,7 +425,7 @@ def test_grid_book_contents() -> None:
     assert loaded.frame["account"].tolist() == ["Acme", "Beta"]
 
 
-@pytest.mark.parametrize("missing", ["Settings", "Accounts", "MRR", "Surveys", "History"])
+@pytest.mark.parametrize("missing", ["Settings", "Accounts", "MRR", "Surveys", "Health history"])
 def test_grids_without_a_sheet(missing: str) -> None:
     grids = _grids()
     del grids[missing]

@@ -386,3 +386,26 @@ def test_excel_flavour_writes_live_formulas(tmp_path: Path, demo: csxl.DemoData)
 
 def _key_of(letter: str) -> str:
     return next(k for k in layout.ACCOUNTS.keys if layout.ACCOUNTS.letter(k) == letter)
+
+
+def test_a_workbook_with_the_old_history_sheet_is_migrated(tmp_path: Path) -> None:
+    # A book made by csxl before the rename: the sheet is "History" (a name Excel reserves), a user's formula and a
+    # defined name point at it. Refresh renames it "Health history", keeps its snapshots and follows the references.
+    book = tmp_path / "old.xlsx"
+    csxl_new = CliRunner().invoke(cli, ["new", str(book), "--demo", "--accounts", "20"])
+    assert csxl_new.exit_code == 0, csxl_new.output
+    wb = openpyxl.load_workbook(book)
+    wb[layout.SHEET_HISTORY].title = "History"
+    mine = wb.create_sheet("Mine")
+    mine["A1"] = "=COUNTA(History!B:B)"
+    mine["A2"] = "='History'!B3"
+    wb.defined_names["my_first"] = openpyxl.workbook.defined_name.DefinedName("my_first", attr_text="History!$B$3")
+    wb.save(book)
+    before = len(_rows(book, "History"))
+    result = refresh(book, as_of=dt.date(2026, 11, 7))
+    after = openpyxl.load_workbook(book)
+    assert "History" not in after.sheetnames and layout.SHEET_HISTORY in after.sheetnames
+    assert after["Mine"]["A1"].value == "=COUNTA('Health history'!B:B)"
+    assert after["Mine"]["A2"].value == "='Health history'!B3"
+    assert after.defined_names["my_first"].attr_text == "'Health history'!$B$3"
+    assert result.history_rows > before - 2  # the old snapshots are kept and this one merged in

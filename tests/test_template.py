@@ -108,7 +108,7 @@ def test_layout_is_pure() -> None:
 
 
 def test_sheets_in_order(book: Workbook, empty: Workbook) -> None:
-    expected = ["Start", "Settings", "Accounts", "MRR", "Surveys", "History", "Cohorts", "Dashboard"]
+    expected = ["Start", "Settings", "Accounts", "MRR", "Surveys", "Health history", "Cohorts", "Dashboard"]
     assert book.sheetnames == expected
     assert empty.sheetnames == expected
 
@@ -119,7 +119,7 @@ def test_tables_sized_to_the_data(book: Workbook, demo: DemoData) -> None:
         "Accounts": ("tblAccounts", f"A2:{ACCOUNTS.last_letter}{2 + 250}"),
         "MRR": ("tblMRR", f"A2:C{2 + len(demo.mrr)}"),
         "Surveys": ("tblSurveys", f"A2:E{2 + len(demo.surveys)}"),
-        "History": ("tblHistory", "A2:F3"),  # empty: one blank row (an Excel table cannot be header-only)
+        "Health history": ("tblHistory", "A2:F3"),  # empty: one blank row (an Excel table cannot be header-only)
     }
     for sheet, (name, ref) in expected.items():
         tables = book[sheet].tables
@@ -158,7 +158,7 @@ def test_table_headers_are_the_friendly_headers(book: Workbook) -> None:
 
 def test_frozen_panes(book: Workbook) -> None:
     assert book["Accounts"].freeze_panes == "B3"  # header rows and the account column
-    for sheet in ("MRR", "Surveys", "History"):
+    for sheet in ("MRR", "Surveys", "Health history"):
         assert book[sheet].freeze_panes == "A3"
     assert book["Settings"].freeze_panes == "A4"
 

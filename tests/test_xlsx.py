@@ -231,8 +231,8 @@ def full_plan() -> Plan:
             Chart("Dashboard", "churn", "E20", "bar", "Churn", "A4:A6", ("C4:C6",), ("Churn",), y_format="0%"),
             SheetSpec("Acct Alpha", after="Accounts", widths={"A": 20.0}),
             Block("Acct Alpha", 1, 1, [["Alpha", 42, True, "=not a formula"]]),
-            Clear("History", 3, 1, 3, 6),
-            ResizeTable("History", "tblHistory", "A2:F5"),
+            Clear("Health history", 3, 1, 3, 6),
+            ResizeTable("Health history", "tblHistory", "A2:F5"),
         ]
     )
 
@@ -253,7 +253,7 @@ def test_untouched_members_are_byte_identical_and_shape_and_vba_survive(book: Pa
     # The parts the plan needs: the sheets it names, the package lists and styles; everything else is a copy.
     allowed = {
         parts["Dashboard"],
-        parts["History"],
+        parts["Health history"],
         "xl/tables/table4.xml",  # tblHistory (ResizeTable)
         "xl/workbook.xml",
         "xl/_rels/workbook.xml.rels",
@@ -581,11 +581,11 @@ def test_writing_over_a_shared_formula_master_keeps_the_other_cells(plain: Path)
 
 
 def test_resize_table(book: Path) -> None:
-    apply_plan(book, Plan([ResizeTable("History", "tblHistory", "A2:F40")]))
+    apply_plan(book, Plan([ResizeTable("Health history", "tblHistory", "A2:F40")]))
     xml = members(book)["xl/tables/table4.xml"].decode()
     assert 'ref="A2:F40"' in xml
     assert '<autoFilter ref="A2:F40"' in xml
-    assert openpyxl.load_workbook(book)["History"].tables["tblHistory"].ref == "A2:F40"
+    assert openpyxl.load_workbook(book)["Health history"].tables["tblHistory"].ref == "A2:F40"
 
 
 @pytest.mark.parametrize(
@@ -600,7 +600,7 @@ def test_resize_table(book: Path) -> None:
 def test_resize_table_refuses(book: Path, table: str, ref: str, error: type[Exception]) -> None:
     before = members(book)
     with pytest.raises(error):
-        apply_plan(book, Plan([ResizeTable("History", table, ref)]))
+        apply_plan(book, Plan([ResizeTable("Health history", table, ref)]))
     assert members(book) == before
 
 
@@ -901,10 +901,10 @@ def test_refresh_of_a_big_book_is_the_same_xml_streamed_or_parsed(
     blocks = [op for op in plan.ops if isinstance(op, Block)]
     rows = {
         sheet: len({b.top + i for b in blocks if b.sheet == sheet for i in range(len(b.values))})
-        for sheet in ("Accounts", "History")
+        for sheet in ("Accounts", "Health history")
     }
     assert rows["Accounts"] == 2000, "refresh-sized: every account row"
-    assert rows["History"] > 1000, "and this as-of date's History snapshot"
+    assert rows["Health history"] > 1000, "and this as-of date's History snapshot"
     tree, stream, cuts = apply_both_ways(demo_2000, plan, tmp_path, monkeypatch)
     assert cuts.count(True) >= 2, "Accounts and History were streamed"
     # The workbook was written by csxl (ElementTree's serialiser), so even the raw rows are the same bytes.

@@ -34,6 +34,7 @@ __all__ = [
     "HEADER_ROW",
     "HISTORY",
     "MRR",
+    "OLD_SHEET_NAMES",
     "OWNED_COLUMNS",
     "READ_SHEETS",
     "SETTINGS",
@@ -75,7 +76,7 @@ SHEET_SETTINGS = "Settings"
 SHEET_ACCOUNTS = "Accounts"
 SHEET_MRR = "MRR"
 SHEET_SURVEYS = "Surveys"
-SHEET_HISTORY = "History"
+SHEET_HISTORY = "Health history"
 SHEET_COHORTS = "Cohorts"
 SHEET_DASHBOARD = "Dashboard"
 
@@ -104,6 +105,10 @@ SHEETS: tuple[str, ...] = (
     SHEET_COHORTS,
     SHEET_DASHBOARD,
 )
+
+#: Names a sheet had in workbooks made by older csxl versions; refresh renames them (Excel reserves "History" for
+#: its change tracking: a user cannot create or rename a sheet to it, and some readers refuse such a file).
+OLD_SHEET_NAMES: dict[str, tuple[str, ...]] = {SHEET_HISTORY: ("History",)}
 
 #: Sheets a refresh reads (Settings and the four tables), whichever runtime reads them.
 READ_SHEETS: tuple[str, ...] = (SHEET_SETTINGS, SHEET_ACCOUNTS, SHEET_MRR, SHEET_SURVEYS, SHEET_HISTORY)

@@ -28,6 +28,7 @@ __all__ = [
     "Formula",
     "Op",
     "Plan",
+    "RenameSheet",
     "ResizeTable",
     "SheetSpec",
     "Style",
@@ -111,6 +112,20 @@ class ResizeTable:
 
 
 @dataclass(frozen=True)
+class RenameSheet:
+    """Rename sheet ``old`` to ``new`` (a workbook made by an older csxl); references to it follow, as in Excel.
+
+    Nothing happens when no sheet is called ``old``; a sheet called ``new`` already there is an error."""
+
+    old: str
+    new: str
+
+    @property
+    def sheet(self) -> str:
+        return self.old
+
+
+@dataclass(frozen=True)
 class SheetSpec:
     """Create ``name`` if it does not exist, or empty it when ``replace`` (a csxl-owned sheet such as an account page).
 
@@ -147,7 +162,7 @@ class Chart:
     y_format: str | None = None  # number format of the value axis, e.g. "0%"
 
 
-Op = Union[SheetSpec, Block, Clear, ResizeTable, Chart]
+Op = Union[RenameSheet, SheetSpec, Block, Clear, ResizeTable, Chart]
 
 
 @dataclass

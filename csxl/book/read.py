@@ -309,11 +309,16 @@ def _value(grid: Sequence[Sequence[Any]] | None, row: int, column: int) -> Any:
 
 
 def _find(grids: Mapping[str, Any], name: str) -> str | None:
-    """The grid key of sheet ``name`` (sheet names are case-insensitive, as in Excel)."""
-    if name in grids:
-        return name
-    folded = name.casefold()
-    return next((key for key in grids if str(key).casefold() == folded), None)
+    """The grid key of sheet ``name`` (sheet names are case-insensitive, as in Excel), or of its older name
+    (:data:`csxl.book.layout.OLD_SHEET_NAMES`: a workbook made by an older csxl)."""
+    for candidate in (name, *layout.OLD_SHEET_NAMES.get(name, ())):
+        if candidate in grids:
+            return candidate
+        folded = candidate.casefold()
+        key = next((key for key in grids if str(key).casefold() == folded), None)
+        if key is not None:
+            return key
+    return None
 
 
 def _book(
@@ -436,6 +441,7 @@ def read_book(path: str | Path, *, limits: Limits = DEFAULT_LIMITS) -> BookData:
         with zipfile.ZipFile(path) as zf:
             members, names = sheet_parts(zf.read)
             wanted = {s.casefold() for s in layout.READ_SHEETS}
+            wanted |= {old.casefold() for names in layout.OLD_SHEET_NAMES.values() for old in names}
             errors: dict[str, list[tuple[int, int, str]]] = {}
             for sheet, member in members.items():
                 if sheet.casefold() in wanted and member in zf.namelist() and _has_errors(zf, member):

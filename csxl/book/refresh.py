@@ -29,7 +29,7 @@ from csxl.book import layout
 from csxl.book.dashboard_sheet import dashboard_plan
 from csxl.book.formulas import simple_points_formulas
 from csxl.book.layout import ACCOUNTS, HISTORY, MRR, SURVEYS, TablePlace, TableSpec
-from csxl.book.plan import Block, Cell, Clear, Formula, Op, Plan, ResizeTable
+from csxl.book.plan import Block, Cell, Clear, Formula, Op, Plan, RenameSheet, ResizeTable
 from csxl.book.read import read_book
 from csxl.book.render import SheetWriter, Styled
 from csxl.book.safety import workbook_lock
@@ -270,26 +270,42 @@ def is_excel_flavour(sheet_names: Sequence[str]) -> bool:
     return any(name.strip().lower() == EXCEL_FLAVOUR_SHEET for name in sheet_names)
 
 
+def _renames(sheet_names: Sequence[str]) -> list[RenameSheet]:
+    """A sheet still called by an older csxl name, renamed to today's (when today's name is not taken)."""
+    folded = {name.casefold(): name for name in sheet_names}
+    out: list[RenameSheet] = []
+    for name, olds in layout.OLD_SHEET_NAMES.items():
+        if name.casefold() in folded:
+            continue
+        old = next((folded[o.casefold()] for o in olds if o.casefold() in folded), None)
+        if old is not None:
+            out.append(RenameSheet(old, name))
+    return out
+
+
 def plan_refresh(
     places: Mapping[str, TablePlace],
     portfolio: Portfolio,
     *,
     refreshed_at: _dt.datetime,
     live: bool = False,
+    sheet_names: Sequence[str] = (),
 ) -> tuple[Plan, int]:
     """Every csxl-owned write for this portfolio. ``places``: sheet -> where its table's columns are (as read; a
     table not given is where the layout puts it, empty).
 
     ``live`` (the Excel flavour): the Accounts health score and tier are ``=HEALTHSCORE``/``=HEALTHTIER`` formulas
     over the refreshed dimension scores and the Settings cells, computed by Excel, instead of values; the Dashboard
-    adds its retention ratios as ``=NRR``/``=GRR``/``=QUICKRATIO`` formulas. Returns the plan and the number of
-    History rows after the merge.
+    adds its retention ratios as ``=NRR``/``=GRR``/``=QUICKRATIO`` formulas. ``sheet_names``: the workbook's sheets;
+    one with an older csxl name (:data:`csxl.book.layout.OLD_SHEET_NAMES`) is renamed first. Returns the plan and the
+    number of History rows after the merge.
     """
 
     def place(spec: TableSpec) -> TablePlace:
         return places.get(spec.sheet) or TablePlace.default(spec)
 
     plan = Plan()
+    plan.add(*_renames(sheet_names))
     plan.add(*_accounts(portfolio, place(ACCOUNTS), live))
     plan.add(*_input_table(place(MRR)), *_input_table(place(SURVEYS)))
     history_ops, history_rows = _history(portfolio, place(HISTORY))
@@ -318,7 +334,9 @@ def refresh(
         say(f"scoring {len(portfolio.accounts):,} accounts and {len(portfolio.mrr):,} MRR rows")
         stamp = stamp_at or refreshed_at()
         live = is_excel_flavour(book.sheet_names)
-        plan, history_rows = plan_refresh(book.places, portfolio, refreshed_at=stamp, live=live)
+        plan, history_rows = plan_refresh(
+            book.places, portfolio, refreshed_at=stamp, live=live, sheet_names=book.sheet_names
+        )
         say("writing the workbook")
         target = apply_plan(path, plan, out=out, force=force, currency=portfolio.settings.currency)
     return RefreshResult(

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from csxl.book.layout import money_format
-from csxl.book.plan import Block, Cell, Chart, Clear, Formula, Plan, ResizeTable, SheetSpec, Style
+from csxl.book.plan import Block, Cell, Chart, Clear, Formula, Plan, RenameSheet, ResizeTable, SheetSpec, Style
 from csxl.book.refs import parse_range
 from csxl.book.xlsx import CHART_PREFIX, LOOKS, Look
 from csxl.errors import InputError
@@ -351,7 +351,11 @@ class _Writer:
 
     def apply(self) -> ApplyResult:
         for op in self.plan.ops:
-            if isinstance(op, SheetSpec):
+            if isinstance(op, RenameSheet):  # Excel follows the references itself
+                old = _find_sheet(self.book, op.old)
+                if old is not None and _find_sheet(self.book, op.new) is None:
+                    old.name = op.new
+            elif isinstance(op, SheetSpec):
                 self.sheet_spec(op)
             elif isinstance(op, (Block, Clear)) and op.sheet.casefold() in self.cleared:
                 self.overlay(op)

@@ -92,9 +92,11 @@ def read_grids(book: Any, sheets: Iterable[str] = layout.READ_SHEETS) -> dict[st
     """
     out: dict[str, list[list[Any]]] = {}
     for name in sheets:
-        sheet = _find_sheet(book, name)
-        if sheet is not None:
-            out[str(sheet.name)] = _grid(sheet)
+        for candidate in (name, *layout.OLD_SHEET_NAMES.get(name, ())):  # or its name in an older csxl workbook
+            sheet = _find_sheet(book, candidate)
+            if sheet is not None:
+                out[str(sheet.name)] = _grid(sheet)
+                break
     return out
 
 
@@ -163,7 +165,9 @@ def refresh_book(book: Any, as_of: _dt.date | None = None, *, refreshed_at: _dt.
     stamp = refreshed_at or _dt.datetime.now().replace(microsecond=0)
 
     live = is_excel_flavour(data.sheet_names)
-    plan, history_rows = plan_refresh(data.places, portfolio, refreshed_at=stamp, live=live)
+    plan, history_rows = plan_refresh(
+        data.places, portfolio, refreshed_at=stamp, live=live, sheet_names=data.sheet_names
+    )
     applied = apply_plan_to_book(book, plan, currency=portfolio.settings.currency)
     accounts = data.tables.get(ACCOUNTS.sheet)
     return BookRefresh(

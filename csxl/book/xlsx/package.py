@@ -55,6 +55,8 @@ class _Package:
         return name not in self.deleted and (name in self.infos or name in self.trees or name in self.raw)
 
     def read(self, name: str) -> bytes:
+        if name in self.raw and name not in self.deleted:  # rewritten earlier in this run
+            return self.raw[name]
         if name not in self.infos or name in self.deleted:
             raise FileError(self.where, f"the workbook has no part {name}")
         try:

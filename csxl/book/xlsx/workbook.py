@@ -14,7 +14,7 @@ from openpyxl.chart.data_source import AxDataSource, StrRef
 from openpyxl.utils import quote_sheetname
 from openpyxl.xml.functions import tostring
 
-from csxl.book.plan import STYLES, Block, Chart, Clear, ResizeTable, SheetSpec
+from csxl.book.plan import STYLES, Block, Chart, Clear, RenameSheet, ResizeTable, SheetSpec
 from csxl.book.refs import MAX_COL, MAX_ROW, column_index, column_letters, parse_cell, parse_range
 from csxl.book.xlsx._xml import (
     _BAD_SHEET_CHARS,
@@ -46,6 +46,7 @@ from csxl.book.xlsx._xml import (
     _register,
 )
 from csxl.book.xlsx.package import _Package
+from csxl.book.xlsx.rename import rename_references
 from csxl.book.xlsx.sheet import _Put, _Sheet
 from csxl.book.xlsx.styles import _EMPTY_STYLES, LOOKS, _Styles
 from csxl.book.xlsx.table_part import resize_table
@@ -130,7 +131,9 @@ class _Book:
 
     # -- operations
     def apply(self, op: object) -> None:
-        if isinstance(op, SheetSpec):
+        if isinstance(op, RenameSheet):
+            self.rename_sheet(op)
+        elif isinstance(op, SheetSpec):
             self.sheet_spec(op)
         elif isinstance(op, Block):
             self.block(op)
@@ -141,7 +144,25 @@ class _Book:
         elif isinstance(op, Chart):
             self.chart(op)
         else:
-            raise InputError("plan operation", type(op).__name__, "a SheetSpec, Block, Clear, ResizeTable or Chart")
+            raise InputError(
+                "plan operation", type(op).__name__, "a RenameSheet, SheetSpec, Block, Clear, ResizeTable or Chart"
+            )
+
+    def rename_sheet(self, op: RenameSheet) -> None:
+        """Rename a sheet, and every reference to it in defined names, cell formulas and chart series."""
+        entry = self._sheet_entry(op.old)
+        if entry is None:
+            return
+        _check_sheet_name(op.new)
+        if self._sheet_entry(op.new) is not None:
+            raise InputError("sheet", op.new, f"a name no other sheet has (renaming {op.old!r})")
+        if self.open:
+            raise InputError("rename", op.old, "the first operation of a plan (sheets are already open)")
+        old = entry.get("name") or op.old
+        entry.set("name", op.new)
+        self.pkg.touch(self.wb_part)
+        rename_references(self.pkg, self.wb, old, op.new)
+        self.formulas_changed = True
 
     def sheet_spec(self, spec: SheetSpec) -> None:
         _check_sheet_name(spec.name)
