@@ -29,6 +29,7 @@ from typing import Any, Union, cast
 import numpy as np
 import pandas as pd
 
+from csxl.cells import label_key
 from csxl.columns import convert_column
 from csxl.dimensions import score_engagement, score_financial, score_outcomes, score_relationship, score_usage
 from csxl.errors import InputError
@@ -131,27 +132,45 @@ def _cutoffs(signal: str, cutoffs: Mapping[str, tuple[float, float]] | None) -> 
     return {"green": (definition.green[0], float(green)), "yellow": (definition.yellow[0], float(yellow))}
 
 
+def _label_points(signal: str, values: pd.Series[Any], points: Mapping[str, int] | None) -> pd.Series[Any]:
+    """0/1/2 points of a label column: the registry's rating, or the Settings table's points for a label it changed."""
+    rated: pd.Series[Any] = pd.Series(signal_rag(signal, values), index=values.index).map(
+        lambda v: _RAG_POINTS.get(v, v) if isinstance(v, str) else v
+    )
+    if not points:
+        return rated
+    keys = values.map(lambda v: label_key(v) if isinstance(v, str) else None)
+    changed = keys.map(lambda k: points.get(k) if k is not None else None)
+    return cast("pd.Series[Any]", rated.where(changed.isna(), changed))
+
+
 def simple_points_frame(
     accounts: pd.DataFrame,
     cutoffs: Mapping[str, tuple[float, float]] | None = None,
     tiers: tuple[int, int] = (8, 5),
+    labels: Mapping[str, Mapping[str, int]] | None = None,
 ) -> pd.DataFrame:
     """The simple-points model (agent spec, Model 1): each dimension 0/1/2 from one signal, total, Green/Yellow/Red.
 
     The same rules are written as plain formulas in the workbook's Accounts sheet; this function is the reference the
     spreadsheet engine's results are compared with. ``cutoffs`` changes the (green, yellow) cut-offs of the numeric
-    signals (``logins_per_week``, ``contacts``, ``nps``), ``tiers`` the (green, yellow) lower bounds on the total.
+    signals (``logins_per_week``, ``contacts``, ``nps``), ``labels`` the points of labels of the label signals
+    (``login_trend``, ``payment``: label key -> 0/1/2, the Settings sheet's tables), ``tiers`` the (green, yellow)
+    lower bounds on the total.
     """
     accounts = _table(accounts)
     if cutoffs is not None and not isinstance(cutoffs, Mapping):
         raise InputError("cutoffs", type(cutoffs).__name__, "a mapping of signal -> (green, yellow) cut-offs")
     if not isinstance(tiers, (tuple, list)) or len(tiers) != 2:
         raise InputError("tiers", tiers, "(green, yellow) lower bounds on the 0..10 total")
+    if labels is not None and not isinstance(labels, Mapping):
+        raise InputError("labels", type(labels).__name__, "a mapping of signal -> {label: points}")
+    table = labels or {}
     parts = {
         "usage": signal_rag("logins_per_week", _col(accounts, "logins_per_week"), _cutoffs("logins_per_week", cutoffs)),
-        "engagement": signal_rag("login_trend", _col(accounts, "login_trend")),
+        "engagement": _label_points("login_trend", _col(accounts, "login_trend"), table.get("login_trend")),
         "relationship": signal_rag("contacts", _col(accounts, "contacts_count"), _cutoffs("contacts", cutoffs)),
-        "financial": signal_rag("payment", _col(accounts, "payment_status")),
+        "financial": _label_points("payment", _col(accounts, "payment_status"), table.get("payment")),
         "sentiment": signal_rag("nps", _col(accounts, "nps"), _cutoffs("nps", cutoffs)),
     }
     frame = pd.DataFrame(
@@ -187,12 +206,13 @@ def score_accounts(
     """
     accounts = _table(accounts)
     cutoffs: Mapping[str, tuple[float, float]] | None = None
+    labels: Mapping[str, Mapping[str, int]] | None = None
     tiers = (8, 5)
     if settings is not None and not isinstance(settings, Settings):
         raise InputError("settings", settings, "a csxl.Settings, e.g. Settings(preset='growth')")
     if settings is not None:
         weights, scheme = settings.resolved_weights(), settings.scheme()
-        cutoffs, tiers = settings.simple_cutoffs, settings.simple_tiers
+        cutoffs, tiers, labels = settings.simple_cutoffs, settings.simple_tiers, settings.simple_labels
     dims = dimension_scores(accounts)
     weighted = [d for d in resolve_weights(weights) if d in dims.columns]
     any_signal = dims[weighted].notna().any(axis=1)
@@ -209,7 +229,7 @@ def score_accounts(
         result.loc[any_signal, "health_tier"] = health_tier(hs, scheme=scheme)
         result.loc[any_signal, "main_risk"] = main_risk(scored, weights=weights)
     result.loc[covered < min_coverage(len(weighted)), "health_tier"] = INSUFFICIENT_DATA
-    simple = simple_points_frame(accounts, cutoffs, tiers)
+    simple = simple_points_frame(accounts, cutoffs, tiers, labels)
     result["simple_points"] = simple["simple_points"]
     result["simple_tier"] = simple["simple_tier"]
     return cast(pd.DataFrame, result[list(SCORED_COLUMNS)])

@@ -163,8 +163,10 @@ class Settings(BaseModel):
 
     ``weights`` ``None`` means the preset's weights; a mapping is normalised (see :func:`resolve_weights`).
     ``tier_bounds`` maps a scheme name to its lower bounds (best tier first, the last tier starts at 0);
-    ``simple_cutoffs`` maps a simple-points signal to its (green, yellow) cut-offs; ``simple_tiers`` is the
-    (green, yellow) lower bounds on 0..10 points. ``as_of`` ``None`` means today.
+    ``simple_cutoffs`` maps a simple-points signal to its (green, yellow) cut-offs; ``simple_labels`` maps a label
+    signal (``payment``, ``login_trend``) to the points (0, 1 or 2) of the labels whose points differ from the
+    registry's (label keys, :func:`csxl.cells.label_key`); ``simple_tiers`` is the (green, yellow) lower bounds on
+    0..10 points. ``as_of`` ``None`` means today.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -175,6 +177,7 @@ class Settings(BaseModel):
         default_factory=lambda: {name: scheme.bounds for name, scheme in TIER_SCHEMES.items()}
     )
     simple_cutoffs: dict[str, tuple[float, float]] = Field(default_factory=dict)
+    simple_labels: dict[str, dict[str, int]] = Field(default_factory=dict)
     simple_tiers: tuple[int, int] = (8, 5)
     as_of: _dt.date | None = None
     currency: str = "USD"
@@ -186,6 +189,15 @@ class Settings(BaseModel):
         if key not in HEALTH_WEIGHTS:
             raise ValueError(f"preset must be one of {', '.join(HEALTH_WEIGHTS)}, got {value!r}")
         return key
+
+    @field_validator("simple_labels")
+    @classmethod
+    def _simple_labels(cls, value: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
+        for signal, points in value.items():
+            bad = {label: p for label, p in points.items() if p not in (0, 1, 2)}
+            if bad:
+                raise ValueError(f"simple_labels[{signal!r}] points must be 0, 1 or 2, got {bad!r}")
+        return value
 
     @field_validator("simple_tiers")
     @classmethod

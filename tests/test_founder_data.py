@@ -151,3 +151,28 @@ def test_missing_input_heading_names_the_users_lookalike() -> None:
     assert [(i.column, i.value, i.effect) for i in issues] == [
         ("renewal_date", "Renewal", f"column {ACCOUNTS.letter('renewal_date')} is not read: rename it 'Renewal date'")
     ]
+
+
+# ---------------------------------------------------------------------------------------------------- label points
+
+
+def test_label_points_from_settings_change_the_simple_points() -> None:
+    accounts = pd.DataFrame(
+        {
+            "account": ["A", "B"],
+            "logins_per_week": [5, 5],  # Green: 2
+            "login_trend": ["flat", "up"],  # 1 / 2 by the registry
+            "contacts_count": [4, 4],  # Green: 2
+            "payment_status": ["late", "on-time"],  # 1 / 2 by the registry
+            "nps": [9, 9],  # Green: 2
+        }
+    )
+    default = score_accounts(accounts)
+    tuned = score_accounts(accounts, settings=Settings(simple_labels={"payment": {"late": 0}, "login_trend": {}}))
+    assert default["simple_points"].tolist() == [2 + 1 + 2 + 1 + 2, 10]
+    assert tuned["simple_points"].tolist() == [2 + 1 + 2 + 0 + 2, 10]  # late now 0 points; on-time unchanged
+
+
+def test_settings_refuse_label_points_outside_0_1_2() -> None:
+    with pytest.raises(ValueError, match="0, 1 or 2"):
+        Settings(simple_labels={"payment": {"late": 3}})

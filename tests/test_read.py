@@ -308,17 +308,17 @@ def test_good_settings(values: dict[str, Any], expected: dict[str, Any]) -> None
 
 
 def test_settings_follow_a_moved_named_cell(empty_path: Path, tmp_path: Path) -> None:
-    # a user moved the currency cell: the defined name points at B40, which wins over the layout's row
+    # a user moved the currency cell: the defined name points at B80, which wins over the layout's row
     def change(wb: openpyxl.Workbook) -> None:
         ws = wb[layout.SHEET_SETTINGS]
-        ws["B40"] = "gbp"
-        ws["B41"] = "soon"
-        wb.defined_names["csxl_currency"] = DefinedName("csxl_currency", attr_text="Settings!$B$40")
-        wb.defined_names["csxl_as_of"] = DefinedName("csxl_as_of", attr_text="'Settings'!B41")
+        ws["B80"] = "gbp"
+        ws["B81"] = "soon"
+        wb.defined_names["csxl_currency"] = DefinedName("csxl_currency", attr_text="Settings!$B$80")
+        wb.defined_names["csxl_as_of"] = DefinedName("csxl_as_of", attr_text="'Settings'!B81")
 
     book = read_book(_edit(empty_path, tmp_path / "moved.xlsx", change))
     assert book.settings.currency == "GBP"
-    assert [(i.row, i.column, i.value) for i in book.issues] == [(41, "B", "soon")]
+    assert [(i.row, i.column, i.value) for i in book.issues] == [(81, "B", "soon")]
     assert book.settings.as_of is None
 
 

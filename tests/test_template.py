@@ -28,7 +28,7 @@ from csxl.signals import SIGNALS, NumericSignal
 
 #: Functions Excel 2010+ and LibreOffice 7.4 both compute (a test-local allow-list, not the module's own).
 PORTABLE = {"IF", "AND", "OR", "NOT", "ISNUMBER", "ISBLANK", "LOWER", "UPPER", "TRIM", "SUBSTITUTE", "SUM", "COUNT"}
-PORTABLE |= {"COUNTA", "INT", "ROUND", "MIN", "MAX", "ABS", "LEN", "VALUE", "IFERROR", "AVERAGE"}
+PORTABLE |= {"COUNTA", "INT", "ROUND", "MIN", "MAX", "ABS", "LEN", "VALUE", "IFERROR", "AVERAGE", "VLOOKUP", "FIND"}
 #: Newer Excel-only functions that must never appear.
 FORBIDDEN = {"XLOOKUP", "LET", "FILTER", "LAMBDA", "UNIQUE", "SORT", "SEQUENCE", "IFS", "SWITCH", "TEXTJOIN", "XMATCH"}
 TRICKY = ['=HYPERLINK("http://x","click")', "+1", "-1", "@SUM(A1)", "=1+1"]
@@ -283,10 +283,15 @@ def test_defined_names_point_at_their_defaults(book: Workbook) -> None:
         "csxl_tier_engine_at_risk": dict(TIER_SCHEMES["engine"].bounds)["At-Risk"],
         "csxl_tier_growth_yellow": dict(TIER_SCHEMES["growth"].bounds)["Yellow"],
         "csxl_weight_usage": None,  # blank = the preset's weight
+        "csxl_pts_payment_late": 1,  # the payment signal's Yellow label: 1 point
+        "csxl_pts_login_trend_growing": 2,  # a synonym of "up": Green, 2 points
     }
     for name, value in expected.items():
         assert _named_value(book, name) == value, name
-    assert set(book.defined_names) == set(layout.settings_rows())
+    tables = {"csxl_pts_payment", "csxl_pts_login_trend"}  # the label tables (two columns each)
+    assert set(book.defined_names) == set(layout.settings_rows()) | tables
+    for name in tables:
+        assert book.defined_names[name].attr_text == layout.label_points_range(name.removeprefix("csxl_pts_"))
 
 
 def test_settings_preset_dropdown(book: Workbook) -> None:

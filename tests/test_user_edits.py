@@ -104,6 +104,8 @@ def _pasted_rows() -> list[list[Any]]:
     return rows
 
 
+SETTING_ROWS = layout.settings_rows()
+
 #: A column of the user's own, one gap right of the table.
 MINE = layout.column_letter(len(ACCOUNTS.columns) + 2)
 
@@ -145,6 +147,11 @@ CASES: dict[str, list[dict[str, Any]]] = {
         {"op": "set", "sheet": "MRR", "cell": f"{MRR.letter('month')}6", "text": "Dec 2025"},
     ],
     "delete two account rows": [{"op": "delete_rows", "sheet": "Accounts", "row": 5, "count": 2}],
+    "change label points and a cut-off on Settings": [
+        {"op": "set", "sheet": "Settings", "cell": f"B{SETTING_ROWS['csxl_pts_payment_late']}", "number": 0},
+        {"op": "set", "sheet": "Settings", "cell": f"B{SETTING_ROWS['csxl_pts_login_trend_flat']}", "number": 2},
+        {"op": "set", "sheet": "Settings", "cell": f"B{SETTING_ROWS['csxl_sp_nps_green']}", "number": 8},
+    ],
 }
 
 

@@ -11,8 +11,10 @@ Rules of every generated formula (one Accounts row, A1 references relative to th
 * a blank cell (empty, or only spaces) gives blank points (``""``): missing data is not zero points;
 * a value csxl would refuse (text in a number column, a number out of the signal's range or not whole where it must
   be, an unknown label) gives ``"?"``: visibly wrong, never a silent number;
-* labels compare case-insensitively, with hyphens, underscores and runs of spaces alike (``LOWER``, ``SUBSTITUTE``,
-  ``TRIM``), as :mod:`csxl.signals` normalises them;
+* labels are looked up in their Settings table (``csxl_pts_payment``: label in column A, points in column B), which
+  a founder can change; ``VLOOKUP`` ignores case, ``SUBSTITUTE`` reads hyphens and underscores as spaces and
+  ``TRIM`` drops outer and repeated spaces, as :mod:`csxl.signals` normalises labels; a label holding a wildcard
+  character (``*``, ``?``, ``~``) is refused first, so a lookup is always exact;
 * numbers: ``2`` when the Green cut-off holds, else ``1`` when the Yellow one holds, else ``0``;
 * total = the sum of the five points when all five are numbers, else blank; tier = the first of Green / Yellow / Red
   whose lower bound the total reaches, blank when the total is.
@@ -29,6 +31,7 @@ from csxl.book.layout import (
     SIMPLE_SOURCES,
     SimpleSource,
     TablePlace,
+    label_points_name,
     simple_threshold_name,
     simple_tier_name,
 )
@@ -47,7 +50,7 @@ __all__ = [
 
 #: Every spreadsheet function a generated formula may call.
 FUNCTIONS: frozenset[str] = frozenset(
-    {"AND", "COUNT", "IF", "INT", "ISNUMBER", "LOWER", "OR", "SUBSTITUTE", "SUM", "TRIM"}
+    {"AND", "COUNT", "FIND", "IF", "IFERROR", "INT", "ISNUMBER", "OR", "SUBSTITUTE", "SUM", "TRIM", "VLOOKUP"}
 )
 
 #: What a points cell shows for a value csxl refuses.
@@ -63,23 +66,8 @@ def _number(value: float) -> str:
     return f"{value:g}" if value == int(value) or abs(value) >= 1e-4 else repr(value)
 
 
-def _norm_label(label: str) -> str:
-    """The normalisation :mod:`csxl.signals` applies, in Python (for the literals)."""
-    return " ".join(label.replace("-", " ").replace("_", " ").lower().split())
-
-
-def _normalised(cell: str) -> str:
-    """The same normalisation as a formula: lower case, ``-`` and ``_`` as spaces, outer spaces off, runs of one."""
-    return f'TRIM(SUBSTITUTE(SUBSTITUTE(LOWER({cell}),"-"," "),"_"," "))'
-
-
 def _blank(cell: str) -> str:
     return f'TRIM({cell})=""'
-
-
-def _any_of(expr: str, labels: list[str]) -> str:
-    tests = [f"{expr}={_text(label)}" for label in labels]
-    return tests[0] if len(tests) == 1 else f"OR({','.join(tests)})"
 
 
 def _numeric(cell: str, signal: NumericSignal) -> str:
@@ -102,18 +90,13 @@ def _numeric(cell: str, signal: NumericSignal) -> str:
     return f'IF({_blank(cell)},"",IF(ISNUMBER({cell}),{rating},{_text(INVALID)}))'
 
 
-def _labelled(cell: str, groups: list[tuple[int, list[str]]]) -> str:
-    """``groups``: (points, normalised labels) in the order they are tested."""
-    expr = _normalised(cell)
-    body = _text(INVALID)
-    for points, labels in reversed(groups):
-        body = f"IF({_any_of(expr, labels)},{points},{body})"
-    return f'IF({_blank(cell)},"",{body})'
-
-
 def _categorical(cell: str, signal: CategoricalSignal) -> str:
-    groups = [(2, signal.green), (1, signal.yellow), (0, signal.red)]
-    return _labelled(cell, [(points, [_norm_label(x) for x in labels]) for points, labels in groups])
+    """Blank -> ``""``; a wildcard character -> ``"?"``; else the label's points from its Settings table, ``"?"`` for
+    a label the table does not list."""
+    key = f'TRIM(SUBSTITUTE(SUBSTITUTE({cell},"-"," "),"_"," "))'
+    lookup = f"IFERROR(VLOOKUP({key},{label_points_name(signal.name)},2,FALSE),{_text(INVALID)})"
+    wildcard = f'OR(ISNUMBER(FIND({{"*","?","~"}},{cell})))'
+    return f'IF({_blank(cell)},"",IF({wildcard},{_text(INVALID)},{lookup}))'
 
 
 def _place(place: TablePlace | None) -> TablePlace:

@@ -16,16 +16,18 @@ from the row below. Columns have three roles:
 from __future__ import annotations
 
 import datetime as _dt
+import re
 from dataclasses import dataclass, field
 from typing import Literal, Union
 
 from pydantic import BaseModel
 
 from csxl.book.refs import column_letters
+from csxl.cells import label_key
 from csxl.columns import ColumnSpec
 from csxl.models import AccountRecord, MrrRow, SurveyResponse, column_specs
 from csxl.settings import DIMENSIONS, HEALTH_WEIGHTS, SIMPLE_TIERS, TIER_SCHEMES
-from csxl.signals import SIGNALS, NumericSignal
+from csxl.signals import SIGNALS, CategoricalSignal, NumericSignal
 
 __all__ = [
     "ACCOUNTS",
@@ -59,6 +61,9 @@ __all__ = [
     "TableSpec",
     "column_letter",
     "header_of",
+    "label_points_name",
+    "label_points_range",
+    "label_text",
     "money_format",
     "setting",
     "setting_ref",
@@ -501,6 +506,40 @@ def simple_threshold_name(signal: str, rating: Rating) -> str:
     return f"csxl_sp_{signal}_{rating}"
 
 
+def label_points_name(signal: str, label: str | None = None) -> str:
+    """Defined name of a label's simple points (``csxl_pts_payment_on_time``), or with no label the two-column range
+    of the signal's whole label table (``csxl_pts_payment``: labels in column A, points in column B)."""
+    base = f"csxl_pts_{signal}"
+    return base if label is None else f"{base}_{re.sub(r'[^a-z0-9]+', '_', label_key(label))}"
+
+
+def label_text(label: str) -> str:
+    """A label as the Settings table shows it and the sheet formulas look it up: lower case, single spaces
+    (``On-Time`` -> ``on time``; the formulas read hyphens and underscores as spaces, as csxl does)."""
+    return " ".join(label_key(label).split("-"))
+
+
+def _label_points() -> tuple[Setting, ...]:
+    out: list[Setting] = []
+    for source in SIMPLE_SOURCES:
+        definition = SIGNALS.get(source.signal)
+        if not isinstance(definition, CategoricalSignal):
+            continue
+        header = ACCOUNTS.column(source.column).header
+        for points, group in enumerate((definition.red, definition.yellow, definition.green)):
+            for label in group:
+                out.append(
+                    Setting(
+                        label_points_name(definition.name, label),
+                        label_text(label),
+                        float(points),
+                        "number",
+                        note=f"{header}: simple points (0, 1 or 2) of this label.",
+                    )
+                )
+    return tuple(out)
+
+
 def simple_tier_name(label: str) -> str:
     """Defined name of a simple tier's lower bound, e.g. ``csxl_simple_green``."""
     return f"csxl_simple_{label.lower()}"
@@ -586,6 +625,7 @@ SETTINGS: tuple[tuple[str, tuple[Setting, ...]], ...] = (
             ),
         ),
     ),
+    ("Label points (simple points of each label; the labels are csxl's, change the points)", _label_points()),
     (
         "Reporting",
         (
@@ -623,6 +663,13 @@ def setting(name: str) -> Setting:
             if item.name == name:
                 return item
     raise KeyError(f"no setting named {name!r}")
+
+
+def label_points_range(signal: str) -> str:
+    """Absolute A:B range of a signal's label table on Settings (the target of :func:`label_points_name`)."""
+    prefix = label_points_name(signal) + "_"
+    rows = [row for name, row in settings_rows().items() if name.startswith(prefix)]
+    return f"{SHEET_SETTINGS}!$A${min(rows)}:$B${max(rows)}"
 
 
 def setting_ref(name: str) -> str:

@@ -18,7 +18,7 @@ from csxl.book import layout
 from csxl.cells import is_blank, serial_to_date
 from csxl.errors import InputError, RowIssue
 from csxl.settings import HEALTH_WEIGHTS, SIMPLE_TIERS, TIER_SCHEMES, Settings, TierScheme
-from csxl.signals import SIGNALS, NumericSignal
+from csxl.signals import SIGNALS, CategoricalSignal, NumericSignal
 
 
 @dataclass(frozen=True)
@@ -134,6 +134,9 @@ def settings_from_values(
     cutoffs = _cutoffs(get, report)
     if cutoffs:
         options["simple_cutoffs"] = cutoffs
+    labels = _label_points(get, report)
+    if labels:
+        options["simple_labels"] = labels
     options["simple_tiers"] = _simple_tiers(get, report)
 
     as_of = get("csxl_as_of")
@@ -234,6 +237,27 @@ def _cutoffs(get: _Get, report: _Report) -> dict[str, tuple[float, float]]:
             continue
         if (green, yellow) != defaults:
             out[definition.name] = (green, yellow)
+    return out
+
+
+def _label_points(get: _Get, report: _Report) -> dict[str, dict[str, int]]:
+    """The label tables: each label's points 0, 1 or 2 (blank or bad: the registry's, reported when bad)."""
+    out: dict[str, dict[str, int]] = {}
+    for source in layout.SIMPLE_SOURCES:
+        definition = SIGNALS.get(source.signal)
+        if not isinstance(definition, CategoricalSignal):
+            continue
+        for key, code in definition.labels.items():
+            name = layout.label_points_name(definition.name, key)
+            raw = get(name)
+            if raw is None:
+                continue
+            number = _number(raw)
+            if number not in (0.0, 1.0, 2.0):
+                report(name, raw, "0, 1 or 2 points")
+                continue
+            if number is not None and int(number) != int(code):
+                out.setdefault(definition.name, {})[key] = int(number)
     return out
 
 

@@ -33,6 +33,7 @@ from csxl.book.formulas import INVALID, simple_points_formulas
 from csxl.book.layout import ACCOUNTS, HISTORY, MRR, SURVEYS, Column, Setting, TableSpec
 from csxl.demo import DemoData
 from csxl.errors import FileError, InputError
+from csxl.signals import SIGNALS, CategoricalSignal
 
 __all__ = [
     "FILLS",
@@ -365,6 +366,10 @@ def _settings(wb: Workbook, ws: Worksheet, as_of: _dt.date | None, currency: str
                 dv.add(f"B{row}")
                 ws.add_data_validation(dv)
             wb.defined_names[item.name] = DefinedName(item.name, attr_text=layout.setting_ref(item.name))
+    for source in layout.SIMPLE_SOURCES:  # the label tables the points formulas look up (labels A, points B)
+        if isinstance(SIGNALS.get(source.signal), CategoricalSignal):
+            name = layout.label_points_name(source.signal)
+            wb.defined_names[name] = DefinedName(name, attr_text=layout.label_points_range(source.signal))
     ws.freeze_panes = f"A{layout.SETTINGS_FIRST_ROW}"
 
 
@@ -392,6 +397,10 @@ def _setting_validation(item: Setting) -> DataValidation | None:
     if item.name.startswith("csxl_simple_"):
         return DataValidation(
             type="whole", operator="between", formula1="1", formula2="10", error="Whole points 1-10.", **common
+        )
+    if item.name.startswith("csxl_pts_"):
+        return DataValidation(
+            type="whole", operator="between", formula1="0", formula2="2", error="Points 0, 1 or 2.", **common
         )
     if item.name.startswith("csxl_tier_"):
         return DataValidation(
