@@ -61,7 +61,8 @@ Style = Literal[
     "money",  # currency, no decimals (the workbook's currency)
     "pct",  # 0.0%
     "date",  # yyyy-mm-dd
-    "rag_red",  # Red/Yellow/Green labels: white or dark text on a tier colour
+    "rag_red",  # tier labels: white or dark text on the tier's colour (Critical / Red)
+    "rag_orange",  # At-Risk
     "rag_yellow",
     "rag_green",
 ]

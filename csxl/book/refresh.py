@@ -224,9 +224,10 @@ def _grid_section(grid: pd.DataFrame, sizes: pd.DataFrame, size_col: str, size_l
     rows: list[list[Any]] = []
     for cohort, values in zip(grid.index, grid.to_numpy(), strict=True):
         start = pd.Timestamp(cohort)
-        size = sizes[size_col].get(cohort)
+        size = _plain(sizes[size_col].get(cohort))
         cells: list[Any] = [Styled(float(v), "pct") if v == v else None for v in values]
-        rows.append([start.strftime("%Y-%m"), _plain(size), *cells])
+        shown = Styled(size, "money" if size_col == "mrr" else "int") if isinstance(size, (int, float)) else size
+        rows.append([start.strftime("%Y-%m"), shown, *cells])
     return Section("", rows=rows, header=header)
 
 

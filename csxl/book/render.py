@@ -21,12 +21,13 @@ from csxl.sections import Section, Styled
 
 __all__ = ["RAG_STYLES", "SheetWriter", "Styled", "result_plan"]
 
-#: Red/Yellow/Green labels (and csxl's tier names) get a coloured cell.
+#: Red/Yellow/Green labels (and csxl's tier names) get a coloured cell: the spec's Thriving green, Healthy yellow,
+#: At-Risk orange, Critical red; risk levels alike (High orange, Critical red).
 RAG_STYLES: dict[str, Style] = {
     "Red": "rag_red",
     "Critical": "rag_red",
-    "At-Risk": "rag_red",
-    "High": "rag_red",
+    "At-Risk": "rag_orange",
+    "High": "rag_orange",
     "Yellow": "rag_yellow",
     "Healthy": "rag_yellow",
     "Medium": "rag_yellow",

@@ -31,6 +31,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from csxl.book import layout
 from csxl.book.formulas import INVALID, simple_points_formulas
 from csxl.book.layout import ACCOUNTS, HISTORY, MRR, SURVEYS, Column, Setting, TableSpec
+from csxl.book.tier_colours import add_tier_colours
 from csxl.demo import DemoData
 from csxl.errors import FileError, InputError
 from csxl.signals import SIGNALS, CategoricalSignal
@@ -151,7 +152,8 @@ def _write_table(ws: Worksheet, spec: TableSpec, frame: pd.DataFrame | None, for
         head.alignment = Alignment(wrap_text=True, vertical="center")
         if column.note:
             head.comment = Comment(column.note, "csxl", width=260, height=80)
-        ws.column_dimensions[layout.column_letter(idx)].width = column.width
+        longest = max(len(word) for word in column.header.split())  # headers wrap between words, never inside one
+        ws.column_dimensions[layout.column_letter(idx)].width = max(column.width, longest * 1.2 + 2)
         values = data.get(column.key)
         fill = _fill(FILLS[column.role])
         number_format = formats.get(column.kind)
@@ -486,6 +488,7 @@ def build_template(
     for spec, frame, what in tables:
         _write_table(sheets[spec.sheet], spec, frame, formats, what)
     _band(sheets[layout.SHEET_ACCOUNTS], ACCOUNTS)
+    add_tier_colours(sheets[layout.SHEET_ACCOUNTS], ACCOUNTS)
     _placeholder(
         sheets[layout.SHEET_COHORTS],
         "Cohorts",

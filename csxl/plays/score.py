@@ -151,7 +151,7 @@ class ScoreResult(PlayResult):
             ]  # fmt: skip
             out.append(Section("Why this score", rows, ("dimension", "score 0-10", "weight", "points", "lost")))
         if self.signals:
-            sig: list[list[Cell]] = [[s.signal, s.column, s.value, s.rating] for s in self.signals]
+            sig: list[list[Cell]] = [[s.signal, s.column, _number_or_text(s.value), s.rating] for s in self.signals]
             out.append(Section("Signals", sig, ("signal", "column", "value", "rating")))
         if self.playbook_tier:
             out.append(
@@ -175,6 +175,15 @@ class ScoreResult(PlayResult):
             )
         out.append(missing_section(self.missing))
         return out
+
+
+def _number_or_text(value: str) -> Cell:
+    """A signal's value for a sheet: a number stays a number (``"3.6"`` -> 3.6), anything else its text."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return value
+    return number if np.isfinite(number) and value.strip() == value else value
 
 
 def _thresholds(portfolio: Portfolio, signal: str) -> dict[str, Any] | None:

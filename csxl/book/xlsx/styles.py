@@ -37,6 +37,9 @@ class Look:
     vertical: str | None = None
 
 
+#: The tier colours (engine spec: Thriving green, Healthy yellow, At-Risk orange, Critical red), hex RGB.
+TIER_FILLS: dict[str, str] = {"green": "00B050", "yellow": "FFE066", "orange": "F4A460", "red": "C00000"}
+
 #: What each :data:`csxl.book.plan.STYLES` key looks like in a file written by csxl.
 LOOKS: dict[str, Look] = {
     "title": Look(bold=True, size=16),
@@ -49,9 +52,10 @@ LOOKS: dict[str, Look] = {
     "money": Look(num_fmt="money"),
     "pct": Look(num_fmt="0.0%"),
     "date": Look(num_fmt="yyyy-mm-dd"),
-    "rag_red": Look(bold=True, color="FFFFFF", fill="C00000"),
-    "rag_yellow": Look(bold=True, color="000000", fill="FFC000"),
-    "rag_green": Look(bold=True, color="000000", fill="00B050"),
+    "rag_red": Look(bold=True, color="FFFFFF", fill=TIER_FILLS["red"]),
+    "rag_orange": Look(bold=True, color="000000", fill=TIER_FILLS["orange"]),
+    "rag_yellow": Look(bold=True, color="000000", fill=TIER_FILLS["yellow"]),
+    "rag_green": Look(bold=True, color="000000", fill=TIER_FILLS["green"]),
 }
 assert set(LOOKS) == set(STYLES), "every Plan style needs a look"
 

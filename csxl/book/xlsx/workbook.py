@@ -461,6 +461,8 @@ def _chart_xml(chart: Chart, sheet: str, text_categories: bool) -> bytes:
     categories = ref("categories", chart.categories)
     for values, title in zip(chart.series, chart.series_titles, strict=True):
         series = Series(Reference(range_string=ref("series", values)), title=title)
+        if chart.kind == "line":
+            series.smooth = False  # straight segments: a smoothed line overshoots the data
         if text_categories:
             series.cat = AxDataSource(strRef=StrRef(f=categories))
         built.series.append(series)
@@ -471,6 +473,7 @@ def _chart_xml(chart: Chart, sheet: str, text_categories: bool) -> bytes:
     if chart.kind != "pie":
         built.x_axis.delete = False
         built.y_axis.delete = False
+        built.x_axis.tickLblPos = "low"  # month labels below the plot, clear of negative bars
         if chart.y_format:
             built.y_axis.number_format = chart.y_format
             built.y_axis.numFmt.sourceLinked = False
