@@ -13,13 +13,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Union
 
 import numpy as np
 import pandas as pd
 
 from csxl.errors import InputError
+from csxl.health import health_tier
+from csxl.settings import TierScheme
 
-__all__ = ["DemoData", "demo_portfolio"]
+__all__ = [
+    "DemoData",
+    "demo_history",
+    "demo_portfolio",
+]
 
 #: segment -> (share of accounts, ARR low, ARR high) in currency units per year.
 SEGMENTS: dict[str, tuple[float, float, float]] = {
@@ -245,3 +252,39 @@ def _surveys(rng: np.random.Generator, ids: np.ndarray, health: np.ndarray, as_o
             rows.append({"account": ids[i], "date": day.date(), "kind": str(kind), "score": int(score)})
     surveys: pd.DataFrame = pd.DataFrame(rows, columns=["account", "date", "kind", "score"])
     return surveys
+
+
+def demo_history(
+    snapshot: pd.DataFrame, *, weeks: int = 8, seed: int = 7, scheme: Union[str, TierScheme] = "engine"
+) -> pd.DataFrame:
+    """Weekly History snapshots before ``snapshot``'s date, so a demo workbook's week-over-week blocks have content.
+
+    ``snapshot``: today's History rows (``as_of``, ``account``, ``health_score``, ``health_tier``, ``simple_points``,
+    ``arr``). Week ``k`` (1..``weeks``) is dated ``k * 7`` days earlier; each account's score walks back from today's:
+    a steady trend per account (about 1 point a week either way), weekly noise (1.5 points), and for one account in
+    twenty a drop this week (new at-risk) or a recovery (saved). Tiers follow ``scheme``; accounts without a score keep
+    their tier. Seeded: the same inputs give the same rows.
+    """
+    if not isinstance(weeks, int) or isinstance(weeks, bool) or not 0 <= weeks <= 520:
+        raise InputError("weeks", weeks, "a whole number 0..520")
+    if snapshot.empty or weeks == 0:
+        empty: pd.DataFrame = snapshot.iloc[:0].copy()
+        return empty
+    rng = np.random.default_rng(seed)
+    n = len(snapshot)
+    now = snapshot["health_score"].to_numpy(dtype=np.float64)
+    trend = rng.normal(0.0, 1.0, n)
+    event = rng.random(n)
+    jump = np.where(event < 0.05, 18.0, np.where(event > 0.95, -22.0, 0.0))  # dropped this week / recovered
+    frames = []
+    for k in range(1, weeks + 1):
+        score = np.clip(now - trend * k + jump + rng.normal(0.0, 1.5, n), 0.0, 100.0)
+        score = np.where(np.isnan(now), np.nan, np.round(score, 2))
+        week = snapshot.copy()
+        week["as_of"] = snapshot["as_of"] - pd.Timedelta(days=7 * k)
+        week["health_score"] = score
+        rated = pd.Series(health_tier(score, scheme=scheme), index=snapshot.index, dtype=object)
+        week["health_tier"] = rated.where(~np.isnan(now), snapshot["health_tier"])
+        frames.append(week)
+    out: pd.DataFrame = pd.concat(frames[::-1], ignore_index=True)
+    return out

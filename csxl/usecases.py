@@ -28,8 +28,8 @@ from csxl.book.sheets import ReportResult, account_plan, at_risk_plan, at_risk_t
 from csxl.book.template import blank_workbook, build_template
 from csxl.book.xlsx import apply_plan
 from csxl.cohorts import cohort_grr, cohort_nrr
-from csxl.dashboard import tier_summary, weekly_dashboard
-from csxl.demo import demo_portfolio
+from csxl.dashboard import history_snapshot, tier_summary, weekly_dashboard
+from csxl.demo import demo_history, demo_portfolio
 from csxl.errors import FileError, InputError, RowIssue
 from csxl.plays import PLAYS
 from csxl.plays.base import PlayResult, render_markdown, render_text
@@ -59,6 +59,10 @@ __all__ = [
 ]
 
 
+#: Weekly History snapshots a demo workbook carries before its as-of date.
+DEMO_WEEKS = 8
+
+
 def new_workbook(
     path: str | Path,
     *,
@@ -82,8 +86,12 @@ def new_workbook(
         raise FileError(str(target), "already exists; pass --force to overwrite it")
     refuse_if_open(target, force)
     data = demo_portfolio(accounts, seed=seed, as_of=as_of) if demo else None
+    history = None
+    if data is not None:  # eight weekly snapshots before the as-of date: every Dashboard block shows content
+        today = history_snapshot(Portfolio.from_demo(data))
+        history = demo_history(today, weeks=DEMO_WEEKS, seed=seed)
     with replacing(target, suffix=".xlsx") as tmp:
-        build_template(tmp, demo=data, as_of=as_of, currency=currency)
+        build_template(tmp, demo=data, as_of=as_of, currency=currency, history=history)
         result = refresh(tmp, force=True) if data is not None else None
     if result is None:  # an empty template: nothing to compute; Dashboard and Cohorts say "run csxl refresh"
         return RefreshResult(target, as_of or _dt.date.today(), 0, 0, 0, refreshed_at(), ())

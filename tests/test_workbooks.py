@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from csxl.book.read import read_book
 from csxl.cli import cli
+from csxl.dashboard import weekly_dashboard
 
 ROOT = Path(__file__).resolve().parent.parent
 #: Must match WORKBOOKS_EPOCH in the Makefile (2026-11-01 00:00 UTC).
@@ -50,3 +52,19 @@ def test_committed_workbook_matches_a_fresh_build(
 
 def test_makefile_epoch_matches() -> None:
     assert f"WORKBOOKS_EPOCH := {EPOCH}" in (ROOT / "Makefile").read_text()
+
+
+def test_the_demo_workbook_has_weeks_of_history_and_every_dashboard_block_has_content() -> None:
+    # the first thing a user opens: eight weekly snapshots before the as-of date, so week over week, new at-risk and
+    # saved are filled, and the named lists (who to call, renewals) are there
+    book = read_book(ROOT / "workbooks" / "csxl-demo.xlsx")
+    portfolio = book.to_portfolio()
+    dates = sorted(set(portfolio.history["as_of"]))
+    before = [d for d in dates if d.date() < portfolio.as_of]
+    assert len(before) >= 8
+    assert all((b - a).days == 7 for a, b in zip(dates, dates[1:], strict=False))
+    d = weekly_dashboard(portfolio)
+    assert d.week_over_week.snapshot_as_of is not None
+    assert d.week_over_week.new_reds and d.week_over_week.reds_saved
+    assert d.act_on and d.renewing_soon
+    assert d.data_issues == 0

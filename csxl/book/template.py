@@ -452,6 +452,7 @@ def build_template(
     demo: DemoData | None = None,
     as_of: _dt.date | None = None,
     currency: str = "USD",
+    history: pd.DataFrame | None = None,
 ) -> Path:
     """Write a new csxl workbook to ``path`` (``.xlsx``) and return the path.
 
@@ -483,7 +484,7 @@ def build_template(
         (ACCOUNTS, demo.accounts if demo else None, "demo.accounts"),
         (MRR, demo.mrr if demo else None, "demo.mrr"),
         (SURVEYS, demo.surveys if demo else None, "demo.surveys"),
-        (HISTORY, None, "history"),
+        (HISTORY, history, "history"),
     )
     for spec, frame, what in tables:
         _write_table(sheets[spec.sheet], spec, frame, formats, what)

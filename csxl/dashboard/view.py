@@ -163,7 +163,7 @@ def _week_over_week(d: Dashboard) -> list[Section]:
     if w.snapshot_as_of is None:
         table = Section("Week over week", [], ("Tier", "Accounts", "Change", "ARR", "ARR change"), empty=w.note)
     else:
-        text = f"Compared with the snapshot of {w.snapshot_as_of.isoformat()}. {w.note}".strip()
+        text = w.note[:1].upper() + w.note[1:] + "." if w.note else f"Compared with {w.snapshot_as_of.isoformat()}."
         table = Section("Week over week", rows, ("Tier", "Accounts", "Change", "ARR", "ARR change"), text=text)
     return [
         table,
