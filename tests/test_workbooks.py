@@ -6,6 +6,7 @@ masked; never by the bytes of the zip (compression and member dates differ betwe
 
 from __future__ import annotations
 
+import itertools
 import re
 import zipfile
 from pathlib import Path
@@ -62,7 +63,7 @@ def test_the_demo_workbook_has_weeks_of_history_and_every_dashboard_block_has_co
     dates = sorted(set(portfolio.history["as_of"]))
     before = [d for d in dates if d.date() < portfolio.as_of]
     assert len(before) >= 8
-    assert all((b - a).days == 7 for a, b in zip(dates, dates[1:], strict=False))
+    assert all((b - a).days == 7 for a, b in itertools.pairwise(dates))
     d = weekly_dashboard(portfolio)
     assert d.week_over_week.snapshot_as_of is not None
     assert d.week_over_week.new_reds and d.week_over_week.reds_saved
