@@ -29,6 +29,7 @@ import openpyxl
 import pandas as pd
 import pytest
 from engine import recalculate_many, require_soffice
+from ooxml import problems
 
 from csxl.book import layout
 from csxl.book.layout import ACCOUNTS, MRR, SURVEYS
@@ -297,3 +298,9 @@ def test_a_renamed_heading_is_reported_with_what_to_do(base: Path, tmp_path: Pat
     assert len(issues) == 1
     assert (issues[0].row, issues[0].value) == (ACCOUNTS.header_row, "Renewal")
     assert issues[0].effect == f"column {letter('renewal_date')} is not read: rename it 'Renewal date'"
+
+
+@pytest.mark.parametrize("case", list(_case_ids()))
+def test_the_edited_then_refreshed_book_is_valid_ooxml(case: str, edited: dict[str, tuple[Path, Path]]) -> None:
+    _saved, refreshed = edited[case]
+    assert problems(refreshed) == []
