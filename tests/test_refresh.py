@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 from engine import recalculate, require_soffice
+from openpyxl.styles.cell_style import StyleArray
 from python_calamine import CalamineWorkbook
 
 import csxl
@@ -409,3 +410,24 @@ def test_a_workbook_with_the_old_history_sheet_is_migrated(tmp_path: Path) -> No
     assert after["Mine"]["A2"].value == "='Health history'!B3"
     assert after.defined_names["my_first"].attr_text == "'Health history'!$B$3"
     assert result.history_rows > before - 2  # the old snapshots are kept and this one merged in
+
+
+def test_every_history_row_gets_the_first_rows_formats(tmp_path: Path) -> None:
+    # the "History rows after the first in General format (78.9058333)": refresh gives every History row
+    # without a look of its own the look of the first data row (a user's own format is kept)
+    book = tmp_path / "book.xlsx"
+    assert CliRunner().invoke(cli, ["new", str(book), "--demo", "--accounts", "20"]).exit_code == 0
+    wb = openpyxl.load_workbook(book)
+    ws = wb[layout.SHEET_HISTORY]
+    score = layout.HISTORY.index("health_score")
+    first = ws.cell(3, score).number_format
+    assert first != "General"
+    for row in range(4, ws.max_row + 1):
+        ws.cell(row, score)._style = StyleArray()  # no look at all (s="0"), as older csxl wrote these rows
+    ws.cell(5, score).number_format = "0.000"  # the user's own look on one cell
+    wb.save(book)
+    refresh(book, as_of=dt.date(2026, 11, 7))
+    after = openpyxl.load_workbook(book)[layout.SHEET_HISTORY]
+    formats = {after.cell(row, score).number_format for row in range(4, after.max_row + 1) if row != 5}
+    assert formats == {first}
+    assert after.cell(5, score).number_format == "0.000"

@@ -214,7 +214,11 @@ def _history(portfolio: Portfolio, read: TablePlace) -> tuple[list[Op], int]:
             at = place.index(key)
             ops.append(Clear(HISTORY.sheet, stale_from, at, read.last_row, at))
     bottom = first + len(rows) - 1
-    ops.append(ResizeTable(HISTORY.sheet, HISTORY.name, place.ref(bottom), place.headers, looks_from=first))
+    ops.append(
+        ResizeTable(
+            HISTORY.sheet, HISTORY.name, place.ref(bottom), place.headers, looks_from=first, looks_everywhere=True
+        )
+    )
     return ops, len(rows)
 
 

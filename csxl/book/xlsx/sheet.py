@@ -167,6 +167,10 @@ class _Sheet:
                 return style
         return None
 
+    def column_style(self, col: int) -> str | None:
+        """The style a new cell of column ``col`` inherits from the column (``<col style>``), if any."""
+        return self._inherited_style({}, col)
+
     def touch(self) -> None:
         self.book.pkg.touch(self.part)
 

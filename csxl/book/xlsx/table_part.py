@@ -42,8 +42,8 @@ def resize_table(pkg: _Package, sheet: _Sheet, op: ResizeTable, where: str) -> N
         old = table.get("ref") or ""
         old_bottom = parse_range("ref", old)[2] if ":" in old else top
         table.set("ref", ref)
-        if op.looks_from is not None and bottom > old_bottom:
-            first_new = max(old_bottom + 1, op.looks_from + 1, top + header)
+        if op.looks_from is not None and (bottom > old_bottom or op.looks_everywhere):
+            first_new = max(top if op.looks_everywhere else old_bottom + 1, op.looks_from + 1, top + header)
             _format_rows(sheet, op.looks_from, first_new, bottom, left, right)
         auto = table.find(_q("autoFilter"))
         if auto is not None:
@@ -54,7 +54,8 @@ def resize_table(pkg: _Package, sheet: _Sheet, op: ResizeTable, where: str) -> N
 
 
 def _format_rows(sheet: _Sheet, source: int, top: int, bottom: int, left: int, right: int) -> None:
-    """Rows ``top..bottom`` take row ``source``'s look, column by column, where a cell has none of its own."""
+    """Rows ``top..bottom`` take row ``source``'s look, column by column, where a cell has none of its own (no style,
+    or only the column's default style, which a new cell inherits)."""
     looks = {
         col: str(c.get("s"))
         for col, c in sheet.row_cells(source).items()
@@ -62,11 +63,12 @@ def _format_rows(sheet: _Sheet, source: int, top: int, bottom: int, left: int, r
     }
     if not looks:
         return
+    plain = {col: {None, "0", sheet.column_style(col)} for col in looks}
     for r in range(top, bottom + 1):
         for col, s in looks.items():
             c = sheet.cell(r, col, create=True)
             assert c is not None
-            if c.get("s") in (None, "0"):
+            if c.get("s") in plain[col] and c.get("s") != s:
                 sheet.set_style(c, int(s))
                 sheet.touched_rows.add(r)
     sheet.touch()
