@@ -43,6 +43,7 @@ __all__ = [
     "INVALID",
     "formula_functions",
     "points_formula",
+    "simple_points_formula_rows",
     "simple_points_formulas",
     "simple_tier_formula",
     "simple_total_formula",
@@ -149,6 +150,24 @@ def simple_points_formulas(row: int, place: TablePlace | None = None) -> dict[st
         unknown = formula_functions(formula) - FUNCTIONS
         if unknown:  # pragma: no cover - a generator change that would break portability
             raise RuntimeError(f"{key} formula calls {sorted(unknown)}, outside the portable set")
+    return out
+
+
+#: A row number no sheet has (Excel's last row is 1,048,576): formulas built for it become templates for any row.
+_TEMPLATE_ROW = 9_999_999
+
+
+def simple_points_formula_rows(rows: range, place: TablePlace | None = None) -> dict[str, list[str]]:
+    """:func:`simple_points_formulas` for many rows at once: column key -> one formula per row of ``rows``.
+
+    The formulas are generated (and checked) once, for a row number no sheet has, and that number is replaced by
+    each row's: the same text as one call per row, at a fraction of the cost for 10,000 accounts."""
+    templates = simple_points_formulas(_TEMPLATE_ROW, place)
+    marker = str(_TEMPLATE_ROW)
+    out: dict[str, list[str]] = {}
+    for key, text in templates.items():
+        head, *rest = text.split(marker)
+        out[key] = [head + "".join(str(row) + part for part in rest) for row in rows]
     return out
 
 

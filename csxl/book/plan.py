@@ -103,8 +103,6 @@ class ResizeTable:
     narrower than the table (a column added by the user, or re-created by csxl); empty = the same columns.
     ``looks_from``: rows the table gains (pasted below it, or appended by csxl) take the look of this row, column by
     column, in each cell without a look of its own (a look the user gave a cell is kept); ``None`` = leave them.
-    ``looks_everywhere``: every data row gets that treatment, not only the rows the table gains (a table csxl rewrites
-    whole, such as Health history, whose older rows may have lost their formats).
     """
 
     sheet: str
@@ -112,7 +110,6 @@ class ResizeTable:
     ref: str
     headers: tuple[str, ...] = ()
     looks_from: int | None = None
-    looks_everywhere: bool = False
 
 
 @dataclass(frozen=True)

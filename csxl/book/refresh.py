@@ -27,9 +27,9 @@ import pandas as pd
 
 from csxl.book import layout
 from csxl.book.dashboard_sheet import dashboard_plan
-from csxl.book.formulas import simple_points_formulas
+from csxl.book.formulas import simple_points_formula_rows
 from csxl.book.layout import ACCOUNTS, HISTORY, MRR, SURVEYS, TablePlace, TableSpec
-from csxl.book.plan import Block, Cell, Clear, Formula, Op, Plan, RenameSheet, ResizeTable
+from csxl.book.plan import Block, Cell, Clear, Formula, Op, Plan, RenameSheet, ResizeTable, Style
 from csxl.book.read import read_book
 from csxl.book.render import SheetWriter, Styled
 from csxl.book.safety import workbook_lock
@@ -93,14 +93,23 @@ def _plain(value: Any) -> Cell:
     return str(value)
 
 
-def _column_blocks(place: TablePlace, top: int, keys: Sequence[str], rows: Sequence[Sequence[Cell]]) -> list[Block]:
-    """Row-major values of ``keys`` written under each key's heading: one block per run of adjacent columns."""
+def _column_blocks(
+    place: TablePlace,
+    top: int,
+    keys: Sequence[str],
+    rows: Sequence[Sequence[Cell]],
+    looks: Sequence[Style] | None = None,
+) -> list[Block]:
+    """Row-major values of ``keys`` written under each key's heading: one block per run of adjacent columns;
+    ``looks``: one style per key for every row (else each cell keeps its look)."""
     ops: list[Block] = []
     at = [place.index(key) for key in keys]
     start = 0
     for i in range(1, len(keys) + 1):
         if i == len(keys) or at[i] != at[i - 1] + 1:
-            ops.append(Block(place.spec.sheet, top, at[start], [list(row[start:i]) for row in rows]))
+            values = [list(row[start:i]) for row in rows]
+            styles = [list(looks[start:i])] * len(values) if looks is not None else None
+            ops.append(Block(place.spec.sheet, top, at[start], values, styles))
             start = i
     return ops
 
@@ -143,13 +152,12 @@ def _accounts(portfolio: Portfolio, read: TablePlace, live: bool = False) -> lis
         for offset, row in enumerate(rows):
             row[score_at] = Formula(live_health_score(first + offset, place))
             row[tier_at] = Formula(live_health_tier(first + offset, place))
-    ops.extend(_column_blocks(place, first, keys, rows))
     formula_keys = [c.key for c in ACCOUNTS.role("formula")]
-    formulas: list[list[Cell]] = []
-    for number in range(first, last + 1):
-        texts = simple_points_formulas(number, place)
-        formulas.append([Formula(texts[key]) for key in formula_keys])
-    ops.extend(_column_blocks(place, first, formula_keys, formulas))
+    texts = simple_points_formula_rows(range(first, last + 1), place)
+    columns = [[Formula(text) for text in texts[key]] for key in formula_keys]
+    for i, row in enumerate(rows):  # one block per run of adjacent columns: formulas then owned values, per row
+        row[:0] = [column[i] for column in columns]
+    ops.extend(_column_blocks(place, first, [*formula_keys, *keys], rows))
     return ops
 
 
@@ -197,6 +205,17 @@ def live_health_tier(row: int, place: TablePlace | None = None) -> str:
     return f'=IF(csxl_preset="growth",{branches["growth"]},{branches["engine"]})'
 
 
+#: The look of each Health history column (the template's formats for its kinds).
+_HISTORY_LOOKS: dict[str, Style] = {
+    "as_of": "date",
+    "account": "text",
+    "health_score": "number",
+    "health_tier": "text",
+    "simple_points": "int",
+    "arr": "money",
+}
+
+
 def _history(portfolio: Portfolio, read: TablePlace) -> tuple[list[Op], int]:
     """History: this snapshot merged in, every column under its heading, stale rows cleared, the table resized."""
     place = read.completed()
@@ -206,19 +225,16 @@ def _history(portfolio: Portfolio, read: TablePlace) -> tuple[list[Op], int]:
         [_plain(v) for v in values] for values in merged[list(HISTORY_COLUMNS)].itertuples(index=False, name=None)
     ]
     ops: list[Op] = [*_added_headers(place, read)]
-    if rows:
-        ops.extend(_column_blocks(place, first, list(HISTORY_COLUMNS), rows))
+    if rows:  # every row in its column's look (csxl rewrites the table whole: older rows get their formats back)
+        looks = [_HISTORY_LOOKS[key] for key in HISTORY_COLUMNS]
+        ops.extend(_column_blocks(place, first, list(HISTORY_COLUMNS), rows, looks))
     stale_from = first + len(rows)
     if read.last_row >= stale_from:
         for key in HISTORY_COLUMNS:
             at = place.index(key)
             ops.append(Clear(HISTORY.sheet, stale_from, at, read.last_row, at))
     bottom = first + len(rows) - 1
-    ops.append(
-        ResizeTable(
-            HISTORY.sheet, HISTORY.name, place.ref(bottom), place.headers, looks_from=first, looks_everywhere=True
-        )
-    )
+    ops.append(ResizeTable(HISTORY.sheet, HISTORY.name, place.ref(bottom), place.headers))
     return ops, len(rows)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 
 from csxl.book.plan import ResizeTable
 from csxl.book.refs import cell_ref, parse_range
@@ -14,14 +15,15 @@ from csxl.errors import FileError, InputError
 __all__ = ["resize_table"]
 
 
-def resize_table(pkg: _Package, sheet: _Sheet, op: ResizeTable, where: str) -> None:
-    """Set the range of table ``op.table`` on ``sheet``; rebuild its columns from ``op.headers``; give the rows it
-    gains the look of ``op.looks_from``."""
+def resize_table(pkg: _Package, sheet_part: str, open_sheet: Callable[[], _Sheet], op: ResizeTable, where: str) -> None:
+    """Set the range of table ``op.table`` on the sheet whose part is ``sheet_part``; rebuild its columns from
+    ``op.headers``; give the rows it gains the look of ``op.looks_from``. The sheet itself is opened
+    (``open_sheet``) only when rows need a look: resizing a 245,000-row MRR table touches the table part alone."""
     top, left, bottom, right = parse_range("ref", op.ref)
-    for rel in pkg.relations(sheet.part):
+    for rel in pkg.relations(sheet_part):
         if rel.get("Type") != RT_TABLE:
             continue
-        part = pkg.target(sheet.part, rel)
+        part = pkg.target(sheet_part, rel)
         table = pkg.tree(part)
         names = {(table.get("name") or "").casefold(), (table.get("displayName") or "").casefold()}
         if op.table.casefold() not in names:
@@ -42,15 +44,15 @@ def resize_table(pkg: _Package, sheet: _Sheet, op: ResizeTable, where: str) -> N
         old = table.get("ref") or ""
         old_bottom = parse_range("ref", old)[2] if ":" in old else top
         table.set("ref", ref)
-        if op.looks_from is not None and (bottom > old_bottom or op.looks_everywhere):
-            first_new = max(top if op.looks_everywhere else old_bottom + 1, op.looks_from + 1, top + header)
-            _format_rows(sheet, op.looks_from, first_new, bottom, left, right)
+        if op.looks_from is not None and bottom > old_bottom:
+            first_new = max(old_bottom + 1, op.looks_from + 1, top + header)
+            _format_rows(open_sheet(), op.looks_from, first_new, bottom, left, right)
         auto = table.find(_q("autoFilter"))
         if auto is not None:
             auto.set("ref", f"{cell_ref(top, left)}:{cell_ref(bottom - totals, right)}")
         pkg.touch(part)
         return
-    raise FileError(where, f"sheet {sheet.name!r} has no table named {op.table!r}")
+    raise FileError(where, f"sheet {op.sheet!r} has no table named {op.table!r}")
 
 
 def _format_rows(sheet: _Sheet, source: int, top: int, bottom: int, left: int, right: int) -> None:

@@ -293,7 +293,15 @@ class _Book:
         self.values_changed = True
 
     def resize_table(self, op: ResizeTable) -> None:
-        resize_table(self.pkg, self.sheet(op.sheet), op, self.where)
+        key = op.sheet.casefold()
+        if key in self.open:
+            part = self.open[key].part
+        else:
+            entry = self._sheet_entry(op.sheet)
+            if entry is None:
+                raise FileError(self.where, f"no sheet named {op.sheet!r}")
+            part = self._sheet_part(entry)
+        resize_table(self.pkg, part, lambda: self.sheet(op.sheet), op, self.where)
 
     # -- charts
     def _drawing_of(self, sheet: _Sheet, create: bool) -> str | None:
