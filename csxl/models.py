@@ -33,6 +33,7 @@ Cell rules shared by every table (the spreadsheet user's view):
 
 from __future__ import annotations
 
+import ast
 import datetime as dt
 import functools
 import types
@@ -44,9 +45,11 @@ from typing import Any, ClassVar, Literal, Union, get_args, get_origin
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+from typing_extensions import Self
 
 from csxl.columns import ColumnKind, ColumnSpec, convert_column, format_number, python_value
+from csxl.errors import RowIssue, TableError
 
 __all__ = [
     "ACCOUNT_COLUMNS",
@@ -175,10 +178,51 @@ RowRule = Union[AtMost, InRangeFor]
 # --------------------------------------------------------------------------------------------------------------------
 
 
+def _literal(text: str) -> Any:
+    """A value as a message showed it (``repr``), back as the value; the text itself when it is not a literal."""
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text or None
+
+
+def _record_error(model: type[BaseModel], exc: ValidationError) -> TableError:
+    """A pydantic error of one record as csxl's :class:`TableError`: one :class:`RowIssue` per bad cell (row 1)."""
+    issues: list[RowIssue] = []
+    for error in exc.errors():
+        message = str(error.get("msg", "")).removeprefix("Value error, ")
+        column = str(error["loc"][0]) if error.get("loc") else ""
+        for part in message.split("; "):
+            name, _, rest = part.partition(" must be ") if not column else (column, "", part.removeprefix("must be "))
+            rule, _, shown = rest.rpartition(", got ") if ", got " in rest else (rest, "", "")
+            value = error.get("input") if column else _literal(shown)
+            issues.append(RowIssue(model.__name__, 1, name or "record", value, rule or rest))
+    return TableError(model.__name__, issues)
+
+
 class Record(BaseModel):
-    """Base of the input records: frozen, extra keys ignored, every cell converted by the table loader's rules."""
+    """Base of the input records: frozen, extra keys ignored, every cell converted by the table loader's rules.
+
+    A bad record raises :class:`csxl.errors.TableError` (an :class:`InputError`) listing every bad cell, whether it
+    is built (``AccountRecord(...)``) or validated (``AccountRecord.model_validate({...})``)."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")
+
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise _record_error(type(self), exc) from None
+
+    @classmethod
+    def model_validate(cls, obj: Any, *args: Any, **kwargs: Any) -> Self:
+        try:
+            return super().model_validate(obj, *args, **kwargs)
+        except ValidationError as exc:  # pydantic validates through __init__, which already made the csxl error
+            inner = [e.get("ctx", {}).get("error") for e in exc.errors()]
+            if len(inner) == 1 and isinstance(inner[0], TableError):
+                raise inner[0] from None
+            raise _record_error(cls, exc) from None
 
     #: Cross-field rules checked per row (vectorised in :func:`load_table`).
     row_rules: ClassVar[tuple[RowRule, ...]] = ()

@@ -535,7 +535,7 @@ def test_at_most_rules(lesser: str, greater: str, a: Any, b: Any, ok: bool) -> N
     if ok:
         AccountRecord.model_validate({"account": "A", lesser: a, greater: b})
     else:
-        with pytest.raises(ValidationError, match=f"{lesser} must be <= {greater}"):
+        with pytest.raises(TableError, match=f"{lesser}: must be <= {greater}"):
             AccountRecord.model_validate({"account": "A", lesser: a, greater: b})
 
 
@@ -612,10 +612,30 @@ def test_account_record_reads_cells_like_the_loader() -> None:
 
 
 def test_account_record_rejects_bad_cells() -> None:
-    with pytest.raises(ValidationError) as info:
-        AccountRecord.model_validate({"account": "", "dau_mau": 2, "segment": "huge"})
-    fields = sorted(str(e["loc"][0]) for e in info.value.errors())
-    assert fields == ["account", "dau_mau", "segment"]
+    # a csxl error (an InputError), every bad cell at once, built or validated alike; never pydantic's own error
+    for build in (
+        lambda: AccountRecord.model_validate({"account": "", "dau_mau": 2, "segment": "huge"}),
+        lambda: AccountRecord(account="", dau_mau=2, segment="huge"),
+    ):
+        with pytest.raises(TableError) as info:
+            build()
+        assert not isinstance(info.value, ValidationError)
+        assert sorted(i.column for i in info.value.issues) == ["account", "dau_mau", "segment"]
+        assert {(i.column, i.value) for i in info.value.issues} >= {("dau_mau", 2), ("segment", "huge")}
+
+
+@pytest.mark.parametrize(
+    ("model", "cells", "column"),
+    [
+        (MrrRow, {"account": "A", "month": "soon", "mrr": 5}, "month"),
+        (MrrRow, {"account": "A", "month": "2025-01", "mrr": -1}, "mrr"),
+        (SurveyResponse, {"account": "A", "date": "2025-01-01", "kind": "nps", "score": 11}, "score"),
+    ],
+)
+def test_every_record_model_raises_a_csxl_error(model: type[BaseModel], cells: dict[str, Any], column: str) -> None:
+    with pytest.raises(TableError) as info:
+        model(**cells)
+    assert [i.column for i in info.value.issues] == [column]
 
 
 def test_expansion_signal_list() -> None:
@@ -665,7 +685,7 @@ def test_loader_and_model_agree(field: str, cells: list[Any]) -> None:
     for position, cell in enumerate(cells):
         try:
             record = AccountRecord.model_validate({"account": "A", field: cell})
-        except ValidationError:
+        except TableError:
             assert position in bad_rows, (field, cell)
             continue
         assert position not in bad_rows, (field, cell)
