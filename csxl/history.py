@@ -26,8 +26,14 @@ __all__ = [
     "normalise_history",
     "previous_snapshot",
     "snapshot_tiers",
+    "thin_history",
     "week_ago",
 ]
+
+#: History retention: every snapshot of the last :data:`RECENT_MONTHS` calendar months (before the as-of month) is
+#: kept; older months keep their last snapshot only. The cut moves at month boundaries, so the table is compacted at
+#: the first refresh of a month and only appended to in the other weeks.
+RECENT_MONTHS = 6
 
 #: Week-ago snapshot: at least 7 and at most 14 days before the as-of date.
 WEEK_MIN_DAYS, WEEK_MAX_DAYS = 7, 14
@@ -95,6 +101,26 @@ def merge_history(
     merged = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
     out: pd.DataFrame = merged.sort_values(["as_of", "account"], kind="stable").reset_index(drop=True)
     return out  # both parts were normalised: so is their union
+
+
+def thin_history(history: pd.DataFrame, as_of: _dt.date) -> pd.DataFrame:
+    """``history`` (normalised) with the retention rule applied as of ``as_of``: snapshots dated on or after the
+    first day of the month :data:`RECENT_MONTHS` months before the as-of month stay; before it, each calendar month
+    keeps its last snapshot. Two years of weekly refreshes become 26 weekly and 18 monthly snapshots; applying the rule
+    twice changes nothing."""
+    if history.empty:
+        return history
+    start = pd.Timestamp(as_of).to_period("M").to_timestamp() - pd.DateOffset(months=RECENT_MONTHS)
+    dates = history["as_of"]
+    old = dates < start
+    if not old.any():
+        return history
+    months = dates.dt.to_period("M")
+    last_of_month = dates.groupby(months).transform("max")
+    keep = ~old | (dates == last_of_month)
+    if keep.all():
+        return history
+    return cast(pd.DataFrame, history[keep].reset_index(drop=True))
 
 
 def snapshot_tiers(rows: pd.DataFrame, scheme: TierScheme) -> pd.Series[Any]:

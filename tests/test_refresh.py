@@ -23,10 +23,13 @@ from python_calamine import CalamineWorkbook
 
 import csxl
 from csxl.book import layout
+from csxl.book.plan import Block
 from csxl.book.read import read_book
-from csxl.book.refresh import refresh
+from csxl.book.refresh import plan_refresh, refresh
 from csxl.book.sheets import account_sheet_name
 from csxl.cli import EXIT_DATA, EXIT_FILE, EXIT_INPUT, cli
+from csxl.dashboard import history_snapshot
+from csxl.history import HISTORY_COLUMNS, merge_history, normalise_history, thin_history
 from csxl.usecases import new_workbook
 
 AS_OF = dt.date(2026, 10, 31)
@@ -413,8 +416,8 @@ def test_a_workbook_with_the_old_history_sheet_is_migrated(tmp_path: Path) -> No
 
 
 def test_every_history_row_gets_the_first_rows_formats(tmp_path: Path) -> None:
-    # the "History rows after the first in General format (78.9058333)": csxl rewrites its History table
-    # whole, each column in its look (scores 0.0), so rows an older csxl left unformatted get their format back
+    # the "History rows after the first in General format (78.9058333)", in a book an older csxl made (its
+    # sheet still "History"): the migration rewrites the table whole, each column in its look (scores 0.0)
     book = tmp_path / "book.xlsx"
     assert CliRunner().invoke(cli, ["new", str(book), "--demo", "--accounts", "20"]).exit_code == 0
     wb = openpyxl.load_workbook(book)
@@ -424,8 +427,58 @@ def test_every_history_row_gets_the_first_rows_formats(tmp_path: Path) -> None:
     assert first != "General"
     for row in range(4, ws.max_row + 1):
         ws.cell(row, score)._style = StyleArray()  # no look at all (s="0"), as older csxl wrote these rows
+    ws.title = "History"
     wb.save(book)
     refresh(book, as_of=dt.date(2026, 11, 7))
     after = openpyxl.load_workbook(book)[layout.SHEET_HISTORY]
     formats = {after.cell(row, score).number_format for row in range(3, after.max_row + 1)}
     assert formats == {first}
+
+
+def _history_frame(dates: list[str], accounts: tuple[str, ...] = ("A", "B")) -> pd.DataFrame:
+    rows = [(d, a, 70.0, "Healthy", 8.0, 1000.0) for d in dates for a in accounts]
+    return pd.DataFrame(rows, columns=list(HISTORY_COLUMNS))
+
+
+@pytest.mark.parametrize(
+    ("as_of", "kept"),
+    [
+        # as of 2026-11-07: every snapshot from 2026-05-01 (six months before November) stays; before, the last of
+        # each month: 2026-03-27 for March, 2026-04-24 for April
+        ("2026-11-07", ["2026-03-27", "2026-04-24", "2026-05-01", "2026-05-08", "2026-10-30"]),
+        # as of 2026-10-31 the cut is 2026-04-01: April's snapshots all stay
+        ("2026-10-31", ["2026-03-27", "2026-04-03", "2026-04-24", "2026-05-01", "2026-05-08", "2026-10-30"]),
+    ],
+)
+def test_history_retention(as_of: str, kept: list[str]) -> None:
+    dates = ["2026-03-06", "2026-03-27", "2026-04-03", "2026-04-24", "2026-05-01", "2026-05-08", "2026-10-30"]
+    history = normalise_history(_history_frame(dates))
+    thinned = thin_history(history, dt.date.fromisoformat(as_of))
+    assert sorted({d.date().isoformat() for d in thinned["as_of"]}) == kept
+    assert thin_history(thinned, dt.date.fromisoformat(as_of)).equals(thinned)  # applying it twice changes nothing
+    assert len(thinned) == 2 * len(kept)  # every account of a kept snapshot stays
+
+
+def test_a_weekly_refresh_appends_its_snapshot_and_rewrites_nothing_else(tmp_path: Path) -> None:
+    book = tmp_path / "book.xlsx"
+    assert CliRunner().invoke(cli, ["new", str(book), "--demo", "--accounts", "30"]).exit_code == 0
+    data = read_book(book)
+    before = data.to_portfolio(dt.date(2026, 11, 7))
+    plan, rows = plan_refresh(
+        data.places, before, refreshed_at=dt.datetime(2026, 11, 7, 9), sheet_names=data.sheet_names
+    )
+    written = {
+        b.top + i
+        for b in plan.ops
+        if isinstance(b, Block) and b.sheet == layout.SHEET_HISTORY
+        for i in range(len(b.values))
+    }
+    snapshot = history_snapshot(before)
+    old_rows = len(before.history)
+    # only the new week's rows, right after the old ones (the demo's History is all within six months: nothing thinned)
+    assert written == set(range(3 + old_rows, 3 + old_rows + len(snapshot)))
+    assert rows == old_rows + len(snapshot)
+    refresh(book, as_of=dt.date(2026, 11, 7))
+    after = read_book(book).to_portfolio(dt.date(2026, 11, 7)).history
+    expected = thin_history(merge_history(before.history, snapshot), dt.date(2026, 11, 7))
+    pd.testing.assert_frame_equal(after, expected)

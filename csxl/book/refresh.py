@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from csxl.book import layout
@@ -37,7 +38,7 @@ from csxl.book.xlsx import apply_plan
 from csxl.cohorts import cohort_sizes, cohort_table
 from csxl.dashboard import history_snapshot, merge_history
 from csxl.errors import RowIssue
-from csxl.history import HISTORY_COLUMNS
+from csxl.history import HISTORY_COLUMNS, thin_history
 from csxl.plays.base import Section
 from csxl.portfolio import Portfolio
 
@@ -216,26 +217,49 @@ _HISTORY_LOOKS: dict[str, Style] = {
 }
 
 
-def _history(portfolio: Portfolio, read: TablePlace) -> tuple[list[Op], int]:
-    """History: this snapshot merged in, every column under its heading, stale rows cleared, the table resized."""
+def _unchanged_prefix(old: pd.DataFrame, new: pd.DataFrame) -> int:
+    """How many leading rows of ``new`` equal those of ``old`` (same values, blanks equal): rows not to rewrite."""
+    n = min(len(old), len(new))
+    same = np.ones(n, dtype=bool)
+    for column in HISTORY_COLUMNS:
+        a = old[column].to_numpy(dtype=object)[:n]
+        b = new[column].to_numpy(dtype=object)[:n]
+        same &= np.asarray((a == b) | (pd.isna(a) & pd.isna(b)), dtype=bool)
+    changed = np.flatnonzero(~same)
+    return int(changed[0]) if changed.size else n
+
+
+def _history(portfolio: Portfolio, read: TablePlace, rewrite: bool = False) -> tuple[list[Op], int]:
+    """History: this snapshot merged in, the retention rule applied (:func:`csxl.history.thin_history`), every column
+    under its heading, stale rows cleared, the table resized.
+
+    Only rows that change are written: the new snapshot is appended after the unchanged ones, so a refresh costs the
+    same with two years of History as with one week; the table is rewritten whole when the retention rule drops a
+    month's snapshots (the first refresh of a month), when the sheet's rows do not map one to one to the History read
+    (blank or bad rows in it), or when ``rewrite`` (a book migrated from an older csxl: every row gets its look)."""
     place = read.completed()
     merged = merge_history(portfolio.history, history_snapshot(portfolio), as_of=portfolio.as_of)
+    merged = thin_history(merged, portfolio.as_of)
     first = HISTORY.first_data_row
+    old = portfolio.history
+    mapped = len(old) == max(read.last_row - first + 1, 0) and place.columns == read.columns
+    keep = 0 if rewrite or not mapped else _unchanged_prefix(old, merged)
     rows: list[list[Cell]] = [
-        [_plain(v) for v in values] for values in merged[list(HISTORY_COLUMNS)].itertuples(index=False, name=None)
+        [_plain(v) for v in values]
+        for values in merged[list(HISTORY_COLUMNS)].iloc[keep:].itertuples(index=False, name=None)
     ]
     ops: list[Op] = [*_added_headers(place, read)]
-    if rows:  # every row in its column's look (csxl rewrites the table whole: older rows get their formats back)
+    if rows:  # every row written in its column's look
         looks = [_HISTORY_LOOKS[key] for key in HISTORY_COLUMNS]
-        ops.extend(_column_blocks(place, first, list(HISTORY_COLUMNS), rows, looks))
-    stale_from = first + len(rows)
+        ops.extend(_column_blocks(place, first + keep, list(HISTORY_COLUMNS), rows, looks))
+    stale_from = first + len(merged)
     if read.last_row >= stale_from:
         for key in HISTORY_COLUMNS:
             at = place.index(key)
             ops.append(Clear(HISTORY.sheet, stale_from, at, read.last_row, at))
-    bottom = first + len(rows) - 1
+    bottom = first + len(merged) - 1
     ops.append(ResizeTable(HISTORY.sheet, HISTORY.name, place.ref(bottom), place.headers))
-    return ops, len(rows)
+    return ops, len(merged)
 
 
 def _grid_section(grid: pd.DataFrame, sizes: pd.DataFrame, size_col: str, size_label: str) -> Section:
@@ -326,10 +350,11 @@ def plan_refresh(
         return places.get(spec.sheet) or TablePlace.default(spec)
 
     plan = Plan()
-    plan.add(*_renames(sheet_names))
+    plan.add(*_renames(sheet_names))  # first: every later op names the sheets by today's names
     plan.add(*_accounts(portfolio, place(ACCOUNTS), live))
     plan.add(*_input_table(place(MRR)), *_input_table(place(SURVEYS)))
-    history_ops, history_rows = _history(portfolio, place(HISTORY))
+    renames = _renames(sheet_names)
+    history_ops, history_rows = _history(portfolio, place(HISTORY), rewrite=bool(renames))
     plan.add(*history_ops)
     plan.ops.extend(cohorts_plan(portfolio).ops)
     plan.ops.extend(dashboard_plan(portfolio, refreshed_at, live=live).ops)
