@@ -47,6 +47,49 @@ def big_book() -> Path:
     return path
 
 
+AGED_WEEKS = 104  # two years of weekly refreshes
+
+
+def aged_book() -> tuple[Path, int]:
+    """The same 10,000-account book after two years of weekly refreshes: its History is 104 weekly snapshots thinned
+    by the retention rule (csxl.history.thin_history). Cached like :func:`big_book`; returns it and its History rows."""
+    from csxl.book.template import build_template
+    from csxl.dashboard import history_snapshot
+    from csxl.demo import demo_history, demo_portfolio
+    from csxl.history import thin_history
+    from csxl.portfolio import Portfolio
+
+    path = CACHE / f"aged-{BIG_ACCOUNTS}x{BIG_MONTHS}-{AGED_WEEKS}w.xlsx"
+    data = demo_portfolio(BIG_ACCOUNTS, seed=7, months=BIG_MONTHS)
+    history = thin_history(
+        demo_history(history_snapshot(Portfolio.from_demo(data)), weeks=AGED_WEEKS, seed=7), data.as_of
+    )
+    newest_code = max(p.stat().st_mtime for p in (ROOT / "csxl").rglob("*.py"))
+    if not path.exists() or path.stat().st_mtime < newest_code:
+        CACHE.mkdir(parents=True, exist_ok=True)
+        build_template(path, demo=data, history=history)
+    return path, len(history)
+
+
+def history_case(runs: int) -> dict[str, Any]:
+    """``csxl refresh`` of the book in its first week (empty History) and after two years (thinned History): the
+    refresh appends one snapshot either way; the difference is reading the longer History."""
+    out: dict[str, Any] = {}
+    aged, aged_rows = aged_book()
+    for name, src in (("week1", big_book()), ("two_years", aged)):
+        walls, peaks = [], []
+        with tempfile.TemporaryDirectory() as tmp:
+            for _ in range(runs):
+                copy = Path(tmp) / "book.xlsx"
+                shutil.copy(src, copy)
+                wall, peak = timed([str(BIN / "csxl"), "refresh", str(copy), "--as-of", "2026-10-31"])
+                walls.append(wall)
+                peaks.append(peak)
+        out[name] = {"median_s": statistics.median(walls), "peak_rss_mb": max(peaks), "runs": runs}
+    out["history_rows"] = aged_rows
+    return out
+
+
 GNU_TIME = "/usr/bin/time"
 
 

@@ -1131,6 +1131,7 @@ def test_streamed_row_widens_spans_and_takes_the_row_format(tmp_path: Path, monk
     # spans 2:3 widened to the new cell E4 (column 5); E4 takes the row's format s="1" (customFormat).
     assert '<row r="4" spans="2:5" s="1" customFormat="1" x14ac:dyDescent="0.25">' in xml
     assert '<c r="E4" s="1" t="inlineStr"><is><t xml:space="preserve">e</t></is></c>' in xml
+    # the fixture's dimension (A1:C3) does not cover the sentinel row 40: recomputed from every row
     assert '<dimension ref="A4:E40"' in xml  # B4..E4 and the sentinel A40
 
 
@@ -1142,7 +1143,7 @@ def test_a_sheet_with_empty_sheet_data_is_written(tmp_path: Path, monkeypatch: p
     assert cuts == [False], "nothing to stream: the sheet is parsed"
     assert tree == stream
     assert '<row r="2"><c r="B2" t="inlineStr">' in stream[part].decode()
-    assert '<dimension ref="B2"' in stream[part].decode()
+    assert '<dimension ref="A1:C3"' in stream[part].decode()  # the file's dimension already covers B2
 
 
 def test_streamed_sheets_apply_twice_to_the_same_xml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -222,9 +222,12 @@ def _unchanged_prefix(old: pd.DataFrame, new: pd.DataFrame) -> int:
     n = min(len(old), len(new))
     same = np.ones(n, dtype=bool)
     for column in HISTORY_COLUMNS:
-        a = old[column].to_numpy(dtype=object)[:n]
-        b = new[column].to_numpy(dtype=object)[:n]
-        same &= np.asarray((a == b) | (pd.isna(a) & pd.isna(b)), dtype=bool)
+        a, b = old[column].iloc[:n], new[column].iloc[:n]
+        if a.dtype == b.dtype and a.dtype.kind in "fM":  # dates and numbers compared natively (no Timestamps)
+            av, bv = a.to_numpy(), b.to_numpy()
+        else:
+            av, bv = a.to_numpy(dtype=object), b.to_numpy(dtype=object)
+        same &= np.asarray((av == bv) | (pd.isna(av) & pd.isna(bv)), dtype=bool)
     changed = np.flatnonzero(~same)
     return int(changed[0]) if changed.size else n
 

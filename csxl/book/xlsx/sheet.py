@@ -5,13 +5,13 @@ from __future__ import annotations
 import bisect
 import uuid
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 from xml.sax.saxutils import quoteattr
 
 from openpyxl.formula.translate import Translator
 
-from csxl.book.refs import cell_ref, split_ref
+from csxl.book.refs import cell_ref, parse_cell, parse_range, split_ref
 from csxl.book.xlsx._xml import (
     _SHEET_ORDER,
     XML_NS,
@@ -36,7 +36,7 @@ from csxl.book.xlsx.rawrows import (
     _styled_head,
     _widened_start_tag,
 )
-from csxl.errors import FileError
+from csxl.errors import FileError, InputError
 
 if TYPE_CHECKING:
     from csxl.book.xlsx.workbook import _Book
@@ -50,6 +50,21 @@ _C, _ROW, _V, _F, _IS, _T = _q("c"), _q("row"), _q("v"), _q("f"), _q("is"), _q("
 
 #: (column, kind, text, style): one cell of a row to write; kind and text as :func:`_encode` gives them.
 _Put = tuple[int, str, str, "int | None"]
+
+
+def _box(root: ET.Element) -> tuple[int, int, int, int] | None:
+    """(top, left, bottom, right) of a worksheet's ``<dimension ref>``, ``None`` when absent or not a range."""
+    dimension = root.find(_q("dimension"))
+    ref = dimension.get("ref") if dimension is not None else None
+    if not ref:
+        return None
+    try:
+        if ":" in ref:
+            return parse_range("dimension", ref)
+        r, c = parse_cell("dimension", ref)
+        return r, c, r, c
+    except InputError:
+        return None
 
 
 class _Sheet:
@@ -85,6 +100,7 @@ class _Sheet:
             self.data[:] = []
         pkg.builders[part] = self.serialise
         self._index_rows()
+        self.box = _box(self.root)
 
     def _index_rows(self) -> None:
         self.rows: dict[int, _Row] = {}
@@ -93,6 +109,7 @@ class _Sheet:
         self.unsorted_rows = False
         self.unsorted_cells: set[int] = set()
         self.touched_rows: set[int] = set()
+        self.dirty_rows: set[int] = set()  # rows whose cells may have changed: the dimension is recomputed for them
         last = 0
         for entry in self.entries:
             row = entry.el
@@ -118,6 +135,7 @@ class _Sheet:
         """Drop every row (a replaced sheet)."""
         self.entries = []
         self._index_rows()
+        self.box = None
 
     # -- raw rows
     def _parse_entries(self, todo: list[_Row]) -> None:
@@ -146,6 +164,7 @@ class _Sheet:
         assert entry.r is not None
         self.entries.append(entry)
         self.rows[entry.r] = entry
+        self.dirty_rows.add(entry.r)
         self.cells.pop(entry.r, None)
         self._row_numbers = None
         if entry.r < self.last_row:
@@ -207,6 +226,7 @@ class _Sheet:
         else:
             row = self._parsed(entry)
         found = ET.SubElement(row, _C, {"r": cell_ref(r, col)})
+        self.dirty_rows.add(r)
         inherited = self._inherited_style(row.attrib, col)
         if inherited:
             found.set("s", inherited)
@@ -227,6 +247,7 @@ class _Sheet:
     def put_row(self, r: int, puts: Sequence[_Put], date_style: Callable[[int], int] | None) -> None:
         """Write cells of row ``r``: ``(column, kind, text, style)`` each (style ``None`` keeps the cell's look; a new
         cell takes its row's or column's). ``date_style(current s)`` picks the look of a date cell without a style."""
+        self.dirty_rows.add(r)
         entry = self.rows.get(r)
         if self.streaming and (entry is None or entry.raw is not None):
             if entry is None and not any(kind != "empty" or s is not None for _, kind, _, s in puts):
@@ -249,6 +270,7 @@ class _Sheet:
 
     def clear_row(self, r: int, left: int, right: int) -> None:
         """Empty the cells of row ``r`` in columns ``left..right`` (values go, looks stay)."""
+        self.dirty_rows.add(r)
         entry = self.rows.get(r)
         if entry is None:
             return
@@ -406,8 +428,15 @@ class _Sheet:
         self._dimension()
 
     def _dimension(self) -> None:
+        """The ``<dimension>`` of the sheet: its old box widened by the rows written (a box read from the file stays a
+        true bound: values were only written or cleared), or a full scan when there is no box to start from."""
         top = bottom = left = right = 0
-        for r, entry in self.rows.items():
+        rows: Iterable[tuple[int, _Row]] = self.rows.items()
+        clean = [r for r in self.rows if r not in self.dirty_rows]
+        if self.box is not None and (not clean or (self.box[0] <= min(clean) and max(clean) <= self.box[2])):
+            top, left, bottom, right = self.box  # it covers every untouched row: only the written rows can widen it
+            rows = [(r, self.rows[r]) for r in self.dirty_rows if r in self.rows]
+        for r, entry in rows:
             if entry.el is not None:
                 cells = entry.el.findall(_C)
                 if not cells:
