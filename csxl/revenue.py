@@ -288,8 +288,8 @@ def quick_ratio(new: Any, expansion: Any, contraction: Any, churned: Any, reacti
         _money(reactivation, "reactivation"),
     )
     gains, losses = n + e + r, c + ch
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = gains / losses  # x / 0 is inf for x > 0 and NaN for 0 / 0: exactly the documented cases
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        out = gains / losses  # x / 0 is inf for x > 0, 0 / 0 NaN (documented); a ratio past 1.8e308 is inf too
     return restore(out, shape)
 
 
