@@ -231,7 +231,7 @@ BAD_SETTINGS: list[tuple[str, Any, str]] = [
     ("csxl_weight_usage", "lots", "a weight >= 0"),
     ("csxl_weight_usage", -0.1, "a weight >= 0"),
     ("csxl_weight_usage", True, "a weight >= 0"),
-    ("csxl_weight_usage", "1,5", "a weight >= 0"),  # a decimal comma is not guessed (1.5? 15?)
+    ("csxl_weight_usage", "1,2,3", "a weight >= 0"),  # not a number by the one cell rule (cells.number_from_text)
     ("csxl_tier_engine_healthy", 90.0, "below Thriving (80)"),  # 90 >= the Thriving bound 80: not descending
     ("csxl_tier_growth_yellow", 0.0, "above 0"),
     ("csxl_tier_engine_thriving", 101.0, "at most 100"),
@@ -623,3 +623,13 @@ def test_lock_file(tmp_path: Path, name: str, lock: str | None, found: bool) -> 
     if lock is not None:
         (tmp_path / lock).write_bytes(b"owner")
     assert lock_file(book) == (tmp_path / lock if found and lock else None)
+
+
+def test_settings_read_numbers_by_the_cell_rule() -> None:
+    # one number-text rule for every cell (csxl.cells.number_from_text): Settings read "1,5" and "30%" as the
+    # Accounts columns do (a decimal comma; a percentage is a fraction)
+    settings, issues = settings_from_values({"csxl_weight_usage": "30%", "csxl_weight_engagement": "1,5"})
+    assert issues == []
+    assert settings.weights is not None
+    assert settings.weights["usage"] == pytest.approx(0.3, abs=1e-12)
+    assert settings.weights["engagement"] == pytest.approx(1.5, abs=1e-12)

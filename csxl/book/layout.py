@@ -68,6 +68,7 @@ __all__ = [
     "setting",
     "setting_ref",
     "settings_rows",
+    "sheet_names_of",
     "simple_threshold_name",
     "simple_tier_name",
 ]
@@ -114,6 +115,12 @@ SHEETS: tuple[str, ...] = (
 #: Names a sheet had in workbooks made by older csxl versions; refresh renames them (Excel reserves "History" for
 #: its change tracking: a user cannot create or rename a sheet to it, and some readers refuse such a file).
 OLD_SHEET_NAMES: dict[str, tuple[str, ...]] = {SHEET_HISTORY: ("History",)}
+
+
+def sheet_names_of(sheet: str) -> tuple[str, ...]:
+    """The names a csxl sheet may have in a workbook: today's first, then its older ones."""
+    return (sheet, *OLD_SHEET_NAMES.get(sheet, ()))
+
 
 #: Sheets a refresh reads (Settings and the four tables), whichever runtime reads them.
 READ_SHEETS: tuple[str, ...] = (SHEET_SETTINGS, SHEET_ACCOUNTS, SHEET_MRR, SHEET_SURVEYS, SHEET_HISTORY)

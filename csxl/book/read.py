@@ -311,7 +311,7 @@ def _value(grid: Sequence[Sequence[Any]] | None, row: int, column: int) -> Any:
 def _find(grids: Mapping[str, Any], name: str) -> str | None:
     """The grid key of sheet ``name`` (sheet names are case-insensitive, as in Excel), or of its older name
     (:data:`csxl.book.layout.OLD_SHEET_NAMES`: a workbook made by an older csxl)."""
-    for candidate in (name, *layout.OLD_SHEET_NAMES.get(name, ())):
+    for candidate in layout.sheet_names_of(name):
         if candidate in grids:
             return candidate
         folded = candidate.casefold()
@@ -440,8 +440,7 @@ def read_book(path: str | Path, *, limits: Limits = DEFAULT_LIMITS) -> BookData:
     try:
         with zipfile.ZipFile(path) as zf:
             members, names = sheet_parts(zf.read)
-            wanted = {s.casefold() for s in layout.READ_SHEETS}
-            wanted |= {old.casefold() for names in layout.OLD_SHEET_NAMES.values() for old in names}
+            wanted = {name.casefold() for s in layout.READ_SHEETS for name in layout.sheet_names_of(s)}
             errors: dict[str, list[tuple[int, int, str]]] = {}
             for sheet, member in members.items():
                 if sheet.casefold() in wanted and member in zf.namelist() and _has_errors(zf, member):
@@ -471,6 +470,6 @@ def validate_book(path: str | Path) -> list[RowIssue]:
     unsafe, not a csxl workbook, a table without its required column) raise :class:`FileError` / :class:`InputError`.
     """
     book = read_book(path)
-    issues = list(book.to_portfolio(_dt.date(2000, 1, 1)).issues)  # loading only: the as-of date plays no part
+    issues = list(book.to_portfolio().issues)  # the loaders' issues; the as-of date plays no part in them
     order = {sheet: i for i, sheet in enumerate(layout.SHEETS)}
     return sorted(issues, key=lambda issue: (order.get(issue.sheet, len(order)), issue.row))

@@ -15,7 +15,7 @@ import numpy as np
 from pydantic import ValidationError
 
 from csxl.book import layout
-from csxl.cells import is_blank, serial_to_date
+from csxl.cells import is_blank, number_from_text, serial_to_date
 from csxl.errors import InputError, RowIssue
 from csxl.settings import HEALTH_WEIGHTS, SIMPLE_TIERS, TIER_SCHEMES, Settings, TierScheme
 from csxl.signals import SIGNALS, CategoricalSignal, NumericSignal
@@ -51,23 +51,17 @@ _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)
 
 
 def _number(value: Any) -> float | None:
-    """A finite number from a number cell or numeric text (``"30%"`` is 0.3); ``None`` for anything else."""
+    """A finite number from a number cell or numeric text, by the cell rule of :func:`csxl.cells.number_from_text`
+    with percentages (``"30%"`` is 0.3); ``None`` for anything else."""
     if isinstance(value, (bool, np.bool_)):
         return None
     if isinstance(value, (int, float, np.integer, np.floating)):
-        number = float(value)
+        number: float | None = float(value)
     elif isinstance(value, str):
-        text = value.strip()
-        scale = 1.0
-        if text.endswith("%"):
-            text, scale = text[:-1].strip(), 0.01
-        try:
-            number = float(text) * scale
-        except ValueError:
-            return None
+        number = number_from_text(value, percent=True)
     else:
         return None
-    return number if math.isfinite(number) else None
+    return number if number is not None and math.isfinite(number) else None
 
 
 def _date(value: Any) -> _dt.date | None:

@@ -353,10 +353,10 @@ def plan_refresh(
         return places.get(spec.sheet) or TablePlace.default(spec)
 
     plan = Plan()
-    plan.add(*_renames(sheet_names))  # first: every later op names the sheets by today's names
+    renames = _renames(sheet_names)
+    plan.add(*renames)  # first: every later op names the sheets by today's names
     plan.add(*_accounts(portfolio, place(ACCOUNTS), live))
     plan.add(*_input_table(place(MRR)), *_input_table(place(SURVEYS)))
-    renames = _renames(sheet_names)
     history_ops, history_rows = _history(portfolio, place(HISTORY), rewrite=bool(renames))
     plan.add(*history_ops)
     plan.ops.extend(cohorts_plan(portfolio).ops)

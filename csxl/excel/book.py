@@ -92,7 +92,7 @@ def read_grids(book: Any, sheets: Iterable[str] = layout.READ_SHEETS) -> dict[st
     """
     out: dict[str, list[list[Any]]] = {}
     for name in sheets:
-        for candidate in (name, *layout.OLD_SHEET_NAMES.get(name, ())):  # or its name in an older csxl workbook
+        for candidate in layout.sheet_names_of(name):  # or its name in an older csxl workbook
             sheet = _find_sheet(book, candidate)
             if sheet is not None:
                 out[str(sheet.name)] = _grid(sheet)
