@@ -50,13 +50,16 @@ def big_book() -> Path:
 AGED_WEEKS = 104  # two years of weekly refreshes
 
 
-def aged_book() -> tuple[Path, int]:
-    """The same 10,000-account book after two years of weekly refreshes: its History is 104 weekly snapshots thinned
-    by the retention rule (csxl.history.thin_history). Cached like :func:`big_book`; returns it and its History rows."""
+def aged_book() -> tuple[Path, int, int]:
+    """The same 10,000-account book after two years of weekly refreshes from the command line: 104 weekly snapshots
+    thinned by the retention rule (csxl.history.thin_history), the last four months in the Health history sheet and the
+    older ones in the archive beside it (csxl.book.archive), as refresh leaves them. Cached like :func:`big_book`;
+    returns it, the sheet's History rows and the archive's."""
+    from csxl.book.archive import HistoryArchive
     from csxl.book.template import build_template
     from csxl.dashboard import history_snapshot
     from csxl.demo import demo_history, demo_portfolio
-    from csxl.history import thin_history
+    from csxl.history import split_history, thin_history
     from csxl.portfolio import Portfolio
 
     path = CACHE / f"aged-{BIG_ACCOUNTS}x{BIG_MONTHS}-{AGED_WEEKS}w.xlsx"
@@ -64,29 +67,39 @@ def aged_book() -> tuple[Path, int]:
     history = thin_history(
         demo_history(history_snapshot(Portfolio.from_demo(data)), weeks=AGED_WEEKS, seed=7), data.as_of
     )
+    sheet, older = split_history(history, data.as_of)
     newest_code = max(p.stat().st_mtime for p in (ROOT / "csxl").rglob("*.py"))
     if not path.exists() or path.stat().st_mtime < newest_code:
         CACHE.mkdir(parents=True, exist_ok=True)
-        build_template(path, demo=data, history=history)
-    return path, len(history)
+        build_template(path, demo=data, history=sheet)
+        archive = HistoryArchive(path)
+        archive.stage(older, sheet)
+        archive.save()
+    return path, len(sheet), len(older)
 
 
 def history_case(runs: int) -> dict[str, Any]:
-    """``csxl refresh`` of the book in its first week (empty History) and after two years (thinned History): the
-    refresh appends one snapshot either way; the difference is reading the longer History."""
+    """``csxl refresh`` of the book in its first week (empty History) and after two years (recent months in the sheet,
+    older ones in the archive beside it): one snapshot appended either way."""
+    from csxl.book.archive import archive_path
+
     out: dict[str, Any] = {}
-    aged, aged_rows = aged_book()
+    aged, sheet_rows, archived_rows = aged_book()
     for name, src in (("week1", big_book()), ("two_years", aged)):
         walls, peaks = [], []
         with tempfile.TemporaryDirectory() as tmp:
             for _ in range(runs):
                 copy = Path(tmp) / "book.xlsx"
                 shutil.copy(src, copy)
+                if archive_path(src).exists():
+                    shutil.copy(archive_path(src), archive_path(copy))
                 wall, peak = timed([str(BIN / "csxl"), "refresh", str(copy), "--as-of", "2026-10-31"])
                 walls.append(wall)
                 peaks.append(peak)
         out[name] = {"median_s": statistics.median(walls), "peak_rss_mb": max(peaks), "runs": runs}
-    out["history_rows"] = aged_rows
+    out["history_rows"] = sheet_rows
+    out["archived_rows"] = archived_rows
+    out["archive_mb"] = archive_path(aged).stat().st_size / 1e6
     return out
 
 

@@ -19,13 +19,17 @@ from csxl.vectors import require_columns
 
 __all__ = [
     "HISTORY_COLUMNS",
+    "SHEET_MONTHS",
     "WEEK_MAX_DAYS",
     "WEEK_MIN_DAYS",
+    "combine_history",
     "is_normalised",
     "merge_history",
     "normalise_history",
     "previous_snapshot",
+    "sheet_window_start",
     "snapshot_tiers",
+    "split_history",
     "thin_history",
     "week_ago",
 ]
@@ -34,6 +38,12 @@ __all__ = [
 #: kept; older months keep their last snapshot only. The cut moves at month boundaries, so the table is compacted at
 #: the first refresh of a month and only appended to in the other weeks.
 RECENT_MONTHS = 6
+
+#: With an archive beside the workbook (a refresh from the command line), the Health history sheet keeps the as-of
+#: month and the :data:`SHEET_MONTHS` months before it (13 to 18 weekly snapshots, at least 89 days back, so the
+#: week-ago comparison and a quarter's lookback never need the archive); older snapshots live in the archive. The
+#: window moves at month boundaries, with the retention cut, so the sheet is rewritten once a month at most.
+SHEET_MONTHS = 3
 
 #: Week-ago snapshot: at least 7 and at most 14 days before the as-of date.
 WEEK_MIN_DAYS, WEEK_MAX_DAYS = 7, 14
@@ -121,6 +131,37 @@ def thin_history(history: pd.DataFrame, as_of: _dt.date) -> pd.DataFrame:
     if keep.all():
         return history
     return cast(pd.DataFrame, history[keep].reset_index(drop=True))
+
+
+def sheet_window_start(as_of: _dt.date) -> pd.Timestamp:
+    """The first day of the month :data:`SHEET_MONTHS` months before the as-of month: the oldest date the Health
+    history sheet holds when an archive keeps the older snapshots."""
+    return cast(pd.Timestamp, pd.Timestamp(as_of).to_period("M").to_timestamp() - pd.DateOffset(months=SHEET_MONTHS))
+
+
+def split_history(history: pd.DataFrame, as_of: _dt.date) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``history`` (normalised) cut at :func:`sheet_window_start`: (the rows the sheet keeps, the older rows)."""
+    old = history["as_of"] < sheet_window_start(as_of)
+    if not old.any():
+        return history, history.iloc[:0]
+    return (
+        cast(pd.DataFrame, history[~old].reset_index(drop=True)),
+        cast(pd.DataFrame, history[old].reset_index(drop=True)),
+    )
+
+
+def combine_history(archived: pd.DataFrame | None, sheet: pd.DataFrame | None) -> tuple[pd.DataFrame, int]:
+    """One History from an archive and a sheet: the archive's snapshots of dates the sheet does not hold, then the
+    sheet's rows in their order (a date in both, left by a run stopped between writing the archive and the workbook,
+    is the sheet's). Returns the table and how many of its leading rows came from the archive."""
+    recent = normalise_history(sheet)
+    older = normalise_history(archived)
+    if older.empty:
+        return recent, 0
+    older = older[~older["as_of"].isin(recent["as_of"].unique())]
+    if recent.empty:
+        return cast(pd.DataFrame, older.reset_index(drop=True)), len(older)
+    return pd.concat([older, recent], ignore_index=True), len(older)
 
 
 def snapshot_tiers(rows: pd.DataFrame, scheme: TierScheme) -> pd.Series[Any]:

@@ -156,6 +156,22 @@ def test_table_headers_are_the_friendly_headers(book: Workbook) -> None:
         assert [c.name for c in ws.tables[spec.name].tableColumns] == [c.header for c in spec.columns]
 
 
+def test_accounts_formula_columns_are_calculated_columns(book: Workbook) -> None:
+    """Excel fills a calculated column's formula into rows added to the table: the formula columns carry the first
+    data row's formula (cell text without ``=``), no other column carries one."""
+    ws = book[ACCOUNTS.sheet]
+    first = ACCOUNTS.first_data_row
+    calculated = {c.name: c.calculatedColumnFormula for c in ws.tables[ACCOUNTS.name].tableColumns}
+    for column in ACCOUNTS.columns:
+        formula = calculated[column.header]
+        if column.role == "formula":
+            assert formula is not None and "=" + formula.attr_text == ws.cell(first, ACCOUNTS.index(column.key)).value
+        else:
+            assert formula is None, column.key
+    for spec in (MRR, SURVEYS, HISTORY):
+        assert all(c.calculatedColumnFormula is None for c in book[spec.sheet].tables[spec.name].tableColumns)
+
+
 def test_frozen_panes(book: Workbook) -> None:
     assert book["Accounts"].freeze_panes == "B3"  # header rows and the account column
     for sheet in ("MRR", "Surveys", "Health history"):

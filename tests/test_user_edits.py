@@ -30,6 +30,7 @@ import pandas as pd
 import pytest
 from engine import recalculate_many, require_soffice
 from ooxml import problems
+from openpyxl.formula.translate import Translator
 
 from csxl.book import layout
 from csxl.book.layout import ACCOUNTS, MRR, SURVEYS
@@ -267,6 +268,28 @@ def test_every_row_has_formulas_and_the_table_covers_it(case: str, edited: dict[
         bottom = int("".join(ch for ch in table.ref.split(":")[1] if ch.isdigit()))
         assert bottom == max(book.places[spec.sheet].last_row, spec.first_data_row), (case, spec.name, table.ref)
         assert len(table.tableColumns) == len(book.places[spec.sheet].completed().headers)
+    _assert_calculated_columns(ws, wb[ACCOUNTS.sheet].tables[ACCOUNTS.name], place, case)
+
+
+def _assert_calculated_columns(ws: Any, table: Any, place: Any, case: str) -> None:
+    """Each formula column carries a calculated-column formula (what Excel fills into rows added to the table): the
+    first data row's formula, of which every row's is the translation (openpyxl's Translator shifts the relative
+    references); csxl sets none on another column. LibreOffice drops them on save, so refresh restores them."""
+    first = ACCOUNTS.first_data_row
+    calculated = {c.name: c.calculatedColumnFormula for c in table.tableColumns}
+    for column in ACCOUNTS.columns:
+        if column.key not in place.columns:  # an input column the user deleted
+            continue
+        formula = calculated.get(ws.cell(ACCOUNTS.header_row, place.index(column.key)).value)
+        if column.role != "formula":
+            assert formula is None, (case, column.key, formula)
+            continue
+        assert formula is not None, (case, column.key)
+        letter = openpyxl.utils.get_column_letter(place.index(column.key))
+        for row in range(first, place.last_row + 1):
+            shifted = Translator("=" + formula.attr_text, origin=f"{letter}{first}")
+            expected = shifted.translate_formula(f"{letter}{row}")
+            assert ws[f"{letter}{row}"].value == expected, (case, column.key, row)
 
 
 @pytest.mark.parametrize("case", list(_case_ids()))

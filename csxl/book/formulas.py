@@ -41,6 +41,7 @@ from csxl.signals import SIGNALS, CategoricalSignal, NumericSignal
 __all__ = [
     "FUNCTIONS",
     "INVALID",
+    "calculated_column_formulas",
     "formula_functions",
     "points_formula",
     "simple_points_formula_rows",
@@ -169,6 +170,16 @@ def simple_points_formula_rows(rows: range, place: TablePlace | None = None) -> 
         head, *rest = text.split(marker)
         out[key] = [head + "".join(str(row) + part for part in rest) for row in rows]
     return out
+
+
+def calculated_column_formulas(place: TablePlace | None = None) -> dict[str, str]:
+    """Each Accounts formula column's calculated-column formula: its heading -> the first data row's formula without
+    the ``=``, A1 references relative to that row (the form Excel keeps for a calculated column typed with A1
+    references). Stored in the table part, it lets Excel fill the formulas into rows added to the table before any
+    refresh; every row's own formula is the same text shifted to its row, so Excel sees a consistent column."""
+    at = _place(place)
+    first = at.spec.first_data_row
+    return {at.headers[at.index(key) - 1]: text[1:] for key, text in simple_points_formulas(first, place).items()}
 
 
 _CALL = re.compile(r"([A-Za-z][A-Za-z0-9_.]*)\s*\(")

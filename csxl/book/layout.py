@@ -116,6 +116,9 @@ SHEETS: tuple[str, ...] = (
 #: its change tracking: a user cannot create or rename a sheet to it, and some readers refuse such a file).
 OLD_SHEET_NAMES: dict[str, tuple[str, ...]] = {SHEET_HISTORY: ("History",)}
 
+#: Added to a workbook's file name to name the Health history archive beside it (:mod:`csxl.book.archive`).
+ARCHIVE_SUFFIX = ".history.parquet"
+
 
 def sheet_names_of(sheet: str) -> tuple[str, ...]:
     """The names a csxl sheet may have in a workbook: today's first, then its older ones."""

@@ -103,6 +103,8 @@ class ResizeTable:
     narrower than the table (a column added by the user, or re-created by csxl); empty = the same columns.
     ``looks_from``: rows the table gains (pasted below it, or appended by csxl) take the look of this row, column by
     column, in each cell without a look of its own (a look the user gave a cell is kept); ``None`` = leave them.
+    ``formulas``: (column name, formula without ``=`` as the first data row holds it) pairs: each becomes the column's
+    calculated-column formula, which Excel fills into rows added to the table; other columns keep theirs.
     """
 
     sheet: str
@@ -110,6 +112,7 @@ class ResizeTable:
     ref: str
     headers: tuple[str, ...] = ()
     looks_from: int | None = None
+    formulas: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

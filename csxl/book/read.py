@@ -42,6 +42,7 @@ import pandas as pd
 from pydantic import BaseModel
 
 from csxl.book import layout
+from csxl.book.archive import HistoryArchive
 from csxl.book.layout import ACCOUNTS, HEADER_ROW, HISTORY, MRR, SURVEYS, TablePlace, TableSpec
 from csxl.book.read_settings import CellError, settings_from_values
 from csxl.book.refs import cell_position, parse_sheet_cell, sheet_parts
@@ -102,6 +103,7 @@ class BookData:
     places: dict[str, TablePlace]
     settings: Settings
     issues: list[RowIssue] = field(default_factory=list)
+    archive: HistoryArchive | None = None
 
     @property
     def last_rows(self) -> dict[str, int]:
@@ -121,14 +123,18 @@ class BookData:
     def to_portfolio(self, as_of: _dt.date | None = None) -> Portfolio:
         """:meth:`Portfolio.from_tables` on the input tables and History (data from row 3), with these settings.
 
-        The as-of date is the Settings' ``csxl_as_of`` when set, else ``as_of``, else today (Portfolio's rule).
+        The as-of date is the Settings' ``csxl_as_of`` when set, else ``as_of``, else today (Portfolio's rule). A
+        workbook read from a file brings its History archive (:mod:`csxl.book.archive`): its older snapshots come
+        before the sheet's, so every reader sees the whole History.
         """
         inputs = self.input_tables()
+        history = self.tables[HISTORY.sheet]
+        archive = self.archive
         portfolio = Portfolio.from_tables(
             inputs[ACCOUNTS.sheet],
             inputs[MRR.sheet],
             inputs[SURVEYS.sheet],
-            self.tables[HISTORY.sheet],
+            archive.combine(history) if archive is not None else history,
             settings=self.settings,
             as_of=as_of,
             first_row=ACCOUNTS.first_data_row,
@@ -460,7 +466,7 @@ def read_book(path: str | Path, *, limits: Limits = DEFAULT_LIMITS) -> BookData:
         raise FileError(where, f"cannot read the workbook ({type(exc).__name__}: {exc})") from None
     except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
         raise FileError(where, f"damaged workbook ({exc})") from None
-    return _book(grids, where, sheet_names, names)
+    return replace(_book(grids, where, sheet_names, names), archive=HistoryArchive(path))
 
 
 def validate_book(path: str | Path) -> list[RowIssue]:

@@ -19,7 +19,7 @@ import datetime as _dt
 import math
 import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +27,9 @@ import numpy as np
 import pandas as pd
 
 from csxl.book import layout
+from csxl.book.archive import HistoryArchive, archive_path
 from csxl.book.dashboard_sheet import dashboard_plan
-from csxl.book.formulas import simple_points_formula_rows
+from csxl.book.formulas import calculated_column_formulas, simple_points_formula_rows
 from csxl.book.layout import ACCOUNTS, HISTORY, MRR, SURVEYS, TablePlace, TableSpec
 from csxl.book.plan import Block, Cell, Clear, Formula, Op, Plan, RenameSheet, ResizeTable, Style
 from csxl.book.read import read_book
@@ -38,7 +39,7 @@ from csxl.book.xlsx import apply_plan
 from csxl.cohorts import cohort_sizes, cohort_table
 from csxl.dashboard import history_snapshot, merge_history
 from csxl.errors import RowIssue
-from csxl.history import HISTORY_COLUMNS, thin_history
+from csxl.history import HISTORY_COLUMNS, split_history, thin_history
 from csxl.plays.base import Section
 from csxl.portfolio import Portfolio
 
@@ -122,11 +123,15 @@ def _added_headers(place: TablePlace, read: TablePlace) -> list[Block]:
 
 
 def _table_ops(place: TablePlace, read: TablePlace, bottom: int) -> list[Block | ResizeTable]:
-    """Re-created headings, then the table stretched to ``bottom``: pasted rows join it and take its first look."""
+    """Re-created headings, then the table stretched to ``bottom``: pasted rows join it and take its first look;
+    Accounts' formula columns carry their calculated-column formulas (Excel fills rows added before a refresh)."""
     spec = place.spec
+    formulas = tuple(calculated_column_formulas(place).items()) if spec is ACCOUNTS else ()
     return [
         *_added_headers(place, read),
-        ResizeTable(spec.sheet, spec.name, place.ref(bottom), place.headers, looks_from=spec.first_data_row),
+        ResizeTable(
+            spec.sheet, spec.name, place.ref(bottom), place.headers, looks_from=spec.first_data_row, formulas=formulas
+        ),
     ]
 
 
@@ -232,19 +237,28 @@ def _unchanged_prefix(old: pd.DataFrame, new: pd.DataFrame) -> int:
     return int(changed[0]) if changed.size else n
 
 
-def _history(portfolio: Portfolio, read: TablePlace, rewrite: bool = False) -> tuple[list[Op], int]:
+def _history(
+    portfolio: Portfolio, read: TablePlace, rewrite: bool = False, archive: HistoryArchive | None = None
+) -> tuple[list[Op], int]:
     """History: this snapshot merged in, the retention rule applied (:func:`csxl.history.thin_history`), every column
     under its heading, stale rows cleared, the table resized.
 
     Only rows that change are written: the new snapshot is appended after the unchanged ones, so a refresh costs the
     same with two years of History as with one week; the table is rewritten whole when the retention rule drops a
     month's snapshots (the first refresh of a month), when the sheet's rows do not map one to one to the History read
-    (blank or bad rows in it), or when ``rewrite`` (a book migrated from an older csxl: every row gets its look)."""
+    (blank or bad rows in it), or when ``rewrite`` (a book migrated from an older csxl: every row gets its look).
+
+    ``archive``: the History archive beside the workbook (the portfolio's History holds its rows first): the sheet
+    keeps the recent months (:func:`csxl.history.split_history`), the older snapshots are staged for the archive."""
     place = read.completed()
     merged = merge_history(portfolio.history, history_snapshot(portfolio), as_of=portfolio.as_of)
     merged = thin_history(merged, portfolio.as_of)
     first = HISTORY.first_data_row
     old = portfolio.history
+    if archive is not None:
+        merged, older = split_history(merged, portfolio.as_of)
+        archive.stage(older, merged)
+        old = old.iloc[archive.used :].reset_index(drop=True)
     mapped = len(old) == max(read.last_row - first + 1, 0) and place.columns == read.columns
     keep = 0 if rewrite or not mapped else _unchanged_prefix(old, merged)
     rows: list[list[Cell]] = [
@@ -338,6 +352,7 @@ def plan_refresh(
     refreshed_at: _dt.datetime,
     live: bool = False,
     sheet_names: Sequence[str] = (),
+    archive: HistoryArchive | None = None,
 ) -> tuple[Plan, int]:
     """Every csxl-owned write for this portfolio. ``places``: sheet -> where its table's columns are (as read; a
     table not given is where the layout puts it, empty).
@@ -345,8 +360,10 @@ def plan_refresh(
     ``live`` (the Excel flavour): the Accounts health score and tier are ``=HEALTHSCORE``/``=HEALTHTIER`` formulas
     over the refreshed dimension scores and the Settings cells, computed by Excel, instead of values; the Dashboard
     adds its retention ratios as ``=NRR``/``=GRR``/``=QUICKRATIO`` formulas. ``sheet_names``: the workbook's sheets;
-    one with an older csxl name (:data:`csxl.book.layout.OLD_SHEET_NAMES`) is renamed first. Returns the plan and the
-    number of History rows after the merge.
+    one with an older csxl name (:data:`csxl.book.layout.OLD_SHEET_NAMES`) is renamed first. ``archive``: the History
+    archive beside the workbook, whose rows the portfolio's History starts with; the snapshots older than the sheet's
+    window are staged on it (saved by the caller before the workbook). Returns the plan and the number of History
+    rows the sheet holds after the merge.
     """
 
     def place(spec: TableSpec) -> TablePlace:
@@ -357,7 +374,7 @@ def plan_refresh(
     plan.add(*renames)  # first: every later op names the sheets by today's names
     plan.add(*_accounts(portfolio, place(ACCOUNTS), live))
     plan.add(*_input_table(place(MRR)), *_input_table(place(SURVEYS)))
-    history_ops, history_rows = _history(portfolio, place(HISTORY), rewrite=bool(renames))
+    history_ops, history_rows = _history(portfolio, place(HISTORY), rewrite=bool(renames), archive=archive)
     plan.add(*history_ops)
     plan.ops.extend(cohorts_plan(portfolio).ops)
     plan.ops.extend(dashboard_plan(portfolio, refreshed_at, live=live).ops)
@@ -379,13 +396,17 @@ def refresh(
     with workbook_lock(path):  # read, compute and write as one turn: a concurrent run waits, no snapshot is lost
         say(f"reading {path}")
         book = read_book(path)
+        archive = book.archive if book.archive is not None else HistoryArchive(path)
+        book = replace(book, archive=archive)  # the portfolio's History starts with the archive's snapshots
         portfolio = book.to_portfolio(as_of)
         say(f"scoring {len(portfolio.accounts):,} accounts and {len(portfolio.mrr):,} MRR rows")
         stamp = stamp_at or refreshed_at()
         live = is_excel_flavour(book.sheet_names)
         plan, history_rows = plan_refresh(
-            book.places, portfolio, refreshed_at=stamp, live=live, sheet_names=book.sheet_names
+            book.places, portfolio, refreshed_at=stamp, live=live, sheet_names=book.sheet_names, archive=archive
         )
+        if archive.save(out) is not None:  # first: a run stopped before the workbook is written loses no snapshot
+            say(f"archived older History snapshots in {archive_path(out or path)}")
         say("writing the workbook")
         target = apply_plan(path, plan, out=out, force=force, currency=portfolio.settings.currency)
     return RefreshResult(

@@ -253,9 +253,13 @@ def _lock_fd(fd: int) -> bool:
 
 def _remove_stale_temps(target: Path) -> None:
     """Temporary files a killed csxl run left beside ``target`` (safe: this process holds the workbook's lock)."""
-    for stale in target.parent.glob(f".csxl-{target.name}-*"):
-        with contextlib.suppress(OSError):
-            stale.unlink()
+    # deferred: layout loads the record models; the lock is also taken by light commands
+    from csxl.book.layout import ARCHIVE_SUFFIX
+
+    for name in (target.name, target.name + ARCHIVE_SUFFIX):  # the workbook's and its History archive's
+        for stale in target.parent.glob(f".csxl-{name}-*"):
+            with contextlib.suppress(OSError):
+                stale.unlink()
 
 
 @contextlib.contextmanager

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -24,14 +24,15 @@ from openpyxl.comments import Comment
 from openpyxl.formatting.rule import ColorScaleRule
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.workbook.defined_name import DefinedName
-from openpyxl.worksheet.datavalidation import DataValidation
-from openpyxl.worksheet.table import Table, TableStyleInfo
+from openpyxl.worksheet.filters import AutoFilter
+from openpyxl.worksheet.table import Table, TableColumn, TableFormula, TableStyleInfo
 from openpyxl.worksheet.worksheet import Worksheet
 
 from csxl.book import layout
-from csxl.book.formulas import INVALID, simple_points_formulas
+from csxl.book.formulas import INVALID, calculated_column_formulas, simple_points_formulas
 from csxl.book.layout import ACCOUNTS, HISTORY, MRR, SURVEYS, Column, Setting, TableSpec
 from csxl.book.tier_colours import add_tier_colours
+from csxl.book.validations import add_validations, setting_validation
 from csxl.demo import DemoData
 from csxl.errors import FileError, InputError
 from csxl.signals import SIGNALS, CategoricalSignal
@@ -56,7 +57,6 @@ _BAND_TEXT = {
     "owned": "csxl health (written by csxl refresh)",
 }
 #: Rows that carry data validation below the data, so rows a user adds are checked too.
-VALIDATION_ROWS = 5000
 _FORMULA_PREFIXES = ("=", "+", "-", "@")
 _TITLE = Font(bold=True, size=16)
 _SECTION = Font(bold=True, size=12)
@@ -172,8 +172,19 @@ def _write_table(ws: Worksheet, spec: TableSpec, frame: pd.DataFrame | None, for
             row = first + r
             for key, formula in simple_points_formulas(row).items():
                 ws.cell(row, spec.index(key)).value = formula
-    _validations(ws, spec, first + rows - 1)
-    table = Table(displayName=spec.name, ref=spec.ref(rows))
+    add_validations(ws, spec, first + rows - 1)
+    table = Table(displayName=spec.name, ref=spec.ref(rows), autoFilter=AutoFilter(ref=spec.ref(rows)))
+    calculated = calculated_column_formulas() if spec is ACCOUNTS else {}
+    table.tableColumns = [
+        TableColumn(
+            id=i,
+            name=column.header,
+            calculatedColumnFormula=(
+                TableFormula(attr_text=calculated[column.header]) if column.header in calculated else None
+            ),
+        )
+        for i, column in enumerate(spec.columns, start=1)
+    ]
     table.tableStyleInfo = TableStyleInfo(name="TableStyleLight1", showRowStripes=False, showColumnStripes=False)
     ws.add_table(table)
     ws.freeze_panes = f"B{first}" if spec is ACCOUNTS else f"A{first}"
@@ -197,63 +208,6 @@ def _band(ws: Worksheet, spec: TableSpec) -> None:
             ws.merge_cells(start_row=1, start_column=start, end_row=1, end_column=end)
         start = end + 1
     ws.row_dimensions[1].height = 20
-
-
-def _list_formula(choices: Sequence[str]) -> str:
-    text = ",".join(choices)
-    if '"' in text or len(text) > 250:  # pragma: no cover - the layout's lists are short and plain
-        raise ValueError(f"choice list too long or quoted for a validation list: {text!r}")
-    return f'"{text}"'
-
-
-def _validation(column: Column) -> DataValidation | None:
-    """The warning-style validation of an input column (other spellings csxl accepts stay possible)."""
-    common: dict[str, Any] = {
-        "allow_blank": True,
-        "showErrorMessage": True,
-        "errorStyle": "warning",
-        "errorTitle": column.header,
-    }
-    if column.choices:
-        return DataValidation(
-            type="list",
-            formula1=_list_formula(column.choices),
-            error=f"Expected one of: {', '.join(column.choices)}.",
-            **common,
-        )
-    if column.kind not in ("currency", "fraction", "number", "count") or (column.lo is None and column.hi is None):
-        return None
-    kind: Literal["whole", "decimal"] = "whole" if column.whole or column.kind == "count" else "decimal"
-    what = "a whole number" if kind == "whole" else "a number"
-    if column.lo is not None and column.hi is not None:
-        return DataValidation(
-            type=kind,
-            operator="between",
-            formula1=f"{column.lo:g}",
-            formula2=f"{column.hi:g}",
-            error=f"Expected {what} from {column.lo:g} to {column.hi:g}.",
-            **common,
-        )
-    operator: Literal["greaterThanOrEqual", "lessThanOrEqual"]
-    if column.lo is not None:
-        bound, operator, words = column.lo, "greaterThanOrEqual", "at least"
-    else:
-        assert column.hi is not None
-        bound, operator, words = column.hi, "lessThanOrEqual", "at most"
-    return DataValidation(
-        type=kind, operator=operator, formula1=f"{bound:g}", error=f"Expected {what} {words} {bound:g}.", **common
-    )
-
-
-def _validations(ws: Worksheet, spec: TableSpec, last_row: int) -> None:
-    bottom = max(last_row, spec.first_data_row + VALIDATION_ROWS)
-    for column in spec.role("input"):
-        dv = _validation(column)
-        if dv is None:
-            continue
-        letter = spec.letter(column.key)
-        dv.add(f"{letter}{spec.first_data_row}:{letter}{bottom}")
-        ws.add_data_validation(dv)
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -363,7 +317,7 @@ def _settings(wb: Workbook, ws: Worksheet, as_of: _dt.date | None, currency: str
                 ws.merge_cells(start_row=row, start_column=2, end_row=row, end_column=5)
                 value_cell.alignment = _WRAP
                 ws.row_dimensions[row].height = 45
-            dv = _setting_validation(item)
+            dv = setting_validation(item)
             if dv is not None:
                 dv.add(f"B{row}")
                 ws.add_data_validation(dv)
@@ -380,39 +334,6 @@ def _setting_format(cell: Cell | MergedCell, item: Setting) -> None:
         cell.number_format = "0%"
     elif item.kind == "date":
         cell.number_format = "yyyy-mm-dd"
-
-
-def _setting_validation(item: Setting) -> DataValidation | None:
-    common: dict[str, Any] = {"allow_blank": True, "showErrorMessage": True, "errorTitle": item.label}
-    if item.kind == "choice":
-        return DataValidation(
-            type="list", formula1=_list_formula(item.choices), error=f"One of {', '.join(item.choices)}.", **common
-        )
-    if item.kind == "fraction":
-        return DataValidation(
-            type="decimal", operator="between", formula1="0", formula2="1", error="A weight 0-100 %.", **common
-        )
-    if item.kind == "date":
-        return DataValidation(
-            type="date", operator="greaterThan", formula1="1", error="A date, or blank for today.", **common
-        )
-    if item.name.startswith("csxl_simple_"):
-        return DataValidation(
-            type="whole", operator="between", formula1="1", formula2="10", error="Whole points 1-10.", **common
-        )
-    if item.name.startswith("csxl_pts_"):
-        return DataValidation(
-            type="whole", operator="between", formula1="0", formula2="2", error="Points 0, 1 or 2.", **common
-        )
-    if item.name.startswith("csxl_tier_"):
-        return DataValidation(
-            type="decimal", operator="between", formula1="0", formula2="100", error="A score 0-100.", **common
-        )
-    if item.kind == "number":
-        return DataValidation(
-            type="decimal", operator="greaterThanOrEqual", formula1="0", error="A number >= 0.", **common
-        )
-    return None
 
 
 def _heatmap(ws: Worksheet) -> None:

@@ -241,16 +241,16 @@ def _raw_span(raw: bytes) -> tuple[int, int] | None:
     return _tag_col(first) or 1, (_tag_col(last) if last is not None else None) or 1
 
 
-def _existing_cell(body: bytes, start: int) -> tuple[int, int, bytes, bool] | None:
+def _existing_cell(body: bytes, start: int) -> tuple[int, int, bytes, bytes | None] | None:
     """The cell starting at ``start`` of a row body: (start, end, its attributes with ``t``/``cm``/``vm`` dropped,
-    whether it held a formula); ``None`` when it is not plain enough to patch as bytes (a shared formula's master,
-    anything but one ``<f>``/``<v>``/``<is>``, single-quoted attributes)."""
+    its ``<f>`` element as written or ``None`` without a formula); ``None`` when it is not plain enough to patch as
+    bytes (a shared formula's master, anything but one ``<f>``/``<v>``/``<is>``, single-quoted attributes)."""
     match = _CELL_XML.match(body, start)
     if match is None:
         return None
     inner = match.group(3)
     head = body[start + 2 : match.end(2)]
-    formula = False
+    formula: bytes | None = None
     if inner:
         plain = _VALUE_ONLY.fullmatch(inner)
         if plain is None or b"'" in head:
@@ -259,7 +259,7 @@ def _existing_cell(body: bytes, start: int) -> tuple[int, int, bytes, bool] | No
         if written:  # overwriting a formula: recalc; a shared formula's master needs the tree (unshare)
             if b"shared" in written and b"ref" in written:
                 return None
-            formula = True
+            formula = written
     elif b"'" in head:
         return None
     if b"t" in head or b"m" in head:

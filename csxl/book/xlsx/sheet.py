@@ -26,6 +26,7 @@ from csxl.book.xlsx.rawrows import (
     _STREAM_MIN_BYTES,
     _cell_bytes,
     _cut_rows,
+    _escape_text,
     _existing_cell,
     _joined,
     _raw_attrs,
@@ -316,8 +317,13 @@ class _Sheet:
                 if found is None:
                     return False
                 start, end, head, had_formula = found
-                formulas |= had_formula
                 cursor = end
+                if kind == "f" and s is None and had_formula == b"<f>" + _escape_text(text) + b"</f>":
+                    # the same formula (refresh writes 70,000 of them): left as it is; without a cached value the
+                    # book still asks for a full calculation on load
+                    formulas |= b"<v" not in body[start:end]
+                    continue
+                formulas |= had_formula is not None
             else:
                 if kind == "empty" and s is None:
                     continue
@@ -384,6 +390,11 @@ class _Sheet:
                     f.attrib.pop(attr, None)
 
     def write(self, c: ET.Element, kind: str, text: str) -> None:
+        """Put a value in cell ``c``; the same formula as it holds stays as it is, its cached value with it."""
+        if kind == "f":
+            held = c.find(_F)
+            if held is not None and not held.attrib and held.text == text:
+                return
         self.empty(c)
         if kind == "empty":
             return

@@ -37,6 +37,8 @@ def resize_table(pkg: _Package, sheet_part: str, open_sheet: Callable[[], _Sheet
             if len(op.headers) != right - left + 1:
                 raise InputError("headers", len(op.headers), f"{right - left + 1} names (the width of {op.ref})")
             _table_columns(columns, op.headers)
+        if op.formulas and columns is not None:
+            _calculated_columns(columns, op.formulas)
         count = len(columns.findall(_q("tableColumn"))) if columns is not None else right - left + 1
         if right - left + 1 != count:
             raise InputError("ref", op.ref, f"{count} columns wide (the columns of table {op.table})")
@@ -97,3 +99,19 @@ def _table_columns(columns: ET.Element, headers: tuple[str, ...]) -> None:
         columns.remove(child)
     columns.extend(kept)
     columns.set("count", str(len(kept)))
+
+
+def _calculated_columns(columns: ET.Element, formulas: tuple[tuple[str, str], ...]) -> None:
+    """Set the calculated-column formula of each named column (first child of ``tableColumn``, as the schema
+    orders it); a name the table does not have is left alone."""
+    by_name = {(c.get("name") or "").casefold(): c for c in columns.findall(_q("tableColumn"))}
+    for name, formula in formulas:
+        column = by_name.get(name.casefold())
+        if column is None:
+            continue
+        element = column.find(_q("calculatedColumnFormula"))
+        if element is None:
+            element = ET.Element(_q("calculatedColumnFormula"))
+            column.insert(0, element)
+        element.attrib.pop("array", None)
+        element.text = formula
