@@ -1,0 +1,191 @@
+"""Subscriptions -> MRR per account and month, by rules a revenue analyst can read and change (pure core).
+
+The measurement is the one ChartMogul, Baremetrics and ProfitWell describe: a month's MRR is the normalised monthly
+value of every subscription **active at the end of the month** (the snapshot the workbook's MRR table holds).
+
+Rules (:class:`BillingRules`, defaults in brackets):
+
+* **Normalised to a month**: price x quantity / months in the billing interval (``year`` = 12, ``quarter`` = 3,
+  ``week`` = 12/52, ``day`` = 12/365, times the interval count: every 6 months = 6).
+* **Discounts** reduce MRR: a percentage off and an amount off per interval [every discount while it applies; set
+  ``forever_discounts_only`` to count only the ones without an end].
+* **Tax** is never MRR (the price is taken before tax).
+* **Trials and free plans are not MRR**: a subscription counts from the first month end after its trial ends, and one
+  whose normalised value is 0 never counts.
+* **A cancellation at period end churns at the end of the paid period**: the subscription counts while it is paid for
+  (its end is the later of the cancellation and the period end); an immediate cancellation ends it at once.
+* **Past due keeps its MRR** until the subscription ends [``past_due_churn_days`` = None; N: it churns N days after the
+  period it failed to pay for ended].
+* **Several subscriptions of one customer add up**: ending one while another runs is contraction, churn comes when the
+  last ends; a customer who returns after a month at 0 is a reactivation (:mod:`csxl.revenue` names the movements).
+* **Other currencies** are converted at a fixed rate per currency (``rates``: units of the workbook currency per unit),
+  the same every month, so exchange rates never create movements. A currency without a rate is reported, never 1:1.
+
+Vectorised: one pass over the subscriptions, then one repeat per month each is active (numpy), one group-by.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Mapping
+from typing import Any, cast
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
+
+from csxl.errors import InputError
+
+__all__ = [
+    "INTERVAL_MONTHS",
+    "SUBSCRIPTION_COLUMNS",
+    "BillingRules",
+    "monthly_value",
+    "subscription_months",
+    "subscriptions_to_mrr",
+]
+
+#: Months in one billing interval of each unit (Stripe's ``day``, ``week``, ``month``, ``year``; ``quarter`` too).
+INTERVAL_MONTHS: Mapping[str, float] = {"day": 12 / 365, "week": 12 / 52, "month": 1.0, "quarter": 3.0, "year": 12.0}
+
+#: Columns of a subscriptions table (one row per subscription, or per subscription item): see :func:`monthly_value`.
+SUBSCRIPTION_COLUMNS: tuple[str, ...] = (
+    "subscription_id",
+    "account",
+    "currency",
+    "amount",
+    "interval",
+    "interval_count",
+    "quantity",
+    "percent_off",
+    "amount_off",
+    "discount_end",
+    "started_at",
+    "trial_end",
+    "canceled_at",
+    "period_end",
+    "cancel_at_period_end",
+    "status",
+)
+
+
+class BillingRules(BaseModel):
+    """The choices of :func:`subscriptions_to_mrr` (documented in the module)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    currency: str = Field(default="USD", min_length=3, max_length=3, description="the workbook currency")
+    rates: Mapping[str, float] = Field(default_factory=dict, description="units of `currency` per unit of each other")
+    forever_discounts_only: bool = Field(default=False, description="count only discounts without an end date")
+    past_due_churn_days: int | None = Field(default=None, ge=0, description="past due: churn N days after the period")
+
+
+Months = npt.NDArray[np.float64]  # months since year 0 (NaN where there is no date)
+
+
+def _month_index(dates: pd.Series[Any]) -> Months:
+    """Months since year 0 of each date (``NaT`` -> NaN)."""
+    stamps = pd.to_datetime(dates)
+    return (stamps.dt.year * 12 + stamps.dt.month - 1).to_numpy(dtype="float64", na_value=np.nan)
+
+
+def monthly_value(subs: pd.DataFrame, rules: BillingRules, *, discounted: bool = True) -> pd.Series[float]:
+    """The normalised monthly value of each subscription row in the workbook currency, before trials and ends:
+    ``(amount x quantity x (1 - percent_off/100) - amount_off) / months per interval x rate``, never below 0
+    (``discounted=False``: without its discount, the value once a discount has ended)."""
+    months = subs["interval"].map(INTERVAL_MONTHS).astype(float) * subs["interval_count"].astype(float)
+    quantity = subs["quantity"].astype(float).fillna(1.0)
+    gross = subs["amount"].astype(float) * quantity
+    percent = subs["percent_off"].astype(float).fillna(0.0) * discounted
+    off = subs["amount_off"].astype(float).fillna(0.0) * discounted
+    if rules.forever_discounts_only:
+        temporary = subs["discount_end"].notna()
+        percent = percent.where(~temporary, 0.0)
+        off = off.where(~temporary, 0.0)
+    net = (gross * (1.0 - percent / 100.0) - off).clip(lower=0.0)
+    own = subs["currency"].astype(str).str.upper()
+    rate = own.map({k.upper(): float(v) for k, v in rules.rates.items()}).astype(float)
+    rate = rate.where(own != rules.currency.upper(), 1.0)
+    return cast("pd.Series[float]", net / months * rate)
+
+
+def subscription_months(subs: pd.DataFrame, as_of: _dt.date, rules: BillingRules | None = None) -> pd.DataFrame:
+    """The first and last month each subscription counts in (as month-start Timestamps; no row for one that never
+    counts), with its monthly value: columns ``subscription_id, account, first, last, mrr, discount_until``.
+
+    A month counts when the subscription is active at its end: started on or before it, trial over, not ended.
+    Ends: a cancellation at period end ends at the later of the two dates; a past-due subscription (with
+    ``past_due_churn_days``) ends that many days after its period end; an end after ``as_of`` is not an end yet."""
+    rules = rules or BillingRules()
+    missing = [c for c in SUBSCRIPTION_COLUMNS if c not in subs.columns]
+    if missing:
+        raise InputError("subscriptions", ", ".join(missing), "a table with the columns of SUBSCRIPTION_COLUMNS")
+    value = monthly_value(subs, rules)
+    full = monthly_value(subs, rules, discounted=False)
+    start = pd.to_datetime(subs["started_at"])
+    trial = pd.to_datetime(subs["trial_end"])
+    counting_from = start.where(trial.isna() | (trial < start), trial)
+    canceled = pd.to_datetime(subs["canceled_at"])
+    period_end = pd.to_datetime(subs["period_end"])
+    at_period_end = subs["cancel_at_period_end"].fillna(False).astype(bool)
+    end = canceled.where(~(at_period_end & period_end.notna() & (period_end > canceled)), period_end)
+    if rules.past_due_churn_days is not None:
+        late = (subs["status"].astype(str).str.lower() == "past_due") & period_end.notna()
+        lapse = period_end + pd.Timedelta(days=rules.past_due_churn_days)
+        end = end.where(~late | (end.notna() & (end < lapse)), lapse)
+    as_of_ts = pd.Timestamp(as_of)
+    end = end.where(end <= as_of_ts)  # an end still to come is not an end yet
+    first = _month_index(counting_from)
+    # active at the end of month m when the end falls after it: the last month is the one before the end's month
+    last = np.where(
+        end.isna(), _month_index(pd.Series([as_of_ts] * len(subs), index=subs.index)), _month_index(end) - 1
+    )
+    counts = ((value > 0) | (full > 0)) & np.isfinite(first) & (last >= first)
+    out = pd.DataFrame(
+        {
+            "subscription_id": subs["subscription_id"].astype(str),
+            "account": subs["account"],
+            "first": first,
+            "last": last,
+            "mrr": value,
+            "full": full,
+            "discount_until": pd.to_datetime(subs["discount_end"]),
+        }
+    )[counts.to_numpy()]
+    return cast(pd.DataFrame, out.reset_index(drop=True))
+
+
+def _month_start(index: Months) -> pd.DatetimeIndex:
+    years, months = np.divmod(np.asarray(index, dtype="int64"), 12)
+    stamps: Any = pd.to_datetime(pd.DataFrame({"year": years, "month": months + 1, "day": 1}))
+    return cast(pd.DatetimeIndex, pd.DatetimeIndex(stamps))
+
+
+def subscriptions_to_mrr(subs: pd.DataFrame, as_of: _dt.date, rules: BillingRules | None = None) -> pd.DataFrame:
+    """MRR rows (``account, month, mrr``; month = the 1st) from a subscriptions table, every month up to ``as_of``'s,
+    sorted by account and month: the sum over the account's subscriptions active at each month end.
+
+    Raises :class:`InputError` when a subscription's currency has no rate (naming the currencies)."""
+    rules = rules or BillingRules()
+    own = subs["currency"].astype(str).str.upper()
+    unknown = sorted(set(own[own != rules.currency.upper()]) - {k.upper() for k in rules.rates})
+    if unknown:
+        raise InputError("currency", ", ".join(unknown), f"a rate to {rules.currency} on Settings (none given)")
+    spans = subscription_months(subs, as_of, rules)
+    if spans.empty:
+        empty: dict[str, Any] = {"account": [], "month": pd.Series([], dtype="datetime64[ns]"), "mrr": []}
+        return cast(pd.DataFrame, pd.DataFrame(empty).astype({"account": object, "mrr": float}))
+    n = (spans["last"] - spans["first"] + 1).astype("int64").to_numpy()
+    rows = np.repeat(np.arange(len(spans)), n)
+    offsets = np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n)
+    month_index = spans["first"].to_numpy()[rows] + offsets
+    months = _month_start(month_index)
+    month_end = months + pd.offsets.MonthEnd(0)
+    until = pd.DatetimeIndex(spans["discount_until"].to_numpy()[rows])
+    ended = np.asarray(until.notna() & (until <= month_end), dtype=bool)  # the discount is over by this month's end
+    mrr = np.where(ended, spans["full"].to_numpy()[rows], spans["mrr"].to_numpy()[rows])
+    exploded = pd.DataFrame({"account": spans["account"].to_numpy()[rows], "month": months.to_numpy(), "mrr": mrr})
+    exploded = exploded[exploded["mrr"] > 0]
+    grouped = exploded.groupby(["account", "month"], sort=True, as_index=False)["mrr"].sum()
+    return cast(pd.DataFrame, grouped)
