@@ -25,7 +25,12 @@ from csxl.excel.xlsm import build_xlsm
 from csxl.plays import PLAYS, render_markdown, render_text
 from csxl.plays.schemas import SCHEMAS
 from csxl.usecases import (
+    EVENT_PRESETS,
     demo_summary,
+    event_mapping,
+    import_billing,
+    import_events,
+    load_mapping,
     new_workbook,
     playbook,
     refresh,
@@ -206,6 +211,124 @@ def refresh_cmd(path: Path, as_of: _dt.date | None, out: Path | None, force: boo
         click.echo(f"csxl: {_issues_summary(result.issues)}", err=True)
         if strict:
             sys.exit(EXIT_DATA)
+
+
+@cli.group("import")
+def import_group() -> None:
+    """Bring in data from the files you already have, then refresh (billing exports so far)."""
+
+
+def _rates(values: Sequence[str]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for value in values:
+        code, _, rate = value.partition("=")
+        try:
+            number = float(rate)
+        except ValueError:
+            number = float("nan")
+        if len(code.strip()) != 3 or not number > 0 or number == float("inf"):
+            raise click.BadParameter(f"{value!r}: expected CUR=RATE, e.g. EUR=1.08", param_hint="--rate")
+        out[code.strip().upper()] = number
+    return out
+
+
+@import_group.command("billing")
+@click.argument("files", nargs=-1, required=True, type=_PATH)
+@click.option("--book", "book", required=True, type=_PATH, help="The workbook to put the MRR rows in.")
+@click.option("--mapping", type=_PATH, help="JSON file: field -> heading, for headings csxl does not know.")
+@click.option("--rate", "rates", multiple=True, help="CUR=RATE: workbook currency per unit of CUR (repeatable).")
+@_AS_OF
+@click.option("--overwrite", is_flag=True, help="Replace MRR you typed for an imported account and month.")
+@click.option("--force", is_flag=True, help="Write even if Excel's lock file says the workbook is open.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option(
+    "--strict/--no-strict",
+    default=True,
+    show_default=True,
+    help=f"Exit {EXIT_DATA} when rows were rejected (the rest is imported either way).",
+)
+@_friendly
+def import_billing_cmd(
+    files: tuple[Path, ...],
+    book: Path,
+    mapping: Path | None,
+    rates: tuple[str, ...],
+    as_of: _dt.date | None,
+    overwrite: bool,
+    force: bool,
+    as_json: bool,
+    strict: bool,
+) -> None:
+    """Subscription exports (Stripe's, or a generic CSV) -> MRR rows in the workbook at BOOK, then a refresh."""
+
+    report = import_billing(
+        book, files, mapping=load_mapping(mapping) if mapping else None, rates=_rates(rates), as_of=as_of,
+        overwrite=overwrite, force=force,
+    )  # fmt: skip
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=2, default=str))
+    else:
+        read = sum(report.rows_read.values())
+        click.echo(
+            f"csxl: imported {report.rows_used} of {read} subscriptions from {len(report.rows_read)} file(s): "
+            f"{report.mrr_rows} MRR rows for {report.accounts} accounts ({len(report.unmatched)} not on Accounts); "
+            f"{report.appended} rows added, {report.overwritten} months replaced, {len(report.kept)} typed months kept"
+        )
+        for line in _issues_lines([*report.issues, *report.unmatched]):
+            click.echo(line, err=True)
+        for account, month, typed, imported in report.kept[:20]:
+            click.echo(f"  kept {account} {month:%Y-%m}: typed {typed}, imported {imported:g} (--overwrite)", err=True)
+    if report.issues and strict:
+        sys.exit(EXIT_DATA)
+
+
+@import_group.command("events")
+@click.argument("files", nargs=-1, required=True, type=_PATH)
+@click.option("--book", "book", required=True, type=_PATH, help="The workbook to fill.")
+@click.option(
+    "--preset",
+    type=click.Choice(sorted(EVENT_PRESETS)),
+    default="generic",
+    show_default=True,
+    help="Whose export the files are (field names).",
+)
+@click.option("--login", "logins", multiple=True, help="An event name that is a login (repeatable).")
+@click.option("--core", "core", multiple=True, help="An event name that is the core (value) action (repeatable).")
+@click.option("--feature", help="SQL expression naming an event's feature (default: the event name).")
+@_AS_OF
+@click.option("--overwrite", is_flag=True, help="Replace usage values you typed on Accounts.")
+@click.option("--force", is_flag=True, help="Write even if Excel's lock file says the workbook is open.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@_friendly
+def import_events_cmd(
+    files: tuple[Path, ...],
+    book: Path,
+    preset: str,
+    logins: tuple[str, ...],
+    core: tuple[str, ...],
+    feature: str | None,
+    as_of: _dt.date | None,
+    overwrite: bool,
+    force: bool,
+    as_json: bool,
+) -> None:
+    """Product events (CSV, JSON lines or Parquet) -> the Usage sheet and the Accounts usage columns of BOOK."""
+
+    mapping = event_mapping(preset=preset, logins=logins, core=core, feature=feature)
+    report = import_events(book, files, mapping=mapping, as_of=as_of, overwrite=overwrite, force=force)
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=2, default=str))
+        return
+    click.echo(
+        f"csxl: read {report.rows_read} events, kept {report.rows_kept} (duplicates, later than the as-of date or "
+        f"without account, user or time left out); {report.accounts} accounts ({len(report.unmatched)} not on "
+        f"Accounts); {report.usage_rows} Usage rows; {report.written} Accounts cells written, {len(report.kept)} "
+        "typed cells kept"
+    )
+    for line in _issues_lines(report.unmatched):
+        click.echo(line, err=True)
+    for account, column, typed, imported in report.kept[:20]:
+        click.echo(f"  kept {account} {column}: typed {typed}, measured {imported} (--overwrite)", err=True)
 
 
 @cli.command("validate")

@@ -65,15 +65,19 @@ def _months(first: str, last: str, value: float, account: str = "Contoso") -> di
         ([_sub(percent_off=20.0)], _months("2026-01", "2026-06", 80.0)),
         ([_sub(amount_off=15.0)], _months("2026-01", "2026-06", 85.0)),
         # 50 % off until 2026-03-20: 50 at the January and February month ends, 100 from March (over by 31 March)
-        ([_sub(percent_off=50.0, discount_end="2026-03-20")], _months("2026-01", "2026-02", 50.0)
-         | _months("2026-03", "2026-06", 100.0)),  # fmt: skip
+        (
+            [_sub(percent_off=50.0, discount_end="2026-03-20")],
+            _months("2026-01", "2026-02", 50.0) | _months("2026-03", "2026-06", 100.0),
+        ),
         # a free plan is not MRR
         ([_sub(amount=0.0)], {}),
         # a trial until 2026-03-05 counts from the March month end
         ([_sub(trial_end="2026-03-05")], _months("2026-03", "2026-06", 100.0)),
         # cancelled on 2026-04-12 at period end 2026-05-10: paid until 10 May, so April counts, May does not
-        ([_sub(canceled_at="2026-04-12", period_end="2026-05-10", cancel_at_period_end=True)],
-         _months("2026-01", "2026-04", 100.0)),  # fmt: skip
+        (
+            [_sub(canceled_at="2026-04-12", period_end="2026-05-10", cancel_at_period_end=True)],
+            _months("2026-01", "2026-04", 100.0),
+        ),
         # cancelled at once on 2026-04-12: March is the last month end it was active at
         ([_sub(canceled_at="2026-04-12", period_end="2026-05-10")], _months("2026-01", "2026-03", 100.0)),
         # a cancellation dated after the as-of date has not happened yet
@@ -81,12 +85,17 @@ def _months(first: str, last: str, value: float, account: str = "Contoso") -> di
         # started and ended inside one month: active at no month end, no MRR
         ([_sub(started_at="2026-02-03", canceled_at="2026-02-20")], {}),
         # two subscriptions add up: 100 + 50 from March; cancelling the second in May is contraction, not churn
-        ([_sub(), _sub(subscription_id="sub_2", amount=50.0, started_at="2026-03-01", canceled_at="2026-05-02")],
-         _months("2026-01", "2026-02", 100.0) | _months("2026-03", "2026-04", 150.0)
-         | _months("2026-05", "2026-06", 100.0)),  # fmt: skip
+        (
+            [_sub(), _sub(subscription_id="sub_2", amount=50.0, started_at="2026-03-01", canceled_at="2026-05-02")],
+            _months("2026-01", "2026-02", 100.0)
+            | _months("2026-03", "2026-04", 150.0)
+            | _months("2026-05", "2026-06", 100.0),
+        ),
         # a customer who leaves in March and returns in May: no row for March and April (a reactivation in May)
-        ([_sub(canceled_at="2026-03-15"), _sub(subscription_id="sub_2", started_at="2026-05-02")],
-         _months("2026-01", "2026-02", 100.0) | _months("2026-05", "2026-06", 100.0)),  # fmt: skip
+        (
+            [_sub(canceled_at="2026-03-15"), _sub(subscription_id="sub_2", started_at="2026-05-02")],
+            _months("2026-01", "2026-02", 100.0) | _months("2026-05", "2026-06", 100.0),
+        ),
     ],
 )
 def test_each_rule(subs: list[dict[str, Any]], expected: dict[str, float]) -> None:

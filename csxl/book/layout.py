@@ -85,6 +85,7 @@ SHEET_SURVEYS = "Surveys"
 SHEET_HISTORY = "Health history"
 SHEET_COHORTS = "Cohorts"
 SHEET_DASHBOARD = "Dashboard"
+SHEET_USAGE = "Usage"  # written by `csxl import events` (monthly usage per account), after Cohorts; refresh leaves it
 
 #: Every sheet of a csxl workbook, in tab order.
 #: Currency symbols shown in front of money; any other ISO code is written after the number (``#,##0 "CHF"``).

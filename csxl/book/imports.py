@@ -1,0 +1,165 @@
+"""Imported rows into the workbook's input tables, as a Plan (workbook edge): what a value typed by the user keeps.
+
+:func:`accounts_import_plan` fills Accounts input cells of the accounts it is given (measured usage signals): a
+blank cell takes the imported value, a typed one is kept unless ``overwrite``; an input column the user deleted is
+not re-created (reported). :func:`usage_sheet_plan` writes the Usage sheet (monthly usage per account), csxl's own.
+
+:func:`mrr_import_plan` puts MRR rows (``account, month, mrr``; from :func:`csxl.billing.subscriptions_to_mrr`) into
+the MRR table. An account and month the table already holds keeps its typed value unless ``overwrite`` (then the
+first of its rows takes the imported amount and the others of that month are emptied, since rows of one account and
+month add up); every other imported row is appended below the table, which grows over them. Columns are found by
+heading; the Month is written as the month's first day.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from csxl.book.layout import ACCOUNTS, MRR, SHEET_COHORTS, SHEET_USAGE, TablePlace
+from csxl.book.plan import Block, Cell, Clear, Plan, ResizeTable
+from csxl.book.read import BookData
+from csxl.book.render import SheetWriter, Styled
+from csxl.cells import company_key, is_blank
+from csxl.sections import Section
+
+__all__ = ["AccountsImport", "MrrImport", "accounts_import_plan", "mrr_import_plan", "usage_sheet_plan"]
+
+
+@dataclass
+class MrrImport:
+    """The writes and what they do: rows appended, months overwritten, typed months kept (account, month, typed
+    amount, imported amount)."""
+
+    plan: Plan
+    appended: int = 0
+    overwritten: int = 0
+    kept: list[tuple[str, _dt.date, Any, float]] = field(default_factory=list)
+
+
+def _month_keys(table: pd.DataFrame) -> dict[tuple[str, pd.Timestamp], list[int]]:
+    """(account key, month start) -> the sheet rows holding it; a row whose month cannot be read has no key."""
+    months = pd.Series(pd.to_datetime(table["month"].astype(object), errors="coerce"), index=table.index)
+    starts = months.dt.to_period("M").dt.to_timestamp()
+    out: dict[tuple[str, pd.Timestamp], list[int]] = {}
+    for row, name, start in zip(table.index, table["account"].astype(object), starts, strict=True):
+        if name is None or pd.isna(start):
+            continue
+        out.setdefault((company_key(str(name)), start), []).append(int(str(row)))
+    return out
+
+
+def mrr_import_plan(book: BookData, rows: pd.DataFrame, *, overwrite: bool = False) -> MrrImport:
+    """The Plan that puts ``rows`` (``account, month, mrr``) into ``book``'s MRR table (see the module)."""
+    place = book.places.get(MRR.sheet)
+    table = book.tables.get(MRR.sheet)
+    if place is None or table is None:
+        place = TablePlace.default(MRR)
+        table = pd.DataFrame({"account": [], "month": [], "mrr": []})
+    existing = _month_keys(table)
+    out = MrrImport(Plan())
+    appended: list[list[Cell]] = []
+    for account, month, mrr in rows[["account", "month", "mrr"]].itertuples(index=False, name=None):
+        start = pd.Timestamp(month).to_period("M").to_timestamp()
+        there = existing.get((company_key(str(account)), start))
+        if there is None:
+            appended.append([str(account), start.date(), float(mrr)])
+            continue
+        if not overwrite:
+            out.kept.append((str(account), start.date(), table.at[there[0], "mrr"], float(mrr)))
+            continue
+        column = place.index("mrr")
+        out.plan.add(Block(MRR.sheet, there[0], column, [[float(mrr)]]))
+        for other in there[1:]:
+            out.plan.add(Clear(MRR.sheet, other, column, other, column))
+        out.overwritten += 1
+    if appended:
+        top = place.last_row + 1
+        for key, j in (("account", 0), ("month", 1), ("mrr", 2)):
+            values: list[list[Cell]] = [[row[j]] for row in appended]
+            out.plan.add(Block(MRR.sheet, top, place.index(key), values))
+        bottom = top + len(appended) - 1
+        out.plan.add(ResizeTable(MRR.sheet, MRR.name, place.ref(bottom), looks_from=MRR.first_data_row))
+        out.appended = len(appended)
+    return out
+
+
+@dataclass
+class AccountsImport:
+    """The writes into Accounts: cells filled or replaced, typed cells kept (account, column, typed, imported), and
+    the input columns the sheet no longer has."""
+
+    plan: Plan
+    written: int = 0
+    kept: list[tuple[str, str, Any, Any]] = field(default_factory=list)
+    missing_columns: tuple[str, ...] = ()
+
+
+def _cell_value(value: Any) -> Cell:
+    if value is None or (not isinstance(value, str) and bool(pd.isna(value))):
+        return None
+    if isinstance(value, (int, float, str)):
+        return value
+    return float(value) if hasattr(value, "__float__") else str(value)
+
+
+def accounts_import_plan(book: BookData, values: pd.DataFrame, *, overwrite: bool = False) -> AccountsImport:
+    """Write ``values`` (indexed by the Accounts name as the sheet spells it; columns = Accounts input keys) into the
+    Accounts rows of those accounts (see the module); a blank imported value never empties a cell."""
+    place = book.places.get(ACCOUNTS.sheet) or TablePlace.default(ACCOUNTS)
+    table = book.tables[ACCOUNTS.sheet]
+    rows = {str(name): int(str(row)) for row, name in table["account"].items() if not is_blank(name)}
+    out = AccountsImport(Plan(), missing_columns=tuple(c for c in values.columns if c not in place.columns))
+    for account, imported in values.iterrows():
+        row = rows.get(str(account))
+        if row is None:
+            continue
+        for column, value in imported.items():
+            new = _cell_value(value)
+            key = str(column)
+            if new is None or key not in place.columns:
+                continue
+            typed = table.at[row, key] if key in table.columns else None
+            if not is_blank(typed) and not overwrite:
+                if typed != new:
+                    out.kept.append((str(account), key, typed, new))
+                continue
+            out.plan.add(Block(ACCOUNTS.sheet, row, place.index(key), [[new]]))
+            out.written += 1
+    return out
+
+
+_USAGE_HEADER = (
+    "Account", "Month", "Active users", "DAU/MAU", "Logins", "Logins per user per week", "Core actions per week",
+    "Features used",
+)  # fmt: skip
+
+
+def usage_sheet_plan(monthly: pd.DataFrame, *, as_of: _dt.date, source: str) -> Plan:
+    """The Usage sheet: one row per account and month (:data:`csxl.data.events.MONTHLY_SQL`), rewritten whole by each
+    events import."""
+    writer = SheetWriter(SHEET_USAGE, after=SHEET_COHORTS, widths={"A": 28.0, "B": 12.0, **{c: 14.0 for c in "CDEFGH"}})
+    writer.title(
+        "Usage",
+        f"Monthly product usage per account from {source}, as of {as_of.isoformat()} (csxl import events). The "
+        "current month counts its days up to the as-of date. Rewritten by each events import; refresh leaves it.",
+    )
+    rows: list[list[Any]] = []
+    for r in monthly.to_dict("records"):
+        rows.append(
+            [
+                str(r["account"]),
+                pd.Timestamp(r["month"]).strftime("%Y-%m"),
+                Styled(int(r["active_users"]), "int"),
+                Styled(float(r["dau_mau"]), "pct"),
+                Styled(int(r["logins"]), "int"),
+                float(r["logins_per_user_week"]),
+                float(r["core_actions_per_week"]),
+                Styled(int(r["features_used"]), "int"),
+            ]
+        )
+    writer.section(Section("Monthly usage", rows=rows, header=_USAGE_HEADER, empty="(no events)"))
+    return writer.plan()

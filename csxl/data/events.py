@@ -1,0 +1,284 @@
+"""Product events -> usage per account, as SQL written once: DuckDB embedded by default, Spark for big data.
+
+Input: CSV, JSON lines or Parquet files with the fields every analytics tool exports: event name, user id, account,
+timestamp, an optional de-duplication id and optional properties. :data:`PRESETS` name those fields for Segment,
+Mixpanel, Amplitude and PostHog exports; an :class:`EventMapping` says which events are logins, which are the core
+(value) action and where a feature's name is.
+
+The aggregation is two SQL queries over one normalised view ``events(account, user_id, ts, event, feature, dedup)``:
+:data:`MONTHLY_SQL` (one row per account and month) and :data:`SIGNALS_SQL` (the Accounts signals as of a date,
+over the 28 days before it and the 28 before those). They are written in DuckDB's dialect and transpiled by SQLGlot
+for Spark (:func:`spark_sql`); a test runs both engines on the same events and compares every number. Literals
+are whole numbers: ``/`` divides as doubles in both engines (a ``28.0`` is a DECIMAL in Spark and rounds).
+
+Rules (documented in docs/import.md): an event with a de-duplication id seen before counts once (the earliest);
+events after the as-of date, or without an account, a user or a time, are left out and counted; a month's DAU/MAU is
+the average daily active users over the month's days up to the as-of date divided by the month's active users.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
+
+from csxl.errors import FileError, InputError
+
+__all__ = [
+    "MONTHLY_SQL",
+    "PRESETS",
+    "SIGNALS_SQL",
+    "EventMapping",
+    "UsageRead",
+    "file_source",
+    "monthly_usage",
+    "normalised_sql",
+    "read_usage",
+    "spark_sql",
+    "usage_signals",
+]
+
+
+@dataclass(frozen=True)
+class Preset:
+    """Where an export keeps each field (SQL expressions over the file's columns, in DuckDB's dialect)."""
+
+    event: str
+    user_id: str
+    account: str
+    ts: str
+    dedup: str
+
+
+#: Field expressions of each tool's raw export (its documented field names).
+PRESETS: Mapping[str, Preset] = {
+    "generic": Preset("event", "user_id", "account", "CAST(timestamp AS TIMESTAMP)", "event_id"),
+    # Segment track calls: the account is the group (context.groupId), else a property
+    "segment": Preset(
+        "event", "userId", "coalesce(context.groupId, properties.account)", "CAST(timestamp AS TIMESTAMP)", "messageId"
+    ),
+    # Mixpanel raw export: properties.time is Unix seconds, $insert_id de-duplicates
+    "mixpanel": Preset(
+        "event",
+        "properties.distinct_id",
+        "properties.account",
+        "to_timestamp(CAST(properties.time AS DOUBLE))",
+        'properties."$insert_id"',
+    ),
+    # Amplitude export: event_type, groups by account, insert_id
+    "amplitude": Preset(
+        "event_type",
+        "user_id",
+        "coalesce(groups.account, event_properties.account)",
+        "CAST(event_time AS TIMESTAMP)",
+        "insert_id",
+    ),
+    # PostHog export: distinct_id, the first group, uuid
+    "posthog": Preset(
+        "event",
+        "distinct_id",
+        'coalesce(properties."$group_0", properties.account)',
+        "CAST(timestamp AS TIMESTAMP)",
+        "uuid",
+    ),
+}
+
+
+class EventMapping(BaseModel):
+    """Which events mean what. ``logins``: event names that are a login (or a session start); ``core``: the value
+    action(s); ``feature``: a column or property expression naming the feature an event uses (empty: the event name
+    of every event that is neither a login nor a page view names a feature)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    preset: str = Field(default="generic")
+    logins: tuple[str, ...] = Field(default=("login", "Logged In", "Signed In", "session_start"))
+    core: tuple[str, ...] = Field(default=())
+    feature: str | None = Field(default=None)
+    ignored: tuple[str, ...] = Field(default=("page", "Page Viewed", "$pageview", "$pageleave", "$identify"))
+
+
+def _reader(path: Path) -> str:
+    suffix = "".join(path.suffixes[-2:]).lower()
+    if suffix.endswith(".parquet"):
+        return "read_parquet"
+    if suffix.endswith((".json", ".jsonl", ".ndjson")):
+        return "read_json_auto"
+    if suffix.endswith((".csv", ".csv.gz", ".tsv")):
+        return "read_csv_auto"
+    raise InputError("events file", path.name, "a .csv, .jsonl, .json or .parquet file")
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _names(values: Sequence[str]) -> str:
+    return "(" + ", ".join(_quote(v) for v in values) + ")" if values else "(NULL)"
+
+
+def normalised_sql(source: str, mapping: EventMapping, as_of: _dt.date) -> str:
+    """The SELECT that reads the raw events of ``source`` (a FROM item: DuckDB's ``read_csv_auto([...])``, or a table
+    or view on another engine) into ``account, user_id, ts, event, feature, dedup, is_login, is_core``: one row per
+    event kept (de-duplicated, up to the end of the as-of day)."""
+    if mapping.preset not in PRESETS:
+        raise InputError("preset", mapping.preset, f"one of {', '.join(PRESETS)}")
+    p = PRESETS[mapping.preset]
+    feature = mapping.feature or f"CASE WHEN {p.event} IN {_names(mapping.logins)} THEN NULL ELSE {p.event} END"
+    end = _quote((as_of + _dt.timedelta(days=1)).isoformat())
+    return f"""
+        WITH raw AS (
+            SELECT CAST({p.account} AS VARCHAR) AS account, CAST({p.user_id} AS VARCHAR) AS user_id,
+                   {p.ts} AS ts, CAST({p.event} AS VARCHAR) AS event, CAST({feature} AS VARCHAR) AS feature,
+                   CAST({p.dedup} AS VARCHAR) AS dedup
+            FROM {source}
+        ),
+        kept AS (
+            SELECT * FROM raw
+            WHERE account IS NOT NULL AND user_id IS NOT NULL AND ts IS NOT NULL AND ts < CAST({end} AS TIMESTAMP)
+              AND event NOT IN {_names(mapping.ignored)}
+            QUALIFY dedup IS NULL OR row_number() OVER (PARTITION BY dedup ORDER BY ts, user_id) = 1
+        )
+        SELECT account, user_id, ts, event, feature, dedup,
+               event IN {_names(mapping.logins)} AS is_login, event IN {_names(mapping.core)} AS is_core
+        FROM kept
+    """
+
+
+#: One row per account and month from the view ``events`` (with ``as_of`` bound as a DATE parameter ``$as_of``).
+MONTHLY_SQL = """
+WITH days AS (
+    SELECT account, date_trunc('month', ts) AS month, CAST(ts AS DATE) AS day, count(DISTINCT user_id) AS dau
+    FROM events GROUP BY 1, 2, 3
+),
+months AS (
+    SELECT account, date_trunc('month', ts) AS month,
+           count(DISTINCT user_id) AS active_users,
+           sum(CASE WHEN is_login THEN 1 ELSE 0 END) AS logins,
+           sum(CASE WHEN is_core THEN 1 ELSE 0 END) AS core_actions,
+           count(DISTINCT feature) AS features_used
+    FROM events GROUP BY 1, 2
+),
+spans AS (
+    SELECT month,
+           CAST(least(date_diff('day', CAST(month AS DATE), CAST(month + INTERVAL 1 MONTH AS DATE)),
+                      date_diff('day', CAST(month AS DATE), CAST($as_of AS DATE)) + 1) AS DOUBLE) AS days
+    FROM (SELECT DISTINCT month FROM months)
+)
+SELECT m.account, CAST(m.month AS DATE) AS month, m.active_users,
+       sum(d.dau) / s.days / m.active_users AS dau_mau,
+       m.logins, m.logins / m.active_users / (s.days / 7) AS logins_per_user_week,
+       m.core_actions / (s.days / 7) AS core_actions_per_week, m.features_used
+FROM months m JOIN spans s ON s.month = m.month
+JOIN days d ON d.account = m.account AND d.month = m.month
+GROUP BY m.account, m.month, m.active_users, m.logins, m.core_actions, m.features_used, s.days
+ORDER BY m.account, month
+"""
+
+#: The Accounts signals of each account as of ``$as_of``: the 28 days up to it, against the 28 days before those.
+SIGNALS_SQL = """
+WITH marked AS (
+    SELECT *, date_diff('day', CAST(ts AS DATE), CAST($as_of AS DATE)) AS age FROM events
+),
+now AS (
+    SELECT account, count(DISTINCT user_id) AS seats_active,
+           count(DISTINCT CAST(ts AS DATE) || '/' || user_id) AS user_days,
+           sum(CASE WHEN is_login THEN 1 ELSE 0 END) AS logins,
+           sum(CASE WHEN is_core THEN 1 ELSE 0 END) AS core_actions,
+           count(DISTINCT feature) AS features_adopted
+    FROM marked WHERE age BETWEEN 0 AND 27 GROUP BY 1
+),
+before AS (
+    SELECT account, count(DISTINCT CAST(ts AS DATE) || '/' || user_id) AS user_days,
+           sum(CASE WHEN is_login THEN 1 ELSE 0 END) AS logins,
+           sum(CASE WHEN is_core THEN 1 ELSE 0 END) AS core_actions
+    FROM marked WHERE age BETWEEN 28 AND 55 GROUP BY 1
+),
+last_login AS (
+    SELECT account, min(age) AS days_since_login FROM marked WHERE is_login AND age >= 0 GROUP BY 1
+),
+accounts AS (SELECT DISTINCT account FROM marked WHERE age >= 0)
+SELECT a.account,
+       n.user_days / 28 / n.seats_active AS dau_mau,
+       n.logins / 4 / n.seats_active AS logins_per_week,
+       l.days_since_login,
+       n.features_adopted,
+       n.core_actions / 4 AS core_actions_weekly,
+       n.seats_active,
+       CASE WHEN b.user_days > 0 THEN coalesce(n.user_days, 0) / CAST(b.user_days AS DOUBLE) - 1 END AS usage_change,
+       CASE WHEN b.logins > 0 THEN coalesce(n.logins, 0) / CAST(b.logins AS DOUBLE) - 1 END AS login_change,
+       CASE WHEN b.core_actions > 0 THEN coalesce(n.core_actions, 0) / CAST(b.core_actions AS DOUBLE) - 1 END
+           AS core_action_change
+FROM accounts a
+LEFT JOIN now n ON n.account = a.account
+LEFT JOIN before b ON b.account = a.account
+LEFT JOIN last_login l ON l.account = a.account
+ORDER BY a.account
+"""
+
+
+def file_source(paths: Sequence[Path]) -> str:
+    """DuckDB's FROM item reading the event files (one format per call: the first file's)."""
+    return f"{_reader(paths[0])}([{', '.join(_quote(str(path)) for path in paths)}])"
+
+
+def spark_sql(query: str, as_of: _dt.date) -> str:
+    """``query`` (DuckDB's dialect, ``$as_of`` bound to ``as_of``) in Spark SQL, transpiled by SQLGlot."""
+    # deferred: SQLGlot is needed only where a query leaves DuckDB
+    import sqlglot
+
+    bound = query.replace("$as_of", f"DATE {_quote(as_of.isoformat())}")
+    return str(sqlglot.transpile(bound, read="duckdb", write="spark")[0])
+
+
+def _connect(paths: Sequence[Path], mapping: EventMapping, as_of: _dt.date) -> Any:
+    # deferred: DuckDB is the command line's engine
+    import duckdb
+
+    missing = [p for p in paths if not p.exists()]
+    if missing:
+        raise FileError(str(missing[0]), "no such file")
+    con = duckdb.connect()
+    try:
+        con.execute(f"CREATE TEMP VIEW events AS {normalised_sql(file_source(paths), mapping, as_of)}")
+    except duckdb.Error as exc:
+        con.close()
+        first = str(exc).strip().splitlines()[0]
+        raise FileError(str(paths[0]), f"cannot read the events ({first})") from None
+    return con
+
+
+@dataclass
+class UsageRead:
+    """Both aggregates of one read of the event files, and how many events were read and kept."""
+
+    monthly: pd.DataFrame
+    signals: pd.DataFrame
+    rows_read: int
+    rows_kept: int
+
+
+def read_usage(paths: Sequence[str | Path], mapping: EventMapping, as_of: _dt.date) -> UsageRead:
+    """:data:`MONTHLY_SQL` and :data:`SIGNALS_SQL` on DuckDB over the event files (one connection, one view)."""
+    files = [Path(p) for p in paths]
+    with _connect(files, mapping, as_of) as con:
+        monthly: pd.DataFrame = con.execute(MONTHLY_SQL, {"as_of": as_of}).df()
+        signals: pd.DataFrame = con.execute(SIGNALS_SQL, {"as_of": as_of}).df()
+        read = int(con.execute(f"SELECT count(*) FROM {file_source(files)}").fetchone()[0])
+        kept = int(con.execute("SELECT count(*) FROM events").fetchone()[0])
+    return UsageRead(monthly, signals, read, kept)
+
+
+def monthly_usage(paths: Sequence[str | Path], mapping: EventMapping, as_of: _dt.date) -> pd.DataFrame:
+    """:data:`MONTHLY_SQL` on DuckDB over the event files: one row per account and month."""
+    return read_usage(paths, mapping, as_of).monthly
+
+
+def usage_signals(paths: Sequence[str | Path], mapping: EventMapping, as_of: _dt.date) -> pd.DataFrame:
+    """:data:`SIGNALS_SQL` on DuckDB over the event files: one row per account with events up to ``as_of``."""
+    return read_usage(paths, mapping, as_of).signals

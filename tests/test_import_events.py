@@ -1,0 +1,158 @@
+"""Product events -> usage (csxl.data.events on DuckDB, csxl.usage, csxl import events), and the same SQL on Spark.
+
+The events below are few enough to count by hand; every expected figure is worked in the comment beside it (exact
+to 1e-12: the SQL divides counts). As-of date 2026-10-28: the signals window is 2026-10-01 .. 2026-10-28 (ages 0-27),
+the window before it 2026-09-03 .. 2026-09-30 (ages 28-55).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from ooxml import problems
+
+from csxl.book.read import read_book
+from csxl.cli import cli
+from csxl.data.events import MONTHLY_SQL, SIGNALS_SQL, EventMapping, normalised_sql, read_usage, spark_sql
+from csxl.usage import account_usage_columns
+
+AS_OF = dt.date(2026, 10, 28)
+MAPPING = EventMapping(core=("Report Created",))
+
+
+def _events(a: str = "Contoso", b: str = "Fabrikam") -> str:
+    lines = [
+        "event,user_id,account,timestamp,event_id",
+        # the window before (September): u1 logs in on four days
+        *[f"login,u1,{a},2026-09-{d} 09:00:00,s{d}" for d in (15, 16, 20, 25)],
+        # this window: u1 logs in on 20 and 27 October, exports on 21st, creates a report (core) on 27th
+        f"login,u1,{a},2026-10-20 09:00:00,o1",
+        f"Export,u1,{a},2026-10-21 10:00:00,o2",
+        f"login,u1,{a},2026-10-27 09:00:00,o3",
+        f"Report Created,u1,{a},2026-10-27 10:00:00,o4",
+        # u2 logs in on 10 October; the same event delivered twice (same id): counted once
+        f"login,u2,{a},2026-10-10 08:00:00,o5",
+        f"login,u2,{a},2026-10-10 08:00:00,o5",
+        # left out: after the as-of date, without an account, a page view
+        f"login,u1,{a},2026-10-29 09:00:00,o6",
+        "login,u9,,2026-10-20 09:00:00,o7",
+        f"page,u1,{a},2026-10-20 09:01:00,o8",
+        # Fabrikam: one login on the as-of date, nothing before
+        f"login,u3,{b},2026-10-28 07:00:00,f1",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.fixture
+def events(tmp_path: Path) -> Path:
+    path = tmp_path / "events.csv"
+    path.write_text(_events(), encoding="utf-8")
+    return path
+
+
+def test_signals_and_monthly_usage_by_hand(events: Path) -> None:
+    usage = read_usage([events], MAPPING, AS_OF)
+    assert usage.rows_read == 14 and usage.rows_kept == 10  # duplicate, after as-of, no account, page view: 4 out
+    s = usage.signals.set_index("account")
+    c = s.loc["Contoso"]
+    assert c["seats_active"] == 2  # u1, u2
+    # user-days in the window: (20 Oct, u1), (21 Oct, u1), (27 Oct, u1), (10 Oct, u2) = 4; / 28 days / 2 users
+    assert c["dau_mau"] == pytest.approx(4 / 28 / 2, abs=1e-12)
+    assert c["logins_per_week"] == pytest.approx(3 / 4 / 2, abs=1e-12)  # 3 logins, 4 weeks, 2 users
+    assert c["days_since_login"] == 1  # 27 October
+    assert c["features_adopted"] == 2  # Export, Report Created (logins name no feature)
+    assert c["core_actions_weekly"] == pytest.approx(1 / 4, abs=1e-12)
+    assert c["usage_change"] == pytest.approx(4 / 4 - 1, abs=1e-12)  # 4 user-days now, 4 before
+    assert c["login_change"] == pytest.approx(3 / 4 - 1, abs=1e-12)  # 3 logins now, 4 before: -25 %
+    f = s.loc["Fabrikam"]
+    assert (f["seats_active"], f["days_since_login"], f["features_adopted"]) == (1, 0, 0)
+    assert pd.isna(f["usage_change"]) and pd.isna(f["login_change"])  # nothing before: unknown, not a fall
+    columns = account_usage_columns(usage.signals)
+    # -25 % logins and 0 % usage: both "flat" (not above 0, not below -30 %: core_action_trend's cut-offs)
+    assert columns.loc["Contoso", ["usage_trend", "login_trend"]].tolist() == ["flat", "flat"]
+    assert columns.loc["Fabrikam", ["usage_trend", "login_trend"]].tolist() == [None, None]
+    m = usage.monthly.set_index(["account", usage.monthly["month"].astype(str)])
+    october, september = m.loc[("Contoso", "2026-10-01")], m.loc[("Contoso", "2026-09-01")]
+    # October counts 28 days (to the as-of date): DAU sum 4 / 28 / 2 users; 3 logins / 2 users / 4 weeks
+    assert october["dau_mau"] == pytest.approx(4 / 28 / 2, abs=1e-12)
+    assert october["logins_per_user_week"] == pytest.approx(3 / 2 / 4, abs=1e-12)
+    assert (october["active_users"], october["logins"], october["features_used"]) == (2, 3, 2)
+    # September, 30 days: u1 alone on 4 days; 4 logins / 1 user / (30/7) weeks
+    assert september["dau_mau"] == pytest.approx(4 / 30, abs=1e-12)
+    assert september["logins_per_user_week"] == pytest.approx(4 / (30 / 7), abs=1e-12)
+
+
+def test_csxl_import_events_fills_blank_cells_keeps_typed_ones_and_writes_usage(tmp_path: Path) -> None:
+    book = tmp_path / "book.xlsx"
+    assert CliRunner().invoke(cli, ["new", str(book), "--demo", "--accounts", "6"]).exit_code == 0
+    a, b = (str(n) for n in read_book(book).tables["Accounts"]["account"].iloc[:2])
+    path = tmp_path / "events.csv"
+    path.write_text(_events(a, b).replace("u9,,", "u9,Unknown Ltd,"), encoding="utf-8")
+    args = ["import", "events", str(path), "--book", str(book), "--as-of", "2026-10-28", "--core", "Report Created"]
+    run = CliRunner().invoke(cli, [*args, "--json"])
+    assert run.exit_code == 0, run.output
+    report = json.loads(run.output)
+    assert report["unmatched"][0]["account"] == "Unknown Ltd"
+    assert report["cells_written"] == 0 and len(report["kept"]) > 0  # the demo typed every usage cell: all kept
+    run = CliRunner().invoke(cli, [*args, "--overwrite", "--json"])
+    assert run.exit_code == 0, run.output
+    data = read_book(book)
+    accounts = data.tables["Accounts"].set_index("account")
+    assert float(accounts.loc[a, "dau_mau"]) == pytest.approx(4 / 28 / 2, abs=1e-12)
+    assert int(accounts.loc[a, "seats_active"]) == 2 and accounts.loc[a, "login_trend"] == "flat"
+    assert "Usage" in data.sheet_names
+    assert problems(book) == []
+
+
+def _spark() -> object:
+    """A local Spark session; without PySpark or Java the test is skipped, but fails under CI (it must run there)."""
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        SparkSession = None
+    missing = "pyspark (the csxl[spark] extra)" if SparkSession is None else None
+    if missing is None and shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        missing = "Java 17+"
+    if missing:
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(f"{missing} is not installed: the Spark path cannot be checked")
+        pytest.skip(f"{missing} is not installed")
+    assert SparkSession is not None
+    return (
+        SparkSession.builder.master("local[1]")
+        .appName("csxl-test")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.shuffle.partitions", "2")
+        .getOrCreate()
+    )
+
+
+@pytest.mark.slow
+def test_the_same_sql_on_spark_gives_the_same_usage(events: Path) -> None:
+    """The aggregation written once (DuckDB's dialect), transpiled by SQLGlot and run by PySpark in local mode on
+    the same file: every figure equal to DuckDB's (1e-12)."""
+    spark: object = _spark()
+    raw = spark.read.csv(str(events), header=True)  # type: ignore[attr-defined]
+    raw.createOrReplaceTempView("raw")
+    spark.sql(spark_sql(normalised_sql("raw", MAPPING, AS_OF), AS_OF)).createOrReplaceTempView("events")  # type: ignore[attr-defined]
+    duck = read_usage([events], MAPPING, AS_OF)
+    for query, expected in ((MONTHLY_SQL, duck.monthly), (SIGNALS_SQL, duck.signals)):
+        got = spark.sql(spark_sql(query, AS_OF)).toPandas()  # type: ignore[attr-defined]
+        assert list(got.columns) == list(expected.columns)
+        assert len(got) == len(expected)
+        for column in expected.columns:
+            if expected[column].dtype.kind in "fiu":
+                pd.testing.assert_series_equal(
+                    pd.to_numeric(got[column]).astype(float), expected[column].astype(float), check_names=False,
+                    atol=1e-12, rtol=0,
+                )  # fmt: skip
+            else:
+                assert got[column].astype(str).tolist() == expected[column].astype(str).tolist(), column
