@@ -44,6 +44,8 @@ __all__ = [
     "company_key",
     "date_from_text",
     "date_to_serial",
+    "domain_key",
+    "domain_label",
     "finite_or_none",
     "header_key",
     "is_blank",
@@ -180,6 +182,28 @@ def company_key(name: str) -> str:
     if len(words) > 1 and words[-1] in COMPANY_SUFFIXES:
         words.pop()
     return " ".join(words)
+
+
+def domain_key(text: Any) -> str | None:
+    """A web domain as a matching key, from a domain, a URL or an e-mail address: lower case, without scheme, ``www.``,
+    path, port or the mailbox (``https://www.Contoso.com/about`` and ``jane@contoso.com`` are ``contoso.com``);
+    ``None`` for text with no dot or with spaces (a name, not a domain)."""
+    body = str(text).strip().lower()
+    if "@" in body:
+        body = body.rsplit("@", 1)[1]
+    body = re.sub(r"^[a-z][a-z0-9+.-]*://", "", body).split("/", 1)[0].split(":", 1)[0]
+    body = body.removeprefix("www.").strip(".")
+    if not body or " " in body or "." not in body:
+        return None
+    return body
+
+
+def domain_label(domain: str) -> str:
+    """The name part of a domain key: ``contoso.co.uk`` -> ``contoso``, ``mail.fabrikam.com`` -> ``fabrikam``."""
+    labels = [p for p in domain.split(".") if p]
+    while len(labels) > 2 and len(labels[-1]) <= 3 and labels[-2] in ("co", "com", "org", "net", "ac", "gov"):
+        labels.pop()
+    return labels[-2] if len(labels) >= 2 else (labels[0] if labels else "")
 
 
 def header_key(label: Any) -> str:

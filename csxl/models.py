@@ -316,6 +316,9 @@ class AccountRecord(Record):
     churn_reason: ChurnReason | None = _field(
         "churn reason category (churned accounts)", aliases={"value/fit": "Value", "pricing": "Price"}
     )
+    domain: str | None = _field(
+        "the company's web domain (contoso.com): imports match billing, events, surveys and tickets by it"
+    )
     usage_override: float | None = _field("precomputed usage score (overrides)", "0..10 points", ge=0, le=10)
     engagement_override: float | None = _field("precomputed engagement score (overrides)", "0..10 points", ge=0, le=10)
     relationship_override: float | None = _field(

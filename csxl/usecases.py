@@ -13,28 +13,22 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-import pandas as pd
-
-from csxl.billing import BillingRules, subscriptions_to_mrr
 from csxl.book import layout
 from csxl.book.dashboard_sheet import dashboard_plan
-from csxl.book.imports import accounts_import_plan, mrr_import_plan, usage_sheet_plan
 from csxl.book.plan import Plan
 from csxl.book.read import BookData, read_book, validate_book
 from csxl.book.refresh import RefreshResult, cohorts_plan, refresh, refreshed_at
-from csxl.book.safety import real_path, refuse_if_open, replacing, workbook_lock
+from csxl.book.safety import real_path, refuse_if_open, replacing
 from csxl.book.sheets import ReportResult, account_plan, at_risk_plan, at_risk_table, play_plan, report_sections
 from csxl.book.template import blank_workbook, build_template
 from csxl.book.xlsx import apply_plan
 from csxl.cohorts import cohort_grr, cohort_nrr
 from csxl.dashboard import history_snapshot, tier_summary, weekly_dashboard
-from csxl.data.events import PRESETS, EventMapping, read_usage
-from csxl.data.subscriptions import read_subscriptions
 from csxl.demo import demo_history, demo_portfolio
 from csxl.errors import FileError, InputError, RowIssue
 from csxl.plays import PLAYS
@@ -44,8 +38,6 @@ from csxl.plays.schemas import write_schemas
 from csxl.plays.support import Priority, SurveyReport, support_priority, survey_routing
 from csxl.portfolio import Portfolio
 from csxl.revenue import mrr_movements
-from csxl.tables import match_accounts
-from csxl.usage import account_usage_columns
 
 __all__ = [
     "FileBook",
@@ -290,178 +282,3 @@ def survey_report(path: str | Path, as_of: _dt.date | None = None) -> SurveyRepo
 def support_ticket(text: str, segment: str | None = None, vip: bool = False) -> Priority:
     """Priority (P1-P4), SLA targets and routing of a support ticket from its text."""
     return support_priority(text, segment, vip)
-
-
-@dataclass(frozen=True)
-class ImportReport:
-    """What ``csxl import`` did: rows read per file and used, every rejected cell, accounts matched and not (with the
-    closest Accounts name), the rows it wrote, the typed values it kept, and the refresh after it."""
-
-    kind: str
-    rows_read: dict[str, int]
-    rows_used: int
-    issues: tuple[RowIssue, ...]
-    accounts: int
-    unmatched: tuple[RowIssue, ...]
-    mrr_rows: int
-    appended: int
-    overwritten: int
-    kept: tuple[tuple[str, _dt.date, Any, float], ...]
-    refreshed: RefreshResult | None
-
-    def to_dict(self) -> dict[str, Any]:
-        def issue(i: RowIssue) -> dict[str, Any]:
-            return {"file": i.sheet, "line": i.row, "column": i.column, "value": i.value, "rule": i.rule,
-                    "effect": i.effect}  # fmt: skip
-
-        return {
-            "kind": self.kind,
-            "rows_read": self.rows_read,
-            "rows_used": self.rows_used,
-            "rejected": [issue(i) for i in self.issues],
-            "accounts": self.accounts,
-            "unmatched": [{"account": i.value, "rule": i.rule} for i in self.unmatched],
-            "mrr_rows": self.mrr_rows,
-            "appended": self.appended,
-            "overwritten": self.overwritten,
-            "kept": [{"account": a, "month": m.isoformat(), "typed": t, "imported": v} for a, m, t, v in self.kept],
-            "refreshed_as_of": self.refreshed.as_of.isoformat() if self.refreshed else None,
-        }
-
-
-def load_mapping(path: str | Path) -> dict[str, str]:
-    """A column mapping file (JSON object: field -> the file's heading) for ``csxl import --mapping``."""
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise FileError(str(path), f"cannot read the mapping ({exc.strerror or exc})") from None
-    except ValueError as exc:
-        raise InputError("mapping", str(path), f"a JSON object of field -> heading ({exc})") from None
-    if not isinstance(data, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in data.items()):
-        raise InputError("mapping", str(path), "a JSON object of field -> heading, both text")
-    return dict(data)
-
-
-def import_billing(
-    path: str | Path,
-    files: Sequence[str | Path],
-    *,
-    mapping: Mapping[str, str] | None = None,
-    rates: Mapping[str, float] | None = None,
-    as_of: _dt.date | None = None,
-    overwrite: bool = False,
-    force: bool = False,
-) -> ImportReport:
-    """``csxl import billing``: subscription exports -> MRR rows in the workbook (:mod:`csxl.billing` rules; a typed
-    month kept unless ``overwrite``), then a refresh. Read, write and refresh hold the workbook's lock as one turn."""
-    with workbook_lock(path):
-        book = read_book(path)
-        settings = book.settings
-        when = as_of or settings.as_of or _dt.date.today()
-        read = read_subscriptions(files, mapping=mapping, currency=settings.currency)
-        rules = BillingRules(currency=settings.currency, rates=dict(rates or {}))
-        rows = subscriptions_to_mrr(read.frame, when, rules)
-        names = pd.DataFrame({"account": pd.unique(rows["account"])})
-        spelled, unmatched = match_accounts(names, book.tables[layout.SHEET_ACCOUNTS]["account"], "billing")
-        rows["account"] = rows["account"].map(dict(zip(names["account"], spelled["account"], strict=True)))
-        written = mrr_import_plan(book, rows, overwrite=overwrite)
-        apply_plan(path, written.plan, force=force, currency=settings.currency)
-        refreshed = refresh(path, as_of=as_of, force=force)
-    return ImportReport(
-        kind="billing",
-        rows_read=read.rows_read,
-        rows_used=read.rows_used,
-        issues=tuple(read.issues),
-        accounts=len(names),
-        unmatched=tuple(unmatched),
-        mrr_rows=len(rows),
-        appended=written.appended,
-        overwritten=written.overwritten,
-        kept=tuple(written.kept),
-        refreshed=refreshed,
-    )
-
-
-#: The export layouts ``csxl import events --preset`` knows.
-EVENT_PRESETS: tuple[str, ...] = tuple(PRESETS)
-
-
-def event_mapping(
-    *, preset: str = "generic", logins: Sequence[str] = (), core: Sequence[str] = (), feature: str | None = None
-) -> EventMapping:
-    """The events mapping from command-line choices (the default login names when none are given)."""
-    given: dict[str, Any] = {"preset": preset, "core": tuple(core), "feature": feature}
-    if logins:
-        given["logins"] = tuple(logins)
-    return EventMapping(**given)
-
-
-@dataclass(frozen=True)
-class EventsReport:
-    """What ``csxl import events`` did: events read and kept, accounts matched and not, Accounts cells written and
-    typed cells kept, Usage rows, the refresh after it."""
-
-    rows_read: int
-    rows_kept: int
-    accounts: int
-    unmatched: tuple[RowIssue, ...]
-    usage_rows: int
-    written: int
-    kept: tuple[tuple[str, str, Any, Any], ...]
-    missing_columns: tuple[str, ...]
-    refreshed: RefreshResult | None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "kind": "events",
-            "rows_read": self.rows_read,
-            "rows_kept": self.rows_kept,
-            "accounts": self.accounts,
-            "unmatched": [{"account": i.value, "rule": i.rule} for i in self.unmatched],
-            "usage_rows": self.usage_rows,
-            "cells_written": self.written,
-            "kept": [{"account": a, "column": c, "typed": t, "imported": v} for a, c, t, v in self.kept],
-            "missing_columns": list(self.missing_columns),
-            "refreshed_as_of": self.refreshed.as_of.isoformat() if self.refreshed else None,
-        }
-
-
-def import_events(
-    path: str | Path,
-    files: Sequence[str | Path],
-    *,
-    mapping: EventMapping | None = None,
-    as_of: _dt.date | None = None,
-    overwrite: bool = False,
-    force: bool = False,
-) -> EventsReport:
-    """``csxl import events``: product events -> the Usage sheet and the Accounts usage columns (a typed cell kept
-    unless ``overwrite``), then a refresh; under the workbook's lock as one turn."""
-    with workbook_lock(path):
-        book = read_book(path)
-        when = as_of or book.settings.as_of or _dt.date.today()
-        usage = read_usage(files, mapping or EventMapping(), when)
-        columns = account_usage_columns(usage.signals)
-        names = pd.DataFrame({"account": list(columns.index)})
-        spelled, unmatched = match_accounts(names, book.tables[layout.SHEET_ACCOUNTS]["account"], "events")
-        known = {i.value for i in unmatched}
-        columns.index = pd.Index(spelled["account"].astype(str))
-        matched = columns[[name not in known for name in names["account"]]]
-        written = accounts_import_plan(book, matched, overwrite=overwrite)
-        spelling = dict(zip(names["account"], spelled["account"], strict=True))
-        monthly = usage.monthly.assign(account=usage.monthly["account"].map(spelling))
-        sources = ", ".join(Path(f).name for f in files)
-        written.plan.ops.extend(usage_sheet_plan(monthly, as_of=when, source=sources).ops)
-        apply_plan(path, written.plan, force=force, currency=book.settings.currency)
-        refreshed = refresh(path, as_of=as_of, force=force)
-    return EventsReport(
-        rows_read=usage.rows_read,
-        rows_kept=usage.rows_kept,
-        accounts=len(names),
-        unmatched=tuple(unmatched),
-        usage_rows=len(monthly),
-        written=written.written,
-        kept=tuple(written.kept),
-        missing_columns=written.missing_columns,
-        refreshed=refreshed,
-    )

@@ -11,7 +11,8 @@ import pytest
 from click.testing import CliRunner
 
 import csxl
-from csxl.cli import EXIT_BUG, EXIT_FILE, EXIT_INPUT, _friendly, cli
+from csxl.cli import EXIT_BUG, EXIT_FILE, EXIT_INPUT, cli
+from csxl.cli.common import friendly
 
 
 def test_demo_prints_portfolio() -> None:
@@ -61,12 +62,12 @@ def test_bad_arguments_exit_2_with_message(args: list[str], fragment: str) -> No
     ],
 )
 def test_errors_become_messages_and_exit_codes(error: Exception, code: int, fragment: str) -> None:
-    @_friendly
+    @friendly
     def failing() -> None:
         raise error
 
     @cli.command("fail-for-test")
-    @_friendly
+    @friendly
     def _cmd() -> None:
         failing()
 

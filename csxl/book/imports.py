@@ -19,14 +19,23 @@ from typing import Any
 
 import pandas as pd
 
-from csxl.book.layout import ACCOUNTS, MRR, SHEET_COHORTS, SHEET_USAGE, TablePlace
+from csxl.book.layout import ACCOUNTS, MRR, SHEET_COHORTS, SHEET_SUPPORT, SHEET_USAGE, SURVEYS, TablePlace
 from csxl.book.plan import Block, Cell, Clear, Plan, ResizeTable
 from csxl.book.read import BookData
 from csxl.book.render import SheetWriter, Styled
 from csxl.cells import company_key, is_blank
 from csxl.sections import Section
 
-__all__ = ["AccountsImport", "MrrImport", "accounts_import_plan", "mrr_import_plan", "usage_sheet_plan"]
+__all__ = [
+    "AccountsImport",
+    "MrrImport",
+    "accounts_import_plan",
+    "mrr_import_plan",
+    "new_accounts_plan",
+    "support_sheet_plan",
+    "surveys_import_plan",
+    "usage_sheet_plan",
+]
 
 
 @dataclass
@@ -99,11 +108,17 @@ class AccountsImport:
 
 
 def _cell_value(value: Any) -> Cell:
+    """An imported value as a cell: blanks ``None``, dates as dates, numpy numbers as Python numbers."""
     if value is None or (not isinstance(value, str) and bool(pd.isna(value))):
         return None
-    if isinstance(value, (int, float, str)):
+    if isinstance(value, pd.Timestamp):
+        return value.date()
+    if isinstance(value, (int, float, str, _dt.date)):
         return value
-    return float(value) if hasattr(value, "__float__") else str(value)
+    if hasattr(value, "item"):  # numpy scalars
+        item: Cell = value.item()
+        return item
+    return str(value)
 
 
 def accounts_import_plan(book: BookData, values: pd.DataFrame, *, overwrite: bool = False) -> AccountsImport:
@@ -163,3 +178,105 @@ def usage_sheet_plan(monthly: pd.DataFrame, *, as_of: _dt.date, source: str) -> 
         )
     writer.section(Section("Monthly usage", rows=rows, header=_USAGE_HEADER, empty="(no events)"))
     return writer.plan()
+
+
+def _answer_key(account: Any, date: Any, kind: Any, score: Any) -> tuple[str, str, str, float] | None:
+    stamp = pd.to_datetime(date, errors="coerce")
+    number = pd.to_numeric(score, errors="coerce")
+    if is_blank(account) or pd.isna(stamp) or pd.isna(number):
+        return None
+    return company_key(str(account)), stamp.date().isoformat(), str(kind).strip().lower(), float(number)
+
+
+def surveys_import_plan(book: BookData, rows: pd.DataFrame) -> tuple[Plan, int, int]:
+    """Append survey answers (``account, date, kind, score, comment``) below the Surveys table, each at most once: an
+    answer the table already holds (same account, date, kind and score) is skipped, so importing a file twice adds
+    nothing. Returns the plan, the rows appended and the rows already there."""
+    place = book.places.get(SURVEYS.sheet) or TablePlace.default(SURVEYS)
+    table = book.tables.get(SURVEYS.sheet)
+    seen: set[tuple[str, str, str, float]] = set()
+    if table is not None and len(table):
+        for values in table[["account", "date", "kind", "score"]].itertuples(index=False, name=None):
+            key = _answer_key(*values)
+            if key is not None:
+                seen.add(key)
+    new: list[list[Cell]] = []
+    for account, date, kind, score, comment in rows[["account", "date", "kind", "score", "comment"]].itertuples(
+        index=False, name=None
+    ):
+        key = _answer_key(account, date, kind, score)
+        if key is None or key in seen:
+            continue
+        seen.add(key)
+        new.append([str(account), pd.Timestamp(date).date(), str(kind), int(score), _cell_value(comment)])
+    plan = Plan()
+    if new:
+        top = place.last_row + 1
+        for j, column in enumerate(("account", "date", "kind", "score", "comment")):
+            if column in place.columns:
+                plan.add(Block(SURVEYS.sheet, top, place.index(column), [[row[j]] for row in new]))
+        bottom = top + len(new) - 1
+        plan.add(ResizeTable(SURVEYS.sheet, SURVEYS.name, place.ref(bottom), looks_from=SURVEYS.first_data_row))
+    return plan, len(new), len(rows) - len(new)
+
+
+_SUPPORT_HEADER = (
+    "Account", "Tickets (30 days)", "Tickets (30 days before)", "Escalations", "First response (h, median)",
+    "Resolution (h, median)", "First-contact resolution", "Support CSAT", "Spike then silence",
+)  # fmt: skip
+
+
+def _number_or_blank(value: Any, style: str) -> Any:
+    if value is None or pd.isna(value):
+        return None
+    return Styled(float(value), style)
+
+
+def support_sheet_plan(figures: pd.DataFrame, *, as_of: _dt.date, source: str) -> Plan:
+    """The Support sheet: per account the 30-day support figures (:data:`csxl.data.tickets.SUPPORT_SQL`) beside the
+    spec's targets; rewritten whole by each tickets import."""
+    writer = SheetWriter(SHEET_SUPPORT, after=SHEET_USAGE, widths={"A": 28.0, **{c: 14.0 for c in "BCDEFGHI"}})
+    writer.title(
+        "Support",
+        f"Tickets per account from {source}, the 30 days to {as_of.isoformat()} against the 30 before (csxl import "
+        "tickets). Targets (agent spec): first response < 4 h, resolution < 24 h, first-contact resolution > 70 %, "
+        "support CSAT > 90 %, escalation rate < 20 %. Spike then silence: 3+ tickets in the 30 days before, none "
+        "since.",
+    )
+    rows: list[list[Any]] = []
+    for r in figures.to_dict("records"):
+        rows.append(
+            [
+                str(r["account"]),
+                Styled(int(r["tickets_30d"]), "int"),
+                Styled(int(r["tickets_prev_30d"]), "int"),
+                Styled(int(r["escalations"]), "int"),
+                _number_or_blank(r["first_response_hours"], "number"),
+                _number_or_blank(r["resolution_hours"], "number"),
+                _number_or_blank(r["first_contact_resolution"], "pct"),
+                _number_or_blank(r["csat"], "pct"),
+                bool(r["spike_then_silence"]),
+            ]
+        )
+    writer.section(Section("Support, last 30 days", rows=rows, header=_SUPPORT_HEADER, empty="(no tickets)"))
+    return writer.plan()
+
+
+def new_accounts_plan(book: BookData, rows: pd.DataFrame) -> tuple[Plan, int]:
+    """Append accounts the Accounts table does not have (``rows``: Accounts input columns, one row per account),
+    each value under its heading; the table grows over them and they take its first row's look (the next refresh
+    writes their formulas and scores). Returns the plan and the rows appended."""
+    place = book.places.get(ACCOUNTS.sheet) or TablePlace.default(ACCOUNTS)
+    plan = Plan()
+    if rows.empty:
+        return plan, 0
+    top = place.last_row + 1
+    for column in rows.columns:
+        if str(column) in place.columns:
+            values = [[_cell_value(v)] for v in rows[column].tolist()]
+            plan.add(Block(ACCOUNTS.sheet, top, place.index(str(column)), values))
+    bottom = top + len(rows) - 1
+    plan.add(
+        ResizeTable(ACCOUNTS.sheet, ACCOUNTS.name, place.completed().ref(bottom), looks_from=ACCOUNTS.first_data_row)
+    )
+    return plan, len(rows)

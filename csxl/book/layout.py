@@ -86,6 +86,7 @@ SHEET_HISTORY = "Health history"
 SHEET_COHORTS = "Cohorts"
 SHEET_DASHBOARD = "Dashboard"
 SHEET_USAGE = "Usage"  # written by `csxl import events` (monthly usage per account), after Cohorts; refresh leaves it
+SHEET_SUPPORT = "Support"  # written by `csxl import tickets` (30-day support figures per account); refresh leaves it
 
 #: Every sheet of a csxl workbook, in tab order.
 #: Currency symbols shown in front of money; any other ISO code is written after the number (``#,##0 "CHF"``).
@@ -321,6 +322,7 @@ _WIDTHS: dict[str, float] = {
     "exec_sponsor": 16,
     "expansion_signals": 22,
     "churn_reason": 16,
+    "domain": 18,
     "comment": 40,
     "nps": 8,
 }
@@ -332,6 +334,7 @@ _ACCOUNT_NOTES: dict[str, str] = {
     "champion": "Name of the champion; blank or 'none' when there is none.",
     "exec_sponsor": "Name of the executive sponsor; blank or 'none' when there is none.",
     "expansion_signals": "Buying signals seen, separated by ';'.",
+    "domain": "Web domain (contoso.com): csxl import matches billing, events, surveys and tickets by it.",
 }
 _SAME_ACCOUNT = "The account's name, exactly as on Accounts."
 _MRR_NOTES: dict[str, str] = {"account": _SAME_ACCOUNT, "month": "Any date inside the month."}

@@ -28,7 +28,8 @@ import numpy as np
 import pandas as pd
 
 from csxl.billing import INTERVAL_MONTHS, SUBSCRIPTION_COLUMNS
-from csxl.cells import BAD, date_from_text, number_from_text, yes_no
+from csxl.cells import BAD, yes_no
+from csxl.data.files import is_blank_text, load_csv, read_date, read_number
 from csxl.errors import FileError, InputError, RowIssue
 
 __all__ = ["HEADINGS", "SubscriptionsRead", "read_subscriptions"]
@@ -178,6 +179,13 @@ def _json_rows(sub: Mapping[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
+def _load(path: Path) -> pd.DataFrame:
+    """A subscriptions file: a Stripe API list (``.json``, ``.jsonl``) or a CSV (every cell as text)."""
+    if path.is_file() and path.suffix.lower() in (".json", ".jsonl", ".ndjson"):
+        return _load_json(path)
+    return load_csv(path)
+
+
 def _load_json(path: Path) -> pd.DataFrame:
     """A Stripe API list of subscriptions (``{"object": "list", "data": [...]}``, a bare list, or one per line)."""
     try:
@@ -197,53 +205,6 @@ def _load_json(path: Path) -> pd.DataFrame:
     return texts
 
 
-def _load(path: Path) -> pd.DataFrame:
-    # deferred: DuckDB is the command line's engine; the Excel runtimes never import files
-    import duckdb
-
-    if not path.is_file():
-        raise FileError(str(path), "no such file")
-    if path.suffix.lower() in (".json", ".jsonl", ".ndjson"):
-        return _load_json(path)
-    try:
-        with duckdb.connect() as con:
-            query = "SELECT * FROM read_csv(?, all_varchar = true, header = true)"
-            return con.execute(query, [str(path)]).df()
-    except duckdb.Error as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise FileError(str(path), f"cannot read it as CSV ({first})") from None
-
-
-def _number(text: Any) -> float | None:
-    if _blank(text):
-        return None
-    try:
-        return float(str(text).strip())
-    except ValueError:
-        parsed = number_from_text(str(text))
-        return parsed if parsed is not None else np.nan
-
-
-def _blank(text: Any) -> bool:
-    return text is None or bool(pd.isna(text)) or not str(text).strip()
-
-
-def _date(text: Any) -> object:
-    """A date cell: a midnight Timestamp, ``None`` when blank, :data:`csxl.cells.BAD` when unreadable."""
-    if _blank(text):
-        return None
-    body = str(text).strip()
-    try:
-        stamp = pd.Timestamp(body)
-    except (ValueError, OverflowError):
-        parsed = date_from_text(body)
-        return pd.Timestamp(parsed) if parsed is not None else BAD
-    if stamp.tzinfo is not None:
-        stamp = stamp.tz_convert("UTC").tz_localize(None)
-    day: pd.Timestamp = stamp.normalize()
-    return day
-
-
 def _cells(raw: pd.DataFrame, columns: dict[str, str], where: str) -> tuple[pd.DataFrame, list[RowIssue]]:
     """Each field converted cell by cell; an unreadable cell is an issue and its row is left out."""
     issues: list[RowIssue] = []
@@ -259,11 +220,11 @@ def _cells(raw: pd.DataFrame, columns: dict[str, str], where: str) -> tuple[pd.D
     for name in HEADINGS:
         values = raw[columns[name]] if name in columns else pd.Series([None] * len(raw), index=raw.index)
         if name in _NUMBERS:
-            converted = values.map(_number)
+            converted = values.map(read_number)
             report(name, converted.isna() & values.notna() & (values.astype(str).str.strip() != ""), "a number")
             out[name] = pd.to_numeric(converted, errors="coerce")
         elif name in _DATES:
-            converted = values.astype(object).map(_date).astype(object)
+            converted = values.astype(object).map(read_date).astype(object)
             failed = converted.map(lambda v: v is BAD)
             report(name, failed, "a date (2026-01-10, or 10 Jan 2026)")
             out[name] = pd.to_datetime(converted.where(~failed, None))
@@ -273,13 +234,13 @@ def _cells(raw: pd.DataFrame, columns: dict[str, str], where: str) -> tuple[pd.D
             out[name] = flags.map(lambda v: v is True)
         elif name == "interval":
             words = values.astype(object).map(
-                lambda v: None if _blank(v) else _INTERVAL_WORDS.get(str(v).strip().lower())
+                lambda v: None if is_blank_text(v) else _INTERVAL_WORDS.get(str(v).strip().lower())
             )
-            given = ~values.astype(object).map(_blank).astype(bool)
+            given = ~values.astype(object).map(is_blank_text).astype(bool)
             report(name, words.isna() & given, f"a billing interval ({', '.join(INTERVAL_MONTHS)})")
             out[name] = words
         else:
-            out[name] = values.astype(object).map(lambda v: None if _blank(v) else str(v).strip())
+            out[name] = values.astype(object).map(lambda v: None if is_blank_text(v) else str(v).strip())
     out = out[~bad]
     return out, issues
 

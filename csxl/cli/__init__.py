@@ -9,28 +9,38 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import os
 import sys
-from collections.abc import Callable, Sequence
-from functools import wraps
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
 import csxl
+from csxl.cli.common import (
+    AS_OF,
+    EXIT_BUG,
+    EXIT_DATA,
+    EXIT_FILE,
+    EXIT_INPUT,
+    PATH,
+    friendly,
+    issues_lines,
+    issues_summary,
+    parse_date,
+    progress,
+)
+from csxl.cli.imports import import_group
+
+# the exit codes are the command line's contract (docs/reading.md); importers of csxl.cli read them here
+__all__ = ["EXIT_BUG", "EXIT_DATA", "EXIT_FILE", "EXIT_INPUT", "cli", "main"]
 from csxl.demo import demo_portfolio
 from csxl.excel.lite import write_lite
 from csxl.excel.xlsm import build_xlsm
 from csxl.plays import PLAYS, render_markdown, render_text
 from csxl.plays.schemas import SCHEMAS
 from csxl.usecases import (
-    EVENT_PRESETS,
     demo_summary,
-    event_mapping,
-    import_billing,
-    import_events,
-    load_mapping,
     new_workbook,
     playbook,
     refresh,
@@ -44,38 +54,6 @@ from csxl.usecases import (
     write_schemas,
 )
 
-F = TypeVar("F", bound=Callable[..., Any])
-
-EXIT_INPUT = 2
-EXIT_FILE = 3
-EXIT_DATA = 4  # refreshed, but some input cells could not be used (`csxl refresh --no-strict` exits 0)
-EXIT_BUG = 70
-
-
-def _friendly(func: F) -> F:
-    """Turn csxl errors into clean messages and exit codes."""
-
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except csxl.FileError as exc:
-            click.echo(f"csxl: {exc}", err=True)
-            sys.exit(EXIT_FILE)
-        except csxl.InputError as exc:
-            click.echo(f"csxl: {exc}", err=True)
-            sys.exit(EXIT_INPUT)
-        except (click.ClickException, click.exceptions.Exit, KeyboardInterrupt):
-            raise
-        except BrokenPipeError:  # `csxl report ... | head`: the reader left; stop quietly
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            sys.exit(0)
-        except Exception as exc:  # a bug: say so plainly, once
-            click.echo(f"csxl: internal error ({type(exc).__name__}: {exc}); please report it", err=True)
-            sys.exit(EXIT_BUG)
-
-    return wrapper  # type: ignore[return-value]
-
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(csxl.__version__, prog_name="csxl")
@@ -83,11 +61,14 @@ def cli() -> None:
     """csxl: customer success in your own spreadsheet."""
 
 
+cli.add_command(import_group)
+
+
 @cli.command()
 @click.option("--accounts", "n_accounts", default=250, show_default=True, type=click.IntRange(1, 1_000_000))
 @click.option("--seed", default=7, show_default=True, type=int)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-@_friendly
+@friendly
 def demo(n_accounts: int, seed: int, as_json: bool) -> None:
     """Score a seeded demo portfolio and print it."""
     summary = demo_summary(n_accounts, seed)
@@ -116,59 +97,16 @@ def demo(n_accounts: int, seed: int, as_json: bool) -> None:
 # Workbook commands
 # --------------------------------------------------------------------------------------------------------------------
 
-_PATH = click.Path(dir_okay=False, path_type=Path)
-
-
-def _date(ctx: click.Context, param: click.Parameter, value: str | None) -> _dt.date | None:
-    if value is None:
-        return None
-    try:
-        return _dt.date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"must be a date YYYY-MM-DD, got {value!r}") from None
-
-
-_AS_OF = click.option("--as-of", callback=_date, help="As-of date YYYY-MM-DD (default: Settings, else today).")
-
-
-def _progress() -> Callable[[str], None] | None:
-    """Progress lines on stderr for a person at a terminal; nothing for cron jobs and pipes."""
-    if not sys.stderr.isatty():
-        return None
-    return lambda message: click.echo(f"csxl: {message} ...", err=True)
-
-
-def _issues_lines(issues: Sequence[csxl.RowIssue]) -> list[str]:
-    return [f"  {issue}" for issue in issues]
-
-
-def _issues_summary(issues: Sequence[csxl.RowIssue]) -> str:
-    """One line: how many input cells csxl could not use and what it did (``3 data issues: 2 cells ignored, ...``)."""
-    kinds = (
-        ("cell ignored", "cell(s) ignored"),
-        ("row left out", "row(s) left out"),
-        ("read as the month before", "MRR amount(s) read as the month before"),
-        ("kept in", "name(s) matching no account"),
-        ("column", "heading(s) not read"),
-        ("unknown for every row", "column(s) missing"),
-    )
-    counts: dict[str, int] = {}
-    for issue in issues:
-        what = next((label for start, label in kinds if issue.effect.startswith(start)), "setting(s) not used")
-        counts[what] = counts.get(what, 0) + 1
-    parts = ", ".join(f"{n} {what}" for what, n in sorted(counts.items(), key=lambda item: -item[1]))
-    return f"{len(issues)} data issue(s) ({parts}); the Dashboard and `csxl validate` list them"
-
 
 @cli.command("new")
-@click.argument("path", type=_PATH)
+@click.argument("path", type=PATH)
 @click.option("--demo", is_flag=True, help="Fill the workbook with a seeded demo portfolio.")
 @click.option("--accounts", "n_accounts", default=250, show_default=True, type=click.IntRange(1, 100_000))
 @click.option("--seed", default=7, show_default=True, type=int)
-@_AS_OF
+@AS_OF
 @click.option("--currency", default="USD", show_default=True, help="ISO currency code for money formats.")
 @click.option("--force", is_flag=True, help="Overwrite an existing file / ignore Excel's lock file.")
-@_friendly
+@friendly
 def new_cmd(
     path: Path, demo: bool, n_accounts: int, seed: int, as_of: _dt.date | None, currency: str, force: bool
 ) -> None:
@@ -188,9 +126,9 @@ def new_cmd(
 
 
 @cli.command("refresh")
-@click.argument("path", type=_PATH)
-@_AS_OF
-@click.option("-o", "--out", type=_PATH, help="Write the refreshed workbook here instead of in place.")
+@click.argument("path", type=PATH)
+@AS_OF
+@click.option("-o", "--out", type=PATH, help="Write the refreshed workbook here instead of in place.")
 @click.option("--force", is_flag=True, help="Write even if Excel's lock file says the workbook is open.")
 @click.option(
     "--strict/--no-strict",
@@ -198,142 +136,24 @@ def new_cmd(
     show_default=True,
     help=f"Exit {EXIT_DATA} when input cells were ignored (the workbook is refreshed either way).",
 )
-@_friendly
+@friendly
 def refresh_cmd(path: Path, as_of: _dt.date | None, out: Path | None, force: bool, strict: bool) -> None:
     """Recompute every csxl-owned sheet and column of the workbook at PATH."""
 
-    result = refresh(path, as_of=as_of, out=out, force=force, progress=_progress())
+    result = refresh(path, as_of=as_of, out=out, force=force, progress=progress())
     click.echo(
         f"csxl: refreshed {result.path} as of {result.as_of:%Y-%m-%d}: {result.scored} of {result.accounts} accounts "
         f"scored, {result.history_rows} history rows"
     )
     if result.issues:
-        click.echo(f"csxl: {_issues_summary(result.issues)}", err=True)
+        click.echo(f"csxl: {issues_summary(result.issues)}", err=True)
         if strict:
             sys.exit(EXIT_DATA)
 
 
-@cli.group("import")
-def import_group() -> None:
-    """Bring in data from the files you already have, then refresh (billing exports so far)."""
-
-
-def _rates(values: Sequence[str]) -> dict[str, float]:
-    out: dict[str, float] = {}
-    for value in values:
-        code, _, rate = value.partition("=")
-        try:
-            number = float(rate)
-        except ValueError:
-            number = float("nan")
-        if len(code.strip()) != 3 or not number > 0 or number == float("inf"):
-            raise click.BadParameter(f"{value!r}: expected CUR=RATE, e.g. EUR=1.08", param_hint="--rate")
-        out[code.strip().upper()] = number
-    return out
-
-
-@import_group.command("billing")
-@click.argument("files", nargs=-1, required=True, type=_PATH)
-@click.option("--book", "book", required=True, type=_PATH, help="The workbook to put the MRR rows in.")
-@click.option("--mapping", type=_PATH, help="JSON file: field -> heading, for headings csxl does not know.")
-@click.option("--rate", "rates", multiple=True, help="CUR=RATE: workbook currency per unit of CUR (repeatable).")
-@_AS_OF
-@click.option("--overwrite", is_flag=True, help="Replace MRR you typed for an imported account and month.")
-@click.option("--force", is_flag=True, help="Write even if Excel's lock file says the workbook is open.")
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-@click.option(
-    "--strict/--no-strict",
-    default=True,
-    show_default=True,
-    help=f"Exit {EXIT_DATA} when rows were rejected (the rest is imported either way).",
-)
-@_friendly
-def import_billing_cmd(
-    files: tuple[Path, ...],
-    book: Path,
-    mapping: Path | None,
-    rates: tuple[str, ...],
-    as_of: _dt.date | None,
-    overwrite: bool,
-    force: bool,
-    as_json: bool,
-    strict: bool,
-) -> None:
-    """Subscription exports (Stripe's, or a generic CSV) -> MRR rows in the workbook at BOOK, then a refresh."""
-
-    report = import_billing(
-        book, files, mapping=load_mapping(mapping) if mapping else None, rates=_rates(rates), as_of=as_of,
-        overwrite=overwrite, force=force,
-    )  # fmt: skip
-    if as_json:
-        click.echo(json.dumps(report.to_dict(), indent=2, default=str))
-    else:
-        read = sum(report.rows_read.values())
-        click.echo(
-            f"csxl: imported {report.rows_used} of {read} subscriptions from {len(report.rows_read)} file(s): "
-            f"{report.mrr_rows} MRR rows for {report.accounts} accounts ({len(report.unmatched)} not on Accounts); "
-            f"{report.appended} rows added, {report.overwritten} months replaced, {len(report.kept)} typed months kept"
-        )
-        for line in _issues_lines([*report.issues, *report.unmatched]):
-            click.echo(line, err=True)
-        for account, month, typed, imported in report.kept[:20]:
-            click.echo(f"  kept {account} {month:%Y-%m}: typed {typed}, imported {imported:g} (--overwrite)", err=True)
-    if report.issues and strict:
-        sys.exit(EXIT_DATA)
-
-
-@import_group.command("events")
-@click.argument("files", nargs=-1, required=True, type=_PATH)
-@click.option("--book", "book", required=True, type=_PATH, help="The workbook to fill.")
-@click.option(
-    "--preset",
-    type=click.Choice(sorted(EVENT_PRESETS)),
-    default="generic",
-    show_default=True,
-    help="Whose export the files are (field names).",
-)
-@click.option("--login", "logins", multiple=True, help="An event name that is a login (repeatable).")
-@click.option("--core", "core", multiple=True, help="An event name that is the core (value) action (repeatable).")
-@click.option("--feature", help="SQL expression naming an event's feature (default: the event name).")
-@_AS_OF
-@click.option("--overwrite", is_flag=True, help="Replace usage values you typed on Accounts.")
-@click.option("--force", is_flag=True, help="Write even if Excel's lock file says the workbook is open.")
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-@_friendly
-def import_events_cmd(
-    files: tuple[Path, ...],
-    book: Path,
-    preset: str,
-    logins: tuple[str, ...],
-    core: tuple[str, ...],
-    feature: str | None,
-    as_of: _dt.date | None,
-    overwrite: bool,
-    force: bool,
-    as_json: bool,
-) -> None:
-    """Product events (CSV, JSON lines or Parquet) -> the Usage sheet and the Accounts usage columns of BOOK."""
-
-    mapping = event_mapping(preset=preset, logins=logins, core=core, feature=feature)
-    report = import_events(book, files, mapping=mapping, as_of=as_of, overwrite=overwrite, force=force)
-    if as_json:
-        click.echo(json.dumps(report.to_dict(), indent=2, default=str))
-        return
-    click.echo(
-        f"csxl: read {report.rows_read} events, kept {report.rows_kept} (duplicates, later than the as-of date or "
-        f"without account, user or time left out); {report.accounts} accounts ({len(report.unmatched)} not on "
-        f"Accounts); {report.usage_rows} Usage rows; {report.written} Accounts cells written, {len(report.kept)} "
-        "typed cells kept"
-    )
-    for line in _issues_lines(report.unmatched):
-        click.echo(line, err=True)
-    for account, column, typed, imported in report.kept[:20]:
-        click.echo(f"  kept {account} {column}: typed {typed}, measured {imported} (--overwrite)", err=True)
-
-
 @cli.command("validate")
-@click.argument("path", type=_PATH)
-@_friendly
+@click.argument("path", type=PATH)
+@friendly
 def validate_cmd(path: Path) -> None:
     """Check every input row of the workbook at PATH; list each problem; exit 2 if there is any."""
 
@@ -342,17 +162,17 @@ def validate_cmd(path: Path) -> None:
         click.echo(f"csxl: {path}: no problems found")
         return
     click.echo(f"csxl: {path}: {len(issues)} problem(s)")
-    for line in _issues_lines(issues):
+    for line in issues_lines(issues):
         click.echo(line)
     sys.exit(EXIT_INPUT)
 
 
 @cli.command("account")
-@click.argument("path", type=_PATH)
+@click.argument("path", type=PATH)
 @click.argument("account")
-@_AS_OF
+@AS_OF
 @click.option("--force", is_flag=True, help="Write even if Excel's lock file says the workbook is open.")
-@_friendly
+@friendly
 def account_cmd(path: Path, account: str, as_of: _dt.date | None, force: bool) -> None:
     """Write (or rewrite) the sheet of one ACCOUNT in the workbook at PATH."""
 
@@ -361,18 +181,18 @@ def account_cmd(path: Path, account: str, as_of: _dt.date | None, force: bool) -
 
 
 @cli.command("report")
-@click.argument("path", type=_PATH)
-@click.option("-o", "--out", type=_PATH, help="Write a standalone report workbook (.xlsx) here.")
+@click.argument("path", type=PATH)
+@click.option("-o", "--out", type=PATH, help="Write a standalone report workbook (.xlsx) here.")
 @click.option("--format", "fmt", type=click.Choice(["md", "json", "text"]), help="Print the report instead.")
-@_AS_OF
-@_friendly
+@AS_OF
+@friendly
 def report_cmd(path: Path, out: Path | None, fmt: str | None, as_of: _dt.date | None) -> None:
     """A report of the workbook at PATH: dashboard, cohorts, at-risk accounts with reasons, account breakdowns."""
 
     if out is None and fmt is None:
         raise click.UsageError("give -o OUT.xlsx or --format md|json|text")
     if out is not None:
-        target = write_report(path, out, as_of=as_of, progress=_progress())
+        target = write_report(path, out, as_of=as_of, progress=progress())
         click.echo(f"csxl: wrote {target}")
     if fmt is not None:
         click.echo(report_text(path, fmt, as_of=as_of), nl=False)
@@ -380,7 +200,7 @@ def report_cmd(path: Path, out: Path | None, fmt: str | None, as_of: _dt.date | 
 
 @cli.command("lite")
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
-@_friendly
+@friendly
 def lite_cmd(directory: Path) -> None:
     """Write main.py and requirements.txt for the xlwings Lite editor into DIRECTORY."""
 
@@ -403,7 +223,7 @@ def _play_command(name: str) -> click.Command:
 
     play = PLAYS[name]
 
-    @_friendly
+    @friendly
     def run(book: Path, as_of: _dt.date | None, as_json: bool, as_md: bool, write: bool, **kwargs: Any) -> None:
 
         if as_json and as_md:
@@ -424,9 +244,9 @@ def _play_command(name: str) -> click.Command:
     if play.needs_account:
         params.append(click.Argument(["account"]))
     params += [
-        click.Option(["--book", "book"], type=_PATH, required=True, help="The csxl workbook (.xlsx)."),
+        click.Option(["--book", "book"], type=PATH, required=True, help="The csxl workbook (.xlsx)."),
         click.Option(
-            ["--as-of", "as_of"], callback=_date, help="As-of date YYYY-MM-DD (default: Settings, else today)."
+            ["--as-of", "as_of"], callback=parse_date, help="As-of date YYYY-MM-DD (default: Settings, else today)."
         ),
         click.Option(["--json", "as_json"], is_flag=True, help="Print the result as JSON (schema: csxl schema)."),
         click.Option(["--md", "as_md"], is_flag=True, help="Print the result as Markdown."),
@@ -451,7 +271,7 @@ def _add_plays() -> None:
 @cli.command("schema")
 @click.argument("command", required=False)
 @click.option("--write", "folder", type=click.Path(file_okay=False, path_type=Path), help="Write every schema here.")
-@_friendly
+@friendly
 def schema_cmd(command: str | None, folder: Path | None) -> None:
     """Print the JSON schema of COMMAND's --json output, or write all of them (--write DIR)."""
 
@@ -465,10 +285,10 @@ def schema_cmd(command: str | None, folder: Path | None) -> None:
 
 
 @cli.command("playbook")
-@click.option("--book", "book", type=_PATH, required=True, help="The csxl workbook (.xlsx).")
-@_AS_OF
+@click.option("--book", "book", type=PATH, required=True, help="The csxl workbook (.xlsx).")
+@AS_OF
 @click.option("--json", "as_json", is_flag=True, default=True, help="Print the JSON document (the default).")
-@_friendly
+@friendly
 def playbook_cmd(book: Path, as_of: _dt.date | None, as_json: bool) -> None:
     """The spec's playbook JSON document (onboarding, churn prevention, satisfaction, health scoring, support).
 
@@ -479,11 +299,11 @@ def playbook_cmd(book: Path, as_of: _dt.date | None, as_json: bool) -> None:
 
 
 @cli.command("surveys")
-@click.option("--book", "book", type=_PATH, required=True, help="The csxl workbook (.xlsx).")
-@_AS_OF
+@click.option("--book", "book", type=PATH, required=True, help="The csxl workbook (.xlsx).")
+@AS_OF
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("--md", "as_md", is_flag=True, help="Print the result as Markdown.")
-@_friendly
+@friendly
 def surveys_cmd(book: Path, as_of: _dt.date | None, as_json: bool, as_md: bool) -> None:
     """NPS / CSAT / CES report with follow-up routing (detractors within 24 h ...) and churn reasons."""
 
@@ -499,7 +319,7 @@ def surveys_cmd(book: Path, as_of: _dt.date | None, as_json: bool, as_md: bool) 
 @click.option("--segment", help="Customer segment (enterprise, mid-market, smb, self-serve).")
 @click.option("--vip", is_flag=True, help="The customer carries the VIP tag.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-@_friendly
+@friendly
 def support_cmd(text: str, segment: str | None, vip: bool, as_json: bool) -> None:
     """Priority (P1-P4), SLA targets and routing of a support ticket from its TEXT."""
 

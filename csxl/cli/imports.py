@@ -1,0 +1,256 @@
+"""``csxl import KIND FILE... --book PATH``: data a founder already has, into the workbook, then a refresh."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import click
+
+from csxl.cli.common import AS_OF, EXIT_DATA, PATH, friendly, issues_lines
+from csxl.importing import (
+    EVENT_PRESETS,
+    event_mapping,
+    import_accounts,
+    import_billing,
+    import_events,
+    import_surveys,
+    import_tickets,
+    load_mapping,
+)
+
+__all__ = ["import_group"]
+
+
+@click.group("import")
+def import_group() -> None:
+    """Bring in data from the files you already have, then refresh (billing exports so far)."""
+
+
+def _rates(values: Sequence[str]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for value in values:
+        code, _, rate = value.partition("=")
+        try:
+            number = float(rate)
+        except ValueError:
+            number = float("nan")
+        if len(code.strip()) != 3 or not number > 0 or number == float("inf"):
+            raise click.BadParameter(f"{value!r}: expected CUR=RATE, e.g. EUR=1.08", param_hint="--rate")
+        out[code.strip().upper()] = number
+    return out
+
+
+@import_group.command("billing")
+@click.argument("files", nargs=-1, required=True, type=PATH)
+@click.option("--book", "book", required=True, type=PATH, help="The workbook to put the MRR rows in.")
+@click.option("--mapping", type=PATH, help="JSON file: field -> heading, for headings csxl does not know.")
+@click.option("--rate", "rates", multiple=True, help="CUR=RATE: workbook currency per unit of CUR (repeatable).")
+@AS_OF
+@click.option("--overwrite", is_flag=True, help="Replace MRR you typed for an imported account and month.")
+@click.option("--force", is_flag=True, help="Write even if Excel's lock file says the workbook is open.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option(
+    "--strict/--no-strict",
+    default=True,
+    show_default=True,
+    help=f"Exit {EXIT_DATA} when rows were rejected (the rest is imported either way).",
+)
+@friendly
+def import_billing_cmd(
+    files: tuple[Path, ...],
+    book: Path,
+    mapping: Path | None,
+    rates: tuple[str, ...],
+    as_of: _dt.date | None,
+    overwrite: bool,
+    force: bool,
+    as_json: bool,
+    strict: bool,
+) -> None:
+    """Subscription exports (Stripe's, or a generic CSV) -> MRR rows in the workbook at BOOK, then a refresh."""
+
+    report = import_billing(
+        book, files, mapping=load_mapping(mapping) if mapping else None, rates=_rates(rates), as_of=as_of,
+        overwrite=overwrite, force=force,
+    )  # fmt: skip
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=2, default=str))
+    else:
+        read = sum(report.rows_read.values())
+        click.echo(
+            f"csxl: imported {report.rows_used} of {read} subscriptions from {len(report.rows_read)} file(s): "
+            f"{report.mrr_rows} MRR rows for {report.accounts} accounts ({len(report.unmatched)} not on Accounts); "
+            f"{report.appended} rows added, {report.overwritten} months replaced, {len(report.kept)} typed months kept"
+        )
+        for line in issues_lines([*report.issues, *report.unmatched]):
+            click.echo(line, err=True)
+        for account, month, typed, imported in report.kept[:20]:
+            click.echo(f"  kept {account} {month:%Y-%m}: typed {typed}, imported {imported:g} (--overwrite)", err=True)
+    if report.issues and strict:
+        sys.exit(EXIT_DATA)
+
+
+@import_group.command("events")
+@click.argument("files", nargs=-1, required=True, type=PATH)
+@click.option("--book", "book", required=True, type=PATH, help="The workbook to fill.")
+@click.option(
+    "--preset",
+    type=click.Choice(sorted(EVENT_PRESETS)),
+    default="generic",
+    show_default=True,
+    help="Whose export the files are (field names).",
+)
+@click.option("--login", "logins", multiple=True, help="An event name that is a login (repeatable).")
+@click.option("--core", "core", multiple=True, help="An event name that is the core (value) action (repeatable).")
+@click.option("--feature", help="SQL expression naming an event's feature (default: the event name).")
+@AS_OF
+@click.option("--overwrite", is_flag=True, help="Replace usage values you typed on Accounts.")
+@click.option("--force", is_flag=True, help="Write even if Excel's lock file says the workbook is open.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@friendly
+def import_events_cmd(
+    files: tuple[Path, ...],
+    book: Path,
+    preset: str,
+    logins: tuple[str, ...],
+    core: tuple[str, ...],
+    feature: str | None,
+    as_of: _dt.date | None,
+    overwrite: bool,
+    force: bool,
+    as_json: bool,
+) -> None:
+    """Product events (CSV, JSON lines or Parquet) -> the Usage sheet and the Accounts usage columns of BOOK."""
+
+    mapping = event_mapping(preset=preset, logins=logins, core=core, feature=feature)
+    report = import_events(book, files, mapping=mapping, as_of=as_of, overwrite=overwrite, force=force)
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=2, default=str))
+        return
+    click.echo(
+        f"csxl: read {report.rows_read} events, kept {report.rows_kept} (duplicates, later than the as-of date or "
+        f"without account, user or time left out); {report.accounts} accounts ({len(report.unmatched)} not on "
+        f"Accounts); {report.usage_rows} Usage rows; {report.written} Accounts cells written, {len(report.kept)} "
+        "typed cells kept"
+    )
+    for line in issues_lines(report.unmatched):
+        click.echo(line, err=True)
+    for account, column, typed, imported in report.kept[:20]:
+        click.echo(f"  kept {account} {column}: typed {typed}, measured {imported} (--overwrite)", err=True)
+
+
+@import_group.command("surveys")
+@click.argument("files", nargs=-1, required=True, type=PATH)
+@click.option("--book", "book", required=True, type=PATH, help="The workbook to add the answers to.")
+@click.option("--kind", type=click.Choice(["nps", "csat", "ces"]), help="The survey, for files that name it nowhere.")
+@AS_OF
+@click.option("--force", is_flag=True, help="Write even if Excel's lock file says the workbook is open.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option(
+    "--strict/--no-strict",
+    default=True,
+    show_default=True,
+    help=f"Exit {EXIT_DATA} when rows were rejected (the rest is imported either way).",
+)
+@friendly
+def import_surveys_cmd(
+    files: tuple[Path, ...],
+    book: Path,
+    kind: str | None,
+    as_of: _dt.date | None,
+    force: bool,
+    as_json: bool,
+    strict: bool,
+) -> None:
+    """Survey answers (NPS, CSAT, CES; by account or e-mail) -> new rows of the Surveys table of BOOK."""
+
+    report = import_surveys(book, files, kind=kind, as_of=as_of, force=force)
+    if as_json:
+        data = {
+            "kind": "surveys", "rows_read": report.rows_read, "rows_used": report.rows_used,
+            "rejected": [{"file": i.sheet, "line": i.row, "column": i.column, "value": i.value, "rule": i.rule}
+                         for i in report.issues],
+            "unmatched": [{"account": i.value, "rule": i.rule} for i in report.unmatched],
+            "appended": report.appended, "already_there": report.already,
+        }  # fmt: skip
+        click.echo(json.dumps(data, indent=2, default=str))
+    else:
+        read = sum(report.rows_read.values())
+        click.echo(
+            f"csxl: imported {report.rows_used} of {read} answers: {report.appended} added to Surveys, "
+            f"{report.already} already there, {len(report.unmatched)} for accounts not on Accounts"
+        )
+        for line in issues_lines([*report.issues, *report.unmatched]):
+            click.echo(line, err=True)
+    if report.issues and strict:
+        sys.exit(EXIT_DATA)
+
+
+@import_group.command("tickets")
+@click.argument("files", nargs=-1, required=True, type=PATH)
+@click.option("--book", "book", required=True, type=PATH, help="The workbook to fill.")
+@AS_OF
+@click.option("--overwrite", is_flag=True, help="Replace ticket counts you typed on Accounts.")
+@click.option("--force", is_flag=True, help="Write even if Excel's lock file says the workbook is open.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@friendly
+def import_tickets_cmd(
+    files: tuple[Path, ...], book: Path, as_of: _dt.date | None, overwrite: bool, force: bool, as_json: bool
+) -> None:
+    """Help-desk exports (Zendesk tickets, Intercom conversations) -> the Support sheet and Accounts ticket counts."""
+
+    report = import_tickets(book, files, as_of=as_of, overwrite=overwrite, force=force)
+    if as_json:
+        data = {
+            "kind": "tickets", "rows_read": report.rows_read, "rows_used": report.rows_used,
+            "accounts": report.accounts, "unmatched": [{"account": i.value, "rule": i.rule} for i in report.unmatched],
+            "cells_written": report.written,
+            "kept": [{"account": a, "column": c, "typed": t, "imported": v} for a, c, t, v in report.kept],
+        }  # fmt: skip
+        click.echo(json.dumps(data, indent=2, default=str))
+        return
+    click.echo(
+        f"csxl: read {report.rows_read} tickets, used {report.rows_used} (later than the as-of date, or without an "
+        f"organisation or a creation date, left out); {report.accounts} accounts ({len(report.unmatched)} not on "
+        f"Accounts); {report.written} ticket counts written, {len(report.kept)} typed counts kept"
+    )
+    for line in issues_lines(report.unmatched):
+        click.echo(line, err=True)
+
+
+@import_group.command("accounts")
+@click.argument("files", nargs=-1, required=True, type=PATH)
+@click.option("--book", "book", required=True, type=PATH, help="The workbook to add the accounts to.")
+@AS_OF
+@click.option("--overwrite", is_flag=True, help="Replace values you typed on Accounts with the CRM's.")
+@click.option("--force", is_flag=True, help="Write even if Excel's lock file says the workbook is open.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@friendly
+def import_accounts_cmd(
+    files: tuple[Path, ...], book: Path, as_of: _dt.date | None, overwrite: bool, force: bool, as_json: bool
+) -> None:
+    """CRM exports (HubSpot companies, Salesforce accounts) -> Accounts rows of BOOK: customers added or filled in."""
+
+    report = import_accounts(book, files, as_of=as_of, overwrite=overwrite, force=force)
+    if as_json:
+        data = {
+            "kind": "accounts", "rows_read": report.rows_read, "skipped_not_customers": report.skipped,
+            "rejected": [{"file": i.sheet, "line": i.row, "column": i.column, "value": i.value, "rule": i.rule,
+                          "effect": i.effect} for i in report.issues],
+            "added": report.added, "matched": report.matched, "matched_by_domain": report.matched_by_domain,
+            "cells_written": report.written,
+            "kept": [{"account": a, "column": c, "typed": t, "imported": v} for a, c, t, v in report.kept],
+        }  # fmt: skip
+        click.echo(json.dumps(data, indent=2, default=str))
+        return
+    click.echo(
+        f"csxl: read {sum(report.rows_read.values())} CRM rows ({report.skipped} not customers, skipped): "
+        f"{report.added} accounts added, {report.matched} matched ({report.matched_by_domain} by domain), "
+        f"{report.written} cells filled, {len(report.kept)} typed cells kept"
+    )
+    for line in issues_lines(report.issues):
+        click.echo(line, err=True)

@@ -1,0 +1,429 @@
+"""The import use cases (``csxl import KIND``): files -> the data edge -> the pure rules -> a Plan -> the workbook,
+then a refresh, each under the workbook's lock as one turn (a refresh or another import waits).
+
+Beside :mod:`csxl.usecases` on the same floor; the command line calls both.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from csxl.billing import BillingRules, subscriptions_to_mrr
+from csxl.book import layout
+from csxl.book.imports import (
+    accounts_import_plan,
+    mrr_import_plan,
+    new_accounts_plan,
+    support_sheet_plan,
+    surveys_import_plan,
+    usage_sheet_plan,
+)
+from csxl.book.read import BookData, read_book
+from csxl.book.refresh import RefreshResult, refresh
+from csxl.book.safety import workbook_lock
+from csxl.book.xlsx import apply_plan
+from csxl.cells import company_key, domain_key, domain_label
+from csxl.data.crm import read_crm
+from csxl.data.events import PRESETS, EventMapping, read_usage
+from csxl.data.subscriptions import read_subscriptions
+from csxl.data.surveys import read_surveys
+from csxl.data.tickets import read_tickets
+from csxl.errors import FileError, InputError, RowIssue
+from csxl.tables import match_accounts
+from csxl.usage import account_usage_columns
+
+__all__ = [
+    "EVENT_PRESETS",
+    "AccountsImport",
+    "EventsReport",
+    "ImportReport",
+    "SurveysImport",
+    "TicketsImport",
+    "event_mapping",
+    "import_accounts",
+    "import_billing",
+    "import_events",
+    "import_surveys",
+    "import_tickets",
+    "load_mapping",
+    "resolve_accounts",
+]
+
+
+def resolve_accounts(values: Sequence[Any], book: BookData, what: str) -> tuple[dict[Any, str], list[RowIssue]]:
+    """Each imported account value -> the Accounts name it means, and one issue per value that names no account.
+
+    A domain, URL or e-mail address is matched to the Accounts ``Domain`` column first, else by its name part; any
+    other value by name (exactly, else ignoring case, spacing, punctuation and one legal-form word). A value that
+    matches nothing keeps its own spelling (it is reported with the closest Accounts name)."""
+    accounts = book.tables[layout.SHEET_ACCOUNTS]
+    by_domain: dict[str, str] = {}
+    if "domain" in accounts.columns:
+        for name, domain in zip(accounts["account"], accounts["domain"], strict=True):
+            key = domain_key(domain) if isinstance(domain, str) else None
+            if key and isinstance(name, str):
+                by_domain.setdefault(key, name)
+    out: dict[Any, str] = {}
+    rest: list[Any] = []
+    named: list[str] = []
+    for value in dict.fromkeys(values):
+        key = domain_key(value) if isinstance(value, str) and ("." in value or "@" in value) else None
+        if key is not None and key in by_domain:
+            out[value] = by_domain[key]
+        else:
+            rest.append(value)
+            named.append(domain_label(key) if key is not None else str(value))
+    spelled, issues = match_accounts(pd.DataFrame({"account": named}), accounts["account"], what)
+    for value, name, spelling in zip(rest, named, spelled["account"], strict=True):
+        out[value] = str(spelling) if spelling != name else str(value)
+    # an issue names the value as imported (tailspin.io), not the name part it was matched by
+    return out, [replace(i, value=rest[i.row] if 0 <= i.row < len(rest) else i.value) for i in issues]
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """What ``csxl import`` did: rows read per file and used, every rejected cell, accounts matched and not (with the
+    closest Accounts name), the rows it wrote, the typed values it kept, and the refresh after it."""
+
+    kind: str
+    rows_read: dict[str, int]
+    rows_used: int
+    issues: tuple[RowIssue, ...]
+    accounts: int
+    unmatched: tuple[RowIssue, ...]
+    mrr_rows: int
+    appended: int
+    overwritten: int
+    kept: tuple[tuple[str, _dt.date, Any, float], ...]
+    refreshed: RefreshResult | None
+
+    def to_dict(self) -> dict[str, Any]:
+        def issue(i: RowIssue) -> dict[str, Any]:
+            return {"file": i.sheet, "line": i.row, "column": i.column, "value": i.value, "rule": i.rule,
+                    "effect": i.effect}  # fmt: skip
+
+        return {
+            "kind": self.kind,
+            "rows_read": self.rows_read,
+            "rows_used": self.rows_used,
+            "rejected": [issue(i) for i in self.issues],
+            "accounts": self.accounts,
+            "unmatched": [{"account": i.value, "rule": i.rule} for i in self.unmatched],
+            "mrr_rows": self.mrr_rows,
+            "appended": self.appended,
+            "overwritten": self.overwritten,
+            "kept": [{"account": a, "month": m.isoformat(), "typed": t, "imported": v} for a, m, t, v in self.kept],
+            "refreshed_as_of": self.refreshed.as_of.isoformat() if self.refreshed else None,
+        }
+
+
+def load_mapping(path: str | Path) -> dict[str, str]:
+    """A column mapping file (JSON object: field -> the file's heading) for ``csxl import --mapping``."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise FileError(str(path), f"cannot read the mapping ({exc.strerror or exc})") from None
+    except ValueError as exc:
+        raise InputError("mapping", str(path), f"a JSON object of field -> heading ({exc})") from None
+    if not isinstance(data, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in data.items()):
+        raise InputError("mapping", str(path), "a JSON object of field -> heading, both text")
+    return dict(data)
+
+
+def import_billing(
+    path: str | Path,
+    files: Sequence[str | Path],
+    *,
+    mapping: Mapping[str, str] | None = None,
+    rates: Mapping[str, float] | None = None,
+    as_of: _dt.date | None = None,
+    overwrite: bool = False,
+    force: bool = False,
+) -> ImportReport:
+    """``csxl import billing``: subscription exports -> MRR rows in the workbook (:mod:`csxl.billing` rules; a typed
+    month kept unless ``overwrite``), then a refresh. Read, write and refresh hold the workbook's lock as one turn."""
+    with workbook_lock(path):
+        book = read_book(path)
+        settings = book.settings
+        when = as_of or settings.as_of or _dt.date.today()
+        read = read_subscriptions(files, mapping=mapping, currency=settings.currency)
+        rules = BillingRules(currency=settings.currency, rates=dict(rates or {}))
+        rows = subscriptions_to_mrr(read.frame, when, rules)
+        spelling, unmatched = resolve_accounts(list(rows["account"]), book, "billing")
+        rows["account"] = rows["account"].map(spelling)
+        written = mrr_import_plan(book, rows, overwrite=overwrite)
+        apply_plan(path, written.plan, force=force, currency=settings.currency)
+        refreshed = refresh(path, as_of=as_of, force=force)
+    return ImportReport(
+        kind="billing",
+        rows_read=read.rows_read,
+        rows_used=read.rows_used,
+        issues=tuple(read.issues),
+        accounts=len(spelling),
+        unmatched=tuple(unmatched),
+        mrr_rows=len(rows),
+        appended=written.appended,
+        overwritten=written.overwritten,
+        kept=tuple(written.kept),
+        refreshed=refreshed,
+    )
+
+
+#: The export layouts ``csxl import events --preset`` knows.
+EVENT_PRESETS: tuple[str, ...] = tuple(PRESETS)
+
+
+def event_mapping(
+    *, preset: str = "generic", logins: Sequence[str] = (), core: Sequence[str] = (), feature: str | None = None
+) -> EventMapping:
+    """The events mapping from command-line choices (the default login names when none are given)."""
+    given: dict[str, Any] = {"preset": preset, "core": tuple(core), "feature": feature}
+    if logins:
+        given["logins"] = tuple(logins)
+    return EventMapping(**given)
+
+
+@dataclass(frozen=True)
+class EventsReport:
+    """What ``csxl import events`` did: events read and kept, accounts matched and not, Accounts cells written and
+    typed cells kept, Usage rows, the refresh after it."""
+
+    rows_read: int
+    rows_kept: int
+    accounts: int
+    unmatched: tuple[RowIssue, ...]
+    usage_rows: int
+    written: int
+    kept: tuple[tuple[str, str, Any, Any], ...]
+    missing_columns: tuple[str, ...]
+    refreshed: RefreshResult | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": "events",
+            "rows_read": self.rows_read,
+            "rows_kept": self.rows_kept,
+            "accounts": self.accounts,
+            "unmatched": [{"account": i.value, "rule": i.rule} for i in self.unmatched],
+            "usage_rows": self.usage_rows,
+            "cells_written": self.written,
+            "kept": [{"account": a, "column": c, "typed": t, "imported": v} for a, c, t, v in self.kept],
+            "missing_columns": list(self.missing_columns),
+            "refreshed_as_of": self.refreshed.as_of.isoformat() if self.refreshed else None,
+        }
+
+
+def import_events(
+    path: str | Path,
+    files: Sequence[str | Path],
+    *,
+    mapping: EventMapping | None = None,
+    as_of: _dt.date | None = None,
+    overwrite: bool = False,
+    force: bool = False,
+) -> EventsReport:
+    """``csxl import events``: product events -> the Usage sheet and the Accounts usage columns (a typed cell kept
+    unless ``overwrite``), then a refresh; under the workbook's lock as one turn."""
+    with workbook_lock(path):
+        book = read_book(path)
+        when = as_of or book.settings.as_of or _dt.date.today()
+        usage = read_usage(files, mapping or EventMapping(), when)
+        columns = account_usage_columns(usage.signals)
+        spelling, unmatched = resolve_accounts(list(columns.index), book, "events")
+        known = set(book.tables[layout.SHEET_ACCOUNTS]["account"].astype(str))
+        columns.index = pd.Index([spelling[name] for name in columns.index])
+        written = accounts_import_plan(book, columns[columns.index.isin(known)], overwrite=overwrite)
+        monthly = usage.monthly.assign(account=usage.monthly["account"].map(spelling))
+        sources = ", ".join(Path(f).name for f in files)
+        written.plan.ops.extend(usage_sheet_plan(monthly, as_of=when, source=sources).ops)
+        apply_plan(path, written.plan, force=force, currency=book.settings.currency)
+        refreshed = refresh(path, as_of=as_of, force=force)
+    return EventsReport(
+        rows_read=usage.rows_read,
+        rows_kept=usage.rows_kept,
+        accounts=len(spelling),
+        unmatched=tuple(unmatched),
+        usage_rows=len(monthly),
+        written=written.written,
+        kept=tuple(written.kept),
+        missing_columns=written.missing_columns,
+        refreshed=refreshed,
+    )
+
+
+@dataclass(frozen=True)
+class SurveysImport:
+    """What ``csxl import surveys`` did: answers read and used, every rejected cell, answers whose account is not on
+    Accounts (kept in the survey totals), rows appended and answers already in the table."""
+
+    rows_read: dict[str, int]
+    rows_used: int
+    issues: tuple[RowIssue, ...]
+    unmatched: tuple[RowIssue, ...]
+    appended: int
+    already: int
+    refreshed: RefreshResult | None
+
+
+def import_surveys(
+    path: str | Path,
+    files: Sequence[str | Path],
+    *,
+    kind: str | None = None,
+    as_of: _dt.date | None = None,
+    force: bool = False,
+) -> SurveysImport:
+    """``csxl import surveys``: NPS / CSAT / CES answers -> new Surveys rows (names spelled as on Accounts; an answer
+    already there is not added twice), then a refresh; under the workbook's lock as one turn."""
+    with workbook_lock(path):
+        book = read_book(path)
+        read = read_surveys(files, kind=kind)
+        answers = read.frame.reset_index(drop=True)
+        spelling, unmatched = resolve_accounts(list(answers["account"]), book, "surveys")
+        plan, appended, already = surveys_import_plan(book, answers.assign(account=answers["account"].map(spelling)))
+        apply_plan(path, plan, force=force, currency=book.settings.currency)
+        refreshed = refresh(path, as_of=as_of, force=force)
+    return SurveysImport(
+        rows_read=read.rows_read,
+        rows_used=len(answers),
+        issues=tuple(read.issues),
+        unmatched=tuple(unmatched),
+        appended=appended,
+        already=already,
+        refreshed=refreshed,
+    )
+
+
+@dataclass(frozen=True)
+class TicketsImport:
+    """What ``csxl import tickets`` did: tickets read and used, accounts (and those not on Accounts), Accounts cells
+    written and typed cells kept, the refresh after it."""
+
+    rows_read: int
+    rows_used: int
+    accounts: int
+    unmatched: tuple[RowIssue, ...]
+    written: int
+    kept: tuple[tuple[str, str, Any, Any], ...]
+    refreshed: RefreshResult | None
+
+
+def import_tickets(
+    path: str | Path,
+    files: Sequence[str | Path],
+    *,
+    as_of: _dt.date | None = None,
+    overwrite: bool = False,
+    force: bool = False,
+) -> TicketsImport:
+    """``csxl import tickets``: help-desk exports -> the Support sheet and Accounts ``support_tickets_30d`` (a typed
+    count kept unless ``overwrite``), then a refresh; under the workbook's lock as one turn."""
+    with workbook_lock(path):
+        book = read_book(path)
+        when = as_of or book.settings.as_of or _dt.date.today()
+        read = read_tickets(files, when)
+        figures = read.figures
+        spelling, unmatched = resolve_accounts(figures["account"].astype(str).tolist(), book, "tickets")
+        figures = figures.assign(account=figures["account"].astype(str).map(spelling))
+        known = set(book.tables[layout.SHEET_ACCOUNTS]["account"].astype(str))
+        counts = figures[figures["account"].isin(known)].set_index("account")[["tickets_30d"]]
+        written = accounts_import_plan(
+            book, counts.rename(columns={"tickets_30d": "support_tickets_30d"}), overwrite=overwrite
+        )
+        sources = ", ".join(Path(f).name for f in files)
+        written.plan.ops.extend(support_sheet_plan(figures, as_of=when, source=sources).ops)
+        apply_plan(path, written.plan, force=force, currency=book.settings.currency)
+        refreshed = refresh(path, as_of=as_of, force=force)
+    return TicketsImport(
+        rows_read=read.rows_read,
+        rows_used=read.rows_used,
+        accounts=len(spelling),
+        unmatched=tuple(unmatched),
+        written=written.written,
+        kept=tuple(written.kept),
+        refreshed=refreshed,
+    )
+
+
+@dataclass(frozen=True)
+class AccountsImport:
+    """What ``csxl import accounts`` did: rows read, skipped (not customers) and rejected cells; accounts added,
+    existing accounts matched (by domain, else by name) with the cells filled and the typed cells kept."""
+
+    rows_read: dict[str, int]
+    skipped: int
+    issues: tuple[RowIssue, ...]
+    added: int
+    matched: int
+    matched_by_domain: int
+    written: int
+    kept: tuple[tuple[str, str, Any, Any], ...]
+    refreshed: RefreshResult | None
+
+
+def _existing(book: BookData, crm: pd.DataFrame) -> tuple[list[str | None], int]:
+    """The Accounts name each CRM row is (matched by domain, else by name key), ``None`` for a new account."""
+    accounts = book.tables[layout.SHEET_ACCOUNTS]
+    names = [str(n) for n in accounts["account"] if isinstance(n, str)]
+    by_key: dict[str, list[str]] = {}
+    for name in names:
+        by_key.setdefault(company_key(name), []).append(name)
+    by_domain: dict[str, str] = {}
+    if "domain" in accounts.columns:
+        for name, domain in zip(accounts["account"], accounts["domain"], strict=True):
+            key = domain_key(domain) if isinstance(domain, str) else None
+            if key and isinstance(name, str):
+                by_domain.setdefault(key, name)
+    found: list[str | None] = []
+    by_domain_count = 0
+    for name, domain in zip(crm["account"], crm["domain"], strict=True):
+        key = domain_key(domain) if isinstance(domain, str) else None
+        if key is not None and key in by_domain:
+            found.append(by_domain[key])
+            by_domain_count += 1
+            continue
+        hits = [str(name)] if str(name) in names else by_key.get(company_key(str(name)), [])
+        found.append(hits[0] if len(hits) == 1 else None)
+    return found, by_domain_count
+
+
+def import_accounts(
+    path: str | Path,
+    files: Sequence[str | Path],
+    *,
+    as_of: _dt.date | None = None,
+    overwrite: bool = False,
+    force: bool = False,
+) -> AccountsImport:
+    """``csxl import accounts``: CRM exports -> Accounts: new customers appended, existing ones (matched by domain,
+    else by name) get their blank cells filled (typed cells kept unless ``overwrite``), then a refresh."""
+    with workbook_lock(path):
+        book = read_book(path)
+        read = read_crm(files)
+        crm = read.frame.reset_index(drop=True)
+        found, by_domain = _existing(book, crm)
+        known = crm[[f is not None for f in found]].copy()
+        known.index = pd.Index([f for f in found if f is not None])
+        written = accounts_import_plan(book, known.drop(columns=["account"]), overwrite=overwrite)
+        added_plan, added = new_accounts_plan(book, crm[[f is None for f in found]])
+        written.plan.ops.extend(added_plan.ops)
+        apply_plan(path, written.plan, force=force, currency=book.settings.currency)
+        refreshed = refresh(path, as_of=as_of, force=force)
+    return AccountsImport(
+        rows_read=read.rows_read,
+        skipped=read.skipped,
+        issues=tuple(read.issues),
+        added=added,
+        matched=len(known),
+        matched_by_domain=by_domain,
+        written=written.written,
+        kept=tuple(written.kept),
+        refreshed=refreshed,
+    )
