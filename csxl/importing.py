@@ -25,6 +25,7 @@ from csxl.book.imports import (
     surveys_import_plan,
     usage_sheet_plan,
 )
+from csxl.book.plan import Plan
 from csxl.book.read import BookData, read_book
 from csxl.book.refresh import RefreshResult, refresh
 from csxl.book.safety import workbook_lock
@@ -55,6 +56,14 @@ __all__ = [
     "load_mapping",
     "resolve_accounts",
 ]
+
+
+def _write_and_refresh(
+    path: str | Path, plan: Plan, book: BookData, *, as_of: _dt.date | None, force: bool
+) -> RefreshResult:
+    """The import's writes into the workbook (atomic), then the refresh every import ends with."""
+    apply_plan(path, plan, force=force, currency=book.settings.currency)
+    return refresh(path, as_of=as_of, force=force)
 
 
 def resolve_accounts(values: Sequence[Any], book: BookData, what: str) -> tuple[dict[Any, str], list[RowIssue]]:
@@ -159,8 +168,7 @@ def import_billing(
         spelling, unmatched = resolve_accounts(list(rows["account"]), book, "billing")
         rows["account"] = rows["account"].map(spelling)
         written = mrr_import_plan(book, rows, overwrite=overwrite)
-        apply_plan(path, written.plan, force=force, currency=settings.currency)
-        refreshed = refresh(path, as_of=as_of, force=force)
+        refreshed = _write_and_refresh(path, written.plan, book, as_of=as_of, force=force)
     return ImportReport(
         kind="billing",
         rows_read=read.rows_read,
@@ -243,8 +251,7 @@ def import_events(
         monthly = usage.monthly.assign(account=usage.monthly["account"].map(spelling))
         sources = ", ".join(Path(f).name for f in files)
         written.plan.ops.extend(usage_sheet_plan(monthly, as_of=when, source=sources).ops)
-        apply_plan(path, written.plan, force=force, currency=book.settings.currency)
-        refreshed = refresh(path, as_of=as_of, force=force)
+        refreshed = _write_and_refresh(path, written.plan, book, as_of=as_of, force=force)
     return EventsReport(
         rows_read=usage.rows_read,
         rows_kept=usage.rows_kept,
@@ -288,8 +295,7 @@ def import_surveys(
         answers = read.frame.reset_index(drop=True)
         spelling, unmatched = resolve_accounts(list(answers["account"]), book, "surveys")
         plan, appended, already = surveys_import_plan(book, answers.assign(account=answers["account"].map(spelling)))
-        apply_plan(path, plan, force=force, currency=book.settings.currency)
-        refreshed = refresh(path, as_of=as_of, force=force)
+        refreshed = _write_and_refresh(path, plan, book, as_of=as_of, force=force)
     return SurveysImport(
         rows_read=read.rows_read,
         rows_used=len(answers),
@@ -339,8 +345,7 @@ def import_tickets(
         )
         sources = ", ".join(Path(f).name for f in files)
         written.plan.ops.extend(support_sheet_plan(figures, as_of=when, source=sources).ops)
-        apply_plan(path, written.plan, force=force, currency=book.settings.currency)
-        refreshed = refresh(path, as_of=as_of, force=force)
+        refreshed = _write_and_refresh(path, written.plan, book, as_of=as_of, force=force)
     return TicketsImport(
         rows_read=read.rows_read,
         rows_used=read.rows_used,
@@ -414,8 +419,7 @@ def import_accounts(
         written = accounts_import_plan(book, known.drop(columns=["account"]), overwrite=overwrite)
         added_plan, added = new_accounts_plan(book, crm[[f is None for f in found]])
         written.plan.ops.extend(added_plan.ops)
-        apply_plan(path, written.plan, force=force, currency=book.settings.currency)
-        refreshed = refresh(path, as_of=as_of, force=force)
+        refreshed = _write_and_refresh(path, written.plan, book, as_of=as_of, force=force)
     return AccountsImport(
         rows_read=read.rows_read,
         skipped=read.skipped,

@@ -20,7 +20,16 @@ from ooxml import problems
 
 from csxl.book.read import read_book
 from csxl.cli import cli
-from csxl.data.events import MONTHLY_SQL, SIGNALS_SQL, EventMapping, normalised_sql, read_usage, spark_sql
+from csxl.data.events import (
+    FEATURE_DAYS_SQL,
+    MONTHLY_SQL,
+    SIGNALS_SQL,
+    USER_DAYS_SQL,
+    EventMapping,
+    normalised_sql,
+    read_usage,
+    spark_sql,
+)
 from csxl.usage import account_usage_columns
 
 AS_OF = dt.date(2026, 10, 28)
@@ -143,6 +152,8 @@ def test_the_same_sql_on_spark_gives_the_same_usage(events: Path) -> None:
     raw = spark.read.csv(str(events), header=True)  # type: ignore[attr-defined]
     raw.createOrReplaceTempView("raw")
     spark.sql(spark_sql(normalised_sql("raw", MAPPING, AS_OF), AS_OF)).createOrReplaceTempView("events")  # type: ignore[attr-defined]
+    for name, query in (("user_days", USER_DAYS_SQL), ("feature_days", FEATURE_DAYS_SQL)):
+        spark.sql(spark_sql(query, AS_OF)).createOrReplaceTempView(name)  # type: ignore[attr-defined]
     duck = read_usage([events], MAPPING, AS_OF)
     for query, expected in ((MONTHLY_SQL, duck.monthly), (SIGNALS_SQL, duck.signals)):
         got = spark.sql(spark_sql(query, AS_OF)).toPandas()  # type: ignore[attr-defined]

@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
@@ -23,6 +24,27 @@ from csxl.importing import (
 )
 
 __all__ = ["import_group"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _writes(book_help: str, overwrite_help: str | None) -> Callable[[F], F]:
+    """The options every import shares: the workbook, the as-of date, --overwrite (when it can replace typed
+    values), --force and --json."""
+
+    def decorate(func: F) -> F:
+        options = [
+            click.option("--book", "book", required=True, type=PATH, help=book_help),
+            AS_OF,
+            *([click.option("--overwrite", is_flag=True, help=overwrite_help)] if overwrite_help else []),
+            click.option("--force", is_flag=True, help="Write even if Excel's lock file says the workbook is open."),
+            click.option("--json", "as_json", is_flag=True, help="Print the report as JSON."),
+        ]
+        for option in reversed(options):
+            func = option(func)
+        return func
+
+    return decorate
 
 
 @click.group("import")
@@ -46,13 +68,9 @@ def _rates(values: Sequence[str]) -> dict[str, float]:
 
 @import_group.command("billing")
 @click.argument("files", nargs=-1, required=True, type=PATH)
-@click.option("--book", "book", required=True, type=PATH, help="The workbook to put the MRR rows in.")
+@_writes("The workbook to put the MRR rows in.", "Replace MRR you typed for an imported account and month.")
 @click.option("--mapping", type=PATH, help="JSON file: field -> heading, for headings csxl does not know.")
 @click.option("--rate", "rates", multiple=True, help="CUR=RATE: workbook currency per unit of CUR (repeatable).")
-@AS_OF
-@click.option("--overwrite", is_flag=True, help="Replace MRR you typed for an imported account and month.")
-@click.option("--force", is_flag=True, help="Write even if Excel's lock file says the workbook is open.")
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option(
     "--strict/--no-strict",
     default=True,
@@ -96,7 +114,7 @@ def import_billing_cmd(
 
 @import_group.command("events")
 @click.argument("files", nargs=-1, required=True, type=PATH)
-@click.option("--book", "book", required=True, type=PATH, help="The workbook to fill.")
+@_writes("The workbook to fill.", "Replace usage values you typed on Accounts.")
 @click.option(
     "--preset",
     type=click.Choice(sorted(EVENT_PRESETS)),
@@ -107,10 +125,6 @@ def import_billing_cmd(
 @click.option("--login", "logins", multiple=True, help="An event name that is a login (repeatable).")
 @click.option("--core", "core", multiple=True, help="An event name that is the core (value) action (repeatable).")
 @click.option("--feature", help="SQL expression naming an event's feature (default: the event name).")
-@AS_OF
-@click.option("--overwrite", is_flag=True, help="Replace usage values you typed on Accounts.")
-@click.option("--force", is_flag=True, help="Write even if Excel's lock file says the workbook is open.")
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @friendly
 def import_events_cmd(
     files: tuple[Path, ...],
@@ -145,11 +159,8 @@ def import_events_cmd(
 
 @import_group.command("surveys")
 @click.argument("files", nargs=-1, required=True, type=PATH)
-@click.option("--book", "book", required=True, type=PATH, help="The workbook to add the answers to.")
+@_writes("The workbook to add the answers to.", None)
 @click.option("--kind", type=click.Choice(["nps", "csat", "ces"]), help="The survey, for files that name it nowhere.")
-@AS_OF
-@click.option("--force", is_flag=True, help="Write even if Excel's lock file says the workbook is open.")
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option(
     "--strict/--no-strict",
     default=True,
@@ -192,11 +203,7 @@ def import_surveys_cmd(
 
 @import_group.command("tickets")
 @click.argument("files", nargs=-1, required=True, type=PATH)
-@click.option("--book", "book", required=True, type=PATH, help="The workbook to fill.")
-@AS_OF
-@click.option("--overwrite", is_flag=True, help="Replace ticket counts you typed on Accounts.")
-@click.option("--force", is_flag=True, help="Write even if Excel's lock file says the workbook is open.")
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@_writes("The workbook to fill.", "Replace ticket counts you typed on Accounts.")
 @friendly
 def import_tickets_cmd(
     files: tuple[Path, ...], book: Path, as_of: _dt.date | None, overwrite: bool, force: bool, as_json: bool
@@ -224,11 +231,7 @@ def import_tickets_cmd(
 
 @import_group.command("accounts")
 @click.argument("files", nargs=-1, required=True, type=PATH)
-@click.option("--book", "book", required=True, type=PATH, help="The workbook to add the accounts to.")
-@AS_OF
-@click.option("--overwrite", is_flag=True, help="Replace values you typed on Accounts with the CRM's.")
-@click.option("--force", is_flag=True, help="Write even if Excel's lock file says the workbook is open.")
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@_writes("The workbook to add the accounts to.", "Replace values you typed on Accounts with the CRM's.")
 @friendly
 def import_accounts_cmd(
     files: tuple[Path, ...], book: Path, as_of: _dt.date | None, overwrite: bool, force: bool, as_json: bool

@@ -5,10 +5,11 @@ timestamp, an optional de-duplication id and optional properties. :data:`PRESETS
 Mixpanel, Amplitude and PostHog exports; an :class:`EventMapping` says which events are logins, which are the core
 (value) action and where a feature's name is.
 
-The aggregation is two SQL queries over one normalised view ``events(account, user_id, ts, event, feature, dedup)``:
-:data:`MONTHLY_SQL` (one row per account and month) and :data:`SIGNALS_SQL` (the Accounts signals as of a date,
-over the 28 days before it and the 28 before those). They are written in DuckDB's dialect and transpiled by SQLGlot
-for Spark (:func:`spark_sql`); a test runs both engines on the same events and compares every number. Literals
+The aggregation is SQL over one normalised view ``events`` (:func:`normalised_sql`): two compact tables
+(:data:`USER_DAYS_SQL`: events per account, user and day; :data:`FEATURE_DAYS_SQL`: features used per account and
+day), then :data:`MONTHLY_SQL` (one row per account and month) and :data:`SIGNALS_SQL` (the Accounts signals as of a
+date, over the 28 days before it and the 28 before those). They are written in DuckDB's dialect and transpiled by
+SQLGlot for Spark (:func:`spark_sql`); a test runs both engines on the same events and compares every number. Literals
 are whole numbers: ``/`` divides as doubles in both engines (a ``28.0`` is a DECIMAL in Spark and rounds).
 
 Rules (documented in docs/import.md): an event with a de-duplication id seen before counts once (the earliest);
@@ -19,6 +20,7 @@ the average daily active users over the month's days up to the as-of date divide
 from __future__ import annotations
 
 import datetime as _dt
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,9 +32,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from csxl.errors import FileError, InputError
 
 __all__ = [
+    "FEATURE_DAYS_SQL",
     "MONTHLY_SQL",
     "PRESETS",
     "SIGNALS_SQL",
+    "USER_DAYS_SQL",
     "EventMapping",
     "UsageRead",
     "file_source",
@@ -124,8 +128,8 @@ def _names(values: Sequence[str]) -> str:
 
 def normalised_sql(source: str, mapping: EventMapping, as_of: _dt.date) -> str:
     """The SELECT that reads the raw events of ``source`` (a FROM item: DuckDB's ``read_csv_auto([...])``, or a table
-    or view on another engine) into ``account, user_id, ts, event, feature, dedup, is_login, is_core``: one row per
-    event kept (de-duplicated, up to the end of the as-of day)."""
+    or view on another engine) into ``account, user_id, day, month, feature, is_login, is_core``: one row per event
+    kept (de-duplicated, up to the end of the as-of day), only what the aggregates read."""
     if mapping.preset not in PRESETS:
         raise InputError("preset", mapping.preset, f"one of {', '.join(PRESETS)}")
     p = PRESETS[mapping.preset]
@@ -142,72 +146,85 @@ def normalised_sql(source: str, mapping: EventMapping, as_of: _dt.date) -> str:
             SELECT * FROM raw
             WHERE account IS NOT NULL AND user_id IS NOT NULL AND ts IS NOT NULL AND ts < CAST({end} AS TIMESTAMP)
               AND event NOT IN {_names(mapping.ignored)}
-            QUALIFY dedup IS NULL OR row_number() OVER (PARTITION BY dedup ORDER BY ts, user_id) = 1
+        ),
+        repeated AS (  -- hashes of ids seen more than once: few, so the exact de-duplication below stays small
+            SELECT hash(dedup) AS h FROM kept WHERE dedup IS NOT NULL GROUP BY 1 HAVING count(*) > 1
+        ),
+        unique_events AS (
+            SELECT account, user_id, ts, event, feature FROM kept
+            WHERE dedup IS NULL OR hash(dedup) NOT IN (SELECT h FROM repeated)
+            UNION ALL
+            -- one row per repeated id: the earliest
+            SELECT arg_min(account, ts), arg_min(user_id, ts), min(ts), arg_min(event, ts), arg_min(feature, ts)
+            FROM kept WHERE hash(dedup) IN (SELECT h FROM repeated) GROUP BY dedup
         )
-        SELECT account, user_id, ts, event, feature, dedup,
+        SELECT account, user_id, CAST(ts AS DATE) AS day, CAST(date_trunc('month', ts) AS DATE) AS month, feature,
                event IN {_names(mapping.logins)} AS is_login, event IN {_names(mapping.core)} AS is_core
-        FROM kept
+        FROM unique_events
     """
 
 
-#: One row per account and month from the view ``events`` (with ``as_of`` bound as a DATE parameter ``$as_of``).
+#: The events per account, user and day (from the view ``events``): what every usage figure is built from.
+USER_DAYS_SQL = """
+SELECT account, user_id, day, month, count(*) AS events,
+       sum(CASE WHEN is_login THEN 1 ELSE 0 END) AS logins,
+       sum(CASE WHEN is_core THEN 1 ELSE 0 END) AS core_actions
+FROM events GROUP BY 1, 2, 3, 4
+"""
+
+#: The features used per account and day (from the view ``events``).
+FEATURE_DAYS_SQL = """
+SELECT DISTINCT account, day, month, feature FROM events WHERE feature IS NOT NULL
+"""
+
+#: One row per account and month from ``user_days`` and ``feature_days`` (``$as_of`` a DATE). The sum of daily active
+#: users over a month is the number of (user, day) rows in it.
 MONTHLY_SQL = """
-WITH days AS (
-    SELECT account, date_trunc('month', ts) AS month, CAST(ts AS DATE) AS day, count(DISTINCT user_id) AS dau
-    FROM events GROUP BY 1, 2, 3
+WITH months AS (
+    SELECT account, month, count(DISTINCT user_id) AS active_users, count(*) AS user_days,
+           sum(logins) AS logins, sum(core_actions) AS core_actions
+    FROM user_days GROUP BY 1, 2
 ),
-months AS (
-    SELECT account, date_trunc('month', ts) AS month,
-           count(DISTINCT user_id) AS active_users,
-           sum(CASE WHEN is_login THEN 1 ELSE 0 END) AS logins,
-           sum(CASE WHEN is_core THEN 1 ELSE 0 END) AS core_actions,
-           count(DISTINCT feature) AS features_used
-    FROM events GROUP BY 1, 2
-),
+features AS (SELECT account, month, count(DISTINCT feature) AS features_used FROM feature_days GROUP BY 1, 2),
 spans AS (
     SELECT month,
-           CAST(least(date_diff('day', CAST(month AS DATE), CAST(month + INTERVAL 1 MONTH AS DATE)),
-                      date_diff('day', CAST(month AS DATE), CAST($as_of AS DATE)) + 1) AS DOUBLE) AS days
-    FROM (SELECT DISTINCT month FROM months)
+           CAST(least(date_diff('day', month, CAST(month + INTERVAL 1 MONTH AS DATE)),
+                      date_diff('day', month, CAST($as_of AS DATE)) + 1) AS DOUBLE) AS days
+    FROM (SELECT DISTINCT month FROM months) AS m
 )
-SELECT m.account, CAST(m.month AS DATE) AS month, m.active_users,
-       sum(d.dau) / s.days / m.active_users AS dau_mau,
+SELECT m.account, m.month, m.active_users, m.user_days / s.days / m.active_users AS dau_mau,
        m.logins, m.logins / m.active_users / (s.days / 7) AS logins_per_user_week,
-       m.core_actions / (s.days / 7) AS core_actions_per_week, m.features_used
+       m.core_actions / (s.days / 7) AS core_actions_per_week, coalesce(f.features_used, 0) AS features_used
 FROM months m JOIN spans s ON s.month = m.month
-JOIN days d ON d.account = m.account AND d.month = m.month
-GROUP BY m.account, m.month, m.active_users, m.logins, m.core_actions, m.features_used, s.days
-ORDER BY m.account, month
+LEFT JOIN features f ON f.account = m.account AND f.month = m.month
+ORDER BY m.account, m.month
 """
 
 #: The Accounts signals of each account as of ``$as_of``: the 28 days up to it, against the 28 days before those.
 SIGNALS_SQL = """
-WITH marked AS (
-    SELECT *, date_diff('day', CAST(ts AS DATE), CAST($as_of AS DATE)) AS age FROM events
+WITH aged AS (
+    SELECT *, date_diff('day', day, CAST($as_of AS DATE)) AS age FROM user_days
 ),
 now AS (
-    SELECT account, count(DISTINCT user_id) AS seats_active,
-           count(DISTINCT CAST(ts AS DATE) || '/' || user_id) AS user_days,
-           sum(CASE WHEN is_login THEN 1 ELSE 0 END) AS logins,
-           sum(CASE WHEN is_core THEN 1 ELSE 0 END) AS core_actions,
-           count(DISTINCT feature) AS features_adopted
-    FROM marked WHERE age BETWEEN 0 AND 27 GROUP BY 1
+    SELECT account, count(DISTINCT user_id) AS seats_active, count(*) AS user_days, sum(logins) AS logins,
+           sum(core_actions) AS core_actions
+    FROM aged WHERE age BETWEEN 0 AND 27 GROUP BY 1
 ),
 before AS (
-    SELECT account, count(DISTINCT CAST(ts AS DATE) || '/' || user_id) AS user_days,
-           sum(CASE WHEN is_login THEN 1 ELSE 0 END) AS logins,
-           sum(CASE WHEN is_core THEN 1 ELSE 0 END) AS core_actions
-    FROM marked WHERE age BETWEEN 28 AND 55 GROUP BY 1
+    SELECT account, count(*) AS user_days, sum(logins) AS logins, sum(core_actions) AS core_actions
+    FROM aged WHERE age BETWEEN 28 AND 55 GROUP BY 1
 ),
-last_login AS (
-    SELECT account, min(age) AS days_since_login FROM marked WHERE is_login AND age >= 0 GROUP BY 1
+features AS (
+    SELECT account, count(DISTINCT feature) AS features_adopted FROM feature_days
+    WHERE date_diff('day', day, CAST($as_of AS DATE)) BETWEEN 0 AND 27 GROUP BY 1
 ),
-accounts AS (SELECT DISTINCT account FROM marked WHERE age >= 0)
+last_login AS (SELECT account, min(age) AS days_since_login FROM aged WHERE logins > 0 AND age >= 0 GROUP BY 1),
+accounts AS (SELECT DISTINCT account FROM aged WHERE age >= 0)
 SELECT a.account,
        n.user_days / 28 / n.seats_active AS dau_mau,
        n.logins / 4 / n.seats_active AS logins_per_week,
        l.days_since_login,
-       n.features_adopted,
+       coalesce(f.features_adopted, 0) AS features_adopted,
        n.core_actions / 4 AS core_actions_weekly,
        n.seats_active,
        CASE WHEN b.user_days > 0 THEN coalesce(n.user_days, 0) / CAST(b.user_days AS DOUBLE) - 1 END AS usage_change,
@@ -217,6 +234,7 @@ SELECT a.account,
 FROM accounts a
 LEFT JOIN now n ON n.account = a.account
 LEFT JOIN before b ON b.account = a.account
+LEFT JOIN features f ON f.account = a.account
 LEFT JOIN last_login l ON l.account = a.account
 ORDER BY a.account
 """
@@ -236,16 +254,27 @@ def spark_sql(query: str, as_of: _dt.date) -> str:
     return str(sqlglot.transpile(bound, read="duckdb", write="spark")[0])
 
 
-def _connect(paths: Sequence[Path], mapping: EventMapping, as_of: _dt.date) -> Any:
+def _connect(paths: Sequence[Path], mapping: EventMapping, as_of: _dt.date, folder: Path) -> Any:
+    """A DuckDB database in ``folder`` (a file, so its tables can leave memory) with the view ``events`` over the
+    files and the tables ``user_days`` and ``feature_days`` made from it (one pass each over the Parquet)."""
     # deferred: DuckDB is the command line's engine
     import duckdb
 
     missing = [p for p in paths if not p.exists()]
     if missing:
         raise FileError(str(missing[0]), "no such file")
-    con = duckdb.connect()
+    con = duckdb.connect(str(folder / "events.duckdb"))
     try:
+        con.execute("SET preserve_insertion_order = false")  # the aggregates order their own output
+        # out of core beyond 3 GB: a laptop imports years of events without running out of memory
+        con.execute("SET memory_limit = '3GB'")
+        con.execute(f"SET temp_directory = {_quote(str(folder))}")
         con.execute(f"CREATE TEMP VIEW events AS {normalised_sql(file_source(paths), mapping, as_of)}")
+        con.execute(f"CREATE TABLE user_days AS {USER_DAYS_SQL}")
+        con.execute(f"CREATE TABLE feature_days AS {FEATURE_DAYS_SQL}")
+    except duckdb.OutOfMemoryException:
+        con.close()
+        raise FileError(str(paths[0]), "too many events for this machine's memory and temp folder") from None
     except duckdb.Error as exc:
         con.close()
         first = str(exc).strip().splitlines()[0]
@@ -264,9 +293,13 @@ class UsageRead:
 
 
 def read_usage(paths: Sequence[str | Path], mapping: EventMapping, as_of: _dt.date) -> UsageRead:
-    """:data:`MONTHLY_SQL` and :data:`SIGNALS_SQL` on DuckDB over the event files (one connection, one view)."""
+    """:data:`MONTHLY_SQL` and :data:`SIGNALS_SQL` on DuckDB over the event files (one database in a temporary
+    folder, removed afterwards; the events de-duplicated once)."""
     files = [Path(p) for p in paths]
-    with _connect(files, mapping, as_of) as con:
+    with (
+        tempfile.TemporaryDirectory(prefix="csxl-events-") as folder,
+        _connect(files, mapping, as_of, Path(folder)) as con,
+    ):
         monthly: pd.DataFrame = con.execute(MONTHLY_SQL, {"as_of": as_of}).df()
         signals: pd.DataFrame = con.execute(SIGNALS_SQL, {"as_of": as_of}).df()
         read = int(con.execute(f"SELECT count(*) FROM {file_source(files)}").fetchone()[0])
