@@ -19,7 +19,16 @@ from typing import Any
 
 import pandas as pd
 
-from csxl.book.layout import ACCOUNTS, MRR, SHEET_COHORTS, SHEET_SUPPORT, SHEET_USAGE, SURVEYS, TablePlace
+from csxl.book.layout import (
+    ACCOUNTS,
+    MRR,
+    SHEET_COHORTS,
+    SHEET_SUPPORT,
+    SHEET_USAGE,
+    SURVEYS,
+    TablePlace,
+    column_letter,
+)
 from csxl.book.plan import Block, Cell, Clear, Plan, ResizeTable
 from csxl.book.read import BookData
 from csxl.book.render import SheetWriter, Styled
@@ -153,10 +162,15 @@ _USAGE_HEADER = (
 )  # fmt: skip
 
 
+def _widths(header: tuple[str, ...]) -> dict[str, float]:
+    """Column widths that hold each heading on one line (the account column wider, for names)."""
+    return {column_letter(i): max(12.0, len(text) + 2.0) for i, text in enumerate(header, start=1)} | {"A": 28.0}
+
+
 def usage_sheet_plan(monthly: pd.DataFrame, *, as_of: _dt.date, source: str) -> Plan:
     """The Usage sheet: one row per account and month (:data:`csxl.data.events.MONTHLY_SQL`), rewritten whole by each
     events import."""
-    writer = SheetWriter(SHEET_USAGE, after=SHEET_COHORTS, widths={"A": 28.0, "B": 12.0, **{c: 14.0 for c in "CDEFGH"}})
+    writer = SheetWriter(SHEET_USAGE, after=SHEET_COHORTS, widths=_widths(_USAGE_HEADER))
     writer.title(
         "Usage",
         f"Monthly product usage per account from {source}, as of {as_of.isoformat()} (csxl import events). The "
@@ -235,7 +249,7 @@ def _number_or_blank(value: Any, style: str) -> Any:
 def support_sheet_plan(figures: pd.DataFrame, *, as_of: _dt.date, source: str) -> Plan:
     """The Support sheet: per account the 30-day support figures (:data:`csxl.data.tickets.SUPPORT_SQL`) beside the
     spec's targets; rewritten whole by each tickets import."""
-    writer = SheetWriter(SHEET_SUPPORT, after=SHEET_USAGE, widths={"A": 28.0, **{c: 14.0 for c in "BCDEFGHI"}})
+    writer = SheetWriter(SHEET_SUPPORT, after=SHEET_USAGE, widths=_widths(_SUPPORT_HEADER))
     writer.title(
         "Support",
         f"Tickets per account from {source}, the 30 days to {as_of.isoformat()} against the 30 before (csxl import "

@@ -52,6 +52,11 @@ def import_group() -> None:
     """Bring in data from the files you already have, then refresh (billing exports so far)."""
 
 
+def _short(value: object) -> str:
+    """A value for a one-line message: numbers to four significant digits."""
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
 def _rates(values: Sequence[str]) -> dict[str, float]:
     out: dict[str, float] = {}
     for value in values:
@@ -154,7 +159,9 @@ def import_events_cmd(
     for line in issues_lines(report.unmatched):
         click.echo(line, err=True)
     for account, column, typed, imported in report.kept[:20]:
-        click.echo(f"  kept {account} {column}: typed {typed}, measured {imported} (--overwrite)", err=True)
+        click.echo(
+            f"  kept {account} {column}: typed {_short(typed)}, measured {_short(imported)} (--overwrite)", err=True
+        )
 
 
 @import_group.command("surveys")
