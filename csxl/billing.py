@@ -41,6 +41,7 @@ __all__ = [
     "INTERVAL_MONTHS",
     "SUBSCRIPTION_COLUMNS",
     "BillingRules",
+    "explain_mrr",
     "monthly_value",
     "subscription_months",
     "subscriptions_to_mrr",
@@ -162,30 +163,74 @@ def _month_start(index: Months) -> pd.DatetimeIndex:
     return cast(pd.DatetimeIndex, pd.DatetimeIndex(stamps))
 
 
+def _check_rates(subs: pd.DataFrame, rules: BillingRules) -> None:
+    own = subs["currency"].astype(str).str.upper()
+    unknown = sorted(set(own[own != rules.currency.upper()]) - {k.upper() for k in rules.rates})
+    if unknown:
+        raise InputError("currency", ", ".join(unknown), f"a rate to {rules.currency} on Settings (none given)")
+
+
+def _per_month(subs: pd.DataFrame, as_of: _dt.date, rules: BillingRules) -> pd.DataFrame:
+    """One row per subscription and month it counts in: ``subscription_id, account, month, mrr`` (the value at that
+    month end: discounted while the discount applies), in subscription then month order."""
+    _check_rates(subs, rules)
+    spans = subscription_months(subs, as_of, rules)
+    n = (spans["last"] - spans["first"] + 1).astype("int64").to_numpy()
+    rows = np.repeat(np.arange(len(spans)), n)
+    offsets = np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n)
+    months = _month_start(spans["first"].to_numpy()[rows] + offsets)
+    month_end = months + pd.offsets.MonthEnd(0)
+    until = pd.DatetimeIndex(spans["discount_until"].to_numpy()[rows])
+    ended = np.asarray(until.notna() & (until <= month_end), dtype=bool)  # the discount is over by this month's end
+    mrr = np.where(ended, spans["full"].to_numpy()[rows], spans["mrr"].to_numpy()[rows])
+    out: pd.DataFrame = pd.DataFrame(
+        {
+            "subscription_id": spans["subscription_id"].to_numpy()[rows],
+            "account": spans["account"].to_numpy()[rows],
+            "month": months.to_numpy(),
+            "mrr": mrr,
+        }
+    )
+    return out
+
+
 def subscriptions_to_mrr(subs: pd.DataFrame, as_of: _dt.date, rules: BillingRules | None = None) -> pd.DataFrame:
     """MRR rows (``account, month, mrr``; month = the 1st) from a subscriptions table, every month up to ``as_of``'s,
     sorted by account and month: the sum over the account's subscriptions active at each month end.
 
     Raises :class:`InputError` when a subscription's currency has no rate (naming the currencies)."""
-    rules = rules or BillingRules()
-    own = subs["currency"].astype(str).str.upper()
-    unknown = sorted(set(own[own != rules.currency.upper()]) - {k.upper() for k in rules.rates})
-    if unknown:
-        raise InputError("currency", ", ".join(unknown), f"a rate to {rules.currency} on Settings (none given)")
-    spans = subscription_months(subs, as_of, rules)
-    if spans.empty:
-        empty: dict[str, Any] = {"account": [], "month": pd.Series([], dtype="datetime64[ns]"), "mrr": []}
-        return cast(pd.DataFrame, pd.DataFrame(empty).astype({"account": object, "mrr": float}))
-    n = (spans["last"] - spans["first"] + 1).astype("int64").to_numpy()
-    rows = np.repeat(np.arange(len(spans)), n)
-    offsets = np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n)
-    month_index = spans["first"].to_numpy()[rows] + offsets
-    months = _month_start(month_index)
-    month_end = months + pd.offsets.MonthEnd(0)
-    until = pd.DatetimeIndex(spans["discount_until"].to_numpy()[rows])
-    ended = np.asarray(until.notna() & (until <= month_end), dtype=bool)  # the discount is over by this month's end
-    mrr = np.where(ended, spans["full"].to_numpy()[rows], spans["mrr"].to_numpy()[rows])
-    exploded = pd.DataFrame({"account": spans["account"].to_numpy()[rows], "month": months.to_numpy(), "mrr": mrr})
+    exploded = _per_month(subs, as_of, rules or BillingRules())
     exploded = exploded[exploded["mrr"] > 0]
     grouped = exploded.groupby(["account", "month"], sort=True, as_index=False)["mrr"].sum()
+    if grouped.empty:
+        empty: dict[str, Any] = {"account": [], "month": pd.Series([], dtype="datetime64[ns]"), "mrr": []}
+        return cast(pd.DataFrame, pd.DataFrame(empty).astype({"account": object, "mrr": float}))
     return cast(pd.DataFrame, grouped)
+
+
+def explain_mrr(subs: pd.DataFrame, as_of: _dt.date, rules: BillingRules | None = None) -> pd.DataFrame:
+    """Which subscription moved each account's MRR, and why: ``account, month, subscription_id, change, reason``,
+    one row per change (sorted by account, month, subscription). ``reason``: ``started`` (its first month end, a
+    trial over), ``discount ended``, ``ended`` (the month after its last month end, when that month is not after
+    ``as_of``'s). Summed by account and month, the changes are each month's MRR minus the month before's."""
+    rules = rules or BillingRules()
+    per = _per_month(subs, as_of, rules)
+    if per.empty:
+        return cast(pd.DataFrame, pd.DataFrame(columns=["account", "month", "subscription_id", "change", "reason"]))
+    same = per["subscription_id"].eq(per["subscription_id"].shift())
+    step = per["mrr"] - per["mrr"].shift(fill_value=0.0)
+    first = ~same
+    rows = [
+        per[first].assign(change=per["mrr"][first], reason="started"),
+        per[same & (step.abs() > 1e-9)].assign(change=step[same & (step.abs() > 1e-9)], reason="discount ended"),
+    ]
+    last = ~per["subscription_id"].eq(per["subscription_id"].shift(-1))
+    ends = per[last].copy()
+    ends["month"] = ends["month"] + pd.offsets.MonthBegin(1)
+    as_of_month = pd.Timestamp(as_of).to_period("M").to_timestamp()
+    ends = ends[ends["month"] <= as_of_month]
+    rows.append(ends.assign(change=-ends["mrr"], reason="ended"))
+    out = pd.concat(rows, ignore_index=True)
+    out = out[out["change"].abs() > 1e-9]
+    out = out.sort_values(["account", "month", "subscription_id"], kind="stable").reset_index(drop=True)
+    return cast(pd.DataFrame, out[["account", "month", "subscription_id", "change", "reason"]])

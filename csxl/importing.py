@@ -15,10 +15,11 @@ from typing import Any
 
 import pandas as pd
 
-from csxl.billing import BillingRules, subscriptions_to_mrr
+from csxl.billing import BillingRules, explain_mrr, subscriptions_to_mrr
 from csxl.book import layout
 from csxl.book.imports import (
     accounts_import_plan,
+    billing_sheet_plan,
     mrr_import_plan,
     new_accounts_plan,
     support_sheet_plan,
@@ -168,6 +169,12 @@ def import_billing(
         spelling, unmatched = resolve_accounts(list(rows["account"]), book, "billing")
         rows["account"] = rows["account"].map(spelling)
         written = mrr_import_plan(book, rows, overwrite=overwrite)
+        explained = explain_mrr(read.frame, when, rules)
+        explained["account"] = explained["account"].map(spelling)
+        sources = ", ".join(Path(f).name for f in files)
+        written.plan.ops.extend(
+            billing_sheet_plan(explained, as_of=when, source=sources, currency=settings.currency).ops
+        )
         refreshed = _write_and_refresh(path, written.plan, book, as_of=as_of, force=force)
     return ImportReport(
         kind="billing",

@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from csxl.billing import SUBSCRIPTION_COLUMNS, BillingRules, subscriptions_to_mrr
+from csxl.billing import SUBSCRIPTION_COLUMNS, BillingRules, explain_mrr, subscriptions_to_mrr
 from csxl.errors import InputError
 
 AS_OF = dt.date(2026, 6, 15)
@@ -150,3 +150,51 @@ def test_many_subscriptions_in_one_call_match_one_at_a_time() -> None:
         for key, value in _mrr(sub).items():
             apart[key] = round(apart.get(key, 0.0) + value, 9)
     assert together == pytest.approx(apart, abs=1e-6)
+
+
+def test_each_movement_is_explained_by_its_subscription() -> None:
+    # two subscriptions: 100 from January (50 % off until 20 March), 50 from March ended on 2 May
+    subs = pd.DataFrame(
+        [
+            _sub(percent_off=50.0, discount_end="2026-03-20"),
+            _sub(subscription_id="sub_2", amount=50.0, started_at="2026-03-01", canceled_at="2026-05-02"),
+        ],
+        columns=list(SUBSCRIPTION_COLUMNS),
+    )
+    why = explain_mrr(subs, AS_OF)
+    got = [(f"{r.month:%Y-%m}", r.subscription_id, round(float(r.change), 9), r.reason) for r in why.itertuples()]
+    assert got == [
+        ("2026-01", "sub_1", 50.0, "started"),  # 100 at half price
+        ("2026-03", "sub_1", 50.0, "discount ended"),  # 100 from the March month end
+        ("2026-03", "sub_2", 50.0, "started"),
+        ("2026-05", "sub_2", -50.0, "ended"),  # active at the April month end, not at May's
+    ]
+
+
+def test_explanations_add_up_to_every_months_movement() -> None:
+    """Property over 200 varied subscriptions: per account and month, the explained changes sum to the MRR of the
+    month minus the month before (0 before the first and after the last), to 1e-6."""
+    import random
+
+    rng = random.Random(11)
+    rows = [
+        _sub(
+            subscription_id=f"s{i}", account=f"A{i % 23}", amount=float(rng.choice([20, 99, 1200])),
+            interval=rng.choice(["month", "year"]),
+            started_at=f"2025-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
+            canceled_at=rng.choice([None, f"2026-{rng.randint(1, 6):02d}-10"]),
+            percent_off=rng.choice([None, 20.0]), discount_end=rng.choice([None, "2026-02-15"]),
+            trial_end=rng.choice([None, "2025-12-20"]),
+        )
+        for i in range(200)
+    ]  # fmt: skip
+    subs = pd.DataFrame(rows, columns=list(SUBSCRIPTION_COLUMNS))
+    mrr = subscriptions_to_mrr(subs, AS_OF).set_index(["account", "month"])["mrr"]
+    why = explain_mrr(subs, AS_OF).groupby(["account", "month"])["change"].sum()
+    months = pd.date_range("2025-01-01", "2026-06-01", freq="MS")
+    for account in sorted({r["account"] for r in rows}):
+        before = 0.0
+        for month in months:
+            now = float(mrr.get((account, month), 0.0))
+            assert float(why.get((account, month), 0.0)) == pytest.approx(now - before, abs=1e-6), (account, month)
+            before = now

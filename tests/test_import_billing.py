@@ -122,6 +122,12 @@ def test_csxl_import_billing_adds_months_keeps_typed_ones_and_refreshes(tmp_path
         assert after[key] == typed[key]
     assert read_book(book).tables["MRR"].shape[0] == sum(len(v) for v in typed.values()) + 3
     assert problems(book) == []  # the written workbook is valid ECMA-376
+    # the MRR explained sheet names the subscription behind each movement: Newco's sub_b started in August
+    import openpyxl
+
+    ws = openpyxl.load_workbook(book)["MRR explained"]
+    lines = [[c.value for c in row[:5]] for row in ws.iter_rows(min_row=1)]
+    assert ["Newco GmbH", "2026-08", "sub_b", 200, "started"] in lines
 
     run = CliRunner().invoke(
         cli, ["import", "billing", str(export), "--book", str(book), "--as-of", "2026-10-31", "--overwrite", "--json",

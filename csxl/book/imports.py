@@ -22,6 +22,7 @@ import pandas as pd
 from csxl.book.layout import (
     ACCOUNTS,
     MRR,
+    SHEET_BILLING,
     SHEET_COHORTS,
     SHEET_SUPPORT,
     SHEET_USAGE,
@@ -39,6 +40,7 @@ __all__ = [
     "AccountsImport",
     "MrrImport",
     "accounts_import_plan",
+    "billing_sheet_plan",
     "mrr_import_plan",
     "new_accounts_plan",
     "support_sheet_plan",
@@ -294,3 +296,22 @@ def new_accounts_plan(book: BookData, rows: pd.DataFrame) -> tuple[Plan, int]:
         ResizeTable(ACCOUNTS.sheet, ACCOUNTS.name, place.completed().ref(bottom), looks_from=ACCOUNTS.first_data_row)
     )
     return plan, len(rows)
+
+
+def billing_sheet_plan(explained: pd.DataFrame, *, as_of: _dt.date, source: str, currency: str) -> Plan:
+    """The MRR explained sheet: each change of an account's MRR with the subscription that made it and why
+    (:func:`csxl.billing.explain_mrr`); rewritten whole by each billing import."""
+    header = ("Account", "Month", "Subscription", "Change", "Why")
+    writer = SheetWriter(SHEET_BILLING, after=SHEET_COHORTS, widths=_widths(header) | {"C": 24.0, "E": 16.0})
+    writer.title(
+        "MRR explained",
+        f"Each change of an account's MRR from {source}, as of {as_of.isoformat()} (csxl import billing): the "
+        "subscription that made it and why. Summed by account and month, the changes are the MRR table's movements.",
+    )
+    rows = [
+        [str(r["account"]), pd.Timestamp(r["month"]).strftime("%Y-%m"), str(r["subscription_id"]),
+         Styled(float(r["change"]), "money", unit=currency), str(r["reason"])]
+        for r in explained.to_dict("records")
+    ]  # fmt: skip
+    writer.section(Section("Movements", rows=rows, header=header, empty="(no subscriptions)"))
+    return writer.plan()

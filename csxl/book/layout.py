@@ -86,6 +86,9 @@ SHEET_HISTORY = "Health history"
 SHEET_COHORTS = "Cohorts"
 SHEET_DASHBOARD = "Dashboard"
 SHEET_USAGE = "Usage"  # written by `csxl import events` (monthly usage per account), after Cohorts; refresh leaves it
+SHEET_BILLING = (
+    "MRR explained"  # written by `csxl import billing`: which subscription moved each MRR; refresh leaves it
+)
 SHEET_SUPPORT = "Support"  # written by `csxl import tickets` (30-day support figures per account); refresh leaves it
 
 #: Every sheet of a csxl workbook, in tab order.
