@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from pydantic import ValidationError
 
 from csxl.billing import BillingRules, explain_mrr, subscriptions_to_mrr
 from csxl.book import layout
@@ -196,13 +197,41 @@ EVENT_PRESETS: tuple[str, ...] = tuple(PRESETS)
 
 
 def event_mapping(
-    *, preset: str = "generic", logins: Sequence[str] = (), core: Sequence[str] = (), feature: str | None = None
+    *,
+    preset: str = "generic",
+    logins: Sequence[str] = (),
+    core: Sequence[str] = (),
+    feature: str | None = None,
+    mapping_file: str | Path | None = None,
 ) -> EventMapping:
-    """The events mapping from command-line choices (the default login names when none are given)."""
-    given: dict[str, Any] = {"preset": preset, "core": tuple(core), "feature": feature}
+    """The events mapping from command-line choices and an optional JSON file (``{"preset": ..., "logins": [...],
+    "core": [...], "feature": ..., "ignored": [...], "fields": {"account": "...", ...}}``); choices given on the
+    command line win over the file's; the default login names when neither gives any."""
+    given: dict[str, Any] = {}
+    if mapping_file is not None:
+        try:
+            loaded = json.loads(Path(mapping_file).read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise FileError(str(mapping_file), f"cannot read the mapping ({exc.strerror or exc})") from None
+        except ValueError as exc:
+            raise InputError("mapping", str(mapping_file), f"a JSON object ({exc})") from None
+        if not isinstance(loaded, dict):
+            raise InputError("mapping", str(mapping_file), "a JSON object")
+        given.update(loaded)
+    if preset != "generic" or "preset" not in given:
+        given["preset"] = preset
+    if core:
+        given["core"] = tuple(core)
+    if feature is not None:
+        given["feature"] = feature
     if logins:
         given["logins"] = tuple(logins)
-    return EventMapping(**given)
+    try:
+        return EventMapping(**given)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "mapping"
+        raise InputError(where, first.get("input"), first["msg"].lower()) from None
 
 
 @dataclass(frozen=True)

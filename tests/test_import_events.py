@@ -30,6 +30,8 @@ from csxl.data.events import (
     read_usage,
     spark_sql,
 )
+from csxl.errors import InputError
+from csxl.importing import event_mapping
 from csxl.usage import account_usage_columns
 
 AS_OF = dt.date(2026, 10, 28)
@@ -167,3 +169,45 @@ def test_the_same_sql_on_spark_gives_the_same_usage(events: Path) -> None:
                 )  # fmt: skip
             else:
                 assert got[column].astype(str).tolist() == expected[column].astype(str).tolist(), column
+
+
+def test_an_export_no_preset_knows_is_read_through_a_mapping_file(tmp_path: Path) -> None:
+    """The same events with other column names, mapped by a JSON file: the same figures as the generic layout."""
+    renamed = _events().replace("event,user_id,account,timestamp,event_id", "action,who,org,when_utc,uid")
+    path = tmp_path / "custom.csv"
+    path.write_text(renamed, encoding="utf-8")
+    mapping_file = tmp_path / "mapping.json"
+    fields = {
+        "event": "action",
+        "user_id": "who",
+        "account": "org",
+        "ts": "CAST(when_utc AS TIMESTAMP)",
+        "dedup": "uid",
+    }
+    mapping_file.write_text(json.dumps({"core": ["Report Created"], "fields": fields}), encoding="utf-8")
+    mapping = event_mapping(mapping_file=mapping_file)
+    expected = read_usage([_generic(tmp_path)], MAPPING, AS_OF)
+    got = read_usage([path], mapping, AS_OF)
+    pd.testing.assert_frame_equal(got.signals, expected.signals)
+    pd.testing.assert_frame_equal(got.monthly, expected.monthly)
+
+
+def _generic(tmp_path: Path) -> Path:
+    path = tmp_path / "generic.csv"
+    path.write_text(_events(), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("content", "match"),
+    [
+        ({"fields": {"acount": "org"}}, "acount"),  # a misspelt field is named, with the ones that exist
+        ({"core": "Report Created"}, "core"),  # a list expected, text given
+        ([1, 2], "a JSON object"),
+    ],
+)
+def test_a_bad_mapping_file_is_an_input_error_naming_the_field(tmp_path: Path, content: object, match: str) -> None:
+    mapping_file = tmp_path / "mapping.json"
+    mapping_file.write_text(json.dumps(content), encoding="utf-8")
+    with pytest.raises(InputError, match=match):
+        read_usage([_generic(tmp_path)], event_mapping(mapping_file=mapping_file), AS_OF)

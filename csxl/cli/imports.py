@@ -130,6 +130,7 @@ def import_billing_cmd(
 @click.option("--login", "logins", multiple=True, help="An event name that is a login (repeatable).")
 @click.option("--core", "core", multiple=True, help="An event name that is the core (value) action (repeatable).")
 @click.option("--feature", help="SQL expression naming an event's feature (default: the event name).")
+@click.option("--mapping", type=PATH, help="JSON file: preset, logins, core, feature, ignored, fields (see docs).")
 @friendly
 def import_events_cmd(
     files: tuple[Path, ...],
@@ -138,6 +139,7 @@ def import_events_cmd(
     logins: tuple[str, ...],
     core: tuple[str, ...],
     feature: str | None,
+    mapping: Path | None,
     as_of: _dt.date | None,
     overwrite: bool,
     force: bool,
@@ -145,8 +147,8 @@ def import_events_cmd(
 ) -> None:
     """Product events (CSV, JSON lines or Parquet) -> the Usage sheet and the Accounts usage columns of BOOK."""
 
-    mapping = event_mapping(preset=preset, logins=logins, core=core, feature=feature)
-    report = import_events(book, files, mapping=mapping, as_of=as_of, overwrite=overwrite, force=force)
+    chosen = event_mapping(preset=preset, logins=logins, core=core, feature=feature, mapping_file=mapping)
+    report = import_events(book, files, mapping=chosen, as_of=as_of, overwrite=overwrite, force=force)
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2, default=str))
         return

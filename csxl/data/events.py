@@ -22,7 +22,7 @@ from __future__ import annotations
 import datetime as _dt
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -96,11 +96,14 @@ PRESETS: Mapping[str, Preset] = {
 class EventMapping(BaseModel):
     """Which events mean what. ``logins``: event names that are a login (or a session start); ``core``: the value
     action(s); ``feature``: a column or property expression naming the feature an event uses (empty: the event name
-    of every event that is neither a login nor a page view names a feature)."""
+    of every event that is neither a login nor a page view names a feature); ``fields``: SQL expressions over the
+    file's columns for any of the preset's fields (``event``, ``user_id``, ``account``, ``ts``, ``dedup``), for an
+    export no preset knows."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     preset: str = Field(default="generic")
+    fields: Mapping[str, str] = Field(default_factory=dict)
     logins: tuple[str, ...] = Field(default=("login", "Logged In", "Signed In", "session_start"))
     core: tuple[str, ...] = Field(default=())
     feature: str | None = Field(default=None)
@@ -132,7 +135,10 @@ def normalised_sql(source: str, mapping: EventMapping, as_of: _dt.date) -> str:
     kept (de-duplicated, up to the end of the as-of day), only what the aggregates read."""
     if mapping.preset not in PRESETS:
         raise InputError("preset", mapping.preset, f"one of {', '.join(PRESETS)}")
-    p = PRESETS[mapping.preset]
+    unknown = sorted(set(mapping.fields) - set(Preset.__dataclass_fields__))
+    if unknown:
+        raise InputError("fields", ", ".join(unknown), f"one of {', '.join(Preset.__dataclass_fields__)}")
+    p = replace(PRESETS[mapping.preset], **dict(mapping.fields))
     feature = mapping.feature or f"CASE WHEN {p.event} IN {_names(mapping.logins)} THEN NULL ELSE {p.event} END"
     end = _quote((as_of + _dt.timedelta(days=1)).isoformat())
     return f"""
