@@ -68,6 +68,17 @@ def _write_and_refresh(
     return refresh(path, as_of=as_of, force=force)
 
 
+def _account_domains(accounts: pd.DataFrame) -> dict[str, str]:
+    """Domain key -> Accounts name, from the Accounts ``Domain`` column (the first account of a domain)."""
+    out: dict[str, str] = {}
+    if "domain" in accounts.columns:
+        for name, domain in zip(accounts["account"], accounts["domain"], strict=True):
+            key = domain_key(domain) if isinstance(domain, str) else None
+            if key and isinstance(name, str):
+                out.setdefault(key, name)
+    return out
+
+
 def resolve_accounts(values: Sequence[Any], book: BookData, what: str) -> tuple[dict[Any, str], list[RowIssue]]:
     """Each imported account value -> the Accounts name it means, and one issue per value that names no account.
 
@@ -75,12 +86,7 @@ def resolve_accounts(values: Sequence[Any], book: BookData, what: str) -> tuple[
     other value by name (exactly, else ignoring case, spacing, punctuation and one legal-form word). A value that
     matches nothing keeps its own spelling (it is reported with the closest Accounts name)."""
     accounts = book.tables[layout.SHEET_ACCOUNTS]
-    by_domain: dict[str, str] = {}
-    if "domain" in accounts.columns:
-        for name, domain in zip(accounts["account"], accounts["domain"], strict=True):
-            key = domain_key(domain) if isinstance(domain, str) else None
-            if key and isinstance(name, str):
-                by_domain.setdefault(key, name)
+    by_domain = _account_domains(accounts)
     out: dict[Any, str] = {}
     rest: list[Any] = []
     named: list[str] = []
@@ -416,12 +422,7 @@ def _existing(book: BookData, crm: pd.DataFrame) -> tuple[list[str | None], int]
     by_key: dict[str, list[str]] = {}
     for name in names:
         by_key.setdefault(company_key(name), []).append(name)
-    by_domain: dict[str, str] = {}
-    if "domain" in accounts.columns:
-        for name, domain in zip(accounts["account"], accounts["domain"], strict=True):
-            key = domain_key(domain) if isinstance(domain, str) else None
-            if key and isinstance(name, str):
-                by_domain.setdefault(key, name)
+    by_domain = _account_domains(accounts)
     found: list[str | None] = []
     by_domain_count = 0
     for name, domain in zip(crm["account"], crm["domain"], strict=True):

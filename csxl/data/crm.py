@@ -11,16 +11,14 @@ ARR (only ``ARR``, ``Annual Recurring Revenue``, ``Annual Contract Value``); the
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
 from csxl.cells import domain_key
-from csxl.data.files import is_blank_text, load_csv
+from csxl.data.files import find_columns, is_blank_text, load_csv
 from csxl.errors import InputError, RowIssue
 from csxl.tables import load_accounts
 
@@ -51,16 +49,10 @@ class CrmRead:
     skipped: int = 0
 
 
-def _key(heading: Any) -> str:
-    return " ".join(re.sub(r"[^\w]+", " ", str(heading).casefold().replace("_", " ")).split())
-
-
 def _one_file(path: Path) -> tuple[pd.DataFrame, list[RowIssue], int, int]:
     raw = load_csv(path)
-    by_key: dict[str, str] = {}
-    for heading in raw.columns:
-        by_key.setdefault(_key(heading), str(heading))
-    columns = {name: next((by_key[c] for c in names if c in by_key), None) for name, names in HEADINGS.items()}
+    found = find_columns(raw.columns, HEADINGS)
+    columns = {name: found.get(name) for name in HEADINGS}
     if columns["account"] is None:
         shown = ", ".join(map(str, raw.columns[:20]))
         raise InputError(path.name, shown, "a CRM export with a company or account name column")

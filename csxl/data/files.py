@@ -4,6 +4,8 @@ typed as text (the workbook's own rules: :func:`csxl.cells.number_from_text`, :f
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -11,9 +13,9 @@ import numpy as np
 import pandas as pd
 
 from csxl.cells import BAD, date_from_text, number_from_text
-from csxl.errors import FileError
+from csxl.errors import FileError, InputError
 
-__all__ = ["is_blank_text", "load_csv", "read_date", "read_number"]
+__all__ = ["find_columns", "heading_key", "is_blank_text", "load_csv", "read_date", "read_number"]
 
 
 def load_csv(path: Path) -> pd.DataFrame:
@@ -64,3 +66,37 @@ def read_date(text: Any) -> object:
         stamp = stamp.tz_convert("UTC").tz_localize(None)
     day: pd.Timestamp = stamp.normalize()
     return day
+
+
+def heading_key(heading: Any) -> str:
+    """A file's column heading as a matching key: case, punctuation, underscores and a ``(UTC)`` note ignored
+    (``"Created At (UTC)"``, ``created_at`` and ``CREATED-AT`` are all ``"created at"``)."""
+    text = re.sub(r"\(\s*utc\s*\)", " ", str(heading).casefold())
+    return " ".join(re.sub(r"[^\w]+", " ", text.replace("_", " ")).split())
+
+
+def find_columns(
+    headings: Iterable[Any], names: Mapping[str, Sequence[str]], mapping: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """Field -> the file's heading read as it: a ``mapping`` (field -> heading) first, then for each field the first
+    of its ``names`` the file has (compared by :func:`heading_key`); a heading serves one field only. Fields the file
+    lacks are absent. An unknown field or heading in ``mapping`` is an :class:`InputError`."""
+    by_key: dict[str, str] = {}
+    for heading in headings:
+        by_key.setdefault(heading_key(heading), str(heading))
+    out: dict[str, str] = {}
+    for name, heading in (mapping or {}).items():
+        if name not in names:
+            raise InputError("mapping", name, f"one of the fields {', '.join(names)}")
+        if heading_key(heading) not in by_key:
+            raise InputError("mapping", heading, "a heading of the file")
+        out[name] = by_key[heading_key(heading)]
+    used = set(out.values())
+    for name, candidates in names.items():
+        if name in out:
+            continue
+        found = next((by_key[k] for k in map(heading_key, candidates) if k in by_key and by_key[k] not in used), None)
+        if found is not None:
+            out[name] = found
+            used.add(found)
+    return out

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,7 +28,7 @@ import pandas as pd
 
 from csxl.billing import INTERVAL_MONTHS, SUBSCRIPTION_COLUMNS
 from csxl.cells import BAD, yes_no
-from csxl.data.files import is_blank_text, load_csv, read_date, read_number
+from csxl.data.files import find_columns, is_blank_text, load_csv, read_date, read_number
 from csxl.errors import FileError, InputError, RowIssue
 
 __all__ = ["HEADINGS", "SubscriptionsRead", "read_subscriptions"]
@@ -80,36 +79,6 @@ class SubscriptionsRead:
     @property
     def rows_used(self) -> int:
         return len(self.frame)
-
-
-def _key(heading: Any) -> str:
-    text = re.sub(r"\(\s*utc\s*\)", " ", str(heading).casefold())
-    return " ".join(re.sub(r"[^\w]+", " ", text.replace("_", " ")).split())
-
-
-def _columns(headings: Sequence[str], mapping: Mapping[str, str] | None) -> dict[str, str]:
-    """Field -> the file's heading read as it (a ``mapping`` of field -> heading comes first)."""
-    by_key: dict[str, str] = {}
-    for heading in headings:
-        by_key.setdefault(_key(heading), heading)
-    out: dict[str, str] = {}
-    for name, heading in (mapping or {}).items():
-        if name not in HEADINGS:
-            raise InputError("mapping", name, f"one of the fields {', '.join(HEADINGS)}")
-        if _key(heading) not in by_key:
-            raise InputError("mapping", heading, "a heading of the file")
-        out[name] = by_key[_key(heading)]
-    used = set(out.values())
-    for name, names in HEADINGS.items():
-        if name in out:
-            continue
-        for candidate in names:
-            found = by_key.get(candidate)
-            if found is not None and found not in used:
-                out[name] = found
-                used.add(found)
-                break
-    return out
 
 
 def _stamp(value: Any) -> str | None:
@@ -315,7 +284,7 @@ def read_subscriptions(
         raw = _load(path)
         where = path.name
         counts[where] = len(raw)
-        columns = _columns([str(c) for c in raw.columns], mapping)
+        columns = find_columns(raw.columns, HEADINGS, mapping)
         absent = [" or ".join(group) for group in _REQUIRED if not any(name in columns for name in group)]
         if absent:
             shown = ", ".join(str(c) for c in raw.columns[:20])

@@ -13,7 +13,6 @@ must be whole; a bad cell leaves its row out and is reported by file and line, a
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from csxl.cells import domain_key, domain_label
-from csxl.data.files import load_csv, read_date, read_number
+from csxl.data.files import find_columns, heading_key, load_csv, read_date, read_number
 from csxl.errors import InputError, RowIssue
 from csxl.models import SURVEY_SCALES
 
@@ -60,12 +59,8 @@ class SurveysRead:
     rows_read: dict[str, int] = field(default_factory=dict)
 
 
-def _key(heading: Any) -> str:
-    return " ".join(re.sub(r"[^\w]+", " ", str(heading).casefold().replace("_", " ")).split())
-
-
 def _kind_of(heading: str) -> str | None:
-    key = _key(heading)
+    key = heading_key(heading)
     if key in _KIND_COLUMNS:
         return _KIND_COLUMNS[key]
     return "nps" if "recommend" in key else None
@@ -83,15 +78,13 @@ def _email_domain(email: Any) -> str | None:
 def _one_file(path: Path, kind: str | None) -> tuple[pd.DataFrame, list[RowIssue], int]:
     raw = load_csv(path)
     where = path.name
-    by_key: dict[str, str] = {}
-    for heading in raw.columns:
-        by_key.setdefault(_key(heading), str(heading))
-    columns = {name: next((by_key[c] for c in names if c in by_key), None) for name, names in HEADINGS.items()}
+    found = find_columns(raw.columns, HEADINGS)
+    columns = {name: found.get(name) for name in HEADINGS}
     score_column, fixed_kind = columns["score"], None
     for heading in raw.columns:
-        found = _kind_of(str(heading))
-        if found is not None:
-            score_column, fixed_kind = str(heading), found
+        named = _kind_of(str(heading))
+        if named is not None:
+            score_column, fixed_kind = str(heading), named
             break
     if score_column is None or (columns["account"] is None and columns["email"] is None) or columns["date"] is None:
         raise InputError(where, ", ".join(map(str, raw.columns[:20])), "a survey file with a score, a date, and an "

@@ -15,7 +15,6 @@ creation time, are left out and counted.
 from __future__ import annotations
 
 import datetime as _dt
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +22,7 @@ from typing import Any
 
 import pandas as pd
 
-from csxl.data.files import load_csv
+from csxl.data.files import find_columns, load_csv
 from csxl.errors import InputError
 
 __all__ = ["HEADINGS", "SUPPORT_SQL", "TicketsRead", "read_tickets"]
@@ -83,17 +82,9 @@ class TicketsRead:
     rows_used: int
 
 
-def _key(heading: Any) -> str:
-    return " ".join(re.sub(r"[^\w]+", " ", str(heading).casefold().replace("_", " ")).split())
-
-
 def _normalised(raw: pd.DataFrame, where: str) -> pd.DataFrame:
-    by_key: dict[str, str] = {}
-    for heading in raw.columns:
-        by_key.setdefault(_key(heading), str(heading))
-    columns = {
-        name: next((by_key[_key(c)] for c in names if _key(c) in by_key), None) for name, names in HEADINGS.items()
-    }
+    found = find_columns(raw.columns, HEADINGS)
+    columns = {name: found.get(name) for name in HEADINGS}
     if columns["account"] is None or columns["created"] is None:
         shown = ", ".join(map(str, raw.columns[:20]))
         raise InputError(where, shown, "a ticket export with an organisation (or company) and a creation date column")
