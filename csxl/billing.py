@@ -21,7 +21,15 @@ Rules (:class:`BillingRules`, defaults in brackets):
 * **Other currencies** are converted at a fixed rate per currency (``rates``: units of the workbook currency per unit),
   the same every month, so exchange rates never create movements. A currency without a rate is reported, never 1:1.
 
-Vectorised: one pass over the subscriptions, then one repeat per month each is active (numpy), one group-by.
+**Invoices** (:func:`invoice_lines_to_mrr`, the measurement ChartMogul describes for invoice line items): each line
+with a service period is worth its amount (after discounts, before tax) divided by the period's length in months, at
+every month end the period covers. A line for a whole plan period gives the plan's monthly value (a year's line
+/ 12); a proration line gives its amount over the part of the period it covers (ChartMogul's prorate factor), so the
+credit for unused time and the charge for the new plan move MRR by the difference of the two plans. A line without a
+service period (a one-off charge) is not MRR; lines of draft, void and uncollectible invoices are not either.
+
+Vectorised: one pass over the subscriptions (or lines), then one repeat per month each is active (numpy), one
+group-by.
 """
 
 from __future__ import annotations
@@ -39,10 +47,14 @@ from csxl.errors import InputError
 
 __all__ = [
     "INTERVAL_MONTHS",
+    "LINE_COLUMNS",
     "SUBSCRIPTION_COLUMNS",
     "BillingRules",
+    "explain_invoice_mrr",
     "explain_mrr",
+    "invoice_lines_to_mrr",
     "monthly_value",
+    "service_months",
     "subscription_months",
     "subscriptions_to_mrr",
 ]
@@ -68,6 +80,18 @@ SUBSCRIPTION_COLUMNS: tuple[str, ...] = (
     "period_end",
     "cancel_at_period_end",
     "status",
+)
+
+
+#: Columns of an invoice lines table (one row per line with a service period): see :func:`invoice_lines_to_mrr`.
+LINE_COLUMNS: tuple[str, ...] = (
+    "invoice_id",
+    "subscription_id",
+    "account",
+    "currency",
+    "amount",
+    "period_start",
+    "period_end",
 )
 
 
@@ -164,8 +188,8 @@ def _month_start(index: Months) -> pd.DatetimeIndex:
 
 
 def _check_rates(subs: pd.DataFrame, rules: BillingRules) -> None:
-    own = subs["currency"].astype(str).str.upper()
-    unknown = sorted(set(own[own != rules.currency.upper()]) - {k.upper() for k in rules.rates})
+    own = {str(c).upper() for c in pd.unique(subs["currency"])}
+    unknown = sorted(own - {rules.currency.upper()} - {k.upper() for k in rules.rates})
     if unknown:
         raise InputError("currency", ", ".join(unknown), f"a rate to {rules.currency} on Settings (none given)")
 
@@ -194,38 +218,46 @@ def _per_month(subs: pd.DataFrame, as_of: _dt.date, rules: BillingRules) -> pd.D
     return out
 
 
-def subscriptions_to_mrr(subs: pd.DataFrame, as_of: _dt.date, rules: BillingRules | None = None) -> pd.DataFrame:
-    """MRR rows (``account, month, mrr``; month = the 1st) from a subscriptions table, every month up to ``as_of``'s,
-    sorted by account and month: the sum over the account's subscriptions active at each month end.
-
-    Raises :class:`InputError` when a subscription's currency has no rate (naming the currencies)."""
-    exploded = _per_month(subs, as_of, rules or BillingRules())
-    exploded = exploded[exploded["mrr"] > 0]
-    grouped = exploded.groupby(["account", "month"], sort=True, as_index=False)["mrr"].sum()
+def _mrr_rows(per: pd.DataFrame) -> pd.DataFrame:
+    """``account, month, mrr`` from per-subscription months: summed, months at 0 left out."""
+    grouped = per.groupby(["account", "month"], sort=True, as_index=False)["mrr"].sum()
+    grouped = grouped[grouped["mrr"] > 1e-9].reset_index(drop=True)
     if grouped.empty:
         empty: dict[str, Any] = {"account": [], "month": pd.Series([], dtype="datetime64[ns]"), "mrr": []}
         return cast(pd.DataFrame, pd.DataFrame(empty).astype({"account": object, "mrr": float}))
     return cast(pd.DataFrame, grouped)
 
 
-def explain_mrr(subs: pd.DataFrame, as_of: _dt.date, rules: BillingRules | None = None) -> pd.DataFrame:
-    """Which subscription moved each account's MRR, and why: ``account, month, subscription_id, change, reason``,
-    one row per change (sorted by account, month, subscription). ``reason``: ``started`` (its first month end, a
-    trial over), ``discount ended``, ``ended`` (the month after its last month end, when that month is not after
-    ``as_of``'s). Summed by account and month, the changes are each month's MRR minus the month before's."""
-    rules = rules or BillingRules()
-    per = _per_month(subs, as_of, rules)
+def subscriptions_to_mrr(subs: pd.DataFrame, as_of: _dt.date, rules: BillingRules | None = None) -> pd.DataFrame:
+    """MRR rows (``account, month, mrr``; month = the 1st) from a subscriptions table, every month up to ``as_of``'s,
+    sorted by account and month: the sum over the account's subscriptions active at each month end.
+
+    Raises :class:`InputError` when a subscription's currency has no rate (naming the currencies)."""
+    exploded = _per_month(subs, as_of, rules or BillingRules())
+    return _mrr_rows(exploded[exploded["mrr"] > 0])
+
+
+_EXPLAINED = ["account", "month", "subscription_id", "change", "reason"]
+
+
+def _explain(per: pd.DataFrame, as_of: _dt.date, changed: str | pd.Series[str]) -> pd.DataFrame:
+    """The changes of per-subscription months (sorted by subscription, then month): ``started`` at a subscription's
+    first month, ``changed`` (the reason given) when its value moves, ``ended`` the month after its last month
+    (when that month is not after ``as_of``'s)."""
     if per.empty:
-        return cast(pd.DataFrame, pd.DataFrame(columns=["account", "month", "subscription_id", "change", "reason"]))
+        return cast(pd.DataFrame, pd.DataFrame(columns=_EXPLAINED))
     same = per["subscription_id"].eq(per["subscription_id"].shift())
+    same &= per["month"].eq(per["month"].shift() + pd.offsets.MonthBegin(1))  # a gap: ended, then started again
     step = per["mrr"] - per["mrr"].shift(fill_value=0.0)
-    first = ~same
+    moved = same & (step.abs() > 1e-9)
+    reasons = changed if isinstance(changed, str) else changed[moved]
     rows = [
-        per[first].assign(change=per["mrr"][first], reason="started"),
-        per[same & (step.abs() > 1e-9)].assign(change=step[same & (step.abs() > 1e-9)], reason="discount ended"),
+        per[~same].assign(change=per["mrr"][~same], reason="started"),
+        per[moved].assign(change=step[moved], reason=reasons),
     ]
-    last = ~per["subscription_id"].eq(per["subscription_id"].shift(-1))
-    ends = per[last].copy()
+    follows = per["subscription_id"].eq(per["subscription_id"].shift(-1))
+    follows &= per["month"].shift(-1).eq(per["month"] + pd.offsets.MonthBegin(1))
+    ends = per[~follows].copy()
     ends["month"] = ends["month"] + pd.offsets.MonthBegin(1)
     as_of_month = pd.Timestamp(as_of).to_period("M").to_timestamp()
     ends = ends[ends["month"] <= as_of_month]
@@ -233,4 +265,120 @@ def explain_mrr(subs: pd.DataFrame, as_of: _dt.date, rules: BillingRules | None 
     out = pd.concat(rows, ignore_index=True)
     out = out[out["change"].abs() > 1e-9]
     out = out.sort_values(["account", "month", "subscription_id"], kind="stable").reset_index(drop=True)
-    return cast(pd.DataFrame, out[["account", "month", "subscription_id", "change", "reason"]])
+    return cast(pd.DataFrame, out[_EXPLAINED])
+
+
+def explain_mrr(subs: pd.DataFrame, as_of: _dt.date, rules: BillingRules | None = None) -> pd.DataFrame:
+    """Which subscription moved each account's MRR, and why: ``account, month, subscription_id, change, reason``,
+    one row per change (sorted by account, month, subscription). ``reason``: ``started`` (its first month end, a
+    trial over), ``discount ended``, ``ended`` (the month after its last month end, when that month is not after
+    ``as_of``'s). Summed by account and month, the changes are each month's MRR minus the month before's."""
+    return _explain(_per_month(subs, as_of, rules or BillingRules()), as_of, "discount ended")
+
+
+def service_months(start: pd.Series[Any], end: pd.Series[Any]) -> pd.Series[float]:
+    """The length of each service period in calendar months: whole months from ``start`` (the same day of a later
+    month, or that month's last day), plus the days left over / the days of the month they fall in.
+    2026-01-15 -> 2026-02-15 is 1; 2026-01-31 -> 2026-02-28 is 1; 2026-01-15 -> 2026-02-01 is 17/31."""
+    s, e = pd.to_datetime(start), pd.to_datetime(end)
+    whole = (e.dt.year - s.dt.year) * 12 + (e.dt.month - s.dt.month)
+    anchor = _add_months(s, whole)
+    over = anchor > e
+    whole = whole.where(~over, whole - 1)
+    anchor = _add_months(s, whole)
+    left = (e - anchor) / pd.Timedelta(days=1)
+    return cast("pd.Series[float]", whole.astype(float) + left / anchor.dt.days_in_month)
+
+
+def _add_months(stamps: pd.Series[Any], months: pd.Series[Any]) -> pd.Series[Any]:
+    """Each stamp moved by its number of months, the day kept or clipped to the month's last day."""
+    total = stamps.dt.year * 12 + stamps.dt.month - 1 + months.fillna(0).astype("int64")
+    first = pd.to_datetime(pd.DataFrame({"year": total // 12, "month": total % 12 + 1, "day": 1}), errors="coerce")
+    first.index = stamps.index
+    day = np.minimum(stamps.dt.day.fillna(1).astype("int64"), first.dt.days_in_month.fillna(28).astype("int64"))
+    time = stamps - stamps.dt.normalize()
+    return cast("pd.Series[Any]", first + pd.to_timedelta(day - 1, unit="D") + time)
+
+
+def _line_months(
+    lines: pd.DataFrame, as_of: _dt.date, rules: BillingRules, by: str = "subscription_id"
+) -> pd.DataFrame:
+    """One row per subscription and month its lines count in: ``subscription_id, account, month, mrr, invoice_id``
+    (the value summed over its lines covering that month's end, the last such invoice named), sorted by subscription
+    then month (``by="account"``: ``account, month, mrr`` per account). A line covers the end of month m when it
+    starts before the month's last moment and ends at or after it (for ``as_of``'s month: the end of the as-of
+    day)."""
+    missing = [c for c in LINE_COLUMNS if c not in lines.columns]
+    if missing:
+        raise InputError("invoice lines", ", ".join(missing), "a table with the columns of LINE_COLUMNS")
+    _check_rates(lines, rules)
+    start, end = pd.to_datetime(lines["period_start"]), pd.to_datetime(lines["period_end"])
+    months = service_months(start, end)
+    codes, currencies = pd.factorize(lines["currency"])
+    given = {k.upper(): float(v) for k, v in rules.rates.items()} | {rules.currency.upper(): 1.0}
+    rate = np.array([given.get(str(c).upper(), np.nan) for c in currencies] + [np.nan])[codes]
+    value = lines["amount"].astype(float) / months * rate
+    cutoff = pd.Timestamp(as_of) + pd.Timedelta(days=1)
+    as_of_month = float(pd.Timestamp(as_of).year * 12 + pd.Timestamp(as_of).month - 1)
+    first = _month_index(start)
+    last = _month_index(end) - 1  # the last month whose end (the next month's first moment) the line reaches
+    last = np.where((end >= cutoff).to_numpy() & (start < cutoff).to_numpy(), np.maximum(last, as_of_month), last)
+    last = np.minimum(last, as_of_month)
+    counts = (months > 0).to_numpy() & np.isfinite(first) & (last >= first) & (start < cutoff).to_numpy()
+    keep = np.flatnonzero(counts & np.isfinite(value.to_numpy()))
+    n = (last[keep] - first[keep] + 1).astype("int64")
+    rows = np.repeat(keep, n)
+    month = first[rows] + (np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n))
+    per = _sum_by(lines[by], rows, month, value.to_numpy()[rows])
+    out = pd.DataFrame(
+        {
+            by: per["key"].astype(str),
+            "account": lines["account"].to_numpy()[per["line"]],
+            "month": _month_start(per["month"]).to_numpy(),
+            "mrr": per["mrr"],
+            "invoice_id": lines["invoice_id"].to_numpy()[per["line"]].astype(str),
+        }
+    )
+    return cast(pd.DataFrame, out[_PER_COLUMNS[by]])
+
+
+_PER_COLUMNS = {
+    "subscription_id": ["subscription_id", "account", "month", "mrr", "invoice_id"],
+    "account": ["account", "month", "mrr"],
+}
+
+
+def _sum_by(keys: pd.Series[Any], rows: npt.NDArray[np.int64], month: Months, mrr: Months) -> dict[str, Any]:
+    """The values of line-months summed per key (of each line) and month, sorted by key (first seen) then month:
+    ``key``, ``month``, ``mrr`` and ``line`` (the last line of each, for its names). One sort of integers (numpy):
+    millions of line-months in a second or two."""
+    codes, uniques = pd.factorize(keys)
+    low = int(month.min()) if len(month) else 0
+    span = int(month.max()) - low + 1 if len(month) else 1
+    key = codes[rows].astype("int64") * span + (month.astype("int64") - low)
+    order = np.argsort(key, kind="stable")
+    key, line = key[order], rows[order]
+    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if len(key) else np.array([], dtype="int64")
+    return {
+        "key": np.asarray(uniques, dtype=object)[key[starts] // span] if len(key) else np.array([], dtype=object),
+        "month": (key[starts] % span + low).astype(float),
+        "mrr": np.add.reduceat(mrr[order], starts) if len(key) else np.array([], dtype=float),
+        "line": np.maximum.reduceat(line, starts) if len(key) else np.array([], dtype="int64"),
+    }
+
+
+def invoice_lines_to_mrr(lines: pd.DataFrame, as_of: _dt.date, rules: BillingRules | None = None) -> pd.DataFrame:
+    """MRR rows (``account, month, mrr``) from invoice lines (:data:`LINE_COLUMNS`; amounts after discounts and
+    before tax, in the line's currency), every month up to ``as_of``'s: each line's amount over its service period in
+    months (:func:`service_months`), at each month end the period covers, summed by account.
+
+    Raises :class:`InputError` when a line's currency has no rate (naming the currencies)."""
+    per = _line_months(lines, as_of, rules or BillingRules(), by="account")
+    return _mrr_rows(per[per["mrr"].abs() > 1e-9])
+
+
+def explain_invoice_mrr(lines: pd.DataFrame, as_of: _dt.date, rules: BillingRules | None = None) -> pd.DataFrame:
+    """:func:`explain_mrr` for invoice lines: a change of a subscription's value names the invoice that made it
+    (``invoice in_123``)."""
+    per = _line_months(lines, as_of, rules or BillingRules())
+    return _explain(per, as_of, "invoice " + per["invoice_id"].astype(str))

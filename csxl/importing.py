@@ -16,7 +16,13 @@ from typing import Any
 import pandas as pd
 from pydantic import ValidationError
 
-from csxl.billing import BillingRules, explain_mrr, subscriptions_to_mrr
+from csxl.billing import (
+    BillingRules,
+    explain_invoice_mrr,
+    explain_mrr,
+    invoice_lines_to_mrr,
+    subscriptions_to_mrr,
+)
 from csxl.book import layout
 from csxl.book.imports import (
     accounts_import_plan,
@@ -35,6 +41,7 @@ from csxl.book.xlsx import apply_plan
 from csxl.cells import company_key, domain_key, domain_label
 from csxl.data.crm import read_crm
 from csxl.data.events import PRESETS, EventMapping, read_usage
+from csxl.data.invoices import is_invoice_file, read_invoice_lines
 from csxl.data.subscriptions import read_subscriptions
 from csxl.data.surveys import read_surveys
 from csxl.data.tickets import read_tickets
@@ -120,6 +127,8 @@ class ImportReport:
     overwritten: int
     kept: tuple[tuple[str, _dt.date, Any, float], ...]
     refreshed: RefreshResult | None
+    source: str = "subscriptions"
+    skipped: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         def issue(i: RowIssue) -> dict[str, Any]:
@@ -128,8 +137,10 @@ class ImportReport:
 
         return {
             "kind": self.kind,
+            "source": self.source,
             "rows_read": self.rows_read,
             "rows_used": self.rows_used,
+            "skipped": self.skipped,
             "rejected": [issue(i) for i in self.issues],
             "accounts": self.accounts,
             "unmatched": [{"account": i.value, "rule": i.rule} for i in self.unmatched],
@@ -154,6 +165,36 @@ def load_mapping(path: str | Path) -> dict[str, str]:
     return dict(data)
 
 
+@dataclass
+class _BillingRead:
+    source: str
+    rows_read: dict[str, int]
+    rows_used: int
+    issues: list[RowIssue]
+    skipped: int
+    rows: pd.DataFrame
+    explained: pd.DataFrame
+
+
+def _billing(
+    files: Sequence[str | Path], mapping: Mapping[str, str] | None, currency: str, when: _dt.date, rules: BillingRules
+) -> _BillingRead:
+    """Billing files (all subscriptions, or all invoice lines) read, turned into MRR rows and explained."""
+    kinds = {Path(f).name: is_invoice_file(f) for f in files}
+    if len(set(kinds.values())) > 1:
+        invoices = ", ".join(name for name, kind in kinds.items() if kind)
+        raise InputError("billing files", invoices, "files of one kind per import (these are invoices, the rest not)")
+    if any(kinds.values()):
+        lines = read_invoice_lines(files, mapping=mapping, currency=currency)
+        rows, explained = invoice_lines_to_mrr(lines.frame, when, rules), explain_invoice_mrr(lines.frame, when, rules)
+        return _BillingRead(
+            "invoice lines", lines.rows_read, lines.rows_used, lines.issues, lines.skipped, rows, explained
+        )
+    subs = read_subscriptions(files, mapping=mapping, currency=currency)
+    rows, explained = subscriptions_to_mrr(subs.frame, when, rules), explain_mrr(subs.frame, when, rules)
+    return _BillingRead("subscriptions", subs.rows_read, subs.rows_used, subs.issues, 0, rows, explained)
+
+
 def import_billing(
     path: str | Path,
     files: Sequence[str | Path],
@@ -164,19 +205,18 @@ def import_billing(
     overwrite: bool = False,
     force: bool = False,
 ) -> ImportReport:
-    """``csxl import billing``: subscription exports -> MRR rows in the workbook (:mod:`csxl.billing` rules; a typed
-    month kept unless ``overwrite``), then a refresh. Read, write and refresh hold the workbook's lock as one turn."""
+    """``csxl import billing``: subscription or invoice exports -> MRR rows in the workbook (:mod:`csxl.billing`
+    rules; a typed month kept unless ``overwrite``), then a refresh. Read, write and refresh hold the lock as one."""
     with workbook_lock(path):
         book = read_book(path)
         settings = book.settings
         when = as_of or settings.as_of or _dt.date.today()
-        read = read_subscriptions(files, mapping=mapping, currency=settings.currency)
         rules = BillingRules(currency=settings.currency, rates=dict(rates or {}))
-        rows = subscriptions_to_mrr(read.frame, when, rules)
+        read = _billing(files, mapping, settings.currency, when, rules)
+        rows, explained = read.rows, read.explained
         spelling, unmatched = resolve_accounts(list(rows["account"]), book, "billing")
         rows["account"] = rows["account"].map(spelling)
         written = mrr_import_plan(book, rows, overwrite=overwrite)
-        explained = explain_mrr(read.frame, when, rules)
         explained["account"] = explained["account"].map(spelling)
         sources = ", ".join(Path(f).name for f in files)
         written.plan.ops.extend(
@@ -195,6 +235,8 @@ def import_billing(
         overwritten=written.overwritten,
         kept=tuple(written.kept),
         refreshed=refreshed,
+        source=read.source,
+        skipped=read.skipped,
     )
 
 

@@ -21,13 +21,14 @@ from ooxml import problems
 from csxl.book.read import read_book
 from csxl.cli import cli
 from csxl.data.events import (
-    FEATURE_DAYS_SQL,
+    FEATURE_MONTHS_SQL,
     MONTHLY_SQL,
     SIGNALS_SQL,
-    USER_DAYS_SQL,
+    USER_MONTHS_SQL,
     EventMapping,
     normalised_sql,
     read_usage,
+    repeated_sql,
     spark_sql,
 )
 from csxl.errors import InputError
@@ -100,6 +101,84 @@ def test_signals_and_monthly_usage_by_hand(events: Path) -> None:
     assert september["logins_per_user_week"] == pytest.approx(4 / (30 / 7), abs=1e-12)
 
 
+def _random_events(seed: int, repeats: bool) -> pd.DataFrame:
+    """400 events of 3 accounts and 5 users each over 2026-07-01 .. 2026-10-28 (seeded): logins, a core action and
+    two features; with ``repeats`` every tenth event is delivered again later the same day with the same id."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    n = 400
+    frame = pd.DataFrame(
+        {
+            "event": rng.choice(["login", "Report Created", "Export", "Share"], n),
+            "user_id": [f"u{k}" for k in rng.integers(0, 5, n)],
+            "account": rng.choice(["Contoso", "Fabrikam", "Tailspin"], n),
+            "timestamp": pd.Timestamp("2026-07-01") + pd.to_timedelta(rng.integers(0, 120 * 86400, n), unit="s"),
+            "event_id": [f"e{k}" for k in range(n)],
+        }
+    )
+    if repeats:
+        again = frame.iloc[::10].copy()
+        again["timestamp"] = again["timestamp"].dt.floor("D") + pd.Timedelta(hours=23, minutes=59)
+        frame = pd.concat([frame, again], ignore_index=True)
+    return frame
+
+
+def _by_pandas(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The monthly figures and the signals computed the plain way (one row per event, distinct user-days)."""
+    kept = frame.sort_values("timestamp").drop_duplicates("event_id")
+    kept = kept[kept["timestamp"] < pd.Timestamp(AS_OF) + pd.Timedelta(days=1)].copy()
+    kept["day"] = kept["timestamp"].dt.floor("D")
+    kept["month"] = kept["day"].dt.to_period("M").dt.to_timestamp()
+    kept["age"] = (pd.Timestamp(AS_OF) - kept["day"]).dt.days
+    kept["feature"] = kept["event"].where(kept["event"] != "login")
+    monthly = kept.groupby(["account", "month"]).agg(
+        active_users=("user_id", "nunique"),
+        user_days=("day", lambda d: len(set(zip(kept.loc[d.index, "user_id"], d, strict=True)))),
+        logins=("event", lambda e: int((e == "login").sum())),
+        features_used=("feature", "nunique"),
+    )
+    now = kept[kept["age"] <= 27]
+    signals = pd.DataFrame(
+        {
+            "seats_active": now.groupby("account")["user_id"].nunique(),
+            "user_days": now.groupby("account").apply(lambda g: len(set(zip(g["user_id"], g["day"], strict=True)))),
+            "features_adopted": now.groupby("account")["feature"].nunique(),
+            "days_since_login": kept[kept["event"] == "login"].groupby("account")["age"].min(),
+        }
+    )
+    return monthly, signals
+
+
+@pytest.mark.parametrize("repeats", [False, True], ids=["ids-unique", "ids-repeated"])
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_usage_agrees_with_a_plain_count_of_random_events(tmp_path: Path, seed: int, repeats: bool) -> None:
+    """Seeded random events (with and without repeated ids, the two paths of the de-duplication) against pandas
+    counting one row per event: active users, DAU/MAU (distinct user-days / days / users), logins, features, and the
+    signals window. Exact (counts; the ratios to 1e-12)."""
+    frame = _random_events(seed, repeats)
+    path = tmp_path / "events.csv"
+    frame.to_csv(path, index=False)
+    usage = read_usage([path], MAPPING, AS_OF)
+    monthly, signals = _by_pandas(frame)
+    got = usage.monthly.assign(month=pd.to_datetime(usage.monthly["month"])).set_index(["account", "month"])
+    assert usage.rows_kept == int(monthly["logins"].sum()) + int(
+        frame.drop_duplicates("event_id").query("event != 'login'").shape[0]
+    )
+    assert got["active_users"].tolist() == monthly["active_users"].tolist()
+    assert got["logins"].tolist() == monthly["logins"].tolist()
+    assert got["features_used"].tolist() == monthly["features_used"].tolist()
+    days = [min(p.days_in_month, (AS_OF - p.date()).days + 1) for p in monthly.index.get_level_values("month")]
+    expected = monthly["user_days"] / pd.Series(days, index=monthly.index) / monthly["active_users"]
+    assert got["dau_mau"].to_numpy() == pytest.approx(expected.to_numpy(), abs=1e-12)
+    s = usage.signals.set_index("account")
+    assert s["seats_active"].tolist() == signals["seats_active"].tolist()
+    assert s["features_adopted"].tolist() == signals["features_adopted"].tolist()
+    assert s["days_since_login"].tolist() == signals["days_since_login"].tolist()
+    expected_dau = signals["user_days"] / 28 / signals["seats_active"]
+    assert s["dau_mau"].to_numpy() == pytest.approx(expected_dau.to_numpy(), abs=1e-12)
+
+
 def test_csxl_import_events_fills_blank_cells_keeps_typed_ones_and_writes_usage(tmp_path: Path) -> None:
     book = tmp_path / "book.xlsx"
     assert CliRunner().invoke(cli, ["new", str(book), "--demo", "--accounts", "6"]).exit_code == 0
@@ -153,8 +232,13 @@ def test_the_same_sql_on_spark_gives_the_same_usage(events: Path) -> None:
     spark: object = _spark()
     raw = spark.read.csv(str(events), header=True)  # type: ignore[attr-defined]
     raw.createOrReplaceTempView("raw")
-    spark.sql(spark_sql(normalised_sql("raw", MAPPING, AS_OF), AS_OF)).createOrReplaceTempView("events")  # type: ignore[attr-defined]
-    for name, query in (("user_days", USER_DAYS_SQL), ("feature_days", FEATURE_DAYS_SQL)):
+    steps = (
+        ("repeated", repeated_sql("raw", MAPPING, AS_OF)),
+        ("events", normalised_sql("raw", MAPPING, AS_OF, "repeated")),
+        ("user_months", USER_MONTHS_SQL),
+        ("feature_months", FEATURE_MONTHS_SQL),
+    )
+    for name, query in steps:
         spark.sql(spark_sql(query, AS_OF)).createOrReplaceTempView(name)  # type: ignore[attr-defined]
     duck = read_usage([events], MAPPING, AS_OF)
     for query, expected in ((MONTHLY_SQL, duck.monthly), (SIGNALS_SQL, duck.signals)):

@@ -94,7 +94,8 @@ def import_billing_cmd(
     as_json: bool,
     strict: bool,
 ) -> None:
-    """Subscription exports (Stripe's, or a generic CSV) -> MRR rows in the workbook at BOOK, then a refresh."""
+    """Subscription or invoice exports (Stripe's CSV or API JSON, a generic CSV, invoice lines as Parquet) -> MRR
+    rows in the workbook at BOOK, then a refresh."""
 
     report = import_billing(
         book, files, mapping=load_mapping(mapping) if mapping else None, rates=_rates(rates), as_of=as_of,
@@ -105,7 +106,9 @@ def import_billing_cmd(
     else:
         read = sum(report.rows_read.values())
         click.echo(
-            f"csxl: imported {report.rows_used} of {read} subscriptions from {len(report.rows_read)} file(s): "
+            f"csxl: imported {report.rows_used} of {read} {report.source} from {len(report.rows_read)} file(s)"
+            + (f" ({report.skipped} one-off or not revenue, skipped)" if report.skipped else "")
+            + ": "
             f"{report.mrr_rows} MRR rows for {report.accounts} accounts ({len(report.unmatched)} not on Accounts); "
             f"{report.appended} rows added, {report.overwritten} months replaced, {len(report.kept)} typed months kept"
         )

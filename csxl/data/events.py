@@ -5,12 +5,14 @@ timestamp, an optional de-duplication id and optional properties. :data:`PRESETS
 Mixpanel, Amplitude and PostHog exports; an :class:`EventMapping` says which events are logins, which are the core
 (value) action and where a feature's name is.
 
-The aggregation is SQL over one normalised view ``events`` (:func:`normalised_sql`): two compact tables
-(:data:`USER_DAYS_SQL`: events per account, user and day; :data:`FEATURE_DAYS_SQL`: features used per account and
-day), then :data:`MONTHLY_SQL` (one row per account and month) and :data:`SIGNALS_SQL` (the Accounts signals as of a
-date, over the 28 days before it and the 28 before those). They are written in DuckDB's dialect and transpiled by
-SQLGlot for Spark (:func:`spark_sql`); a test runs both engines on the same events and compares every number. Literals
-are whole numbers: ``/`` divides as doubles in both engines (a ``28.0`` is a DECIMAL in Spark and rounds).
+The aggregation is SQL over one normalised view ``events`` (:func:`normalised_sql`, after :func:`repeated_sql` has
+found the repeated de-duplication ids): two compact tables whose size does not grow with the number of events
+(:data:`USER_MONTHS_SQL`: per account, month, user and 28-day window, the active days as a bit mask;
+:data:`FEATURE_MONTHS_SQL`: features used per account, month and window), then :data:`MONTHLY_SQL` (one row per
+account and month) and :data:`SIGNALS_SQL` (the Accounts signals as of a date, over the 28 days before it and the 28
+before those). They are written in DuckDB's dialect and transpiled by SQLGlot for Spark (:func:`spark_sql`); a test
+runs both engines on the same events and compares every number. Literals are whole numbers: ``/`` divides as doubles
+in both engines (a ``28.0`` is a DECIMAL in Spark and rounds).
 
 Rules (documented in docs/import.md): an event with a de-duplication id seen before counts once (the earliest);
 events after the as-of date, or without an account, a user or a time, are left out and counted; a month's DAU/MAU is
@@ -32,17 +34,18 @@ from pydantic import BaseModel, ConfigDict, Field
 from csxl.errors import FileError, InputError
 
 __all__ = [
-    "FEATURE_DAYS_SQL",
+    "FEATURE_MONTHS_SQL",
     "MONTHLY_SQL",
     "PRESETS",
     "SIGNALS_SQL",
-    "USER_DAYS_SQL",
+    "USER_MONTHS_SQL",
     "EventMapping",
     "UsageRead",
     "file_source",
     "monthly_usage",
     "normalised_sql",
     "read_usage",
+    "repeated_sql",
     "spark_sql",
     "usage_signals",
 ]
@@ -129,10 +132,9 @@ def _names(values: Sequence[str]) -> str:
     return "(" + ", ".join(_quote(v) for v in values) + ")" if values else "(NULL)"
 
 
-def normalised_sql(source: str, mapping: EventMapping, as_of: _dt.date) -> str:
-    """The SELECT that reads the raw events of ``source`` (a FROM item: DuckDB's ``read_csv_auto([...])``, or a table
-    or view on another engine) into ``account, user_id, day, month, feature, is_login, is_core``: one row per event
-    kept (de-duplicated, up to the end of the as-of day), only what the aggregates read."""
+def _kept_sql(source: str, mapping: EventMapping, as_of: _dt.date) -> str:
+    """The raw events of ``source`` as ``account, user_id, ts, event, feature, dedup``, only those kept: with an
+    account, a user and a time, up to the end of the as-of day, not ignored (page views)."""
     if mapping.preset not in PRESETS:
         raise InputError("preset", mapping.preset, f"one of {', '.join(PRESETS)}")
     unknown = sorted(set(mapping.fields) - set(Preset.__dataclass_fields__))
@@ -142,56 +144,78 @@ def normalised_sql(source: str, mapping: EventMapping, as_of: _dt.date) -> str:
     feature = mapping.feature or f"CASE WHEN {p.event} IN {_names(mapping.logins)} THEN NULL ELSE {p.event} END"
     end = _quote((as_of + _dt.timedelta(days=1)).isoformat())
     return f"""
-        WITH raw AS (
+        SELECT * FROM (
             SELECT CAST({p.account} AS VARCHAR) AS account, CAST({p.user_id} AS VARCHAR) AS user_id,
                    {p.ts} AS ts, CAST({p.event} AS VARCHAR) AS event, CAST({feature} AS VARCHAR) AS feature,
                    CAST({p.dedup} AS VARCHAR) AS dedup
             FROM {source}
-        ),
-        kept AS (
-            SELECT * FROM raw
-            WHERE account IS NOT NULL AND user_id IS NOT NULL AND ts IS NOT NULL AND ts < CAST({end} AS TIMESTAMP)
-              AND event NOT IN {_names(mapping.ignored)}
-        ),
-        repeated AS (  -- hashes of ids seen more than once: few, so the exact de-duplication below stays small
-            SELECT hash(dedup) AS h FROM kept WHERE dedup IS NOT NULL GROUP BY 1 HAVING count(*) > 1
-        ),
-        unique_events AS (
-            SELECT account, user_id, ts, event, feature FROM kept
-            WHERE dedup IS NULL OR hash(dedup) NOT IN (SELECT h FROM repeated)
-            UNION ALL
-            -- one row per repeated id: the earliest
-            SELECT arg_min(account, ts), arg_min(user_id, ts), min(ts), arg_min(event, ts), arg_min(feature, ts)
-            FROM kept WHERE hash(dedup) IN (SELECT h FROM repeated) GROUP BY dedup
-        )
-        SELECT account, user_id, CAST(ts AS DATE) AS day, CAST(date_trunc('month', ts) AS DATE) AS month, feature,
-               event IN {_names(mapping.logins)} AS is_login, event IN {_names(mapping.core)} AS is_core
-        FROM unique_events
+        ) AS raw
+        WHERE account IS NOT NULL AND user_id IS NOT NULL AND ts IS NOT NULL AND ts < CAST({end} AS TIMESTAMP)
+          AND event NOT IN {_names(mapping.ignored)}
     """
 
 
-#: The events per account, user and day (from the view ``events``): what every usage figure is built from.
-USER_DAYS_SQL = """
-SELECT account, user_id, day, month, count(*) AS events,
+def repeated_sql(source: str, mapping: EventMapping, as_of: _dt.date) -> str:
+    """The hashes of the de-duplication ids that occur more than once among the kept events (column ``h``): few in
+    practice, so the exact de-duplication in :func:`normalised_sql` groups only those events. A hash shared by two
+    different ids (possible on an engine with a 32-bit hash) only sends both to that exact grouping."""
+    kept = _kept_sql(source, mapping, as_of)
+    return f"SELECT hash(dedup) AS h FROM ({kept}) AS kept WHERE dedup IS NOT NULL GROUP BY 1 HAVING count(*) > 1"
+
+
+def normalised_sql(source: str, mapping: EventMapping, as_of: _dt.date, repeated: str | None = "repeated") -> str:
+    """The SELECT that reads the raw events of ``source`` (a FROM item: DuckDB's ``read_csv_auto([...])``, or a table
+    or view on another engine) into ``account, user_id, day, month, age, feature, is_login, is_core``: one row per
+    event kept, ``age`` its days before the as-of date. ``repeated`` names the table of :func:`repeated_sql`: events
+    whose id hash is in it are grouped by id, the earliest kept; ``None`` when that table is empty (no id repeats:
+    nothing to group)."""
+    kept = _kept_sql(source, mapping, as_of)
+    unique = "kept"
+    if repeated is not None:
+        unique = f"""(
+            SELECT account, user_id, ts, event, feature FROM kept
+            WHERE dedup IS NULL OR hash(dedup) NOT IN (SELECT h FROM {repeated})
+            UNION ALL
+            SELECT arg_min(account, ts), arg_min(user_id, ts), min(ts), arg_min(event, ts), arg_min(feature, ts)
+            FROM kept WHERE hash(dedup) IN (SELECT h FROM {repeated}) GROUP BY dedup
+        )"""
+    return f"""
+        WITH kept AS ({kept})
+        SELECT account, user_id, CAST(ts AS DATE) AS day, CAST(date_trunc('month', ts) AS DATE) AS month,
+               date_diff('day', CAST(ts AS DATE), DATE {_quote(as_of.isoformat())}) AS age, feature,
+               event IN {_names(mapping.logins)} AS is_login, event IN {_names(mapping.core)} AS is_core
+        FROM {unique} AS unique_events
+    """
+
+
+#: The events per account, month, user and window (from the view ``events``; ``w`` 0: the 28 days up to the as-of
+#: date, 1: the 28 before those, 2: older): the one compact table every usage figure is built from. ``day_mask`` has
+#: bit d-1 set when the user was active on day d of the month: a user's active days are ``bit_count`` of it, with no
+#: row per user and day (the windows split a month's days, so the masks of one user and month never overlap).
+USER_MONTHS_SQL = """
+SELECT account, month, user_id, least(age // 28, 2) AS w,
+       bit_or(CAST(1 AS BIGINT) << (dayofmonth(day) - 1)) AS day_mask,
+       count(*) AS events,
        sum(CASE WHEN is_login THEN 1 ELSE 0 END) AS logins,
-       sum(CASE WHEN is_core THEN 1 ELSE 0 END) AS core_actions
+       sum(CASE WHEN is_core THEN 1 ELSE 0 END) AS core_actions,
+       min(CASE WHEN is_login THEN age END) AS login_age
 FROM events GROUP BY 1, 2, 3, 4
 """
 
-#: The features used per account and day (from the view ``events``).
-FEATURE_DAYS_SQL = """
-SELECT DISTINCT account, day, month, feature FROM events WHERE feature IS NOT NULL
+#: The features used per account, month and window (from the view ``events``).
+FEATURE_MONTHS_SQL = """
+SELECT account, month, feature, least(age // 28, 2) AS w FROM events WHERE feature IS NOT NULL GROUP BY 1, 2, 3, 4
 """
 
-#: One row per account and month from ``user_days`` and ``feature_days`` (``$as_of`` a DATE). The sum of daily active
-#: users over a month is the number of (user, day) rows in it.
+#: One row per account and month from ``user_months`` and ``feature_months`` (``$as_of`` a DATE). The sum of daily
+#: active users over a month is the number of (user, day) pairs in it: the bits of the day masks.
 MONTHLY_SQL = """
 WITH months AS (
-    SELECT account, month, count(DISTINCT user_id) AS active_users, count(*) AS user_days,
+    SELECT account, month, count(DISTINCT user_id) AS active_users, sum(bit_count(day_mask)) AS user_days,
            sum(logins) AS logins, sum(core_actions) AS core_actions
-    FROM user_days GROUP BY 1, 2
+    FROM user_months GROUP BY 1, 2
 ),
-features AS (SELECT account, month, count(DISTINCT feature) AS features_used FROM feature_days GROUP BY 1, 2),
+features AS (SELECT account, month, count(DISTINCT feature) AS features_used FROM feature_months GROUP BY 1, 2),
 spans AS (
     SELECT month,
            CAST(least(date_diff('day', month, CAST(month + INTERVAL 1 MONTH AS DATE)),
@@ -206,30 +230,24 @@ LEFT JOIN features f ON f.account = m.account AND f.month = m.month
 ORDER BY m.account, m.month
 """
 
-#: The Accounts signals of each account as of ``$as_of``: the 28 days up to it, against the 28 days before those.
+#: The Accounts signals of each account as of the as-of date of ``user_months``: the 28 days up to it (window
+#: 0), against the 28 days before those (window 1).
 SIGNALS_SQL = """
-WITH aged AS (
-    SELECT *, date_diff('day', day, CAST($as_of AS DATE)) AS age FROM user_days
-),
-now AS (
-    SELECT account, count(DISTINCT user_id) AS seats_active, count(*) AS user_days, sum(logins) AS logins,
-           sum(core_actions) AS core_actions
-    FROM aged WHERE age BETWEEN 0 AND 27 GROUP BY 1
+WITH now AS (
+    SELECT account, count(DISTINCT user_id) AS seats_active, sum(bit_count(day_mask)) AS user_days,
+           sum(logins) AS logins, sum(core_actions) AS core_actions
+    FROM user_months WHERE w = 0 GROUP BY 1
 ),
 before AS (
-    SELECT account, count(*) AS user_days, sum(logins) AS logins, sum(core_actions) AS core_actions
-    FROM aged WHERE age BETWEEN 28 AND 55 GROUP BY 1
+    SELECT account, sum(bit_count(day_mask)) AS user_days, sum(logins) AS logins, sum(core_actions) AS core_actions
+    FROM user_months WHERE w = 1 GROUP BY 1
 ),
-features AS (
-    SELECT account, count(DISTINCT feature) AS features_adopted FROM feature_days
-    WHERE date_diff('day', day, CAST($as_of AS DATE)) BETWEEN 0 AND 27 GROUP BY 1
-),
-last_login AS (SELECT account, min(age) AS days_since_login FROM aged WHERE logins > 0 AND age >= 0 GROUP BY 1),
-accounts AS (SELECT DISTINCT account FROM aged WHERE age >= 0)
+features AS (SELECT account, count(DISTINCT feature) AS features_adopted FROM feature_months WHERE w = 0 GROUP BY 1),
+accounts AS (SELECT account, min(login_age) AS days_since_login FROM user_months GROUP BY 1)
 SELECT a.account,
        n.user_days / 28 / n.seats_active AS dau_mau,
        n.logins / 4 / n.seats_active AS logins_per_week,
-       l.days_since_login,
+       a.days_since_login,
        coalesce(f.features_adopted, 0) AS features_adopted,
        n.core_actions / 4 AS core_actions_weekly,
        n.seats_active,
@@ -241,7 +259,6 @@ FROM accounts a
 LEFT JOIN now n ON n.account = a.account
 LEFT JOIN before b ON b.account = a.account
 LEFT JOIN features f ON f.account = a.account
-LEFT JOIN last_login l ON l.account = a.account
 ORDER BY a.account
 """
 
@@ -261,23 +278,27 @@ def spark_sql(query: str, as_of: _dt.date) -> str:
 
 
 def _connect(paths: Sequence[Path], mapping: EventMapping, as_of: _dt.date, folder: Path) -> Any:
-    """A DuckDB database in ``folder`` (a file, so its tables can leave memory) with the view ``events`` over the
-    files and the tables ``user_days`` and ``feature_days`` made from it (one pass each over the Parquet)."""
+    """A DuckDB database (spilling to ``folder`` past 3 GB) with the tables ``user_months`` and ``feature_months``
+    made from the files: one pass finds the repeated de-duplication ids, one pass makes each table."""
     # deferred: DuckDB is the command line's engine
     import duckdb
 
     missing = [p for p in paths if not p.exists()]
     if missing:
         raise FileError(str(missing[0]), "no such file")
-    con = duckdb.connect(str(folder / "events.duckdb"))
+    con = duckdb.connect()
+    source = file_source(paths)
     try:
         con.execute("SET preserve_insertion_order = false")  # the aggregates order their own output
         # out of core beyond 3 GB: a laptop imports years of events without running out of memory
         con.execute("SET memory_limit = '3GB'")
         con.execute(f"SET temp_directory = {_quote(str(folder))}")
-        con.execute(f"CREATE TEMP VIEW events AS {normalised_sql(file_source(paths), mapping, as_of)}")
-        con.execute(f"CREATE TABLE user_days AS {USER_DAYS_SQL}")
-        con.execute(f"CREATE TABLE feature_days AS {FEATURE_DAYS_SQL}")
+        con.execute(f"CREATE TEMP TABLE repeated AS {repeated_sql(source, mapping, as_of)}")
+        any_repeated = con.execute("SELECT EXISTS (SELECT 1 FROM repeated)").fetchall() == [(True,)]
+        events = normalised_sql(source, mapping, as_of, "repeated" if any_repeated else None)
+        con.execute(f"CREATE TEMP VIEW events AS {events}")
+        con.execute(f"CREATE TEMP TABLE user_months AS {USER_MONTHS_SQL}")
+        con.execute(f"CREATE TEMP TABLE feature_months AS {FEATURE_MONTHS_SQL}")
     except duckdb.OutOfMemoryException:
         con.close()
         raise FileError(str(paths[0]), "too many events for this machine's memory and temp folder") from None
@@ -299,7 +320,7 @@ class UsageRead:
 
 
 def read_usage(paths: Sequence[str | Path], mapping: EventMapping, as_of: _dt.date) -> UsageRead:
-    """:data:`MONTHLY_SQL` and :data:`SIGNALS_SQL` on DuckDB over the event files (one database in a temporary
+    """:data:`MONTHLY_SQL` and :data:`SIGNALS_SQL` on DuckDB over the event files (spilling to a temporary
     folder, removed afterwards; the events de-duplicated once)."""
     files = [Path(p) for p in paths]
     with (
@@ -307,9 +328,9 @@ def read_usage(paths: Sequence[str | Path], mapping: EventMapping, as_of: _dt.da
         _connect(files, mapping, as_of, Path(folder)) as con,
     ):
         monthly: pd.DataFrame = con.execute(MONTHLY_SQL, {"as_of": as_of}).df()
-        signals: pd.DataFrame = con.execute(SIGNALS_SQL, {"as_of": as_of}).df()
+        signals: pd.DataFrame = con.execute(SIGNALS_SQL).df()
         read = int(con.execute(f"SELECT count(*) FROM {file_source(files)}").fetchone()[0])
-        kept = int(con.execute("SELECT count(*) FROM events").fetchone()[0])
+        kept = int(con.execute("SELECT coalesce(sum(events), 0) FROM user_months").fetchone()[0])
     return UsageRead(monthly, signals, read, kept)
 
 

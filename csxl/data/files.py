@@ -4,18 +4,32 @@ typed as text (the workbook's own rules: :func:`csxl.cells.number_from_text`, :f
 
 from __future__ import annotations
 
+import datetime as _dt
+import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from csxl.cells import BAD, date_from_text, number_from_text
 from csxl.errors import FileError, InputError
 
-__all__ = ["find_columns", "heading_key", "is_blank_text", "load_csv", "read_date", "read_number"]
+__all__ = [
+    "find_columns",
+    "heading_key",
+    "is_blank_text",
+    "json_items",
+    "load_csv",
+    "load_typed",
+    "numbers",
+    "read_date",
+    "read_number",
+    "stamps",
+]
 
 
 def load_csv(path: Path) -> pd.DataFrame:
@@ -33,6 +47,98 @@ def load_csv(path: Path) -> pd.DataFrame:
     except duckdb.Error as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise FileError(str(path), f"cannot read it as CSV ({first})") from None
+
+
+def _typed_source(path: Path, con: Any) -> str:
+    """The FROM item reading ``path`` with types (a CSV whose later cells do not fit the guessed types: as text)."""
+    name = "'" + str(path).replace("'", "''") + "'"
+    if path.suffix.lower() == ".parquet":
+        return f"read_parquet({name})"
+    # deferred: DuckDB is the command line's engine
+    import duckdb
+
+    typed = f"read_csv({name}, header = true)"
+    try:
+        con.execute(f"SELECT count(*) FROM {typed}").fetchall()
+    except duckdb.Error:  # a cell that does not fit its column's guessed type: all text, judged cell by cell
+        return f"read_csv({name}, header = true, all_varchar = true)"
+    return typed
+
+
+def load_typed(path: Path, text: Callable[[list[str]], Collection[str]] = lambda _: ()) -> pd.DataFrame:
+    """A CSV or Parquet file with the column types DuckDB finds (numbers and times typed once, in bulk: millions of
+    rows); a CSV whose cells do not all fit the type DuckDB guessed from its first rows is read as text (then every
+    cell is judged by the rules of :func:`numbers` and :func:`stamps`). ``text(headings)`` names the columns to read
+    as text, trimmed, a blank as missing (in DuckDB: no Python work per cell)."""
+    # deferred: DuckDB is the command line's engine; the Excel runtimes never import files
+    import duckdb
+
+    if not path.is_file():
+        raise FileError(str(path), "no such file")
+    try:
+        with duckdb.connect() as con:
+            source = _typed_source(path, con)
+            headings = [str(row[0]) for row in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()]
+            as_text = set(text(headings))
+
+            def item(heading: str) -> str:
+                quoted = '"' + heading.replace('"', '""') + '"'
+                return f"NULLIF(trim(CAST({quoted} AS VARCHAR)), '') AS {quoted}" if heading in as_text else quoted
+
+            frame: pd.DataFrame = con.execute(f"SELECT {', '.join(map(item, headings))} FROM {source}").df()
+            return frame
+    except duckdb.Error as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise FileError(str(path), f"cannot read it ({first})") from None
+
+
+def numbers(values: pd.Series[Any]) -> tuple[pd.Series[float], npt.NDArray[np.bool_]]:
+    """A column as numbers (NaN where blank) and where a cell holds something that is not one: typed columns as
+    they are, text by :func:`read_number` (only the cells a plain number reading cannot take)."""
+    if values.dtype.kind in "fiub":
+        return values.astype(float), np.zeros(len(values), dtype=bool)
+    quick = pd.to_numeric(values, errors="coerce")
+    slow = quick.isna() & values.notna()
+    if slow.any():
+        quick[slow] = values[slow].map(read_number).astype(float)
+    bad = quick.isna().to_numpy() & ~values.map(is_blank_text).to_numpy(dtype=bool)
+    return quick.astype(float), bad
+
+
+def stamps(values: pd.Series[Any]) -> tuple[pd.Series[Any], npt.NDArray[np.bool_]]:
+    """A column as UTC times without a zone (NaT where blank) and where a cell holds something that is not a date:
+    typed columns as they are, ISO text in bulk, other text by :func:`read_date`."""
+    if values.dtype.kind == "M":
+        typed = pd.Series(values)
+        if getattr(typed.dt, "tz", None) is not None:
+            typed = typed.dt.tz_convert("UTC").dt.tz_localize(None)
+        return typed, np.zeros(len(values), dtype=bool)
+    if values.dtype.kind == "O" and values.map(lambda v: isinstance(v, _dt.date)).all():
+        return pd.to_datetime(values), np.zeros(len(values), dtype=bool)
+    quick = pd.to_datetime(values, errors="coerce", format="ISO8601", utc=True).dt.tz_localize(None)
+    slow = quick.isna() & values.notna()
+    if slow.any():
+        read = values[slow].map(read_date)
+        quick[slow] = pd.to_datetime(read.where(read.map(lambda v: v is not BAD), None))
+    bad = quick.isna().to_numpy() & ~values.map(is_blank_text).to_numpy(dtype=bool)
+    return quick, bad
+
+
+def json_items(path: Path) -> list[Any]:
+    """The items of a JSON export: ``{"data": [...]}`` (Stripe's list object), a bare list, or one object per line
+    (JSON lines); :class:`FileError` naming the file when it is not JSON or holds no list."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+        try:
+            data: Any = json.loads(text)
+        except ValueError:
+            data = [json.loads(line) for line in text.splitlines() if line.strip()]
+    except (OSError, ValueError) as exc:
+        raise FileError(str(path), f"cannot read it as JSON ({exc})") from None
+    items = data.get("data") if isinstance(data, Mapping) else data
+    if not isinstance(items, list):
+        raise FileError(str(path), 'holds no list of objects (expected {"data": [...]}, a list, or JSON lines)')
+    return items
 
 
 def read_number(text: Any) -> float | None:

@@ -17,7 +17,6 @@ header is line 1).
 from __future__ import annotations
 
 import datetime as _dt
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +27,7 @@ import pandas as pd
 
 from csxl.billing import INTERVAL_MONTHS, SUBSCRIPTION_COLUMNS
 from csxl.cells import BAD, yes_no
-from csxl.data.files import find_columns, is_blank_text, load_csv, read_date, read_number
+from csxl.data.files import find_columns, is_blank_text, json_items, load_csv, read_date, read_number
 from csxl.errors import FileError, InputError, RowIssue
 
 __all__ = ["HEADINGS", "SubscriptionsRead", "read_subscriptions"]
@@ -157,16 +156,8 @@ def _load(path: Path) -> pd.DataFrame:
 
 def _load_json(path: Path) -> pd.DataFrame:
     """A Stripe API list of subscriptions (``{"object": "list", "data": [...]}``, a bare list, or one per line)."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-        try:
-            data: Any = json.loads(text)
-        except ValueError:
-            data = [json.loads(line) for line in text.splitlines() if line.strip()]
-    except (OSError, ValueError) as exc:
-        raise FileError(str(path), f"cannot read it as JSON ({exc})") from None
-    items = data.get("data") if isinstance(data, Mapping) else data
-    if not isinstance(items, list) or not all(isinstance(s, Mapping) for s in items):
+    items = json_items(path)
+    if not all(isinstance(s, Mapping) for s in items):
         raise FileError(str(path), 'is not a list of Stripe subscription objects (expected {"data": [...]})')
     rows = [row for sub in items for row in _json_rows(sub)]
     frame = pd.DataFrame(rows, columns=list(_json_rows({})[0]))
