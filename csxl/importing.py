@@ -40,7 +40,7 @@ from csxl.book.safety import workbook_lock
 from csxl.book.xlsx import apply_plan
 from csxl.cells import company_key, domain_key, domain_label
 from csxl.data.crm import read_crm
-from csxl.data.events import PRESETS, EventMapping, read_usage
+from csxl.data.events import ENGINES, PRESETS, EventMapping, read_usage
 from csxl.data.invoices import is_invoice_file, read_invoice_lines
 from csxl.data.subscriptions import read_subscriptions
 from csxl.data.surveys import read_surveys
@@ -50,6 +50,7 @@ from csxl.tables import match_accounts
 from csxl.usage import account_usage_columns
 
 __all__ = [
+    "EVENT_ENGINES",
     "EVENT_PRESETS",
     "AccountsImport",
     "EventsReport",
@@ -240,8 +241,9 @@ def import_billing(
     )
 
 
-#: The export layouts ``csxl import events --preset`` knows.
+#: The export layouts ``csxl import events --preset`` knows, and the engines ``--engine`` runs the aggregation on.
 EVENT_PRESETS: tuple[str, ...] = tuple(PRESETS)
+EVENT_ENGINES: tuple[str, ...] = ENGINES
 
 
 def event_mapping(
@@ -320,13 +322,15 @@ def import_events(
     as_of: _dt.date | None = None,
     overwrite: bool = False,
     force: bool = False,
+    engine: str = "duckdb",
 ) -> EventsReport:
     """``csxl import events``: product events -> the Usage sheet and the Accounts usage columns (a typed cell kept
-    unless ``overwrite``), then a refresh; under the workbook's lock as one turn."""
+    unless ``overwrite``), then a refresh; under the workbook's lock as one turn. ``engine``: where the aggregation
+    runs (:data:`csxl.data.events.ENGINES`)."""
     with workbook_lock(path):
         book = read_book(path)
         when = as_of or book.settings.as_of or _dt.date.today()
-        usage = read_usage(files, mapping or EventMapping(), when)
+        usage = read_usage(files, mapping or EventMapping(), when, engine=engine)
         columns = account_usage_columns(usage.signals)
         spelling, unmatched = resolve_accounts(list(columns.index), book, "events")
         known = set(book.tables[layout.SHEET_ACCOUNTS]["account"].astype(str))

@@ -21,15 +21,8 @@ from ooxml import problems
 from csxl.book.read import read_book
 from csxl.cli import cli
 from csxl.data.events import (
-    FEATURE_MONTHS_SQL,
-    MONTHLY_SQL,
-    SIGNALS_SQL,
-    USER_MONTHS_SQL,
     EventMapping,
-    normalised_sql,
     read_usage,
-    repeated_sql,
-    spark_sql,
 )
 from csxl.errors import InputError
 from csxl.importing import event_mapping
@@ -226,33 +219,63 @@ def _spark() -> object:
 
 
 @pytest.mark.slow
-def test_the_same_sql_on_spark_gives_the_same_usage(events: Path) -> None:
-    """The aggregation written once (DuckDB's dialect), transpiled by SQLGlot and run by PySpark in local mode on
-    the same file: every figure equal to DuckDB's (1e-12)."""
-    spark: object = _spark()
-    raw = spark.read.csv(str(events), header=True)  # type: ignore[attr-defined]
-    raw.createOrReplaceTempView("raw")
-    steps = (
-        ("repeated", repeated_sql("raw", MAPPING, AS_OF)),
-        ("events", normalised_sql("raw", MAPPING, AS_OF, "repeated")),
-        ("user_months", USER_MONTHS_SQL),
-        ("feature_months", FEATURE_MONTHS_SQL),
-    )
-    for name, query in steps:
-        spark.sql(spark_sql(query, AS_OF)).createOrReplaceTempView(name)  # type: ignore[attr-defined]
-    duck = read_usage([events], MAPPING, AS_OF)
-    for query, expected in ((MONTHLY_SQL, duck.monthly), (SIGNALS_SQL, duck.signals)):
-        got = spark.sql(spark_sql(query, AS_OF)).toPandas()  # type: ignore[attr-defined]
-        assert list(got.columns) == list(expected.columns)
-        assert len(got) == len(expected)
-        for column in expected.columns:
-            if expected[column].dtype.kind in "fiu":
-                pd.testing.assert_series_equal(
-                    pd.to_numeric(got[column]).astype(float), expected[column].astype(float), check_names=False,
-                    atol=1e-12, rtol=0,
-                )  # fmt: skip
-            else:
-                assert got[column].astype(str).tolist() == expected[column].astype(str).tolist(), column
+@pytest.mark.parametrize("kind", ["csv", "parquet"])
+def test_the_same_sql_on_spark_gives_the_same_usage(tmp_path: Path, kind: str) -> None:
+    """The aggregation written once (DuckDB's dialect), transpiled by SQLGlot and run by PySpark in local mode
+    (``read_usage(engine="spark")``) on the same file, with and without repeated ids: every figure, count and column
+    type equal to DuckDB's (1e-12)."""
+    _spark()
+    for repeats in (False, True):
+        frame = _random_events(7, repeats)
+        path = tmp_path / f"events-{repeats}.{kind}"
+        if kind == "csv":
+            frame.to_csv(path, index=False)
+        else:
+            import duckdb
+
+            with duckdb.connect() as con:
+                con.register("frame", frame)
+                con.execute(f"COPY frame TO '{path}' (FORMAT parquet)")
+        duck = read_usage([path], MAPPING, AS_OF)
+        spark = read_usage([path], MAPPING, AS_OF, engine="spark")
+        assert (spark.rows_read, spark.rows_kept) == (duck.rows_read, duck.rows_kept)
+        for got, expected in ((spark.monthly, duck.monthly), (spark.signals, duck.signals)):
+            assert list(got.columns) == list(expected.columns) and len(got) == len(expected)
+            for column in expected.columns:
+                if column == "account":
+                    assert got[column].astype(str).tolist() == expected[column].astype(str).tolist()
+                    continue
+                assert got[column].dtype == expected[column].dtype, column
+                if expected[column].dtype.kind == "f":
+                    pd.testing.assert_series_equal(got[column], expected[column], check_names=False, atol=1e-12, rtol=0)
+                else:
+                    assert got[column].tolist() == expected[column].tolist(), column
+
+
+@pytest.mark.slow
+def test_csxl_import_events_on_spark_writes_what_duckdb_writes(tmp_path: Path) -> None:
+    """``csxl import events --engine spark``: the same Accounts cells and Usage rows as the DuckDB import."""
+    _spark()
+    books = []
+    for engine in ("duckdb", "spark"):
+        book = tmp_path / f"{engine}.xlsx"
+        assert CliRunner().invoke(cli, ["new", str(book), "--demo", "--accounts", "6"]).exit_code == 0
+        a, b = (str(n) for n in read_book(book).tables["Accounts"]["account"].iloc[:2])
+        path = tmp_path / "events.csv"
+        path.write_text(_events(a, b), encoding="utf-8")
+        args = ["import", "events", str(path), "--book", str(book), "--as-of", "2026-10-28", "--overwrite",
+                "--core", "Report Created", "--engine", engine]  # fmt: skip
+        run = CliRunner().invoke(cli, args)
+        assert run.exit_code == 0, run.output
+        books.append(read_book(book))
+    duck, spark = books
+    pd.testing.assert_frame_equal(spark.tables["Accounts"], duck.tables["Accounts"])
+    assert float(duck.tables["Accounts"].set_index("account").loc[a, "dau_mau"]) == pytest.approx(4 / 28 / 2)
+
+
+def test_an_unknown_engine_is_refused(events: Path) -> None:
+    with pytest.raises(InputError, match="engine"):
+        read_usage([events], MAPPING, AS_OF, engine="bigquery")
 
 
 def test_an_export_no_preset_knows_is_read_through_a_mapping_file(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ import click
 
 from csxl.cli.common import AS_OF, EXIT_DATA, PATH, friendly, issues_lines
 from csxl.importing import (
+    EVENT_ENGINES,
     EVENT_PRESETS,
     event_mapping,
     import_accounts,
@@ -134,6 +135,13 @@ def import_billing_cmd(
 @click.option("--core", "core", multiple=True, help="An event name that is the core (value) action (repeatable).")
 @click.option("--feature", help="SQL expression naming an event's feature (default: the event name).")
 @click.option("--mapping", type=PATH, help="JSON file: preset, logins, core, feature, ignored, fields (see docs).")
+@click.option(
+    "--engine",
+    type=click.Choice(EVENT_ENGINES),
+    default="duckdb",
+    show_default=True,
+    help="Where the aggregation runs: DuckDB embedded, or Spark (PySpark's configured master; the csxl[spark] extra).",
+)
 @friendly
 def import_events_cmd(
     files: tuple[Path, ...],
@@ -143,6 +151,7 @@ def import_events_cmd(
     core: tuple[str, ...],
     feature: str | None,
     mapping: Path | None,
+    engine: str,
     as_of: _dt.date | None,
     overwrite: bool,
     force: bool,
@@ -151,7 +160,7 @@ def import_events_cmd(
     """Product events (CSV, JSON lines or Parquet) -> the Usage sheet and the Accounts usage columns of BOOK."""
 
     chosen = event_mapping(preset=preset, logins=logins, core=core, feature=feature, mapping_file=mapping)
-    report = import_events(book, files, mapping=chosen, as_of=as_of, overwrite=overwrite, force=force)
+    report = import_events(book, files, mapping=chosen, as_of=as_of, overwrite=overwrite, force=force, engine=engine)
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2, default=str))
         return
