@@ -212,7 +212,7 @@ def import_billing(
         book = read_book(path)
         settings = book.settings
         when = as_of or settings.as_of or _dt.date.today()
-        rules = BillingRules(currency=settings.currency, rates=dict(rates or {}))
+        rules = BillingRules(currency=settings.currency, rates={**settings.rates, **(rates or {})})
         read = _billing(files, mapping, settings.currency, when, rules)
         rows, explained = read.rows, read.explained
         spelling, unmatched = resolve_accounts(list(rows["account"]), book, "billing")

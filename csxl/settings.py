@@ -27,6 +27,7 @@ __all__ = [
     "DIMENSIONS",
     "HEALTH_WEIGHTS",
     "INSUFFICIENT_DATA",
+    "RATE_CURRENCIES",
     "SEGMENT_BANDS",
     "SIMPLE_NUMERIC_SIGNALS",
     "SIMPLE_TIERS",
@@ -154,6 +155,11 @@ def resolve_tier_scheme(scheme: Union[str, TierScheme]) -> TierScheme:
     return TIER_SCHEMES[key]
 
 
+#: Currencies with a rate cell on the Settings sheet (the most used for SaaS billing; the command line takes others).
+RATE_CURRENCIES: tuple[str, ...] = (
+    "USD", "EUR", "GBP", "CAD", "AUD", "NZD", "CHF", "SEK", "NOK", "DKK", "JPY", "SGD", "INR", "BRL",
+)  # fmt: skip
+
 #: Simple-points signals whose cut-offs live on the Settings sheet: signal -> (Accounts column, dimension).
 SIMPLE_NUMERIC_SIGNALS: tuple[str, ...] = ("logins_per_week", "contacts", "nps")
 
@@ -166,7 +172,8 @@ class Settings(BaseModel):
     ``simple_cutoffs`` maps a simple-points signal to its (green, yellow) cut-offs; ``simple_labels`` maps a label
     signal (``payment``, ``login_trend``) to the points (0, 1 or 2) of the labels whose points differ from the
     registry's (label keys, :func:`csxl.cells.label_key`); ``simple_tiers`` is the (green, yellow) lower bounds on
-    0..10 points. ``as_of`` ``None`` means today.
+    0..10 points. ``as_of`` ``None`` means today. ``rates``: units of ``currency`` per one unit of each other
+    currency, one rate per currency for every month (so exchange rates never move MRR; :mod:`csxl.billing`).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -181,6 +188,7 @@ class Settings(BaseModel):
     simple_tiers: tuple[int, int] = (8, 5)
     as_of: _dt.date | None = None
     currency: str = "USD"
+    rates: dict[str, float] = Field(default_factory=dict)
 
     @field_validator("preset")
     @classmethod
@@ -214,6 +222,14 @@ class Settings(BaseModel):
         if len(code) != 3 or not code.isalpha():
             raise ValueError(f"currency must be a 3-letter ISO code such as USD, got {value!r}")
         return code
+
+    @field_validator("rates")
+    @classmethod
+    def _rates(cls, value: dict[str, float]) -> dict[str, float]:
+        bad = {code: rate for code, rate in value.items() if not (0 < rate < float("inf")) or len(code) != 3}
+        if bad:
+            raise ValueError(f"rates must be positive numbers by 3-letter currency code, got {bad!r}")
+        return {code.upper(): float(rate) for code, rate in value.items()}
 
     def __init__(self, **data: Any) -> None:
         try:

@@ -271,3 +271,36 @@ def test_subscriptions_and_invoices_in_one_import_are_refused(tmp_path: Path) ->
     subs.write_text("id,Customer Name,Interval,Amount,Start Date\nsub_1,X,month,1,2026-01-01\n")
     run = CliRunner().invoke(cli, ["import", "billing", str(lines), str(subs), "--book", str(book)])
     assert run.exit_code == 2 and "files of one kind per import" in run.output
+
+
+def test_rates_on_settings_convert_and_the_command_line_wins(tmp_path: Path) -> None:
+    """The EUR rate typed on Settings (1.10) converts EUR invoices; ``--rate EUR=1.2`` overrides it; a bad rate cell
+    is reported by the refresh's Settings check with its cell."""
+    book, _ = _demo(tmp_path)
+    from csxl.book import layout
+    from csxl.book.read_settings import settings_from_values
+
+    wb = openpyxl.load_workbook(book)
+    wb[layout.SHEET_SETTINGS][layout.setting_ref(layout.rate_name("EUR")).split("!")[1].replace("$", "")] = 1.1
+    wb.save(book)
+    assert read_book(book).settings.rates == {"EUR": 1.1}
+    export = tmp_path / "lines.csv"
+    export.write_text(
+        "Invoice ID,Subscription,Customer Name,Amount,Currency,Period Start,Period End\n"
+        "in_a,sub_a,Euroco,1000,eur,2026-10-01,2026-11-01\n",
+        encoding="utf-8",
+    )
+    args = ["import", "billing", str(export), "--book", str(book), "--as-of", "2026-10-31"]
+    assert CliRunner().invoke(cli, args).exit_code == 0
+    mrr = read_book(book).tables["MRR"]
+    assert [float(v) for v in mrr[mrr["account"] == "Euroco"]["mrr"]] == [pytest.approx(1100.0, abs=1e-9)]
+    run = CliRunner().invoke(cli, [*args, "--rate", "EUR=1.2", "--overwrite"])
+    assert run.exit_code == 0, run.output
+    mrr = read_book(book).tables["MRR"]
+    assert [float(v) for v in mrr[mrr["account"] == "Euroco"]["mrr"]] == [pytest.approx(1200.0, abs=1e-9)]
+    _, issues = settings_from_values({layout.rate_name("GBP"): "abc", layout.rate_name("CHF"): -1.0})
+    rows = layout.settings_rows()
+    assert [(i.row, i.value, i.rule) for i in issues] == [  # by row: GBP's cell is above CHF's
+        (rows[layout.rate_name("GBP")], "abc", "a positive number (USD per 1 GBP), or blank"),
+        (rows[layout.rate_name("CHF")], -1.0, "a positive number (USD per 1 CHF), or blank"),
+    ]

@@ -26,7 +26,7 @@ from csxl.book.refs import column_letters
 from csxl.cells import label_key
 from csxl.columns import ColumnSpec
 from csxl.models import AccountRecord, MrrRow, SurveyResponse, column_specs
-from csxl.settings import DIMENSIONS, HEALTH_WEIGHTS, SIMPLE_TIERS, TIER_SCHEMES
+from csxl.settings import DIMENSIONS, HEALTH_WEIGHTS, RATE_CURRENCIES, SIMPLE_TIERS, TIER_SCHEMES
 from csxl.signals import SIGNALS, CategoricalSignal, NumericSignal
 
 __all__ = [
@@ -65,6 +65,7 @@ __all__ = [
     "label_points_range",
     "label_text",
     "money_format",
+    "rate_name",
     "setting",
     "setting_ref",
     "settings_rows",
@@ -557,6 +558,11 @@ def _label_points() -> tuple[Setting, ...]:
     return tuple(out)
 
 
+def rate_name(currency: str) -> str:
+    """Defined name of a currency's exchange rate cell, e.g. ``csxl_rate_eur``."""
+    return f"csxl_rate_{currency.lower()}"
+
+
 def simple_tier_name(label: str) -> str:
     """Defined name of a simple tier's lower bound, e.g. ``csxl_simple_green``."""
     return f"csxl_simple_{label.lower()}"
@@ -649,6 +655,19 @@ SETTINGS: tuple[tuple[str, tuple[Setting, ...]], ...] = (
             Setting("csxl_as_of", "As-of date", None, "date", note="Blank = today."),
             Setting("csxl_currency", "Currency", "USD", "text", note="ISO code, e.g. USD, EUR, GBP."),
             Setting("csxl_churn_convention", "Churn convention", _CHURN_CONVENTION, "text"),
+        ),
+    ),
+    (
+        "Exchange rates (units of the workbook currency per 1 unit; one rate for every month, so rates never move MRR)",
+        tuple(
+            Setting(
+                rate_name(code),
+                f"{code} rate",
+                None,
+                "number",
+                note=f"Blank = not used. csxl import billing converts {code} amounts at this rate (--rate wins).",
+            )
+            for code in RATE_CURRENCIES
         ),
     ),
 )

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from csxl.book import layout
 from csxl.cells import is_blank, number_from_text, serial_to_date
 from csxl.errors import InputError, RowIssue
-from csxl.settings import HEALTH_WEIGHTS, SIMPLE_TIERS, TIER_SCHEMES, Settings, TierScheme
+from csxl.settings import HEALTH_WEIGHTS, RATE_CURRENCIES, SIMPLE_TIERS, TIER_SCHEMES, Settings, TierScheme
 from csxl.signals import SIGNALS, CategoricalSignal, NumericSignal
 
 
@@ -102,6 +102,7 @@ def settings_from_values(
       differ from the registry's are stored in ``Settings.simple_cutoffs``.
     * simple tiers (:func:`csxl.book.layout.simple_tier_name`): whole numbers 1..10 with yellow < green.
     * ``csxl_as_of``: a date cell, ISO text or an Excel serial; blank = today. ``csxl_currency``: a 3-letter code.
+    * exchange rates (:func:`csxl.book.layout.rate_name`): positive numbers, blank = not used.
     """
     rows = layout.settings_rows()
     issues: list[RowIssue] = []
@@ -147,12 +148,30 @@ def settings_from_values(
             options["currency"] = code
         else:
             report("csxl_currency", currency, "a 3-letter ISO code such as USD")
+    rates = _rates(get, report, options.get("currency", "USD"))
+    if rates:
+        options["rates"] = rates
     try:
         settings = Settings(**options)
     except ValidationError as exc:  # pragma: no cover - every value was checked above
         raise InputError("Settings", options, "valid settings", detail=str(exc)) from None
     issues.sort(key=lambda issue: issue.row)
     return settings, issues
+
+
+def _rates(get: _Get, report: _Report, currency: str) -> dict[str, float]:
+    """The exchange rate cells that hold one (a positive number); any other value is reported."""
+    rates: dict[str, float] = {}
+    for code in RATE_CURRENCIES:
+        value = get(layout.rate_name(code))
+        if value is None:
+            continue
+        number = _number(value)
+        if number is None or number <= 0:
+            report(layout.rate_name(code), value, f"a positive number ({currency} per 1 {code}), or blank")
+        else:
+            rates[code] = number
+    return rates
 
 
 def _weights(get: _Get, report: _Report) -> dict[str, Any]:

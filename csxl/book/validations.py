@@ -105,6 +105,10 @@ def setting_validation(item: Setting) -> DataValidation | None:
         return DataValidation(
             type="decimal", operator="between", formula1="0", formula2="100", error="A score 0-100.", **common
         )
+    if item.name.startswith("csxl_rate_"):
+        return DataValidation(
+            type="decimal", operator="greaterThan", formula1="0", error="A rate above 0, or blank.", **common
+        )
     if item.kind == "number":
         return DataValidation(
             type="decimal", operator="greaterThanOrEqual", formula1="0", error="A number >= 0.", **common
