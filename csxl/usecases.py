@@ -18,10 +18,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+import pandas as pd
+
+from csxl.backfill import backfill_months, past_accounts
 from csxl.book import layout
 from csxl.book.dashboard_sheet import dashboard_plan
+from csxl.book.imports import usage_from_grid
 from csxl.book.plan import Plan
-from csxl.book.read import BookData, read_book, validate_book
+from csxl.book.read import BookData, read_book, read_sheet_grid, validate_book
 from csxl.book.refresh import RefreshResult, cohorts_plan, refresh, refreshed_at
 from csxl.book.safety import real_path, refuse_if_open, replacing
 from csxl.book.sheets import ReportResult, account_plan, at_risk_plan, at_risk_table, play_plan, report_sections
@@ -40,9 +44,11 @@ from csxl.portfolio import Portfolio
 from csxl.revenue import mrr_movements
 
 __all__ = [
+    "BackfillResult",
     "FileBook",
     "Workbook",
     "account_sheet",
+    "backfill_history",
     "demo_summary",
     "new_workbook",
     "play",
@@ -282,3 +288,55 @@ def survey_report(path: str | Path, as_of: _dt.date | None = None) -> SurveyRepo
 def support_ticket(text: str, segment: str | None = None, vip: bool = False) -> Priority:
     """Priority (P1-P4), SLA targets and routing of a support ticket from its text."""
     return support_priority(text, segment, vip)
+
+
+@dataclass(frozen=True)
+class BackfillResult:
+    """What :func:`backfill_history` wrote: the month ends given a snapshot, the rows added, the refresh after it."""
+
+    months: tuple[_dt.date, ...]
+    rows: int
+    refreshed: RefreshResult
+
+
+def _past_snapshots(book: BookData, path: str | Path, as_of: _dt.date | None, limit: int | None) -> pd.DataFrame:
+    """The History rows of each month end the imported series cover and History lacks (:mod:`csxl.backfill`),
+    scored as a refresh on that date would score them."""
+    when = as_of or book.settings.as_of or _dt.date.today()
+    inputs = book.input_tables()
+    usage = usage_from_grid(read_sheet_grid(path, layout.SHEET_USAGE))
+    series = [*pd.to_datetime(inputs[layout.SHEET_MRR]["month"], errors="coerce").dropna()]
+    if usage is not None:
+        series += list(usage["month"])
+    history = book.to_portfolio(when).history
+    months = backfill_months(series, when, history["as_of"].unique(), limit)
+    settings = book.settings.model_copy(update={"as_of": None})  # each snapshot is dated its own month end
+    frames = []
+    for month_end in months:
+        accounts = past_accounts(inputs[layout.SHEET_ACCOUNTS], usage, inputs[layout.SHEET_SURVEYS], month_end)
+        portfolio = Portfolio.from_tables(
+            accounts, inputs[layout.SHEET_MRR], inputs[layout.SHEET_SURVEYS], settings=settings, as_of=month_end,
+            first_row=layout.ACCOUNTS.first_data_row,
+        )  # fmt: skip
+        frames.append(history_snapshot(portfolio))
+    return pd.concat(frames, ignore_index=True) if frames else history.iloc[:0]
+
+
+def backfill_history(
+    path: str | Path, *, as_of: _dt.date | None = None, months: int | None = None, force: bool = False
+) -> BackfillResult:
+    """``csxl backfill``: a History snapshot at each past month end the imported series cover (MRR rows, the Usage
+    sheet), as if a refresh had run on that day with what was known then (:mod:`csxl.backfill`); then the refresh
+    itself. A month end History already has keeps its snapshot; ``months``: only the latest so many."""
+    if months is not None and (isinstance(months, bool) or not 1 <= months <= 600):
+        raise InputError("months", months, "a whole number 1..600")
+    written: list[pd.DataFrame] = []
+
+    def snapshots(book: BookData) -> pd.DataFrame:
+        written.append(_past_snapshots(book, path, as_of, months))
+        return written[0]
+
+    result = refresh(path, as_of=as_of, force=force, backfill=snapshots)
+    added = written[0] if written else pd.DataFrame()
+    dates = sorted({pd.Timestamp(d).date() for d in added.get("as_of", [])})
+    return BackfillResult(months=tuple(dates), rows=len(added), refreshed=result)

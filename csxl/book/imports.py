@@ -14,6 +14,7 @@ heading; the Month is written as the month's first day.
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,6 +46,7 @@ __all__ = [
     "new_accounts_plan",
     "support_sheet_plan",
     "surveys_import_plan",
+    "usage_from_grid",
     "usage_sheet_plan",
 ]
 
@@ -194,6 +196,37 @@ def usage_sheet_plan(monthly: pd.DataFrame, *, as_of: _dt.date, source: str) -> 
         )
     writer.section(Section("Monthly usage", rows=rows, header=_USAGE_HEADER, empty="(no events)"))
     return writer.plan()
+
+
+_USAGE_KEYS = (
+    "account", "month", "active_users", "dau_mau", "logins", "logins_per_user_week", "core_actions_per_week",
+    "features_used",
+)  # fmt: skip
+
+
+def usage_from_grid(grid: Sequence[Sequence[Any]] | None) -> pd.DataFrame | None:
+    """The monthly usage an events import wrote on the Usage sheet (:func:`usage_sheet_plan`), read back: columns
+    ``account, month, active_users, dau_mau, logins, logins_per_user_week, core_actions_per_week, features_used``,
+    rows from under the header to the first row without an account; ``None`` when the sheet or its header is
+    missing."""
+    if not grid:
+        return None
+    want = [h.casefold() for h in _USAGE_HEADER]
+    top = next((i for i, row in enumerate(grid) if [str(c).strip().casefold() for c in row[: len(want)]] == want), None)
+    if top is None:
+        return None
+    rows: list[list[Any]] = []
+    for row in grid[top + 1 :]:
+        cells = list(row[: len(want)]) + [None] * (len(want) - len(row))
+        if cells[0] is None or not str(cells[0]).strip():
+            break
+        rows.append(cells)
+    frame = pd.DataFrame(rows, columns=list(_USAGE_KEYS))
+    frame["month"] = pd.to_datetime(frame["month"].astype(str).str.strip(), format="%Y-%m", errors="coerce")
+    for key in _USAGE_KEYS[2:]:
+        frame[key] = pd.to_numeric(frame[key], errors="coerce")
+    out: pd.DataFrame = frame[frame["month"].notna()].reset_index(drop=True)
+    return out
 
 
 def _answer_key(account: Any, date: Any, kind: Any, score: Any) -> tuple[str, str, str, float] | None:

@@ -65,6 +65,7 @@ __all__ = [
     "book_from_grids",
     "heading_issues",
     "read_book",
+    "read_sheet_grid",
     "settings_from_values",
     "validate_book",
 ]
@@ -467,6 +468,25 @@ def read_book(path: str | Path, *, limits: Limits = DEFAULT_LIMITS) -> BookData:
     except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
         raise FileError(where, f"damaged workbook ({exc})") from None
     return replace(_book(grids, where, sheet_names, names), archive=HistoryArchive(path))
+
+
+def read_sheet_grid(path: str | Path, sheet: str) -> list[list[Any]] | None:
+    """One sheet of a workbook file as a grid of values from A1 (calamine; the same safety checks as
+    :func:`read_book`), ``None`` when the workbook has no sheet of that name (any case)."""
+    check_package(path, DEFAULT_LIMITS)
+    # deferred: python-calamine is not installed under Pyodide (xlwings Lite), which never reads a file
+    from python_calamine import CalamineError, CalamineWorkbook
+
+    try:
+        workbook = CalamineWorkbook.from_path(str(path))
+        with workbook:
+            found = next((n for n in workbook.sheet_names if n.casefold() == sheet.casefold()), None)
+            if found is None:
+                return None
+            grid: list[list[Any]] = workbook.get_sheet_by_name(found).to_python(skip_empty_area=False)
+            return grid
+    except CalamineError as exc:
+        raise FileError(str(path), f"cannot read the workbook ({type(exc).__name__}: {exc})") from None
 
 
 def validate_book(path: str | Path) -> list[RowIssue]:

@@ -32,7 +32,7 @@ from csxl.book.dashboard_sheet import dashboard_plan
 from csxl.book.formulas import calculated_column_formulas, simple_points_formula_rows
 from csxl.book.layout import ACCOUNTS, HISTORY, MRR, SURVEYS, TablePlace, TableSpec
 from csxl.book.plan import Block, Cell, Clear, Formula, Op, Plan, RenameSheet, ResizeTable, Style
-from csxl.book.read import read_book
+from csxl.book.read import BookData, read_book
 from csxl.book.render import SheetWriter, Styled
 from csxl.book.safety import workbook_lock
 from csxl.book.xlsx import apply_plan
@@ -353,6 +353,7 @@ def plan_refresh(
     live: bool = False,
     sheet_names: Sequence[str] = (),
     archive: HistoryArchive | None = None,
+    rewrite_history: bool = False,
 ) -> tuple[Plan, int]:
     """Every csxl-owned write for this portfolio. ``places``: sheet -> where its table's columns are (as read; a
     table not given is where the layout puts it, empty).
@@ -362,8 +363,9 @@ def plan_refresh(
     adds its retention ratios as ``=NRR``/``=GRR``/``=QUICKRATIO`` formulas. ``sheet_names``: the workbook's sheets;
     one with an older csxl name (:data:`csxl.book.layout.OLD_SHEET_NAMES`) is renamed first. ``archive``: the History
     archive beside the workbook, whose rows the portfolio's History starts with; the snapshots older than the sheet's
-    window are staged on it (saved by the caller before the workbook). Returns the plan and the number of History
-    rows the sheet holds after the merge.
+    window are staged on it (saved by the caller before the workbook). ``rewrite_history``: the portfolio's History
+    holds rows the sheet does not (backfilled snapshots): the table is rewritten whole. Returns the plan and the
+    number of History rows the sheet holds after the merge.
     """
 
     def place(spec: TableSpec) -> TablePlace:
@@ -374,7 +376,8 @@ def plan_refresh(
     plan.add(*renames)  # first: every later op names the sheets by today's names
     plan.add(*_accounts(portfolio, place(ACCOUNTS), live))
     plan.add(*_input_table(place(MRR)), *_input_table(place(SURVEYS)))
-    history_ops, history_rows = _history(portfolio, place(HISTORY), rewrite=bool(renames), archive=archive)
+    rewrite = bool(renames) or rewrite_history
+    history_ops, history_rows = _history(portfolio, place(HISTORY), rewrite=rewrite, archive=archive)
     plan.add(*history_ops)
     plan.ops.extend(cohorts_plan(portfolio).ops)
     plan.ops.extend(dashboard_plan(portfolio, refreshed_at, live=live).ops)
@@ -389,8 +392,12 @@ def refresh(
     force: bool = False,
     stamp_at: _dt.datetime | None = None,
     progress: Callable[[str], None] | None = None,
+    backfill: Callable[[BookData], pd.DataFrame] | None = None,
 ) -> RefreshResult:
-    """Refresh a workbook file in place (or into ``out``): read, compute, write the csxl-owned places atomically."""
+    """Refresh a workbook file in place (or into ``out``): read, compute, write the csxl-owned places atomically.
+
+    ``backfill``: History snapshots for dates the History lacks, computed from the book as read under the lock
+    (:func:`csxl.backfill_history`); a date the History already has keeps its snapshot."""
 
     say = progress or (lambda _message: None)
     with workbook_lock(path):  # read, compute and write as one turn: a concurrent run waits, no snapshot is lost
@@ -399,12 +406,17 @@ def refresh(
         archive = book.archive if book.archive is not None else HistoryArchive(path)
         book = replace(book, archive=archive)  # the portfolio's History starts with the archive's snapshots
         portfolio = book.to_portfolio(as_of)
+        added = backfill(book) if backfill is not None else None
+        if added is not None and len(added):
+            say(f"adding {added['as_of'].nunique()} backfilled History snapshots")
+            portfolio = replace(portfolio, history=merge_history(added, portfolio.history))
         say(f"scoring {len(portfolio.accounts):,} accounts and {len(portfolio.mrr):,} MRR rows")
         stamp = stamp_at or refreshed_at()
         live = is_excel_flavour(book.sheet_names)
         plan, history_rows = plan_refresh(
-            book.places, portfolio, refreshed_at=stamp, live=live, sheet_names=book.sheet_names, archive=archive
-        )
+            book.places, portfolio, refreshed_at=stamp, live=live, sheet_names=book.sheet_names, archive=archive,
+            rewrite_history=added is not None and len(added) > 0,
+        )  # fmt: skip
         if archive.save(out) is not None:  # first: a run stopped before the workbook is written loses no snapshot
             say(f"archived older History snapshots in {archive_path(out or path)}")
         say("writing the workbook")

@@ -40,6 +40,7 @@ from csxl.excel.xlsm import build_xlsm
 from csxl.plays import PLAYS, render_markdown, render_text
 from csxl.plays.schemas import SCHEMAS
 from csxl.usecases import (
+    backfill_history,
     demo_summary,
     new_workbook,
     playbook,
@@ -149,6 +150,34 @@ def refresh_cmd(path: Path, as_of: _dt.date | None, out: Path | None, force: boo
         click.echo(f"csxl: {issues_summary(result.issues)}", err=True)
         if strict:
             sys.exit(EXIT_DATA)
+
+
+@cli.command("backfill")
+@click.option("--book", "book", required=True, type=PATH, help="The workbook whose History to fill.")
+@AS_OF
+@click.option("--months", type=click.IntRange(1, 600), help="Only the latest N month ends (default: every one).")
+@click.option("--force", is_flag=True, help="Write even if Excel's lock file says the workbook is open.")
+@click.option("--json", "as_json", is_flag=True, help="Print what was written as JSON.")
+@friendly
+def backfill_cmd(book: Path, as_of: _dt.date | None, months: int | None, force: bool, as_json: bool) -> None:
+    """History snapshots for the past month ends your imported MRR and usage cover, as a refresh on each would have
+    scored what was known then; then a refresh. Month ends History already has are kept."""
+
+    result = backfill_history(book, as_of=as_of, months=months, force=force)
+    if as_json:
+        report = {
+            "months": [m.isoformat() for m in result.months],
+            "rows": result.rows,
+            "history_rows": result.refreshed.history_rows,
+            "as_of": result.refreshed.as_of.isoformat(),
+        }
+        click.echo(json.dumps(report, indent=2))
+        return
+    span = f"{result.months[0]:%Y-%m} to {result.months[-1]:%Y-%m}" if result.months else "none needed"
+    click.echo(
+        f"csxl: backfilled {len(result.months)} month ends ({span}), {result.rows} History rows; refreshed as of "
+        f"{result.refreshed.as_of:%Y-%m-%d}, {result.refreshed.history_rows} history rows in the sheet"
+    )
 
 
 @cli.command("validate")
