@@ -52,6 +52,7 @@ __all__ = [
     "is_number",
     "label_key",
     "number_from_text",
+    "record_key",
     "serial_to_date",
     "serials_to_days",
     "yes_no",
@@ -196,6 +197,20 @@ def domain_key(text: Any) -> str | None:
     if not body or " " in body or "." not in body:
         return None
     return body
+
+
+def record_key(value: Any) -> str | None:
+    """A record id (a CRM's Record ID or Account ID) as a matching key: text stripped and case-folded, a whole number
+    without its ``.0`` (a sheet keeps ``12345678`` as a number); ``None`` when blank."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, float):
+        if value != value:  # NaN
+            return None
+        if value.is_integer():
+            return str(int(value))
+    text = str(value).strip().casefold()
+    return text or None
 
 
 def domain_label(domain: str) -> str:

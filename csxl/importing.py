@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,12 +33,12 @@ from csxl.book.imports import (
     surveys_import_plan,
     usage_sheet_plan,
 )
+from csxl.book.matching import existing_accounts, resolve_accounts
 from csxl.book.plan import Plan
 from csxl.book.read import BookData, read_book
 from csxl.book.refresh import RefreshResult, refresh
 from csxl.book.safety import workbook_lock
 from csxl.book.xlsx import apply_plan
-from csxl.cells import company_key, domain_key, domain_label
 from csxl.data.crm import read_crm
 from csxl.data.events import ENGINES, PRESETS, EventMapping, read_usage
 from csxl.data.invoices import is_invoice_file, read_invoice_lines
@@ -46,7 +46,6 @@ from csxl.data.subscriptions import read_subscriptions
 from csxl.data.surveys import read_surveys
 from csxl.data.tickets import read_tickets
 from csxl.errors import FileError, InputError, RowIssue
-from csxl.tables import match_accounts
 from csxl.usage import account_usage_columns
 
 __all__ = [
@@ -64,7 +63,7 @@ __all__ = [
     "import_surveys",
     "import_tickets",
     "load_mapping",
-    "resolve_accounts",
+    "match_rate",
 ]
 
 
@@ -76,40 +75,9 @@ def _write_and_refresh(
     return refresh(path, as_of=as_of, force=force)
 
 
-def _account_domains(accounts: pd.DataFrame) -> dict[str, str]:
-    """Domain key -> Accounts name, from the Accounts ``Domain`` column (the first account of a domain)."""
-    out: dict[str, str] = {}
-    if "domain" in accounts.columns:
-        for name, domain in zip(accounts["account"], accounts["domain"], strict=True):
-            key = domain_key(domain) if isinstance(domain, str) else None
-            if key and isinstance(name, str):
-                out.setdefault(key, name)
-    return out
-
-
-def resolve_accounts(values: Sequence[Any], book: BookData, what: str) -> tuple[dict[Any, str], list[RowIssue]]:
-    """Each imported account value -> the Accounts name it means, and one issue per value that names no account.
-
-    A domain, URL or e-mail address is matched to the Accounts ``Domain`` column first, else by its name part; any
-    other value by name (exactly, else ignoring case, spacing, punctuation and one legal-form word). A value that
-    matches nothing keeps its own spelling (it is reported with the closest Accounts name)."""
-    accounts = book.tables[layout.SHEET_ACCOUNTS]
-    by_domain = _account_domains(accounts)
-    out: dict[Any, str] = {}
-    rest: list[Any] = []
-    named: list[str] = []
-    for value in dict.fromkeys(values):
-        key = domain_key(value) if isinstance(value, str) and ("." in value or "@" in value) else None
-        if key is not None and key in by_domain:
-            out[value] = by_domain[key]
-        else:
-            rest.append(value)
-            named.append(domain_label(key) if key is not None else str(value))
-    spelled, issues = match_accounts(pd.DataFrame({"account": named}), accounts["account"], what)
-    for value, name, spelling in zip(rest, named, spelled["account"], strict=True):
-        out[value] = str(spelling) if spelling != name else str(value)
-    # an issue names the value as imported (tailspin.io), not the name part it was matched by
-    return out, [replace(i, value=rest[i.row] if 0 <= i.row < len(rest) else i.value) for i in issues]
+def match_rate(accounts: int, unmatched: int) -> float | None:
+    """The share of imported accounts found on Accounts (0..1), ``None`` when nothing was imported."""
+    return round((accounts - unmatched) / accounts, 4) if accounts else None
 
 
 @dataclass(frozen=True)
@@ -144,6 +112,7 @@ class ImportReport:
             "skipped": self.skipped,
             "rejected": [issue(i) for i in self.issues],
             "accounts": self.accounts,
+            "match_rate": match_rate(self.accounts, len(self.unmatched)),
             "unmatched": [{"account": i.value, "rule": i.rule} for i in self.unmatched],
             "mrr_rows": self.mrr_rows,
             "appended": self.appended,
@@ -305,6 +274,7 @@ class EventsReport:
             "rows_read": self.rows_read,
             "rows_kept": self.rows_kept,
             "accounts": self.accounts,
+            "match_rate": match_rate(self.accounts, len(self.unmatched)),
             "unmatched": [{"account": i.value, "rule": i.rule} for i in self.unmatched],
             "usage_rows": self.usage_rows,
             "cells_written": self.written,
@@ -461,27 +431,6 @@ class AccountsImport:
     refreshed: RefreshResult | None
 
 
-def _existing(book: BookData, crm: pd.DataFrame) -> tuple[list[str | None], int]:
-    """The Accounts name each CRM row is (matched by domain, else by name key), ``None`` for a new account."""
-    accounts = book.tables[layout.SHEET_ACCOUNTS]
-    names = [str(n) for n in accounts["account"] if isinstance(n, str)]
-    by_key: dict[str, list[str]] = {}
-    for name in names:
-        by_key.setdefault(company_key(name), []).append(name)
-    by_domain = _account_domains(accounts)
-    found: list[str | None] = []
-    by_domain_count = 0
-    for name, domain in zip(crm["account"], crm["domain"], strict=True):
-        key = domain_key(domain) if isinstance(domain, str) else None
-        if key is not None and key in by_domain:
-            found.append(by_domain[key])
-            by_domain_count += 1
-            continue
-        hits = [str(name)] if str(name) in names else by_key.get(company_key(str(name)), [])
-        found.append(hits[0] if len(hits) == 1 else None)
-    return found, by_domain_count
-
-
 def import_accounts(
     path: str | Path,
     files: Sequence[str | Path],
@@ -490,13 +439,13 @@ def import_accounts(
     overwrite: bool = False,
     force: bool = False,
 ) -> AccountsImport:
-    """``csxl import accounts``: CRM exports -> Accounts: new customers appended, existing ones (matched by domain,
-    else by name) get their blank cells filled (typed cells kept unless ``overwrite``), then a refresh."""
+    """``csxl import accounts``: CRM exports -> Accounts: new customers appended, existing ones (matched by CRM id,
+    else domain, else name) get their blank cells filled (typed cells kept unless ``overwrite``), then a refresh."""
     with workbook_lock(path):
         book = read_book(path)
         read = read_crm(files)
         crm = read.frame.reset_index(drop=True)
-        found, by_domain = _existing(book, crm)
+        found, by_domain = existing_accounts(book, crm)
         known = crm[[f is not None for f in found]].copy()
         known.index = pd.Index([f for f in found if f is not None])
         written = accounts_import_plan(book, known.drop(columns=["account"]), overwrite=overwrite)

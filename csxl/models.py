@@ -319,6 +319,9 @@ class AccountRecord(Record):
     domain: str | None = _field(
         "the company's web domain (contoso.com): imports match billing, events, surveys and tickets by it"
     )
+    crm_id: str | None = _field(
+        "the account's record id in your CRM (HubSpot Record ID, Salesforce Account ID): imports match by it first"
+    )
     usage_override: float | None = _field("precomputed usage score (overrides)", "0..10 points", ge=0, le=10)
     engagement_override: float | None = _field("precomputed engagement score (overrides)", "0..10 points", ge=0, le=10)
     relationship_override: float | None = _field(

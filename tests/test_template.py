@@ -146,7 +146,7 @@ def test_accounts_inputs_are_the_model_columns() -> None:
 
     inputs = [c.key for c in ACCOUNTS.role("input")]
     assert inputs == [c for c in ACCOUNT_COLUMNS if c not in layout.OWNED_COLUMNS]
-    assert len(inputs) == 41  # 36 record columns account .. domain, then 5 <dimension>_override inputs
+    assert len(inputs) == 42  # 37 record columns account .. crm_id, then 5 <dimension>_override inputs
 
 
 def test_table_headers_are_the_friendly_headers(book: Workbook) -> None:

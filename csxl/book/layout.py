@@ -318,6 +318,7 @@ _HEADERS: dict[str, str] = {
     "nps": "NPS",
     "roi_documented": "ROI documented",
     "mrr": "MRR",
+    "crm_id": "CRM ID",
 }
 _WIDTHS: dict[str, float] = {
     "account": 26,
@@ -327,6 +328,7 @@ _WIDTHS: dict[str, float] = {
     "expansion_signals": 22,
     "churn_reason": 16,
     "domain": 18,
+    "crm_id": 14,
     "comment": 40,
     "nps": 8,
 }
@@ -339,6 +341,7 @@ _ACCOUNT_NOTES: dict[str, str] = {
     "exec_sponsor": "Name of the executive sponsor; blank or 'none' when there is none.",
     "expansion_signals": "Buying signals seen, separated by ';'.",
     "domain": "Web domain (contoso.com): csxl import matches billing, events, surveys and tickets by it.",
+    "crm_id": "Record id in your CRM (HubSpot, Salesforce): csxl import matches by it first.",
 }
 _SAME_ACCOUNT = "The account's name, exactly as on Accounts."
 _MRR_NOTES: dict[str, str] = {"account": _SAME_ACCOUNT, "month": "Any date inside the month."}

@@ -22,6 +22,7 @@ from csxl.importing import (
     import_surveys,
     import_tickets,
     load_mapping,
+    match_rate,
 )
 
 __all__ = ["import_group"]
@@ -56,6 +57,12 @@ def import_group() -> None:
 def _short(value: object) -> str:
     """A value for a one-line message: numbers to four significant digits."""
     return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def _rate(accounts: int, unmatched: int) -> str:
+    """``", 97 % matched"`` (nothing when nothing was imported)."""
+    rate = match_rate(accounts, unmatched)
+    return "" if rate is None else f", {rate:.0%} matched"
 
 
 def _rates(values: Sequence[str]) -> dict[str, float]:
@@ -110,7 +117,8 @@ def import_billing_cmd(
             f"csxl: imported {report.rows_used} of {read} {report.source} from {len(report.rows_read)} file(s)"
             + (f" ({report.skipped} one-off or not revenue, skipped)" if report.skipped else "")
             + ": "
-            f"{report.mrr_rows} MRR rows for {report.accounts} accounts ({len(report.unmatched)} not on Accounts); "
+            f"{report.mrr_rows} MRR rows for {report.accounts} accounts ({len(report.unmatched)} not on Accounts"
+            f"{_rate(report.accounts, len(report.unmatched))}); "
             f"{report.appended} rows added, {report.overwritten} months replaced, {len(report.kept)} typed months kept"
         )
         for line in issues_lines([*report.issues, *report.unmatched]):
@@ -167,8 +175,8 @@ def import_events_cmd(
     click.echo(
         f"csxl: read {report.rows_read} events, kept {report.rows_kept} (duplicates, later than the as-of date or "
         f"without account, user or time left out); {report.accounts} accounts ({len(report.unmatched)} not on "
-        f"Accounts); {report.usage_rows} Usage rows; {report.written} Accounts cells written, {len(report.kept)} "
-        "typed cells kept"
+        f"Accounts{_rate(report.accounts, len(report.unmatched))}); {report.usage_rows} Usage rows; "
+        f"{report.written} Accounts cells written, {len(report.kept)} typed cells kept"
     )
     for line in issues_lines(report.unmatched):
         click.echo(line, err=True)

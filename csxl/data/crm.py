@@ -1,7 +1,8 @@
 """CRM exports -> Accounts rows (data edge): a HubSpot companies export or a Salesforce accounts export.
 
 Headings are matched by name (:data:`HEADINGS`, case, spaces and punctuation ignored). Read into the Accounts columns
-``account, domain, csm, segment, renewal_date, arr`` and checked by the Accounts loader itself
+``account, domain, crm_id, csm, segment, renewal_date, arr`` (``crm_id``: HubSpot's Record ID, Salesforce's Account
+ID, the key later imports match by first) and checked by the Accounts loader itself
 (:func:`csxl.tables.load_accounts`): a bad cell is ignored and reported by file and line, a repeated name leaves the
 later row out. Decisions: a company's **Annual Revenue** is its turnover, not what it pays you, and is never read as
 ARR (only ``ARR``, ``Annual Recurring Revenue``, ``Annual Contract Value``); the owner (``Company owner``,
@@ -25,11 +26,12 @@ from csxl.tables import load_accounts
 __all__ = ["CRM_COLUMNS", "HEADINGS", "CrmRead", "read_crm"]
 
 #: The Accounts columns a CRM import fills.
-CRM_COLUMNS: tuple[str, ...] = ("account", "domain", "csm", "segment", "renewal_date", "arr")
+CRM_COLUMNS: tuple[str, ...] = ("account", "domain", "crm_id", "csm", "segment", "renewal_date", "arr")
 
 HEADINGS: Mapping[str, tuple[str, ...]] = {
     "account": ("company name", "account name", "name", "company", "account"),
     "domain": ("company domain name", "domain", "website", "company website", "website url"),
+    "crm_id": ("record id", "account id", "company id", "crm id", "hubspot id", "salesforce id", "id"),
     "csm": ("company owner", "account owner", "owner", "csm", "customer success manager"),
     "segment": ("segment", "customer segment"),
     "renewal_date": ("renewal date", "contract end date", "next renewal date", "contract renewal date"),

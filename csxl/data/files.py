@@ -19,6 +19,7 @@ from csxl.cells import BAD, date_from_text, number_from_text
 from csxl.errors import FileError, InputError
 
 __all__ = [
+    "CRM_ID_METADATA",
     "find_columns",
     "heading_key",
     "is_blank_text",
@@ -30,6 +31,13 @@ __all__ = [
     "read_number",
     "stamps",
 ]
+
+
+#: Stripe metadata headings that carry the customer's CRM record id (matched to the Accounts ``CRM ID`` column).
+CRM_ID_METADATA: tuple[str, ...] = (
+    "crm id metadata", "hubspot id metadata", "hubspot company id metadata", "salesforce id metadata",
+    "salesforce account id metadata",
+)  # fmt: skip
 
 
 def load_csv(path: Path) -> pd.DataFrame:
