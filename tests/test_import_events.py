@@ -22,7 +22,9 @@ from csxl.book.read import read_book
 from csxl.cli import cli
 from csxl.data.events import (
     EventMapping,
+    file_source,
     read_usage,
+    repeated_sql,
 )
 from csxl.errors import InputError
 from csxl.importing import event_mapping
@@ -271,6 +273,24 @@ def test_csxl_import_events_on_spark_writes_what_duckdb_writes(tmp_path: Path) -
     duck, spark = books
     pd.testing.assert_frame_equal(spark.tables["Accounts"], duck.tables["Accounts"])
     assert float(duck.tables["Accounts"].set_index("account").loc[a, "dau_mau"]) == pytest.approx(4 / 28 / 2)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_both_plans_of_the_repeated_ids_find_the_same_ids(tmp_path: Path, seed: int) -> None:
+    """DuckDB's plan (sorted hashes against their neighbour) and the cluster plan (group by hash) give the same set,
+    and it is the ids pandas finds more than once among the kept events."""
+    import duckdb
+
+    frame = _random_events(seed, True)
+    path = tmp_path / "events.csv"
+    frame.to_csv(path, index=False)
+    kept = frame[frame["timestamp"] < pd.Timestamp(AS_OF) + pd.Timedelta(days=1)]
+    repeated = kept["event_id"][kept["event_id"].duplicated()].nunique()
+    source = file_source([path])
+    with duckdb.connect() as con:
+        by_sort = set(con.execute(repeated_sql(source, MAPPING, AS_OF, engine="duckdb")).fetchall())
+        by_group = set(con.execute(repeated_sql(source, MAPPING, AS_OF)).fetchall())
+    assert by_sort == by_group and len(by_sort) == repeated > 0
 
 
 def test_an_unknown_engine_is_refused(events: Path) -> None:

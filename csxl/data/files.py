@@ -26,6 +26,7 @@ __all__ = [
     "json_items",
     "load_csv",
     "load_typed",
+    "metadata_account",
     "numbers",
     "read_date",
     "read_number",
@@ -38,6 +39,21 @@ CRM_ID_METADATA: tuple[str, ...] = (
     "crm id metadata", "hubspot id metadata", "hubspot company id metadata", "salesforce id metadata",
     "salesforce account id metadata",
 )  # fmt: skip
+
+
+def metadata_account(metadata: Mapping[str, Any]) -> Any:
+    """The workbook account a Stripe object's metadata names: ``account`` or ``company``, else a CRM record id
+    (``crm_id``, ``hubspot_id``, ``hubspot_company_id``, ``salesforce_id``, ``salesforce_account_id``)."""
+    keys = (
+        "account",
+        "company",
+        "crm_id",
+        "hubspot_id",
+        "hubspot_company_id",
+        "salesforce_id",
+        "salesforce_account_id",
+    )
+    return next((metadata[k] for k in keys if metadata.get(k) not in (None, "")), None)
 
 
 def load_csv(path: Path) -> pd.DataFrame:

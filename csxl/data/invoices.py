@@ -22,7 +22,16 @@ import numpy as np
 import pandas as pd
 
 from csxl.billing import LINE_COLUMNS
-from csxl.data.files import CRM_ID_METADATA, find_columns, heading_key, json_items, load_typed, numbers, stamps
+from csxl.data.files import (
+    CRM_ID_METADATA,
+    find_columns,
+    heading_key,
+    json_items,
+    load_typed,
+    metadata_account,
+    numbers,
+    stamps,
+)
 from csxl.errors import FileError, InputError, RowIssue
 
 __all__ = ["HEADINGS", "NOT_REVENUE", "InvoiceLinesRead", "is_invoice_file", "read_invoice_lines"]
@@ -115,7 +124,7 @@ def _line_rows(invoice: Mapping[str, Any]) -> list[dict[str, Any]]:
             {
                 "invoice id": invoice.get("id"),
                 "subscription id": sub if isinstance(sub, str) else invoice_sub,
-                "account (metadata)": _metadata_account(metadata),
+                "account (metadata)": metadata_account(metadata),
                 "customer name": invoice.get("customer_name"),
                 "customer id": customer_id,
                 "currency": line.get("currency") or invoice.get("currency"),
@@ -126,21 +135,6 @@ def _line_rows(invoice: Mapping[str, Any]) -> list[dict[str, Any]]:
             }
         )
     return rows
-
-
-def _metadata_account(metadata: Mapping[str, Any]) -> Any:
-    """The workbook account a Stripe object's metadata names: ``account`` or ``company``, else a CRM record id
-    (``crm_id``, ``hubspot_id``, ``hubspot_company_id``, ``salesforce_id``, ``salesforce_account_id``)."""
-    keys = (
-        "account",
-        "company",
-        "crm_id",
-        "hubspot_id",
-        "hubspot_company_id",
-        "salesforce_id",
-        "salesforce_account_id",
-    )
-    return next((metadata[k] for k in keys if metadata.get(k) not in (None, "")), None)
 
 
 def _unix(value: Any) -> Any:

@@ -27,7 +27,16 @@ import pandas as pd
 
 from csxl.billing import INTERVAL_MONTHS, SUBSCRIPTION_COLUMNS
 from csxl.cells import BAD, yes_no
-from csxl.data.files import CRM_ID_METADATA, find_columns, is_blank_text, json_items, load_csv, read_date, read_number
+from csxl.data.files import (
+    CRM_ID_METADATA,
+    find_columns,
+    is_blank_text,
+    json_items,
+    load_csv,
+    metadata_account,
+    read_date,
+    read_number,
+)
 from csxl.errors import FileError, InputError, RowIssue
 
 __all__ = ["HEADINGS", "SubscriptionsRead", "read_subscriptions"]
@@ -92,21 +101,6 @@ def _stamp(value: Any) -> str | None:
     return str(value)
 
 
-def _metadata_account(metadata: Mapping[str, Any]) -> Any:
-    """The workbook account a Stripe object's metadata names: ``account`` or ``company``, else a CRM record id
-    (``crm_id``, ``hubspot_id``, ``hubspot_company_id``, ``salesforce_id``, ``salesforce_account_id``)."""
-    keys = (
-        "account",
-        "company",
-        "crm_id",
-        "hubspot_id",
-        "hubspot_company_id",
-        "salesforce_id",
-        "salesforce_account_id",
-    )
-    return next((metadata[k] for k in keys if metadata.get(k) not in (None, "")), None)
-
-
 def _discount(sub: Mapping[str, Any]) -> tuple[Any, Any, Any]:
     """(percent off, amount off in cents, end) of a subscription's discount: ``discount`` before the 2025-03-31 API
     version, the first expanded object of ``discounts`` after it (an id alone says nothing: no discount read)."""
@@ -141,7 +135,7 @@ def _json_rows(sub: Mapping[str, Any]) -> list[dict[str, Any]]:
                 "subscription id": sub.get("id"),
                 "customer id": customer_id,
                 "customer name": name,
-                "account (metadata)": _metadata_account(metadata),
+                "account (metadata)": metadata_account(metadata),
                 "currency": price.get("currency") or sub.get("currency"),
                 "amount in cents": price.get("unit_amount", price.get("amount")),
                 "interval": recurring.get("interval"),
