@@ -275,6 +275,29 @@ def test_csxl_import_events_on_spark_writes_what_duckdb_writes(tmp_path: Path) -
     assert float(duck.tables["Accounts"].set_index("account").loc[a, "dau_mau"]) == pytest.approx(4 / 28 / 2)
 
 
+@pytest.mark.parametrize("features", [0, 5, 63, 64, 70], ids=lambda n: f"{n}-features")
+def test_features_are_counted_the_same_as_bits_or_from_the_events(tmp_path: Path, features: int) -> None:
+    """Up to 63 distinct features ride in the per-user months as bits, more take a pass of their own: either way
+    features used per month and adopted in the window are pandas' distinct counts (and none when only logins)."""
+    import numpy as np
+
+    frame = _random_events(4, True)
+    rng = np.random.default_rng(features)
+    names = [f"feature {k:02d}" for k in range(features)]
+    is_login = rng.random(len(frame)) < (1.0 if features == 0 else 0.2)
+    frame["event"] = np.where(is_login, "login", rng.choice(names or ["login"], len(frame)))
+    frame = frame.drop_duplicates("event_id", keep="first").copy()  # repeats would carry another name now
+    path = tmp_path / "events.csv"
+    frame.to_csv(path, index=False)
+    usage = read_usage([path], MAPPING, AS_OF)
+    monthly, signals = _by_pandas(frame)
+    got = usage.monthly.assign(month=pd.to_datetime(usage.monthly["month"])).set_index(["account", "month"])
+    assert got["features_used"].tolist() == monthly["features_used"].tolist()
+    adopted = usage.signals.set_index("account")["features_adopted"]
+    assert adopted.tolist() == signals["features_adopted"].fillna(0).astype(int).tolist()
+    assert (features == 0) == (int(got["features_used"].sum()) == 0)
+
+
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_both_plans_of_the_repeated_ids_find_the_same_ids(tmp_path: Path, seed: int) -> None:
     """DuckDB's plan (sorted hashes against their neighbour) and the cluster plan (group by hash) give the same set,

@@ -51,7 +51,7 @@ def _writes(book_help: str, overwrite_help: str | None) -> Callable[[F], F]:
 
 @click.group("import")
 def import_group() -> None:
-    """Bring in data from the files you already have, then refresh (billing exports so far)."""
+    """Bring in data from the files you already have (billing, events, surveys, tickets, CRM accounts), then refresh."""
 
 
 def _short(value: object) -> str:

@@ -35,7 +35,10 @@ from csxl.errors import FileError, InputError
 
 __all__ = [
     "ENGINES",
+    "FEATURES_SQL",
+    "FEATURE_MONTHS_FROM_MASKS_SQL",
     "FEATURE_MONTHS_SQL",
+    "MASK_FEATURES",
     "MONTHLY_SQL",
     "PRESETS",
     "SIGNALS_SQL",
@@ -49,6 +52,8 @@ __all__ = [
     "repeated_sql",
     "spark_sql",
     "usage_signals",
+    "usage_steps",
+    "user_months_sql",
 ]
 
 
@@ -203,20 +208,68 @@ def normalised_sql(source: str, mapping: EventMapping, as_of: _dt.date, repeated
 #: date, 1: the 28 before those, 2: older): the one compact table every usage figure is built from. ``day_mask`` has
 #: bit d-1 set when the user was active on day d of the month: a user's active days are ``bit_count`` of it, with no
 #: row per user and day (the windows split a month's days, so the masks of one user and month never overlap).
+#: ``$feature_mask``: the features the user used, as bits (:func:`user_months_sql`).
 USER_MONTHS_SQL = """
 SELECT account, month, user_id, least(age // 28, 2) AS w,
        bit_or(CAST(1 AS BIGINT) << (dayofmonth(day) - 1)) AS day_mask,
        count(*) AS events,
        sum(CASE WHEN is_login THEN 1 ELSE 0 END) AS logins,
        sum(CASE WHEN is_core THEN 1 ELSE 0 END) AS core_actions,
-       min(CASE WHEN is_login THEN age END) AS login_age
+       min(CASE WHEN is_login THEN age END) AS login_age,
+       $feature_mask AS feature_mask
 FROM events GROUP BY 1, 2, 3, 4
 """
 
-#: The features used per account, month and window (from the view ``events``).
+#: Features kept as bits of the per-user months (a 64-bit mask); with more, they get a table of their own.
+MASK_FEATURES = 63
+
+#: The distinct features of the events (one more than :data:`MASK_FEATURES` at most: enough to know there are more).
+FEATURES_SQL = (
+    f"SELECT DISTINCT feature FROM events WHERE feature IS NOT NULL ORDER BY feature LIMIT {MASK_FEATURES + 1}"
+)
+
+#: The features used per account, month and window, read from the events (when they are too many for a mask).
 FEATURE_MONTHS_SQL = """
 SELECT account, month, feature, least(age // 28, 2) AS w FROM events WHERE feature IS NOT NULL GROUP BY 1, 2, 3, 4
 """
+
+#: The same from the per-user months' feature masks and the table ``feature_names`` (``bit``, ``feature``).
+FEATURE_MONTHS_FROM_MASKS_SQL = """
+SELECT DISTINCT u.account, u.month, f.feature, u.w
+FROM (SELECT account, month, w, bit_or(feature_mask) AS mask FROM user_months GROUP BY 1, 2, 3) AS u
+JOIN feature_names AS f ON ((u.mask >> f.bit) & 1) = 1
+"""
+
+
+def user_months_sql(features: Sequence[str] | None) -> str:
+    """:data:`USER_MONTHS_SQL` with each feature of ``features`` as one bit of ``feature_mask`` (bit i: the i-th
+    feature; ``None``: no mask, the features are counted from the events, :data:`FEATURE_MONTHS_SQL`)."""
+    if not features:
+        return USER_MONTHS_SQL.replace("$feature_mask", "CAST(0 AS BIGINT)")
+    names = "[" + ", ".join(_quote(f) for f in features) + "]"
+    mask = (
+        "bit_or(CASE WHEN feature IS NULL THEN CAST(0 AS BIGINT) "
+        f"ELSE CAST(1 AS BIGINT) << (array_position({names}, feature) - 1) END)"
+    )
+    return USER_MONTHS_SQL.replace("$feature_mask", mask)
+
+
+def usage_steps(features: Sequence[str]) -> list[tuple[str, str]]:
+    """The tables to make, in order, after the view ``events``, given its distinct features (:data:`FEATURES_SQL`):
+    up to :data:`MASK_FEATURES` features ride in the per-user months as bits (one pass over the events); more take a
+    second pass (:data:`FEATURE_MONTHS_SQL`). Both engines run these steps."""
+    if len(features) > MASK_FEATURES:
+        return [("user_months", user_months_sql(None)), ("feature_months", FEATURE_MONTHS_SQL)]
+    if not features:
+        empty = "SELECT account, month, CAST(NULL AS VARCHAR) AS feature, w FROM user_months WHERE 1 = 0"
+        return [("user_months", user_months_sql(None)), ("feature_months", empty)]
+    bits = ", ".join(f"({i}, {_quote(f)})" for i, f in enumerate(features))
+    return [
+        ("feature_names", f"SELECT * FROM (VALUES {bits}) AS names(bit, feature)"),
+        ("user_months", user_months_sql(features)),
+        ("feature_months", FEATURE_MONTHS_FROM_MASKS_SQL),
+    ]
+
 
 #: One row per account and month from ``user_months`` and ``feature_months`` (``$as_of`` a DATE). The sum of daily
 #: active users over a month is the number of (user, day) pairs in it: the bits of the day masks.
@@ -290,7 +343,8 @@ def spark_sql(query: str, as_of: _dt.date) -> str:
 
 def _connect(paths: Sequence[Path], mapping: EventMapping, as_of: _dt.date, folder: Path) -> Any:
     """A DuckDB database (spilling to ``folder`` past 3 GB) with the tables ``user_months`` and ``feature_months``
-    made from the files: one pass finds the repeated de-duplication ids, one pass makes each table."""
+    made from the files: one pass finds the repeated de-duplication ids, one the features, one makes the per-user
+    months (:func:`usage_steps`)."""
     # deferred: DuckDB is the command line's engine
     import duckdb
 
@@ -308,8 +362,9 @@ def _connect(paths: Sequence[Path], mapping: EventMapping, as_of: _dt.date, fold
         any_repeated = con.execute("SELECT EXISTS (SELECT 1 FROM repeated)").fetchall() == [(True,)]
         events = normalised_sql(source, mapping, as_of, "repeated" if any_repeated else None)
         con.execute(f"CREATE TEMP VIEW events AS {events}")
-        con.execute(f"CREATE TEMP TABLE user_months AS {USER_MONTHS_SQL}")
-        con.execute(f"CREATE TEMP TABLE feature_months AS {FEATURE_MONTHS_SQL}")
+        features = [str(row[0]) for row in con.execute(FEATURES_SQL).fetchall()]
+        for name, query in usage_steps(features):
+            con.execute(f"CREATE TEMP TABLE {name} AS {query}")
     except duckdb.OutOfMemoryException:
         con.close()
         raise FileError(str(paths[0]), "too many events for this machine's memory and temp folder") from None
@@ -389,7 +444,8 @@ def _read_usage_spark(files: Sequence[Path], mapping: EventMapping, as_of: _dt.d
         any_repeated = bool(repeated.limit(1).count())
         events = normalised_sql("csxl_raw", mapping, as_of, "repeated" if any_repeated else None)
         spark.sql(spark_sql(events, as_of)).createOrReplaceTempView("events")
-        for name, query in (("user_months", USER_MONTHS_SQL), ("feature_months", FEATURE_MONTHS_SQL)):
+        features = [str(row[0]) for row in spark.sql(spark_sql(FEATURES_SQL, as_of)).collect()]
+        for name, query in usage_steps(features):
             spark.sql(spark_sql(query, as_of)).cache().createOrReplaceTempView(name)
         monthly = spark.sql(spark_sql(MONTHLY_SQL, as_of)).toPandas()
         signals = spark.sql(spark_sql(SIGNALS_SQL, as_of)).toPandas()
