@@ -72,7 +72,8 @@ class RowIssue:
     effect: str = ""
 
     def __str__(self) -> str:
-        text = f"{self.sheet} row {self.row}, {self.column}: must be {self.rule}, got {_show(self.value)}"
+        where = f"{self.sheet} row {self.row}" if self.row > 0 else self.sheet  # row 0: not one row (a name, a file)
+        text = f"{where}, {self.column}: must be {self.rule}, got {_show(self.value)}"
         return f"{text} ({self.effect})" if self.effect else text
 
 

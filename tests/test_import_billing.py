@@ -194,3 +194,24 @@ def test_stripe_api_lists_in_both_shapes_give_the_same_mrr(tmp_path: Path, shape
     assert got[("Contoso", "2026-01")] == 22.5 and got[("Contoso", "2026-06")] == 22.5
     # Fabrikam (metadata account): 50 a month from February; cancelled 3 April at the period end 1 May: to April
     assert [got.get(("Fabrikam", m)) for m in ("2026-02", "2026-04", "2026-05")] == [50.0, 50.0, None]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2026-01-10", "2026-01-10"),
+        ("2026-01-10 14:22", "2026-01-10"),
+        ("2026-01-10T23:30:00-05:00", "2026-01-11"),  # converted to UTC first
+        ("10 Jan 2026", "2026-01-10"),
+        ("Jan 10, 2026", "2026-01-10"),
+        ("01/10/2026", None),  # 1 October or 10 January: a guess, refused
+        ("31/12/2026", None),  # unambiguous, but numbers-only day-month orders are refused as one rule
+        ("2026-13-01", None),
+    ],
+)
+def test_dates_in_exports_follow_the_workbook_rule(text: str, expected: str | None) -> None:
+    from csxl.cells import BAD
+    from csxl.data.files import read_date
+
+    got = read_date(text)
+    assert (None if got is BAD else f"{got:%Y-%m-%d}") == expected

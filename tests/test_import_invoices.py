@@ -304,3 +304,39 @@ def test_rates_on_settings_convert_and_the_command_line_wins(tmp_path: Path) -> 
         (rows[layout.rate_name("GBP")], "abc", "a positive number (USD per 1 GBP), or blank"),
         (rows[layout.rate_name("CHF")], -1.0, "a positive number (USD per 1 CHF), or blank"),
     ]
+
+
+def test_a_bad_cell_far_below_the_first_rows_is_still_reported(tmp_path: Path) -> None:
+    """DuckDB guesses a column's type from the first rows: 30,000 good lines, then a line whose amount is 'n/a' and
+    one whose period end is '01/10/2026'. The file is then read as text and judged cell by cell: both reported by
+    line, the rest imported (exact: 30,000 lines of 10 from 1 June, 10 at the June month end each)."""
+    lines = ["Invoice ID,Subscription,Customer Name,Amount,Currency,Period Start,Period End"]
+    lines += [f"in_{i},sub_{i},Contoso,10,usd,2026-06-01,2026-07-01" for i in range(30_000)]
+    lines += ["in_x,sub_x,Contoso,n/a,usd,2026-06-01,2026-07-01", "in_y,sub_y,Contoso,10,usd,2026-06-01,01/10/2026"]
+    path = tmp_path / "lines.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    read = read_invoice_lines([path])
+    assert [(i.row, i.column, i.value) for i in read.issues] == [
+        (30_002, "Amount", "n/a"),
+        (30_003, "Period End", "01/10/2026"),  # day or month first? a guess: refused
+    ]
+    assert read.rows_used == 30_000
+    assert _by_month(invoice_lines_to_mrr(read.frame, AS_OF)) == {"2026-06": 300_000.0}
+
+
+def test_a_warehouse_extract_with_its_own_headings_through_a_mapping(tmp_path: Path) -> None:
+    """Parquet with column names no export uses, mapped by field: the same MRR as the Stripe layout."""
+    import duckdb
+
+    path = tmp_path / "extract.parquet"
+    with duckdb.connect() as con:
+        con.execute(
+            f"""COPY (SELECT 'in_1' AS inv, 'sub_1' AS sub_ref, 'Contoso' AS org, 1200.0 AS net_amount, 'usd' AS ccy,
+                       TIMESTAMP '2026-01-15' AS svc_from, TIMESTAMP '2027-01-15' AS svc_to)
+                TO '{path}' (FORMAT parquet)"""
+        )
+    mapping = {"invoice_id": "inv", "subscription_id": "sub_ref", "customer_name": "org", "amount": "net_amount",
+               "currency": "ccy", "period_start": "svc_from", "period_end": "svc_to"}  # fmt: skip
+    assert is_invoice_file(path)
+    read = read_invoice_lines([path], mapping=mapping)
+    assert _by_month(invoice_lines_to_mrr(read.frame, AS_OF)) == {f"2026-0{m}": 100.0 for m in range(1, 7)}

@@ -68,8 +68,9 @@ def resolve_accounts(values: Sequence[Any], book: BookData, what: str) -> tuple[
     spelled, issues = match_accounts(pd.DataFrame({"account": named}), accounts["account"], what)
     for value, name, spelling in zip(rest, named, spelled["account"], strict=True):
         out[value] = str(spelling) if spelling != name else str(value)
-    # an issue names the value as imported (tailspin.io), not the name part it was matched by
-    return out, [replace(i, value=rest[i.row] if 0 <= i.row < len(rest) else i.value) for i in issues]
+    # an issue names the value as imported (tailspin.io), not the name part it was matched by; it has no row (a name
+    # may stand on many lines of the files)
+    return out, [replace(i, value=rest[i.row] if 0 <= i.row < len(rest) else i.value, row=0) for i in issues]
 
 
 def existing_accounts(book: BookData, crm: pd.DataFrame) -> tuple[list[str | None], int]:

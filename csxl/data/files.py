@@ -73,47 +73,46 @@ def load_csv(path: Path) -> pd.DataFrame:
         raise FileError(str(path), f"cannot read it as CSV ({first})") from None
 
 
-def _typed_source(path: Path, con: Any) -> str:
-    """The FROM item reading ``path`` with types (a CSV whose later cells do not fit the guessed types: as text)."""
-    name = "'" + str(path).replace("'", "''") + "'"
-    if path.suffix.lower() == ".parquet":
-        return f"read_parquet({name})"
-    # deferred: DuckDB is the command line's engine
-    import duckdb
-
-    typed = f"read_csv({name}, header = true)"
-    try:
-        con.execute(f"SELECT count(*) FROM {typed}").fetchall()
-    except duckdb.Error:  # a cell that does not fit its column's guessed type: all text, judged cell by cell
-        return f"read_csv({name}, header = true, all_varchar = true)"
-    return typed
-
-
 def load_typed(path: Path, text: Callable[[list[str]], Collection[str]] = lambda _: ()) -> pd.DataFrame:
     """A CSV or Parquet file with the column types DuckDB finds (numbers and times typed once, in bulk: millions of
-    rows); a CSV whose cells do not all fit the type DuckDB guessed from its first rows is read as text (then every
-    cell is judged by the rules of :func:`numbers` and :func:`stamps`). ``text(headings)`` names the columns to read
-    as text, trimmed, a blank as missing (in DuckDB: no Python work per cell)."""
+    rows); a CSV with a cell that does not fit the type DuckDB guessed from its first rows is read again as text
+    (then every cell is judged by the rules of :func:`numbers` and :func:`stamps`, and the bad one reported).
+    ``text(headings)`` names the columns to read as text, trimmed, a blank as missing (in DuckDB: no Python work per
+    cell)."""
     # deferred: DuckDB is the command line's engine; the Excel runtimes never import files
     import duckdb
 
     if not path.is_file():
         raise FileError(str(path), "no such file")
-    try:
-        with duckdb.connect() as con:
-            source = _typed_source(path, con)
-            headings = [str(row[0]) for row in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()]
-            as_text = set(text(headings))
+    name = "'" + str(path).replace("'", "''") + "'"
+    sources = (
+        [f"read_parquet({name})"]
+        if path.suffix.lower() == ".parquet"
+        else [f"read_csv({name}, header = true)", f"read_csv({name}, header = true, all_varchar = true)"]
+    )
+    for attempt, source in enumerate(sources, start=1):
+        try:
+            with duckdb.connect() as con:
+                return _typed_frame(con, source, text)
+        except duckdb.ConversionException:
+            if attempt == len(sources):
+                raise FileError(str(path), "cannot read it (a cell does not fit its column)") from None
+        except duckdb.Error as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise FileError(str(path), f"cannot read it ({first})") from None
+    raise FileError(str(path), "cannot read it")  # pragma: no cover - the loop returns or raises
 
-            def item(heading: str) -> str:
-                quoted = '"' + heading.replace('"', '""') + '"'
-                return f"NULLIF(trim(CAST({quoted} AS VARCHAR)), '') AS {quoted}" if heading in as_text else quoted
 
-            frame: pd.DataFrame = con.execute(f"SELECT {', '.join(map(item, headings))} FROM {source}").df()
-            return frame
-    except duckdb.Error as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise FileError(str(path), f"cannot read it ({first})") from None
+def _typed_frame(con: Any, source: str, text: Callable[[list[str]], Collection[str]]) -> pd.DataFrame:
+    headings = [str(row[0]) for row in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()]
+    as_text = set(text(headings))
+
+    def item(heading: str) -> str:
+        quoted = '"' + heading.replace('"', '""') + '"'
+        return f"NULLIF(trim(CAST({quoted} AS VARCHAR)), '') AS {quoted}" if heading in as_text else quoted
+
+    frame: pd.DataFrame = con.execute(f"SELECT {', '.join(map(item, headings))} FROM {source}").df()
+    return frame
 
 
 def numbers(values: pd.Series[Any]) -> tuple[pd.Series[float], npt.NDArray[np.bool_]]:
@@ -182,16 +181,21 @@ def is_blank_text(text: Any) -> bool:
     return text is None or bool(pd.isna(text)) or not str(text).strip()
 
 
+_ISO = re.compile(r"\d{4}-\d{2}-\d{2}(?:$|[T ]\d)")
+
+
 def read_date(text: Any) -> object:
     """A date cell: a midnight Timestamp, ``None`` when blank, :data:`csxl.cells.BAD` when unreadable."""
     if is_blank_text(text):
         return None
     body = str(text).strip()
+    if not _ISO.match(body):  # 01/10/2026: day or month first is a guess, refused (the workbook's date rule)
+        parsed = date_from_text(body)
+        return pd.Timestamp(parsed) if parsed is not None else BAD
     try:
         stamp = pd.Timestamp(body)
     except (ValueError, OverflowError):
-        parsed = date_from_text(body)
-        return pd.Timestamp(parsed) if parsed is not None else BAD
+        return BAD
     if stamp.tzinfo is not None:
         stamp = stamp.tz_convert("UTC").tz_localize(None)
     day: pd.Timestamp = stamp.normalize()
