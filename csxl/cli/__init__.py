@@ -160,8 +160,9 @@ def refresh_cmd(path: Path, as_of: _dt.date | None, out: Path | None, force: boo
 @click.option("--json", "as_json", is_flag=True, help="Print what was written as JSON.")
 @friendly
 def backfill_cmd(book: Path, as_of: _dt.date | None, months: int | None, force: bool, as_json: bool) -> None:
-    """History snapshots for the past month ends your imported MRR and usage cover, as a refresh on each would have
-    scored what was known then; then a refresh. Month ends History already has are kept."""
+    """History snapshots for the past month ends your imported MRR and usage cover, before History began, as a
+    refresh on each would have scored what was known then; then a refresh. Snapshots a refresh wrote are never
+    replaced, and running it twice adds nothing."""
 
     result = backfill_history(book, as_of=as_of, months=months, force=force)
     if as_json:
