@@ -122,15 +122,24 @@ class ImportReport:
         }
 
 
-def load_mapping(path: str | Path) -> dict[str, str]:
-    """A column mapping file (JSON object: field -> the file's heading) for ``csxl import --mapping``."""
+def _json_object(path: str | Path, what: str) -> dict[str, Any]:
+    """A ``--mapping`` file's JSON object; :class:`FileError` when it cannot be read, :class:`InputError` naming
+    ``what`` it should be when it is not a JSON object."""
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
         raise FileError(str(path), f"cannot read the mapping ({exc.strerror or exc})") from None
     except ValueError as exc:
-        raise InputError("mapping", str(path), f"a JSON object of field -> heading ({exc})") from None
-    if not isinstance(data, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in data.items()):
+        raise InputError("mapping", str(path), f"{what} ({exc})") from None
+    if not isinstance(data, dict):
+        raise InputError("mapping", str(path), what)
+    return data
+
+
+def load_mapping(path: str | Path) -> dict[str, str]:
+    """A column mapping file (JSON object: field -> the file's heading) for ``csxl import --mapping``."""
+    data = _json_object(path, "a JSON object of field -> heading")
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in data.items()):
         raise InputError("mapping", str(path), "a JSON object of field -> heading, both text")
     return dict(data)
 
@@ -228,15 +237,7 @@ def event_mapping(
     command line win over the file's; the default login names when neither gives any."""
     given: dict[str, Any] = {}
     if mapping_file is not None:
-        try:
-            loaded = json.loads(Path(mapping_file).read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise FileError(str(mapping_file), f"cannot read the mapping ({exc.strerror or exc})") from None
-        except ValueError as exc:
-            raise InputError("mapping", str(mapping_file), f"a JSON object ({exc})") from None
-        if not isinstance(loaded, dict):
-            raise InputError("mapping", str(mapping_file), "a JSON object")
-        given.update(loaded)
+        given.update(_json_object(mapping_file, "a JSON object"))
     if preset != "generic" or "preset" not in given:
         given["preset"] = preset
     if core:

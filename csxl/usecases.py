@@ -299,17 +299,16 @@ class BackfillResult:
     refreshed: RefreshResult
 
 
-def _past_snapshots(book: BookData, path: str | Path, as_of: _dt.date | None, limit: int | None) -> pd.DataFrame:
-    """The History rows of each month end the imported series cover and History lacks (:mod:`csxl.backfill`),
-    scored as a refresh on that date would score them."""
-    when = as_of or book.settings.as_of or _dt.date.today()
+def _past_snapshots(book: BookData, today: Portfolio, path: str | Path, limit: int | None) -> pd.DataFrame:
+    """The History rows of each month end the imported series cover before ``today``'s History began
+    (:mod:`csxl.backfill`), scored as a refresh on that date would score them."""
     inputs = book.input_tables()
     usage = usage_from_grid(read_sheet_grid(path, layout.SHEET_USAGE))
     series = [*pd.to_datetime(inputs[layout.SHEET_MRR]["month"], errors="coerce").dropna()]
     if usage is not None:
         series += list(usage["month"])
-    history = book.to_portfolio(when).history
-    months = backfill_months(series, when, history["as_of"].unique(), limit)
+    history = today.history
+    months = backfill_months(series, today.as_of, history["as_of"].unique(), limit)
     settings = book.settings.model_copy(update={"as_of": None})  # each snapshot is dated its own month end
     frames = []
     for month_end in months:
@@ -332,8 +331,8 @@ def backfill_history(
         raise InputError("months", months, "a whole number 1..600")
     written: list[pd.DataFrame] = []
 
-    def snapshots(book: BookData) -> pd.DataFrame:
-        written.append(_past_snapshots(book, path, as_of, months))
+    def snapshots(book: BookData, today: Portfolio) -> pd.DataFrame:
+        written.append(_past_snapshots(book, today, path, months))
         return written[0]
 
     result = refresh(path, as_of=as_of, force=force, backfill=snapshots)

@@ -392,12 +392,12 @@ def refresh(
     force: bool = False,
     stamp_at: _dt.datetime | None = None,
     progress: Callable[[str], None] | None = None,
-    backfill: Callable[[BookData], pd.DataFrame] | None = None,
+    backfill: Callable[[BookData, Portfolio], pd.DataFrame] | None = None,
 ) -> RefreshResult:
     """Refresh a workbook file in place (or into ``out``): read, compute, write the csxl-owned places atomically.
 
-    ``backfill``: History snapshots for dates the History lacks, computed from the book as read under the lock
-    (:func:`csxl.backfill_history`); a date the History already has keeps its snapshot."""
+    ``backfill``: History snapshots for dates the History lacks, computed from the book as read under the lock and
+    its portfolio (``csxl.usecases.backfill_history``); a date the History already has keeps its snapshot."""
 
     say = progress or (lambda _message: None)
     with workbook_lock(path):  # read, compute and write as one turn: a concurrent run waits, no snapshot is lost
@@ -406,7 +406,7 @@ def refresh(
         archive = book.archive if book.archive is not None else HistoryArchive(path)
         book = replace(book, archive=archive)  # the portfolio's History starts with the archive's snapshots
         portfolio = book.to_portfolio(as_of)
-        added = backfill(book) if backfill is not None else None
+        added = backfill(book, portfolio) if backfill is not None else None
         if added is not None and len(added):
             say(f"adding {added['as_of'].nunique()} backfilled History snapshots")
             portfolio = replace(portfolio, history=merge_history(added, portfolio.history))
