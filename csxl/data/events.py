@@ -10,9 +10,9 @@ found the repeated de-duplication ids): two compact tables whose size does not g
 (:data:`USER_MONTHS_SQL`: per account, month, user and 28-day window, the active days as a bit mask;
 :data:`FEATURE_MONTHS_SQL`: features used per account, month and window), then :data:`MONTHLY_SQL` (one row per
 account and month) and :data:`SIGNALS_SQL` (the Accounts signals as of a date, over the 28 days before it and the 28
-before those). They are written in DuckDB's dialect and transpiled by SQLGlot for Spark (:func:`spark_sql`); a test
-runs both engines on the same events and compares every number. Literals are whole numbers: ``/`` divides as doubles
-in both engines (a ``28.0`` is a DECIMAL in Spark and rounds).
+before those). They are written in DuckDB's dialect; :mod:`csxl.data.spark` transpiles them with SQLGlot and runs
+them on Spark; a test runs both engines on the same events and compares every number. Literals are whole numbers:
+``/`` divides as doubles in both engines (a ``28.0`` is a DECIMAL in Spark and rounds).
 
 Rules (documented in docs/import.md): an event with a de-duplication id seen before counts once (the earliest);
 events after the as-of date, or without an account, a user or a time, are left out and counted; a month's DAU/MAU is
@@ -49,8 +49,8 @@ __all__ = [
     "monthly_usage",
     "normalised_sql",
     "read_usage",
+    "reader_of",
     "repeated_sql",
-    "spark_sql",
     "usage_signals",
     "usage_steps",
     "user_months_sql",
@@ -119,7 +119,7 @@ class EventMapping(BaseModel):
     ignored: tuple[str, ...] = Field(default=("page", "Page Viewed", "$pageview", "$pageleave", "$identify"))
 
 
-def _reader(path: Path) -> str:
+def reader_of(path: Path) -> str:
     suffix = "".join(path.suffixes[-2:]).lower()
     if suffix.endswith(".parquet"):
         return "read_parquet"
@@ -329,16 +329,7 @@ ORDER BY a.account
 
 def file_source(paths: Sequence[Path]) -> str:
     """DuckDB's FROM item reading the event files (one format per call: the first file's)."""
-    return f"{_reader(paths[0])}([{', '.join(_quote(str(path)) for path in paths)}])"
-
-
-def spark_sql(query: str, as_of: _dt.date) -> str:
-    """``query`` (DuckDB's dialect, ``$as_of`` bound to ``as_of``) in Spark SQL, transpiled by SQLGlot."""
-    # deferred: SQLGlot is needed only where a query leaves DuckDB
-    import sqlglot
-
-    bound = query.replace("$as_of", f"DATE {_quote(as_of.isoformat())}")
-    return str(sqlglot.transpile(bound, read="duckdb", write="spark")[0])
+    return f"{reader_of(paths[0])}([{', '.join(_quote(str(path)) for path in paths)}])"
 
 
 def _connect(paths: Sequence[Path], mapping: EventMapping, as_of: _dt.date, folder: Path) -> Any:
@@ -399,7 +390,10 @@ def read_usage(
         raise InputError("engine", engine, f"one of {', '.join(ENGINES)}")
     files = [Path(p) for p in paths]
     if engine == "spark":
-        return _read_usage_spark(files, mapping, as_of)
+        # deferred: the Spark adapter imports this module's SQL
+        from csxl.data.spark import read_usage_spark
+
+        return read_usage_spark(files, mapping, as_of)
     with (
         tempfile.TemporaryDirectory(prefix="csxl-events-") as folder,
         _connect(files, mapping, as_of, Path(folder)) as con,
@@ -409,71 +403,6 @@ def read_usage(
         read = int(con.execute(f"SELECT count(*) FROM {file_source(files)}").fetchone()[0])
         kept = int(con.execute("SELECT coalesce(sum(events), 0) FROM user_months").fetchone()[0])
     return UsageRead(monthly, signals, read, kept)
-
-
-def _spark_session() -> Any:
-    """The active Spark session, or a new one with PySpark's configured master (UTC: the timestamps' zone)."""
-    try:
-        # deferred: PySpark is the csxl[spark] extra, needed only for --engine spark
-        from pyspark.sql import SparkSession
-    except ImportError:
-        raise InputError("engine", "spark", "PySpark installed (pip install 'csxl[spark]'; Java 17+)") from None
-    builder: Any = SparkSession.builder.appName("csxl")
-    return builder.config("spark.sql.session.timeZone", "UTC").getOrCreate()
-
-
-def _read_usage_spark(files: Sequence[Path], mapping: EventMapping, as_of: _dt.date) -> UsageRead:
-    """:func:`read_usage` on Spark: the files read by Spark's own readers, each step of the DuckDB path transpiled
-    (:func:`spark_sql`), the two aggregates brought back with DuckDB's column types."""
-    missing = [p for p in files if not p.exists()]
-    if missing:
-        raise FileError(str(missing[0]), "no such file")
-    spark = _spark_session()
-    kind = _reader(files[0])
-    names = [str(p) for p in files]
-    try:
-        if kind == "read_parquet":
-            raw = spark.read.parquet(*names)
-        elif kind == "read_json_auto":
-            raw = spark.read.json(names)
-        else:
-            raw = spark.read.csv(names, header=True)
-        raw.createOrReplaceTempView("csxl_raw")
-        repeated = spark.sql(spark_sql(repeated_sql("csxl_raw", mapping, as_of), as_of)).cache()
-        repeated.createOrReplaceTempView("repeated")
-        any_repeated = bool(repeated.limit(1).count())
-        events = normalised_sql("csxl_raw", mapping, as_of, "repeated" if any_repeated else None)
-        spark.sql(spark_sql(events, as_of)).createOrReplaceTempView("events")
-        features = [str(row[0]) for row in spark.sql(spark_sql(FEATURES_SQL, as_of)).collect()]
-        for name, query in usage_steps(features):
-            spark.sql(spark_sql(query, as_of)).cache().createOrReplaceTempView(name)
-        monthly = spark.sql(spark_sql(MONTHLY_SQL, as_of)).toPandas()
-        signals = spark.sql(spark_sql(SIGNALS_SQL, as_of)).toPandas()
-        read = int(raw.count())
-        kept = int(spark.sql("SELECT coalesce(sum(events), 0) FROM user_months").collect()[0][0])
-    except Exception as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise FileError(str(files[0]), f"cannot read the events on Spark ({first[:300]})") from None
-    return UsageRead(_typed(monthly), _typed(signals), read, kept)
-
-
-#: The columns DuckDB returns as whole numbers (as floats when one is missing, as pandas must).
-_COUNTS = ("active_users", "features_used", "days_since_login", "features_adopted", "seats_active")
-
-
-def _typed(frame: pd.DataFrame) -> pd.DataFrame:
-    """Spark's result with the column types DuckDB gives: months as dates, counts as integers, the rest floats."""
-    out: pd.DataFrame = frame.copy()
-    for column in out.columns:
-        if column == "account":
-            continue
-        if column == "month":
-            out[column] = pd.to_datetime(out[column]).astype("datetime64[us]")
-            continue
-        values = pd.to_numeric(out[column]).astype("float64")
-        whole = column in _COUNTS and not values.isna().any()
-        out[column] = values.astype("int64") if whole else values
-    return out
 
 
 def monthly_usage(paths: Sequence[str | Path], mapping: EventMapping, as_of: _dt.date) -> pd.DataFrame:
