@@ -24,7 +24,7 @@ demo: $(STAMP)
 
 workbooks: $(STAMP)
 	SOURCE_DATE_EPOCH=$(WORKBOOKS_EPOCH) $(BIN)/csxl new workbooks/csxl-template.xlsx --force
-	SOURCE_DATE_EPOCH=$(WORKBOOKS_EPOCH) $(BIN)/csxl new workbooks/csxl-demo.xlsx --demo --force
+	SOURCE_DATE_EPOCH=$(WORKBOOKS_EPOCH) $(BIN)/csxl new workbooks/csxl-demo.xlsx --demo --force --sources build/workbook-sources
 
 # the README's picture: the demo workbook's Dashboard rendered by LibreOffice
 picture: $(STAMP)

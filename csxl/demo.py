@@ -159,7 +159,7 @@ def _accounts(
     is_churned = last_mrr == 0
     start_date, renewal = _contract_dates(rng, start_col, month_index, as_of)
     features_available = np.full(n, 12)
-    seats_purchased = np.maximum(3, np.round(arr0 / 1_200)).astype(int)
+    seats_purchased = np.maximum(3, np.round(arr0 / 6_000)).astype(int)  # about USD 500 a seat a month
     goals_defined = rng.integers(0, 6, n)
     champion_state = np.select(
         [noisy() < 0.25, noisy() < 0.45, noisy() < 0.7], ["left", "new", "weak"], default="strong"
@@ -182,7 +182,7 @@ def _accounts(
             "renewal_date": renewal,
             "start_date": start_date,
             "dau_mau": np.round(np.clip(0.05 + 0.6 * noisy() ** 1.4, 0, 1), 3),
-            "core_actions_weekly": np.round(200 * noisy() ** 2).astype(int),
+            "core_actions_weekly": np.round(60 * noisy() ** 2).astype(int),
             "features_adopted": np.round(1 + 10 * noisy() ** 1.5).astype(int),
             "features_available": features_available,
             "usage_trend": trend,

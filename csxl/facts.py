@@ -90,9 +90,11 @@ def mrr_cut(mrr: pd.DataFrame, as_of: _dt.date) -> tuple[pd.Timestamp | None, st
 
 
 def latest_mrr(mrr: pd.DataFrame, as_of: _dt.date) -> pd.DataFrame:
-    """Each account's MRR in its latest MRR month on or before the as-of month (rows summed), indexed by account.
+    """Each account's MRR in the MRR table's latest month on or before the as-of month (rows summed), indexed by
+    account: an account without a row in that month has no MRR any more (0: it churned, as the MRR movements count
+    it), dated that month.
 
-    Columns ``mrr`` (float) and ``month`` (month-start Timestamp); accounts with no such month are absent.
+    Columns ``mrr`` (float) and ``month`` (month-start Timestamp); accounts with no month up to then are absent.
     """
     upto = mrr[mrr["month"] <= month_start(as_of)] if not mrr.empty else mrr
     if upto.empty:
@@ -101,6 +103,10 @@ def latest_mrr(mrr: pd.DataFrame, as_of: _dt.date) -> pd.DataFrame:
     sums = upto.groupby(["account", "month"], sort=True)["mrr"].sum().reset_index()
     last = sums.groupby("account", sort=False).tail(1).set_index("account")
     out: pd.DataFrame = last[["mrr", "month"]].astype({"mrr": float})
+    newest = sums["month"].max()
+    ended = out["month"] < newest
+    out.loc[ended, "mrr"] = 0.0
+    out.loc[ended, "month"] = newest
     return out
 
 

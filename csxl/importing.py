@@ -68,11 +68,12 @@ __all__ = [
 
 
 def _write_and_refresh(
-    path: str | Path, plan: Plan, book: BookData, *, as_of: _dt.date | None, force: bool
-) -> RefreshResult:
-    """The import's writes into the workbook (atomic), then the refresh every import ends with."""
+    path: str | Path, plan: Plan, book: BookData, *, as_of: _dt.date | None, force: bool, then_refresh: bool = True
+) -> RefreshResult | None:
+    """The import's writes into the workbook (atomic), then the refresh every import ends with (``then_refresh``
+    false: none, for a caller running several imports and one refresh after them, as the demo does)."""
     apply_plan(path, plan, force=force, currency=book.settings.currency)
-    return refresh(path, as_of=as_of, force=force)
+    return refresh(path, as_of=as_of, force=force) if then_refresh else None
 
 
 def match_rate(accounts: int, unmatched: int) -> float | None:
@@ -183,6 +184,7 @@ def import_billing(
     as_of: _dt.date | None = None,
     overwrite: bool = False,
     force: bool = False,
+    then_refresh: bool = True,
 ) -> ImportReport:
     """``csxl import billing``: subscription or invoice exports -> MRR rows in the workbook (:mod:`csxl.billing`
     rules; a typed month kept unless ``overwrite``), then a refresh. Read, write and refresh hold the lock as one."""
@@ -201,7 +203,7 @@ def import_billing(
         written.plan.ops.extend(
             billing_sheet_plan(explained, as_of=when, source=sources, currency=settings.currency).ops
         )
-        refreshed = _write_and_refresh(path, written.plan, book, as_of=as_of, force=force)
+        refreshed = _write_and_refresh(path, written.plan, book, as_of=as_of, force=force, then_refresh=then_refresh)
     return ImportReport(
         kind="billing",
         rows_read=read.rows_read,
@@ -293,6 +295,7 @@ def import_events(
     as_of: _dt.date | None = None,
     overwrite: bool = False,
     force: bool = False,
+    then_refresh: bool = True,
     engine: str = "duckdb",
 ) -> EventsReport:
     """``csxl import events``: product events -> the Usage sheet and the Accounts usage columns (a typed cell kept
@@ -310,7 +313,7 @@ def import_events(
         monthly = usage.monthly.assign(account=usage.monthly["account"].map(spelling))
         sources = ", ".join(Path(f).name for f in files)
         written.plan.ops.extend(usage_sheet_plan(monthly, as_of=when, source=sources).ops)
-        refreshed = _write_and_refresh(path, written.plan, book, as_of=as_of, force=force)
+        refreshed = _write_and_refresh(path, written.plan, book, as_of=as_of, force=force, then_refresh=then_refresh)
     return EventsReport(
         rows_read=usage.rows_read,
         rows_kept=usage.rows_kept,
@@ -345,6 +348,7 @@ def import_surveys(
     kind: str | None = None,
     as_of: _dt.date | None = None,
     force: bool = False,
+    then_refresh: bool = True,
 ) -> SurveysImport:
     """``csxl import surveys``: NPS / CSAT / CES answers -> new Surveys rows (names spelled as on Accounts; an answer
     already there is not added twice), then a refresh; under the workbook's lock as one turn."""
@@ -354,7 +358,7 @@ def import_surveys(
         answers = read.frame.reset_index(drop=True)
         spelling, unmatched = resolve_accounts(list(answers["account"]), book, "surveys")
         plan, appended, already = surveys_import_plan(book, answers.assign(account=answers["account"].map(spelling)))
-        refreshed = _write_and_refresh(path, plan, book, as_of=as_of, force=force)
+        refreshed = _write_and_refresh(path, plan, book, as_of=as_of, force=force, then_refresh=then_refresh)
     return SurveysImport(
         rows_read=read.rows_read,
         rows_used=len(answers),
@@ -387,6 +391,7 @@ def import_tickets(
     as_of: _dt.date | None = None,
     overwrite: bool = False,
     force: bool = False,
+    then_refresh: bool = True,
 ) -> TicketsImport:
     """``csxl import tickets``: help-desk exports -> the Support sheet and Accounts ``support_tickets_30d`` (a typed
     count kept unless ``overwrite``), then a refresh; under the workbook's lock as one turn."""
@@ -404,7 +409,7 @@ def import_tickets(
         )
         sources = ", ".join(Path(f).name for f in files)
         written.plan.ops.extend(support_sheet_plan(figures, as_of=when, source=sources).ops)
-        refreshed = _write_and_refresh(path, written.plan, book, as_of=as_of, force=force)
+        refreshed = _write_and_refresh(path, written.plan, book, as_of=as_of, force=force, then_refresh=then_refresh)
     return TicketsImport(
         rows_read=read.rows_read,
         rows_used=read.rows_used,
@@ -439,12 +444,15 @@ def import_accounts(
     as_of: _dt.date | None = None,
     overwrite: bool = False,
     force: bool = False,
+    then_refresh: bool = True,
 ) -> AccountsImport:
     """``csxl import accounts``: CRM exports -> Accounts: new customers appended, existing ones (matched by CRM id,
     else domain, else name) get their blank cells filled (typed cells kept unless ``overwrite``), then a refresh."""
     with workbook_lock(path):
         book = read_book(path)
-        read = read_crm(files)
+        place = book.places.get(layout.SHEET_ACCOUNTS)
+        typed = [c.key for c in layout.ACCOUNTS.role("input") if place is None or c.key in place.columns]
+        read = read_crm(files, properties={key: layout.header_of(key) for key in typed})
         crm = read.frame.reset_index(drop=True)
         found, by_domain = existing_accounts(book, crm)
         known = crm[[f is not None for f in found]].copy()
@@ -452,7 +460,7 @@ def import_accounts(
         written = accounts_import_plan(book, known.drop(columns=["account"]), overwrite=overwrite)
         added_plan, added = new_accounts_plan(book, crm[[f is None for f in found]])
         written.plan.ops.extend(added_plan.ops)
-        refreshed = _write_and_refresh(path, written.plan, book, as_of=as_of, force=force)
+        refreshed = _write_and_refresh(path, written.plan, book, as_of=as_of, force=force, then_refresh=then_refresh)
     return AccountsImport(
         rows_read=read.rows_read,
         skipped=read.skipped,

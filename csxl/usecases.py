@@ -33,7 +33,7 @@ from csxl.book.template import blank_workbook, build_template
 from csxl.book.xlsx import apply_plan
 from csxl.cohorts import cohort_grr, cohort_nrr
 from csxl.dashboard import history_snapshot, tier_summary, weekly_dashboard
-from csxl.demo import demo_history, demo_portfolio
+from csxl.demo import demo_portfolio
 from csxl.errors import FileError, InputError, RowIssue
 from csxl.plays import PLAYS
 from csxl.plays.base import PlayResult, render_markdown, render_text
@@ -69,47 +69,35 @@ __all__ = [
 DEMO_WEEKS = 8
 
 
-def new_workbook(
-    path: str | Path,
-    *,
-    demo: bool = False,
-    accounts: int = 250,
-    seed: int = 7,
-    as_of: _dt.date | None = None,
-    currency: str = "USD",
-    force: bool = False,
-) -> RefreshResult:
-    """Build a new workbook (optionally with the seeded demo portfolio), refresh it, and move it to ``path``.
-
-    Refuses to overwrite an existing file unless ``force``. The file appears complete or not at all. An empty
-    template (no ``demo``) is not refreshed: there is nothing to compute yet.
-    """
-
+def new_target(path: str | Path, force: bool) -> Path:
+    """Where a new workbook goes: an ``.xlsx`` name (else :class:`InputError`), not an existing file unless
+    ``force``, not open in Excel (:class:`FileError`)."""
     target = Path(path)
     if target.suffix.lower() != ".xlsx":
         raise InputError("path", str(path), "a file name ending in .xlsx")
     if target.exists() and not force:
         raise FileError(str(target), "already exists; pass --force to overwrite it")
     refuse_if_open(target, force)
-    data = demo_portfolio(accounts, seed=seed, as_of=as_of) if demo else None
-    history = None
-    if data is not None:  # eight weekly snapshots before the as-of date: every Dashboard block shows content
-        today = history_snapshot(Portfolio.from_demo(data))
-        history = demo_history(today, weeks=DEMO_WEEKS, seed=seed)
+    return target
+
+
+def new_workbook(
+    path: str | Path,
+    *,
+    as_of: _dt.date | None = None,
+    currency: str = "USD",
+    force: bool = False,
+) -> RefreshResult:
+    """Build a new, empty workbook at ``path`` (the demo is :func:`csxl.demo_book.new_demo_workbook`).
+
+    Refuses to overwrite an existing file unless ``force``. The file appears complete or not at all. It is not
+    refreshed: there is nothing to compute yet (Dashboard and Cohorts say "run csxl refresh").
+    """
+
+    target = new_target(path, force)
     with replacing(target, suffix=".xlsx") as tmp:
-        build_template(tmp, demo=data, as_of=as_of, currency=currency, history=history)
-        result = refresh(tmp, force=True) if data is not None else None
-    if result is None:  # an empty template: nothing to compute; Dashboard and Cohorts say "run csxl refresh"
-        return RefreshResult(target, as_of or _dt.date.today(), 0, 0, 0, refreshed_at(), ())
-    return RefreshResult(
-        path=target,
-        as_of=result.as_of,
-        accounts=result.accounts,
-        scored=result.scored,
-        history_rows=result.history_rows,
-        refreshed_at=result.refreshed_at,
-        issues=result.issues,
-    )
+        build_template(tmp, as_of=as_of, currency=currency)
+    return RefreshResult(target, as_of or _dt.date.today(), 0, 0, 0, refreshed_at(), ())
 
 
 def _portfolio(path: str | Path, as_of: _dt.date | None) -> tuple[Any, Portfolio]:
@@ -299,7 +287,7 @@ class BackfillResult:
     refreshed: RefreshResult
 
 
-def _past_snapshots(book: BookData, today: Portfolio, path: str | Path, limit: int | None) -> pd.DataFrame:
+def past_snapshots(book: BookData, today: Portfolio, path: str | Path, limit: int | None) -> pd.DataFrame:
     """The History rows of each month end the imported series cover before ``today``'s History began
     (:mod:`csxl.backfill`), scored as a refresh on that date would score them."""
     inputs = book.input_tables()
@@ -332,7 +320,7 @@ def backfill_history(
     written: list[pd.DataFrame] = []
 
     def snapshots(book: BookData, today: Portfolio) -> pd.DataFrame:
-        written.append(_past_snapshots(book, today, path, months))
+        written.append(past_snapshots(book, today, path, months))
         return written[0]
 
     result = refresh(path, as_of=as_of, force=force, backfill=snapshots)

@@ -16,6 +16,7 @@ from csxl.backfill import KEPT, backfill_months, past_accounts
 from csxl.book.archive import archive_path
 from csxl.book.read import read_book
 from csxl.cli import cli
+from tests.books import typed_demo_book
 
 
 @pytest.mark.parametrize(
@@ -113,8 +114,7 @@ def _events(a: str, b: str) -> str:
 
 
 def test_csxl_backfill_fills_the_months_before_history(tmp_path: Path) -> None:
-    book = tmp_path / "book.xlsx"
-    assert CliRunner().invoke(cli, ["new", str(book), "--demo", "--accounts", "6"]).exit_code == 0
+    book = typed_demo_book(tmp_path / "book.xlsx", 6)  # History: the demo weeks only, nothing backfilled yet
     a, b = (str(n) for n in read_book(book).tables["Accounts"]["account"].iloc[:2])
     events = tmp_path / "events.csv"
     events.write_text(_events(a, b), encoding="utf-8")

@@ -20,6 +20,7 @@ from csxl.book.refresh import refresh
 from csxl.cli import EXIT_FILE, cli
 from csxl.history import HISTORY_COLUMNS, combine_history, normalise_history, sheet_window_start, split_history
 from csxl.plays.qbr import qbr_prep
+from tests.books import typed_demo_book
 
 
 def _frame(dates: list[str], accounts: tuple[str, ...] = ("A", "B"), score: float = 70.0) -> pd.DataFrame:
@@ -92,8 +93,7 @@ DEMO_DATES: list[str] = []
 
 @pytest.fixture(scope="module")
 def refreshed(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    book = tmp_path_factory.mktemp("archive") / "book.xlsx"
-    assert CliRunner().invoke(cli, ["new", str(book), "--demo", "--accounts", "20"]).exit_code == 0
+    book = typed_demo_book(tmp_path_factory.mktemp("archive") / "book.xlsx", 20)
     DEMO_DATES[:] = _dates(normalise_history(read_book(book).tables["Health history"]))
     for as_of in RUNS:
         refresh(book, as_of=dt.date.fromisoformat(as_of))
@@ -173,8 +173,7 @@ def test_a_run_stopped_between_the_archive_and_the_workbook_loses_no_snapshot(
     also when an earlier as-of date moves archived snapshots back into the sheet's window (found by the kill test)."""
     import csxl.book.refresh as refresh_module
 
-    book = tmp_path / "book.xlsx"
-    assert CliRunner().invoke(cli, ["new", str(book), "--demo", "--accounts", "8"]).exit_code == 0
+    book = typed_demo_book(tmp_path / "book.xlsx", 8)
     for as_of in ("2026-01-02", "2026-01-30", "2026-06-05", "2026-09-04"):
         refresh(book, as_of=dt.date.fromisoformat(as_of))
     # as of 2026-09-04 the sheet holds June on; January (its last snapshot: the retention rule) is archived

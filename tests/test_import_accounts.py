@@ -12,6 +12,7 @@ from ooxml import problems
 from csxl.book.read import read_book
 from csxl.cli import cli
 from csxl.data.crm import read_crm
+from tests.books import typed_demo_book
 
 HUBSPOT = """Record ID,Company name,Company Domain Name,Company owner,Lifecycle Stage,Annual Revenue,ARR,Renewal Date,Segment
 101,Northwind Traders,northwind.com,Ana Lee,Customer,50000000,"$120,000",2027-01-31,Enterprise
@@ -37,8 +38,7 @@ def test_a_hubspot_export_read_with_the_accounts_rules(tmp_path: Path) -> None:
 
 
 def test_csxl_import_accounts_adds_customers_and_fills_known_ones(tmp_path: Path) -> None:
-    book = tmp_path / "book.xlsx"
-    assert CliRunner().invoke(cli, ["new", str(book), "--demo", "--accounts", "6"]).exit_code == 0
+    book = typed_demo_book(tmp_path / "book.xlsx", 6)  # its accounts have no domain yet
     existing = str(read_book(book).tables["Accounts"]["account"].iloc[0])
     path = tmp_path / "companies.csv"
     path.write_text(HUBSPOT.replace("Fabrikam,", f"{existing.upper()},"), encoding="utf-8")

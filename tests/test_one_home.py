@@ -138,18 +138,19 @@ AS_OF = _dt.date(2026, 10, 31)
 def _facts_portfolio(preset: str = "engine") -> csxl.Portfolio:
     accounts = pd.DataFrame(
         {
-            "account": ["Typed", "FromMrr", "Unknown"],
-            "arr": [120_000.0, None, None],
-            "segment": [None, None, None],
-            "dau_mau": [0.5, 0.2, None],
+            "account": ["Typed", "FromMrr", "Unknown", "Ended"],
+            "arr": [120_000.0, None, None, None],
+            "segment": [None, None, None, None],
+            "dau_mau": [0.5, 0.2, None, 0.1],
         }
     )
     mrr = pd.DataFrame(
         {
-            # FromMrr: two rows in its latest month (two subscriptions) add up; a later month lies after the as-of
-            "account": ["FromMrr", "FromMrr", "FromMrr", "FromMrr"],
-            "month": ["2026-09", "2026-10", "2026-10", "2026-11"],
-            "mrr": [1_000.0, 1_500.0, 500.0, 9_999.0],
+            # FromMrr: two rows in its latest month (two subscriptions) add up; a later month lies after the as-of.
+            # Ended: no row in the table's latest month (imported billing writes no zero rows): it churned
+            "account": ["FromMrr", "FromMrr", "FromMrr", "FromMrr", "Ended"],
+            "month": ["2026-09", "2026-10", "2026-10", "2026-11", "2026-08"],
+            "mrr": [1_000.0, 1_500.0, 500.0, 9_999.0, 700.0],
         }
     )
     return csxl.Portfolio.from_tables(accounts, mrr, settings=csxl.Settings(preset=preset), as_of=AS_OF)
@@ -161,12 +162,14 @@ def test_effective_arr_is_one_answer_on_every_path() -> None:
 
     p = _facts_portfolio()
     # FromMrr: 12 x (1,500 + 500) of 2026-10, the latest month on or before the as-of month (November is ignored)
-    expected = {"Typed": 120_000.0, "FromMrr": 24_000.0}
+    expected = {"Typed": 120_000.0, "FromMrr": 24_000.0, "Ended": 0.0}
     for name, arr in expected.items():
         assert account_arr(p, p.account(name))[0] == pytest.approx(arr, rel=1e-12)
         assert effective_arr(p)[name] == pytest.approx(arr, rel=1e-12)
         assert live_table(p).set_index("account").loc[name, "arr_effective"] == pytest.approx(arr, rel=1e-12)
     assert account_arr(p, p.account("FromMrr"))[1] == "12 x MRR of 2026-10"
+    assert account_arr(p, p.account("Ended"))[1] == "12 x MRR of 2026-10"  # 0: no row in October
+    assert not p.facts["live"][p.table["account"].eq("Ended")].any()
     assert account_arr(p, p.account("Unknown")) == (None, "")
 
 

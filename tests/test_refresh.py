@@ -29,8 +29,10 @@ from csxl.book.refresh import plan_refresh, refresh
 from csxl.book.sheets import account_sheet_name
 from csxl.cli import EXIT_DATA, EXIT_FILE, EXIT_INPUT, cli
 from csxl.dashboard import history_snapshot
+from csxl.demo_book import new_demo_workbook
 from csxl.history import HISTORY_COLUMNS, merge_history, normalise_history, thin_history
 from csxl.usecases import new_workbook
+from tests.books import typed_demo_book
 
 AS_OF = dt.date(2026, 10, 31)
 STAMP = dt.datetime(2026, 11, 1, 9, 30)
@@ -384,7 +386,7 @@ def test_excel_flavour_writes_live_formulas(tmp_path: Path, demo: csxl.DemoData)
     assert re.search(r"<f>GRR\(B\d+,-E\d+,-F\d+\)</f>", dashboard)
     # the plain flavour keeps values
     plain = tmp_path / "plain.xlsx"
-    new_workbook(plain, demo=True, accounts=30)
+    new_demo_workbook(plain, accounts=30)
     assert "<f>HEALTHSCORE" not in _xml(plain)[_sheet_part(plain, layout.SHEET_ACCOUNTS)].decode()
 
 
@@ -460,8 +462,7 @@ def test_history_retention(as_of: str, kept: list[str]) -> None:
 
 
 def test_a_weekly_refresh_appends_its_snapshot_and_rewrites_nothing_else(tmp_path: Path) -> None:
-    book = tmp_path / "book.xlsx"
-    assert CliRunner().invoke(cli, ["new", str(book), "--demo", "--accounts", "30"]).exit_code == 0
+    book = typed_demo_book(tmp_path / "book.xlsx", 30)  # its History: the eight demo weeks and the as-of date
     data = read_book(book)
     before = data.to_portfolio(dt.date(2026, 11, 7))
     plan, rows = plan_refresh(

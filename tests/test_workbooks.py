@@ -57,13 +57,15 @@ def test_makefile_epoch_matches() -> None:
 
 def test_the_demo_workbook_has_weeks_of_history_and_every_dashboard_block_has_content() -> None:
     # the first thing a user opens: eight weekly snapshots before the as-of date, so week over week, new at-risk and
-    # saved are filled, and the named lists (who to call, renewals) are there
+    # saved are filled, and the named lists (who to call, renewals) are there; before the weeks, the month ends the
+    # imported series cover (backfilled, most of them in the archive beside the workbook)
     book = read_book(ROOT / "workbooks" / "csxl-demo.xlsx")
     portfolio = book.to_portfolio()
     dates = sorted(set(portfolio.history["as_of"]))
-    before = [d for d in dates if d.date() < portfolio.as_of]
-    assert len(before) >= 8
-    assert all((b - a).days == 7 for a, b in itertools.pairwise(dates))
+    weeks = dates[-9:]
+    assert all((b - a).days == 7 for a, b in itertools.pairwise(weeks)) and weeks[-1].date() == portfolio.as_of
+    months = dates[:-9]
+    assert len(months) >= 12 and all(d.is_month_end for d in months) and months[-1] < weeks[0]
     d = weekly_dashboard(portfolio)
     assert d.week_over_week.snapshot_as_of is not None
     assert d.week_over_week.new_reds and d.week_over_week.reds_saved

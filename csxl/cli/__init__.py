@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,7 @@ from csxl.cli.imports import import_group
 
 # the exit codes are the command line's contract (docs/reading.md); importers of csxl.cli read them here
 __all__ = ["EXIT_BUG", "EXIT_DATA", "EXIT_FILE", "EXIT_INPUT", "cli", "main"]
-from csxl.demo import demo_portfolio
+from csxl.demo_book import DemoBook, new_demo_workbook
 from csxl.excel.lite import write_lite
 from csxl.excel.xlsm import build_xlsm
 from csxl.plays import PLAYS, render_markdown, render_text
@@ -71,7 +72,11 @@ cli.add_command(import_group)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @friendly
 def demo(n_accounts: int, seed: int, as_json: bool) -> None:
-    """Score a seeded demo portfolio and print it."""
+    """Score the seeded demo portfolio in memory and print it.
+
+    The portfolio as generated (its signals as drawn, no files, any size). The demo workbook of `csxl new --demo`
+    measures its signals from the generated exports instead, so its figures differ from these.
+    """
     summary = demo_summary(n_accounts, seed)
     worst = summary.pop("worst")
     if as_json:
@@ -101,29 +106,67 @@ def demo(n_accounts: int, seed: int, as_json: bool) -> None:
 
 @cli.command("new")
 @click.argument("path", type=PATH)
-@click.option("--demo", is_flag=True, help="Fill the workbook with a seeded demo portfolio.")
+@click.option(
+    "--demo",
+    is_flag=True,
+    help="Write a seeded demo portfolio's exports (CRM, Stripe, events, tickets, surveys) and import them.",
+)
 @click.option("--accounts", "n_accounts", default=250, show_default=True, type=click.IntRange(1, 100_000))
 @click.option("--seed", default=7, show_default=True, type=int)
 @AS_OF
 @click.option("--currency", default="USD", show_default=True, help="ISO currency code for money formats.")
 @click.option("--force", is_flag=True, help="Overwrite an existing file / ignore Excel's lock file.")
+@click.option(
+    "--sources",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="With --demo: where to write the demo's source files (default: <book>-sources beside the workbook).",
+)
 @friendly
 def new_cmd(
-    path: Path, demo: bool, n_accounts: int, seed: int, as_of: _dt.date | None, currency: str, force: bool
+    path: Path,
+    demo: bool,
+    n_accounts: int,
+    seed: int,
+    as_of: _dt.date | None,
+    currency: str,
+    force: bool,
+    sources: Path | None,
 ) -> None:
     """Create a csxl workbook at PATH, refreshed and ready to open.
 
     PATH.xlsx is the plain workbook (formulas and refreshed values, no Python needed to open it); PATH.xlsm is the
     classic-xlwings flavour with a Refresh button, the xlwings.conf sheet and the companion Python module.
     """
+    folder = sources or path.with_name(f"{path.stem}-sources")
     if path.suffix.lower() == ".xlsm":
-        data = demo_portfolio(n_accounts, seed=seed, as_of=as_of) if demo else None
-        target = build_xlsm(path, data, as_of=as_of, currency=currency, force=force)
+        with tempfile.TemporaryDirectory(prefix="csxl-") as scratch:
+            plain = Path(scratch) / "plain.xlsx"
+            if demo:
+                made = new_demo_workbook(plain, accounts=n_accounts, seed=seed, as_of=as_of, currency=currency,
+                                         force=force, sources=folder)  # fmt: skip
+                _say_sources(made)
+            target = build_xlsm(path, as_of=as_of, currency=currency, force=force, plain=plain if demo else None)
         click.echo(f"csxl: wrote {target} and {target.with_suffix('.py').name} (classic xlwings, Refresh button)")
         return
-
-    result = new_workbook(path, demo=demo, accounts=n_accounts, seed=seed, as_of=as_of, currency=currency, force=force)
+    if demo:
+        made = new_demo_workbook(
+            path, accounts=n_accounts, seed=seed, as_of=as_of, currency=currency, force=force, sources=folder
+        )
+        _say_sources(made)
+        result = made.result
+    else:
+        result = new_workbook(path, as_of=as_of, currency=currency, force=force)
     click.echo(f"csxl: wrote {result.path} ({result.accounts} accounts, as of {result.as_of:%Y-%m-%d})")
+
+
+def _say_sources(made: DemoBook) -> None:
+    folder = next(iter(made.sources.values())).parent
+    click.echo(f"csxl: the demo's sources are in {folder}; the workbook was built from them by csxl import:")
+    for kind, report in made.imports.items():
+        shown = ", ".join(f"{k} {v}" for k, v in report.items())
+        click.echo(f"  {kind}: {shown}")
+    if made.issues:
+        click.echo(f"csxl: {issues_summary(list(made.issues))}", err=True)
 
 
 @cli.command("refresh")

@@ -8,6 +8,8 @@ later row out. Decisions: a company's **Annual Revenue** is its turnover, not wh
 ARR (only ``ARR``, ``Annual Recurring Revenue``, ``Annual Contract Value``); the owner (``Company owner``,
 ``Account Owner``) is the CSM; a website is read as its domain; with a ``Lifecycle Stage`` (HubSpot) or ``Type``
 (Salesforce) column only customers are imported (a value containing "customer"), the rest counted as skipped.
+Any other Accounts column can come from a custom property named as its Accounts heading (``Champion status``,
+``Start date``, ``Seats purchased`` ...): founders keep those on the company record.
 """
 
 from __future__ import annotations
@@ -51,10 +53,12 @@ class CrmRead:
     skipped: int = 0
 
 
-def _one_file(path: Path) -> tuple[pd.DataFrame, list[RowIssue], int, int]:
+def _one_file(path: Path, properties: Mapping[str, str]) -> tuple[pd.DataFrame, list[RowIssue], int, int]:
     raw = load_csv(path)
-    found = find_columns(raw.columns, HEADINGS)
-    columns = {name: found.get(name) for name in HEADINGS}
+    names = {**HEADINGS, **{key: (heading,) for key, heading in properties.items() if key not in HEADINGS}}
+    found = find_columns(raw.columns, names)
+    columns = {name: found.get(name) for name in names}
+    wanted_columns = [*CRM_COLUMNS, *(key for key in names if key not in HEADINGS and columns[key] is not None)]
     if columns["account"] is None:
         shown = ", ".join(map(str, raw.columns[:20]))
         raise InputError(path.name, shown, "a CRM export with a company or account name column")
@@ -66,14 +70,14 @@ def _one_file(path: Path) -> tuple[pd.DataFrame, list[RowIssue], int, int]:
             name: (raw[columns[name]] if columns[name] else pd.Series([None] * len(raw), index=raw.index)).astype(
                 object
             )
-            for name in CRM_COLUMNS
+            for name in wanted_columns
         }
     )
     texts["domain"] = texts["domain"].map(lambda v: None if is_blank_text(v) else (domain_key(v) or str(v).strip()))
     texts = texts.where(~texts.map(is_blank_text), None)
     # lines stay the file's (header = line 1): the loader numbers rows from first_row, kept rows keep their index
     loaded = load_accounts(texts.reset_index(drop=True), sheet=path.name, first_row=2)
-    frame = loaded.frame[[c for c in CRM_COLUMNS]]
+    frame = loaded.frame[wanted_columns]
     wanted = set((keep[keep].index + 2).tolist())
     frame = frame[frame.index.isin(wanted)]
     issues = [i for i in loaded.issues if i.row in wanted or i.row < 2]
@@ -85,12 +89,14 @@ def _one_file(path: Path) -> tuple[pd.DataFrame, list[RowIssue], int, int]:
     return frame, issues, len(raw), int((~keep).sum())
 
 
-def read_crm(paths: Sequence[str | Path]) -> CrmRead:
-    """Read CRM export files into Accounts columns (see the module)."""
+def read_crm(paths: Sequence[str | Path], *, properties: Mapping[str, str] | None = None) -> CrmRead:
+    """Read CRM export files into Accounts columns (see the module). ``properties``: more Accounts columns (key ->
+    heading) read from a custom property of that name (a founder's own ``Champion status`` or ``Start date`` kept on
+    the company record), checked by the same rules as on the sheet."""
     out = CrmRead(pd.DataFrame(columns=list(CRM_COLUMNS)))
     frames = []
     for path in map(Path, paths):
-        frame, issues, count, skipped = _one_file(path)
+        frame, issues, count, skipped = _one_file(path, properties or {})
         frames.append(frame)
         out.issues += issues
         out.rows_read[path.name] = count

@@ -37,6 +37,7 @@ from xml.sax.saxutils import escape
 import xlwings
 
 from csxl.book import layout
+from csxl.book.archive import HistoryArchive
 from csxl.book.refresh import refresh
 from csxl.book.refs import sheet_parts
 from csxl.book.safety import replacing
@@ -386,13 +387,15 @@ def build_xlsm(
     as_of: _dt.date | None = None,
     currency: str = "USD",
     force: bool = False,
+    plain: Path | None = None,
 ) -> Path:
     """Write the macro workbook ``path`` (``<book>.xlsm``) and its companion module ``<book>.py``; return the path.
 
     ``demo``, ``as_of``, ``currency`` as for :func:`csxl.book.template.build_template`; the workbook is refreshed
     once (as ``csxl new`` does), so a demo opens with scores, cohorts and the dashboard filled. ``<book>`` must be a
     Python module name, because RunPython imports it. Refuses to overwrite the workbook or ``<book>.py`` unless
-    ``force``. The workbook appears complete or not at all.
+    ``force``. The workbook appears complete or not at all. ``plain``: convert this csxl workbook (``.xlsx``, e.g.
+    the demo built through the importers) instead of a new template; its sheets and History are kept.
     """
 
     target = Path(path)
@@ -402,10 +405,14 @@ def build_xlsm(
         if existing.exists() and not force:
             raise FileError(str(existing), "already exists; pass --force to overwrite it")
     with replacing(target) as macro, tempfile.TemporaryDirectory(prefix="csxl-") as scratch:
-        plain = Path(scratch) / "plain.xlsx"  # the plain template, converted into the macro workbook
-        build_template(plain, demo=demo, as_of=as_of, currency=currency)
-        _convert(plain, macro)
+        source = plain
+        if source is None:
+            source = Path(scratch) / "plain.xlsx"  # the plain template, converted into the macro workbook
+            build_template(source, demo=demo, as_of=as_of, currency=currency)
+        _convert(source, macro)
         refresh(macro, force=True)  # after the conversion: the xlwings.conf sheet makes it the live-formula flavour
+        if plain is not None:  # its older History snapshots go beside the macro workbook (before it, as a refresh's)
+            HistoryArchive(plain).save(target)
     try:
         module.write_text(companion_module(stem), encoding="utf-8")
     except OSError as exc:
