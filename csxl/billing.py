@@ -110,9 +110,18 @@ Months = npt.NDArray[np.float64]  # months since year 0 (NaN where there is no d
 
 
 def _month_index(dates: pd.Series[Any]) -> Months:
-    """Months since year 0 of each date (``NaT`` -> NaN)."""
-    stamps = pd.to_datetime(dates)
-    return (stamps.dt.year * 12 + stamps.dt.month - 1).to_numpy(dtype="float64", na_value=np.nan)
+    """Months since year 0 of each date (``NaT`` -> NaN); worked once per distinct date."""
+    codes, uniques = pd.factorize(_stamps(dates).view("int64"))
+    stamps = np.asarray(uniques, dtype="int64").view("datetime64[us]")
+    months = stamps.astype("datetime64[M]").astype("int64").astype("float64") + 1970 * 12
+    months[np.isnat(stamps)] = np.nan
+    out: Months = months[codes]
+    return out
+
+
+def _stamps(dates: pd.Series[Any]) -> npt.NDArray[np.datetime64]:
+    """Dates and times as NumPy microseconds, without a zone (``NaT`` where missing)."""
+    return np.asarray(pd.to_datetime(dates).to_numpy(dtype="datetime64[us]"))
 
 
 def monthly_value(subs: pd.DataFrame, rules: BillingRules, *, discounted: bool = True) -> pd.Series[float]:
@@ -279,25 +288,76 @@ def explain_mrr(subs: pd.DataFrame, as_of: _dt.date, rules: BillingRules | None 
 def service_months(start: pd.Series[Any], end: pd.Series[Any]) -> pd.Series[float]:
     """The length of each service period in calendar months: whole months from ``start`` (the same day of a later
     month, or that month's last day), plus the days left over / the days of the month they fall in.
-    2026-01-15 -> 2026-02-15 is 1; 2026-01-31 -> 2026-02-28 is 1; 2026-01-15 -> 2026-02-01 is 17/31."""
-    s, e = pd.to_datetime(start), pd.to_datetime(end)
-    whole = (e.dt.year - s.dt.year) * 12 + (e.dt.month - s.dt.month)
-    anchor = _add_months(s, whole)
-    over = anchor > e
-    whole = whole.where(~over, whole - 1)
-    anchor = _add_months(s, whole)
-    left = (e - anchor) / pd.Timedelta(days=1)
-    return cast("pd.Series[float]", whole.astype(float) + left / anchor.dt.days_in_month)
+    2026-01-15 -> 2026-02-15 is 1; 2026-01-31 -> 2026-02-28 is 1; 2026-01-15 -> 2026-02-01 is 17/31.
+    Worked once per distinct period (billing periods repeat from line to line), in integers on microseconds with the
+    first day of each month the periods touch looked up once (NumPy's calendar)."""
+    codes, s, e = _periods(start, end)
+    value = _months_between(s, e)
+    out: pd.Series[float] = pd.Series(value[codes] if len(codes) else value[:0], index=start.index, dtype=float)
+    return out
 
 
-def _add_months(stamps: pd.Series[Any], months: pd.Series[Any]) -> pd.Series[Any]:
-    """Each stamp moved by its number of months, the day kept or clipped to the month's last day."""
-    total = stamps.dt.year * 12 + stamps.dt.month - 1 + months.fillna(0).astype("int64")
-    first = pd.to_datetime(pd.DataFrame({"year": total // 12, "month": total % 12 + 1, "day": 1}), errors="coerce")
-    first.index = stamps.index
-    day = np.minimum(stamps.dt.day.fillna(1).astype("int64"), first.dt.days_in_month.fillna(28).astype("int64"))
-    time = stamps - stamps.dt.normalize()
-    return cast("pd.Series[Any]", first + pd.to_timedelta(day - 1, unit="D") + time)
+def _periods(
+    start: pd.Series[Any], end: pd.Series[Any]
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.datetime64], npt.NDArray[np.datetime64]]:
+    """The distinct (start, end) periods of the lines, and each line's: ``codes`` into them, their starts and ends
+    (NumPy microseconds). Billing periods repeat from line to line: what depends on the period only is worked once."""
+    key_s, unique_s = pd.factorize(_stamps(start).view("int64"))
+    key_e, unique_e = pd.factorize(_stamps(end).view("int64"))
+    width = max(len(unique_e), 1)
+    codes, pairs = pd.factorize(key_s.astype("int64") * width + key_e)
+    s = np.asarray(unique_s, dtype="int64")[pairs // width].view("datetime64[us]")
+    e = np.asarray(unique_e, dtype="int64")[pairs % width].view("datetime64[us]")
+    return codes, s, e
+
+
+def _months_between(s: npt.NDArray[np.datetime64], e: npt.NDArray[np.datetime64]) -> npt.NDArray[np.float64]:
+    """:func:`service_months` of NumPy stamps (NaN where either is missing)."""
+    missing = np.isnat(s) | np.isnat(e)
+    s, e = np.where(missing, np.datetime64(0, "us"), s), np.where(missing, np.datetime64(0, "us"), e)
+    fields = pd.DatetimeIndex(s)
+    month_s = ((fields.year - 1970) * 12 + fields.month - 1).to_numpy(dtype="int64")
+    day_s = fields.day.to_numpy(dtype="int64")
+    ends = pd.DatetimeIndex(e)
+    month_e = ((ends.year - 1970) * 12 + ends.month - 1).to_numpy(dtype="int64")
+    s_us, e_us = s.view("int64"), e.view("int64")
+    time_s = s_us - (s_us // _DAY_US) * _DAY_US
+    calendar = _FirstDays(min(month_s.min(initial=0), month_e.min(initial=0)), max(month_s.max(initial=0),
+                          month_e.max(initial=0)))  # fmt: skip
+
+    def anchor(whole: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        """``start`` moved by ``whole`` months (the day clipped to the month's last), in microseconds."""
+        month = month_s + whole
+        day = np.minimum(day_s, calendar.days_in(month))
+        result: npt.NDArray[np.int64] = (calendar.first(month) + day - 1) * _DAY_US + time_s
+        return result
+
+    whole = month_e - month_s
+    whole = np.where(anchor(whole) > e_us, whole - 1, whole)
+    left = (e_us - anchor(whole)) / _DAY_US
+    value = whole + left / calendar.days_in(month_s + whole)
+    result: npt.NDArray[np.float64] = np.where(missing, np.nan, value)
+    return result
+
+
+_DAY_US = 86_400_000_000
+
+
+class _FirstDays:
+    """The first day (days since 1970-01-01) of every month from ``low`` to ``high`` + 1 (months since 1970-01)."""
+
+    def __init__(self, low: int, high: int) -> None:
+        self.low = int(low)
+        months = np.arange(self.low, int(high) + 3).astype("datetime64[M]")
+        self.days = months.astype("datetime64[D]").astype("int64")
+
+    def first(self, month: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        out: npt.NDArray[np.int64] = self.days[month - self.low]
+        return out
+
+    def days_in(self, month: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        out: npt.NDArray[np.int64] = self.days[month - self.low + 1] - self.days[month - self.low]
+        return out
 
 
 def _line_months(
@@ -312,31 +372,34 @@ def _line_months(
     if missing:
         raise InputError("invoice lines", ", ".join(missing), "a table with the columns of LINE_COLUMNS")
     _check_rates(lines, rules)
-    start, end = pd.to_datetime(lines["period_start"]), pd.to_datetime(lines["period_end"])
-    months = service_months(start, end)
+    # what depends on the period only (its length, its first and last month ends), once per distinct period
+    period, s, e = _periods(lines["period_start"], lines["period_end"])
+    months = _months_between(s, e)
+    cutoff = np.datetime64(pd.Timestamp(as_of) + pd.Timedelta(days=1), "us")
+    as_of_month = float(pd.Timestamp(as_of).year * 12 + pd.Timestamp(as_of).month - 1)
+    first = _month_index(pd.Series(s))
+    last = _month_index(pd.Series(e)) - 1  # the last month whose end (the next month's first moment) it reaches
+    last = np.where((e >= cutoff) & (s < cutoff), np.maximum(last, as_of_month), last)
+    last = np.minimum(last, as_of_month)
+    counts = (months > 0) & np.isfinite(first) & (last >= first) & (s < cutoff)
     codes, currencies = pd.factorize(lines["currency"])
     given = {k.upper(): float(v) for k, v in rules.rates.items()} | {rules.currency.upper(): 1.0}
     rate = np.array([given.get(str(c).upper(), np.nan) for c in currencies] + [np.nan])[codes]
-    value = lines["amount"].astype(float) / months * rate
-    cutoff = pd.Timestamp(as_of) + pd.Timedelta(days=1)
-    as_of_month = float(pd.Timestamp(as_of).year * 12 + pd.Timestamp(as_of).month - 1)
-    first = _month_index(start)
-    last = _month_index(end) - 1  # the last month whose end (the next month's first moment) the line reaches
-    last = np.where((end >= cutoff).to_numpy() & (start < cutoff).to_numpy(), np.maximum(last, as_of_month), last)
-    last = np.minimum(last, as_of_month)
-    counts = (months > 0).to_numpy() & np.isfinite(first) & (last >= first) & (start < cutoff).to_numpy()
-    keep = np.flatnonzero(counts & np.isfinite(value.to_numpy()))
+    value = lines["amount"].to_numpy(dtype=float, na_value=np.nan) / months[period] * rate
+    first, last = first[period], last[period]
+    keep = np.flatnonzero(counts[period] & np.isfinite(value))
     n = (last[keep] - first[keep] + 1).astype("int64")
     rows = np.repeat(keep, n)
     month = first[rows] + (np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n))
-    per = _sum_by(lines[by], rows, month, value.to_numpy()[rows])
+    per = _sum_by(lines[by], rows, month, value[rows])
+    # the names of the lines kept, taken before they become Python objects (millions of lines: categoricals)
     out = pd.DataFrame(
         {
             by: per["key"].astype(str),
-            "account": lines["account"].to_numpy()[per["line"]],
+            "account": lines["account"].take(per["line"]).to_numpy(dtype=object),
             "month": _month_start(per["month"]).to_numpy(),
             "mrr": per["mrr"],
-            "invoice_id": lines["invoice_id"].to_numpy()[per["line"]].astype(str),
+            "invoice_id": lines["invoice_id"].take(per["line"]).to_numpy(dtype=object).astype(str),
         }
     )
     return cast(pd.DataFrame, out[_PER_COLUMNS[by]])

@@ -102,6 +102,54 @@ def test_each_rule(subs: list[dict[str, Any]], expected: dict[str, float]) -> No
     assert _mrr(*subs) == expected
 
 
+def _total(out: dict[str, float], month: str) -> float:
+    return round(sum(v for k, v in out.items() if k.endswith(month)), 9)
+
+
+@pytest.mark.parametrize(
+    ("source", "subs", "rules", "month", "expected"),
+    [
+        # Stripe, "Billing metric definitions" (docs.stripe.com/billing/subscriptions/analytics/glossary): 100
+        # subscribers on Plan A at 100 USD a month and 50 on Plan B at 600 USD a year: MRR 12,500 USD
+        # (100 x 100 + 50 x 600 / 12; the page's formula prints 800 but its total is 600's)
+        ("stripe glossary",
+         [_sub(subscription_id=f"a{i}", account=f"A{i}") for i in range(100)]
+         + [_sub(subscription_id=f"b{i}", account=f"B{i}", amount=600.0, interval="year") for i in range(50)],
+         None, "2026-06", 12_500.0),
+        # Stripe support, "Impact of discounts and coupons on MRR in Billing": a 50 % coupon of duration forever
+        # halves the subscription's MRR; a coupon of finite duration leaves MRR unaffected (Stripe's default, csxl's
+        # forever_discounts_only)
+        ("stripe forever coupon", [_sub(percent_off=50.0)], BillingRules(forever_discounts_only=True), "2026-06", 50.0),
+        ("stripe finite coupon", [_sub(percent_off=50.0, discount_end="2026-09-01")],
+         BillingRules(forever_discounts_only=True), "2026-06", 100.0),
+        # Baremetrics, "Monthly Recurring Revenue" (help.baremetrics.com/en/articles/5380330): 10 customers at 10 a
+        # month are 100 MRR; 120 a year adds 10; a 10-a-month user with a 50 % lifetime coupon adds 5; a 100 % coupon
+        # makes a free user, not in MRR
+        ("baremetrics ten customers",
+         [_sub(subscription_id=f"c{i}", account=f"C{i}", amount=10.0) for i in range(10)], None, "2026-06", 100.0),
+        ("baremetrics annual", [_sub(amount=120.0, interval="year")], None, "2026-06", 10.0),
+        ("baremetrics lifetime coupon", [_sub(amount=10.0, percent_off=50.0)], None, "2026-06", 5.0),
+        ("baremetrics 100 % coupon", [_sub(amount=10.0, percent_off=100.0)], None, "2026-06", 0.0),
+        # Baremetrics, same page: a customer delinquent for more than 30 days is churned (csxl: past_due_churn_days)
+        ("baremetrics delinquent", [_sub(status="past_due", period_end="2026-04-20")],
+         BillingRules(past_due_churn_days=30), "2026-06", 0.0),
+        # ProfitWell (Paddle), "Discounts and Credits" (paddle.com/help/profitwell-metrics/measure/subscription-metrics/
+        # discounts): 120 a year with 10 % off is 9 (108 / 12); 10 a month with 10 % off is 9 while the discount
+        # lasts, 10 afterwards
+        ("profitwell annual discount", [_sub(amount=120.0, interval="year", percent_off=10.0)], None, "2026-06", 9.0),
+        ("profitwell while it lasts", [_sub(amount=10.0, percent_off=10.0, discount_end="2026-04-15")], None,
+         "2026-03", 9.0),
+        ("profitwell afterwards", [_sub(amount=10.0, percent_off=10.0, discount_end="2026-04-15")], None,
+         "2026-04", 10.0),
+    ],
+)  # fmt: skip
+def test_the_published_worked_examples(
+    source: str, subs: list[dict[str, Any]], rules: BillingRules | None, month: str, expected: float
+) -> None:
+    """Each vendor's own example, cited beside it; exact (sums and quotients of whole amounts)."""
+    assert _total(_mrr(*subs, rules=rules), month) == expected, source
+
+
 def test_other_currencies_at_a_fixed_rate_never_move_mrr() -> None:
     # 100 EUR at 1.10 USD per EUR: 110 every month, whatever the month
     rules = BillingRules(currency="USD", rates={"EUR": 1.10})

@@ -340,3 +340,24 @@ def test_a_warehouse_extract_with_its_own_headings_through_a_mapping(tmp_path: P
     assert is_invoice_file(path)
     read = read_invoice_lines([path], mapping=mapping)
     assert _by_month(invoice_lines_to_mrr(read.frame, AS_OF)) == {f"2026-0{m}": 100.0 for m in range(1, 7)}
+
+
+def test_repeating_texts_arrive_as_categoricals_trimmed_once(tmp_path: Path) -> None:
+    """Millions of lines: customer, subscription, currency and status come as categoricals (no Python object per
+    cell). Two spellings that differ by spaces or case are one value; a blank is missing, never a category."""
+    path = tmp_path / "lines.csv"
+    path.write_text(
+        "Invoice ID,Subscription ID,Customer Name,Currency,Amount,Period Start,Period End,Invoice Status\n"
+        "in_1, sub_1 ,Acme,usd ,10,2026-01-01,2026-02-01,paid\n"
+        "in_2,sub_1,Acme , USD,10,2026-02-01,2026-03-01,Paid\n"
+        "in_3,  ,Beta,,5,2026-01-01,2026-02-01,\n",
+        encoding="utf-8",
+    )
+    lines = read_invoice_lines([path]).frame
+    for column in ("subscription_id", "account", "currency"):
+        assert isinstance(lines[column].dtype, pd.CategoricalDtype), column
+    assert lines["subscription_id"].tolist() == ["sub_1", "sub_1", "Beta"]  # a blank subscription: the customer's
+    assert lines["account"].tolist() == ["Acme", "Acme", "Beta"]
+    assert lines["currency"].tolist() == ["USD", "USD", "USD"]  # a blank currency is the workbook's
+    assert not lines["account"].cat.categories.hasnans and lines["account"].cat.categories.is_unique
+    assert invoice_lines_to_mrr(lines, dt.date(2026, 2, 28))["mrr"].tolist() == [10.0, 10.0, 5.0]

@@ -73,12 +73,18 @@ def load_csv(path: Path) -> pd.DataFrame:
         raise FileError(str(path), f"cannot read it as CSV ({first})") from None
 
 
-def load_typed(path: Path, text: Callable[[list[str]], Collection[str]] = lambda _: ()) -> pd.DataFrame:
+def load_typed(
+    path: Path,
+    text: Callable[[list[str]], Collection[str]] = lambda _: (),
+    keys: Callable[[list[str]], Collection[str]] = lambda _: (),
+) -> pd.DataFrame:
     """A CSV or Parquet file with the column types DuckDB finds (numbers and times typed once, in bulk: millions of
     rows); a CSV with a cell that does not fit the type DuckDB guessed from its first rows is read again as text
     (then every cell is judged by the rules of :func:`numbers` and :func:`stamps`, and the bad one reported).
     ``text(headings)`` names the columns to read as text, trimmed, a blank as missing (in DuckDB: no Python work per
-    cell)."""
+    cell); ``keys(headings)`` those of them that repeat (a customer, a subscription, a currency): they come as pandas
+    categoricals, each distinct text once (Arrow's dictionary encoding), so grouping millions of lines by them is
+    integer work."""
     # deferred: DuckDB is the command line's engine; the Excel runtimes never import files
     import duckdb
 
@@ -93,7 +99,7 @@ def load_typed(path: Path, text: Callable[[list[str]], Collection[str]] = lambda
     for attempt, source in enumerate(sources, start=1):
         try:
             with duckdb.connect() as con:
-                return _typed_frame(con, source, text)
+                return _typed_frame(con, source, text, keys)
         except duckdb.ConversionException:
             if attempt == len(sources):
                 raise FileError(str(path), "cannot read it (a cell does not fit its column)") from None
@@ -103,15 +109,47 @@ def load_typed(path: Path, text: Callable[[list[str]], Collection[str]] = lambda
     raise FileError(str(path), "cannot read it")  # pragma: no cover - the loop returns or raises
 
 
-def _typed_frame(con: Any, source: str, text: Callable[[list[str]], Collection[str]]) -> pd.DataFrame:
-    headings = [str(row[0]) for row in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()]
+def _typed_frame(
+    con: Any, source: str, text: Callable[[list[str]], Collection[str]], keys: Callable[[list[str]], Collection[str]]
+) -> pd.DataFrame:
+    # deferred: Arrow comes with DuckDB's fast path to pandas; only the file importers need it
+    import pyarrow as pa
+
+    # deferred: as above (Arrow's text functions: trim, blank to missing)
+    import pyarrow.compute as pc
+
+    described = con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
+    headings = [str(row[0]) for row in described]
+    types = {str(row[0]): str(row[1]).upper() for row in described}
     as_text = set(text(headings))
+    as_keys = set(keys(headings)) & as_text
 
     def item(heading: str) -> str:
         quoted = '"' + heading.replace('"', '""') + '"'
-        return f"NULLIF(trim(CAST({quoted} AS VARCHAR)), '') AS {quoted}" if heading in as_text else quoted
+        if heading in as_text:
+            return quoted if types[heading] == "VARCHAR" else f"CAST({quoted} AS VARCHAR) AS {quoted}"
+        if types[heading].startswith(("DECIMAL", "HUGEINT", "UHUGEINT")):
+            return f"CAST({quoted} AS DOUBLE) AS {quoted}"  # a number, as a float (not Python Decimal objects)
+        return quoted
 
-    frame: pd.DataFrame = con.execute(f"SELECT {', '.join(map(item, headings))} FROM {source}").df()
+    def trimmed(values: Any) -> Any:
+        """Text trimmed, a blank as missing."""
+        values = pc.utf8_trim_whitespace(values)
+        return pc.if_else(pc.equal(values, ""), pa.scalar(None, pa.string()), values)
+
+    # through Arrow: text columns become pandas strings without a Python object per cell (millions of lines); a
+    # repeating one is dictionary-encoded first (one dictionary for the whole column) and trimmed distinct value by
+    # distinct value, then read as a categorical
+    table = con.execute(f"SELECT {', '.join(map(item, headings))} FROM {source}").fetch_arrow_table()
+    for i, heading in enumerate(table.column_names):
+        if heading in as_keys:
+            encoded = table.column(i).combine_chunks().dictionary_encode()
+            again = trimmed(encoded.dictionary).dictionary_encode()  # "usd" and "usd " one value, a blank none
+            column = pa.DictionaryArray.from_arrays(pc.take(again.indices, encoded.indices), again.dictionary)
+            table = table.set_column(i, heading, column)
+        elif heading in as_text:
+            table = table.set_column(i, heading, trimmed(table.column(i)))
+    frame: pd.DataFrame = table.to_pandas(date_as_object=False)
     return frame
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from csxl.billing import LINE_COLUMNS
@@ -142,6 +143,8 @@ def _unix(value: Any) -> Any:
 
 
 _TEXT = ("invoice_id", "subscription_id", "account", "customer_name", "customer_id", "currency", "status")
+#: The text fields that repeat from line to line (read as categoricals); an invoice id names a few lines only.
+_KEYS = ("subscription_id", "account", "customer_name", "customer_id", "currency", "status")
 
 
 def _load(path: Path, mapping: Mapping[str, str] | None) -> pd.DataFrame:
@@ -162,21 +165,54 @@ def _load(path: Path, mapping: Mapping[str, str] | None) -> pd.DataFrame:
         found = find_columns(headings, HEADINGS, mapping)
         return [found[name] for name in _TEXT if name in found]
 
-    loaded: pd.DataFrame = load_typed(path, text)
+    def keys(headings: list[str]) -> list[str]:
+        found = find_columns(headings, HEADINGS, mapping)
+        return [found[name] for name in _KEYS if name in found]
+
+    loaded: pd.DataFrame = load_typed(path, text, keys)
     return loaded
 
 
-def _text(values: pd.Series[Any]) -> pd.Series[Any]:
-    """A text field as loaded (trimmed, blanks missing: by DuckDB, or by :func:`_clean` for JSON), None for missing."""
+def _text(values: pd.Series[Any] | None, n: int) -> pd.Series[Any]:
+    """A text field as loaded (trimmed, blanks missing: by DuckDB, or by :func:`_clean` for JSON): categoricals and
+    strings as they are (millions of lines: no Python object per cell), anything else as text or None; an absent
+    field all missing."""
+    if values is None:
+        return _categories(np.full(n, -1, dtype=np.int8), pd.Index([], dtype=object))
+    if isinstance(values.dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(values.dtype):
+        return values
     text: pd.Series[Any] = values.astype(object).where(values.notna(), None)
     return text
+
+
+def _first_of(*fields: pd.Series[Any]) -> pd.Series[Any]:
+    """Per line, the first of ``fields`` that is not missing (the account: its metadata, else the customer's name,
+    else its id). Categoricals stay categoricals (their categories joined), the rest becomes text."""
+    out = fields[0]
+    for other in fields[1:]:
+        missing = out.isna()
+        if not missing.any():
+            break
+        if isinstance(out.dtype, pd.CategoricalDtype) and isinstance(other.dtype, pd.CategoricalDtype):
+            both = out.cat.categories.union(other.cat.categories)
+            out = out.cat.set_categories(both).where(~missing, other.cat.set_categories(both))
+        else:
+            out = out.astype(object).where(~missing, other.astype(object))
+    return out
 
 
 def _recase(values: pd.Series[Any], case: Callable[[str], str]) -> pd.Series[Any]:
     """A few distinct texts (a currency, a status) in one case: each distinct value once, not each cell."""
     codes, uniques = pd.factorize(values)
     cased = np.array([case(str(u)) for u in uniques] + [None], dtype=object)
-    out: pd.Series[Any] = pd.Series(cased[codes], index=values.index)
+    again, names = pd.factorize(pd.Series(cased[:-1], dtype=object))  # "usd" and "USD" are one currency
+    out: pd.Series[Any] = _categories(np.append(again, -1)[codes], pd.Index(names, dtype=object)).set_axis(values.index)
+    return out
+
+
+def _categories(codes: npt.NDArray[np.signedinteger[Any]], names: pd.Index[Any]) -> pd.Series[Any]:
+    """A categorical column from codes into ``names`` (-1: missing)."""
+    out: pd.Series[Any] = pd.Series(pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(names)))
     return out
 
 
@@ -195,6 +231,10 @@ def _table(
     def column(name: str) -> pd.Series[Any]:
         return raw[columns[name]] if name in columns else pd.Series([None] * n, index=raw.index, dtype=object)
 
+    def field(name: str) -> pd.Series[Any]:
+        out: pd.Series[Any] = _text(raw[columns[name]] if name in columns else None, n).set_axis(raw.index)
+        return out
+
     def report(name: str, mask: np.ndarray[Any, Any], rule: str) -> None:
         nonlocal bad
         for i in np.flatnonzero(mask):
@@ -203,37 +243,44 @@ def _table(
 
     values: dict[str, pd.Series[Any]] = {}
     for name in ("amount", "amount_cents", "discount"):
-        if name not in columns:
-            values[name] = pd.Series(np.nan, index=raw.index, dtype=float)
-            continue
-        values[name], wrong = numbers(column(name))
-        report(name, wrong, "a number")
+        if name in columns:
+            values[name], wrong = numbers(column(name))
+            report(name, wrong, "a number")
     for name in ("period_start", "period_end"):
         values[name], wrong = stamps(column(name))
         report(name, wrong, "a date (2026-01-10, or 10 Jan 2026)")
-    amount = values["amount"].where(values["amount"].notna(), values["amount_cents"] / 100.0)
-    amount = amount - values["discount"].fillna(0.0)
-    account = _text(column("account"))
-    for other in ("customer_name", "customer_id"):
-        account = account.where(account.notna(), _text(column(other)))
-    status = _recase(_text(column("status")), str.lower)
+    # the amount, else the amount in cents; less the discount (absent columns cost nothing: millions of lines)
+    cents = values["amount_cents"] / 100.0 if "amount_cents" in values else None
+    amount = values.get("amount", cents)
+    if amount is None or cents is None or amount is cents:
+        amount = amount if amount is not None else pd.Series(np.nan, index=raw.index, dtype=float)
+    elif amount.isna().any():
+        amount = amount.where(amount.notna(), cents)
+    if "discount" in values:
+        amount = amount - values["discount"].fillna(0.0)
+    account = _first_of(*(field(name) for name in ("account", "customer_name", "customer_id") if name in columns))
+    status = _recase(field("status"), str.lower)
     start, end = values["period_start"], values["period_end"]
     skip = status.isin(NOT_REVENUE).to_numpy() | (start.isna() & end.isna()).to_numpy() | (start >= end).to_numpy()
-    subscription = _text(column("subscription_id"))
-    table = pd.DataFrame(
-        {
-            "invoice_id": _text(column("invoice_id")),
-            "subscription_id": subscription.where(subscription.notna(), account),
-            "account": account,
-            "currency": _recase(_text(column("currency")).fillna(currency), str.upper),
-            "amount": amount,
-            "period_start": start,
-            "period_end": end,
-            "customer_id": _text(column("customer_id")),
-            "source": where,
-            "line": np.arange(n) + 2,
-        }
-    )
+    currencies = _recase(field("currency"), str.upper)
+    if currencies.isna().any():  # a line without a currency is in the workbook's
+        given = _categories(np.zeros(n, dtype=np.int8), pd.Index([currency.upper()], dtype=object))
+        currencies = _first_of(currencies, given.set_axis(raw.index))
+    columns_out: dict[str, Any] = {
+        "invoice_id": field("invoice_id"),
+        "subscription_id": _first_of(field("subscription_id"), account),
+        "account": account,
+        "currency": currencies,
+        "amount": amount,
+        "period_start": start,
+        "period_end": end,
+        "customer_id": field("customer_id"),
+        "source": _categories(np.zeros(n, dtype=np.int8), pd.Index([where], dtype=object)).set_axis(raw.index),
+        "line": np.arange(n) + 2,
+    }
+    table = pd.DataFrame(index=raw.index)
+    for name, values_out in columns_out.items():  # one block per column: no copy into stacked blocks
+        table[name] = values_out
     for name, what in (("account", "a customer name or id"), ("amount", "an amount"),
                        ("period_start", "a period start"), ("period_end", "a period end")):  # fmt: skip
         blank = table[name].isna().to_numpy() & ~bad & ~skip
@@ -241,7 +288,8 @@ def _table(
         issues += [RowIssue(where, int(i) + 2, heading, None, what, "row left out") for i in np.flatnonzero(blank)]
         bad |= blank
     skipped = int((skip & ~bad).sum())
-    return table[~bad & ~skip].reset_index(drop=True), issues, skipped
+    kept = ~bad & ~skip
+    return (table if kept.all() else table[kept].reset_index(drop=True)), issues, skipped
 
 
 def read_invoice_lines(
