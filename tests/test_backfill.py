@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from books import typed_demo_book
 from click.testing import CliRunner
 from ooxml import problems
 
@@ -16,7 +17,6 @@ from csxl.backfill import KEPT, backfill_months, past_accounts
 from csxl.book.archive import archive_path
 from csxl.book.read import read_book
 from csxl.cli import cli
-from tests.books import typed_demo_book
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from books import typed_demo_book
 from click.testing import CliRunner
 
 from csxl.book.archive import HistoryArchive, archive_path
@@ -20,7 +21,6 @@ from csxl.book.refresh import refresh
 from csxl.cli import EXIT_FILE, cli
 from csxl.history import HISTORY_COLUMNS, combine_history, normalise_history, sheet_window_start, split_history
 from csxl.plays.qbr import qbr_prep
-from tests.books import typed_demo_book
 
 
 def _frame(dates: list[str], accounts: tuple[str, ...] = ("A", "B"), score: float = 70.0) -> pd.DataFrame:

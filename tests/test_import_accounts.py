@@ -6,13 +6,13 @@ import json
 from pathlib import Path
 
 import pandas as pd
+from books import typed_demo_book
 from click.testing import CliRunner
 from ooxml import problems
 
 from csxl.book.read import read_book
 from csxl.cli import cli
 from csxl.data.crm import read_crm
-from tests.books import typed_demo_book
 
 HUBSPOT = """Record ID,Company name,Company Domain Name,Company owner,Lifecycle Stage,Annual Revenue,ARR,Renewal Date,Segment
 101,Northwind Traders,northwind.com,Ana Lee,Customer,50000000,"$120,000",2027-01-31,Enterprise

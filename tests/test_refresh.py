@@ -16,6 +16,7 @@ from typing import Any
 import openpyxl
 import pandas as pd
 import pytest
+from books import typed_demo_book
 from click.testing import CliRunner
 from engine import recalculate, require_soffice
 from openpyxl.styles.cell_style import StyleArray
@@ -32,7 +33,6 @@ from csxl.dashboard import history_snapshot
 from csxl.demo_book import new_demo_workbook
 from csxl.history import HISTORY_COLUMNS, merge_history, normalise_history, thin_history
 from csxl.usecases import new_workbook
-from tests.books import typed_demo_book
 
 AS_OF = dt.date(2026, 10, 31)
 STAMP = dt.datetime(2026, 11, 1, 9, 30)
