@@ -10,6 +10,7 @@ Importing :mod:`csxl` loads pandas, numpy and pydantic only; the workbook functi
 import importlib as _importlib
 import typing as _typing
 
+from csxl.churn import ChurnMetrics, ChurnModel, NotEnoughChurnEvents, churn_metrics, fit_churn_model
 from csxl.cohorts import cohort_grr, cohort_nrr, cohort_sizes, cohort_table
 from csxl.demo import DemoData, demo_portfolio
 from csxl.dimensions import score_engagement, score_financial, score_outcomes, score_relationship, score_usage
@@ -46,12 +47,15 @@ __all__ = [
     "SIGNALS",
     "TIER_SCHEMES",
     "AccountRecord",
+    "ChurnMetrics",
+    "ChurnModel",
     "CsxlError",
     "DemoData",
     "FileError",
     "InputError",
     "LoadResult",
     "MrrRow",
+    "NotEnoughChurnEvents",
     "Portfolio",
     "RowIssue",
     "Settings",
@@ -62,6 +66,7 @@ __all__ = [
     "build_template",
     "cac_payback",
     "ces",
+    "churn_metrics",
     "churn_tier",
     "cohort_grr",
     "cohort_nrr",
@@ -71,6 +76,7 @@ __all__ = [
     "demo_portfolio",
     "dimension_scores",
     "explain_health",
+    "fit_churn_model",
     "grr",
     "health_score",
     "health_tier",
