@@ -198,6 +198,10 @@ def _numbers(values: pd.Series[Any], kind: Kind) -> tuple[FloatArray, npt.NDArra
     if kind == "yes/no":
         if values.dtype.kind == "b":
             return values.to_numpy(dtype=float), np.zeros(len(values), dtype=bool)
+        if values.dtype.kind in "fiu":
+            numeric = values.to_numpy(dtype=float, na_value=np.nan)
+            known = np.isin(numeric, (0.0, 1.0))
+            return np.where(known, numeric, np.nan), ~known & ~np.isnan(numeric)
         text = values.astype(object).where(~blank, "").astype(str).str.strip().str.lower()
         numeric = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
         yes = text.isin(TRUE_WORDS).to_numpy(dtype=bool) | (numeric == 1)
@@ -208,9 +212,10 @@ def _numbers(values: pd.Series[Any], kind: Kind) -> tuple[FloatArray, npt.NDArra
         return values.to_numpy(dtype=float, na_value=np.nan), np.zeros(len(values), dtype=bool)
     out = np.array(pd.to_numeric(values.where(~blank, None), errors="coerce"), dtype=float)
     slow = np.flatnonzero(np.isnan(out) & ~blank)
-    for i in slow:  # only the cells a plain number reading cannot take
-        read = number_from_text(str(values.iloc[i]))
-        out[i] = np.nan if read is None else read
+    if len(slow):  # only the cells a plain number reading cannot take, each distinct text once
+        texts = values.iloc[slow].astype(str)
+        read = {text: number_from_text(text) for text in pd.unique(texts)}
+        out[slow] = texts.map(read).to_numpy(dtype=float, na_value=np.nan)
     return out, np.isnan(out) & ~blank
 
 
@@ -227,6 +232,10 @@ def _kind(values: pd.Series[Any]) -> Kind:
     filled = values[~_blank(values)]
     if filled.empty:
         return "number"
+    if filled.dtype.kind in "fiu":  # typed numbers: yes/no only when every one is 0 or 1
+        return "yes/no" if bool(filled.isin((0, 1)).all()) else "number"
+    if filled.dtype.kind == "b":
+        return "yes/no"
     yes_no_cells, _ = _numbers(filled, "yes/no")
     numbers, _ = _numbers(filled, "number")
     beyond = (~np.isnan(numbers)) & (numbers != 0) & (numbers != 1)
@@ -330,7 +339,7 @@ def _fit(data: pd.DataFrame, y: FloatArray, columns: Sequence[str], label: str, 
     encodings = tuple(_encode(c, data[c]) for c in columns)
     matrix = _design(encodings, data)
     folds = int(min(5, y.sum(), len(y) - y.sum()))
-    base = LogisticRegression(C=1.0, max_iter=1000)
+    base = LogisticRegression(C=1.0, solver="newton-cholesky", max_iter=100)  # exact Newton: many rows, few columns
     calibrated = CalibratedClassifierCV(base, method="sigmoid", cv=folds, ensemble=False)
     calibrated.fit(matrix, y.astype(int))
     fitted = calibrated.calibrated_classifiers_[0]
