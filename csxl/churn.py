@@ -128,7 +128,8 @@ class ChurnMetrics:
 @dataclass(frozen=True)
 class ChurnModel:
     """A fitted churn model: the encodings, one coefficient per model column, the intercept (calibration folded in),
-    the rows and events it was fitted on, its metrics. :meth:`predict` needs NumPy only."""
+    the rows and events it was fitted on (``left_out``: rows without an outcome; ``unused``: input columns blank in
+    every training row), its metrics. :meth:`predict` needs NumPy only."""
 
     encodings: tuple[Encoding, ...]
     coefficients: pd.Series
@@ -138,6 +139,7 @@ class ChurnModel:
     events: int
     metrics: ChurnMetrics | None = None
     left_out: int = 0
+    unused: tuple[str, ...] = ()
 
     def score(self, frame: pd.DataFrame) -> pd.Series:
         """The linear score (log-odds of churn) of each row of ``frame``, index kept."""
@@ -316,15 +318,21 @@ def fit_churn_model(
     y_all = _labels(frame[label], label)
     known = ~np.isnan(y_all)
     data, y = frame[known], y_all[known]
-    columns = list(features) if features is not None else [c for c in frame.columns if c not in (label, time)]
+    given = list(features) if features is not None else [c for c in frame.columns if c not in (label, time)]
+    missing = [c for c in given if c not in frame.columns]
+    if missing:
+        raise InputError("features", ", ".join(map(str, missing)), "columns of the table")
+    # a column with no value in the training rows carries nothing to learn: left out, named on the model
+    columns = [c for c in given if not _blank(data[c]).all()]
     events, rows = int(y.sum()), len(y)
     needed = max(MIN_EVENTS, EVENTS_PER_COLUMN * len(columns))
     if events < needed or rows - events < needed:
         raise NotEnoughChurnEvents(label, events, needed, rows)
     model = _fit(data, y, columns, label, seed)
     metrics = churn_metrics_of(data, y, columns, label, time, horizon_days, baselines or {}, seed)
+    unused = tuple(c for c in given if c not in columns)
     return ChurnModel(
-        model.encodings, model.coefficients, model.intercept, label, rows, events, metrics, int((~known).sum())
+        model.encodings, model.coefficients, model.intercept, label, rows, events, metrics, int((~known).sum()), unused
     )
 
 
@@ -427,7 +435,9 @@ def churn_metrics_of(
         if source not in data.columns:
             raise InputError("baselines", column, "a column of the table")
         values, _bad = _numbers(data[source].iloc[held], "number")
-        values = np.where(np.isnan(values), np.nanmedian(values) if (~np.isnan(values)).any() else 0.0, values)
+        if np.isnan(values).all():
+            continue  # not measured on these rows: no comparison to make
+        values = np.where(np.isnan(values), np.nanmedian(values), values)
         risk = -values if column.startswith("-") else values
         other = churn_metrics(truth, risk, method=method)
         compared[name] = {"roc_auc": other.roc_auc, "pr_auc": other.pr_auc, "lift_10": other.lift_10,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -31,10 +31,13 @@ from csxl.book.safety import real_path, refuse_if_open, replacing
 from csxl.book.sheets import ReportResult, account_plan, at_risk_plan, at_risk_table, play_plan, report_sections
 from csxl.book.template import blank_workbook, build_template
 from csxl.book.xlsx import apply_plan
+from csxl.churn import ChurnModel, fit_churn_model
+from csxl.churn_frame import FEATURES, account_features, training_frame
 from csxl.cohorts import cohort_grr, cohort_nrr
 from csxl.dashboard import history_snapshot, tier_summary, weekly_dashboard
 from csxl.demo import demo_portfolio
 from csxl.errors import FileError, InputError, RowIssue
+from csxl.health import churn_tier
 from csxl.plays import PLAYS
 from csxl.plays.base import PlayResult, render_markdown, render_text
 from csxl.plays.playbook import Playbook, playbook_document
@@ -45,10 +48,12 @@ from csxl.revenue import mrr_movements
 
 __all__ = [
     "BackfillResult",
+    "ChurnRanking",
     "FileBook",
     "Workbook",
     "account_sheet",
     "backfill_history",
+    "churn_ranking",
     "demo_summary",
     "new_workbook",
     "play",
@@ -290,23 +295,72 @@ class BackfillResult:
 def past_snapshots(book: BookData, today: Portfolio, path: str | Path, limit: int | None) -> pd.DataFrame:
     """The History rows of each month end the imported series cover before ``today``'s History began
     (:mod:`csxl.backfill`), scored as a refresh on that date would score them."""
+    frames = [history_snapshot(portfolio) for portfolio in past_portfolios(book, today, path, limit)]
+    return pd.concat(frames, ignore_index=True) if frames else today.history.iloc[:0]
+
+
+def past_portfolios(
+    book: BookData, today: Portfolio, path: str | Path, limit: int | None, *, before_history: bool = True
+) -> Iterator[Portfolio]:
+    """The Portfolio of each past month end the imported series cover (MRR rows, the Usage sheet), on the Accounts
+    table as it stood then (:func:`csxl.backfill.past_accounts`); ``before_history``: only the month ends before
+    History began (the backfill), else every one before ``today``'s month (the churn model's snapshots)."""
     inputs = book.input_tables()
     usage = usage_from_grid(read_sheet_grid(path, layout.SHEET_USAGE))
     series = [*pd.to_datetime(inputs[layout.SHEET_MRR]["month"], errors="coerce").dropna()]
     if usage is not None:
         series += list(usage["month"])
-    history = today.history
-    months = backfill_months(series, today.as_of, history["as_of"].unique(), limit)
+    taken = today.history["as_of"].unique() if before_history else ()
+    months = backfill_months(series, today.as_of, taken, limit)
     settings = book.settings.model_copy(update={"as_of": None})  # each snapshot is dated its own month end
-    frames = []
     for month_end in months:
         accounts = past_accounts(inputs[layout.SHEET_ACCOUNTS], usage, inputs[layout.SHEET_SURVEYS], month_end)
-        portfolio = Portfolio.from_tables(
+        yield Portfolio.from_tables(
             accounts, inputs[layout.SHEET_MRR], inputs[layout.SHEET_SURVEYS], settings=settings, as_of=month_end,
             first_row=layout.ACCOUNTS.first_data_row,
         )  # fmt: skip
-        frames.append(history_snapshot(portfolio))
-    return pd.concat(frames, ignore_index=True) if frames else history.iloc[:0]
+
+
+@dataclass(frozen=True)
+class ChurnRanking:
+    """What ``csxl churn`` found: the model fitted on the workbook's own past month ends, the snapshots and rows it
+    learned from, and today's live accounts ranked by expected ARR loss (``account, arr, probability, tier,
+    expected_loss, drivers``)."""
+
+    model: ChurnModel
+    as_of: _dt.date
+    snapshots: int
+    accounts: pd.DataFrame
+
+
+def churn_ranking(path: str | Path, as_of: _dt.date | None = None) -> ChurnRanking:
+    """``csxl churn``: fit the churn model (:func:`csxl.fit_churn_model`) on one row per account and past month end
+    (:mod:`csxl.churn_frame`: inputs as known then, churned within 90 days from the MRR table), backtested by time
+    against the health score and recency, then score today's live accounts. Raises
+    :class:`csxl.churn.NotEnoughChurnEvents` when the workbook's history holds too few churns."""
+    book, today = _portfolio(path, as_of)
+    snapshots = list(past_portfolios(book, today, path, None, before_history=False))
+    frame = training_frame(snapshots, today.mrr, today.as_of)
+    model = fit_churn_model(
+        frame, label="churned", features=FEATURES, time="as_of",
+        baselines={"health score": "-health_score", "recency": "days_since_login"},
+    )  # fmt: skip
+    current = account_features(today)
+    live = current[current["live"]].rename_axis(None)
+    probability = model.predict(live)
+    drivers = model.drivers(live, top=3)
+    said = drivers.assign(text=drivers["feature"] + " (" + drivers["direction"] + ")").groupby("row")["text"]
+    ranked = pd.DataFrame(
+        {
+            "account": live["account"],
+            "arr": live["arr"],
+            "probability": probability,
+            "tier": churn_tier(probability.to_numpy()),
+            "expected_loss": live["arr"] * probability,
+            "drivers": said.agg("; ".join).reindex(live.index),
+        }
+    ).sort_values(["expected_loss", "account"], ascending=[False, True], kind="stable")
+    return ChurnRanking(model, today.as_of, len(snapshots), ranked.reset_index(drop=True))
 
 
 def backfill_history(
