@@ -11,10 +11,10 @@ blank cells. Each column is read by csxl's own cell rules (:mod:`csxl.cells`) in
   unseen levels in "other", a blank its own "(blank)" level.
 
 The model is a logistic regression with an L2 penalty (scikit-learn's ``LogisticRegression``, ``C`` = 1) on those
-columns, then calibrated by Platt scaling on out-of-fold scores (``CalibratedClassifierCV``, sigmoid). Platt scaling
-is itself a logistic function of the model's linear score, so the calibrated model is still one linear score and one
-logistic: :class:`ChurnModel` keeps only numbers (the encoding, the coefficients, the intercept) and scores with
-NumPy, the same probability a plain-cell formula or ``=CHURNPROB`` computes from them.
+columns, then calibrated by Platt scaling on 3-fold out-of-fold scores (``CalibratedClassifierCV``, sigmoid).
+Platt scaling is itself a logistic function of the model's linear score, so the calibrated model is still one
+linear score and one logistic: :class:`ChurnModel` keeps only numbers (the encoding, the coefficients, the
+intercept) and scores with NumPy, the same probability a plain-cell formula or ``=CHURNPROB`` computes from them.
 
 Too few churn events to learn from are refused (:class:`NotEnoughChurnEvents`): at least :data:`MIN_EVENTS`, and
 5 per input column (Vittinghoff and McCulloch, "Relaxing the rule of ten events per variable in logistic and Cox
@@ -238,12 +238,14 @@ def _kind(values: pd.Series[Any]) -> Kind:
         return "yes/no" if bool(filled.isin((0, 1)).all()) else "number"
     if filled.dtype.kind == "b":
         return "yes/no"
-    yes_no_cells, _ = _numbers(filled, "yes/no")
-    numbers, _ = _numbers(filled, "number")
+    counts = filled.astype(object).value_counts()  # each distinct cell read once, weighted by how often it occurs
+    distinct, weight = pd.Series(counts.index, dtype=object), counts.to_numpy(dtype=float)
+    yes_no_cells, _ = _numbers(distinct, "yes/no")
+    numbers, _ = _numbers(distinct, "number")
     beyond = (~np.isnan(numbers)) & (numbers != 0) & (numbers != 1)
-    if (~np.isnan(yes_no_cells)).mean() >= _KIND_SHARE and not beyond.any():
+    if weight[~np.isnan(yes_no_cells)].sum() >= _KIND_SHARE * weight.sum() and not beyond.any():
         return "yes/no"
-    if (~np.isnan(numbers)).mean() >= _KIND_SHARE:
+    if weight[~np.isnan(numbers)].sum() >= _KIND_SHARE * weight.sum():
         return "number"
     return "category"
 
@@ -346,9 +348,10 @@ def _fit(data: pd.DataFrame, y: FloatArray, columns: Sequence[str], label: str, 
 
     encodings = tuple(_encode(c, data[c]) for c in columns)
     matrix = _design(encodings, data)
-    folds = int(min(5, y.sum(), len(y) - y.sum()))
+    folds = int(min(3, y.sum(), len(y) - y.sum()))  # Platt needs out-of-fold scores, not many folds
     base = LogisticRegression(C=1.0, solver="newton-cholesky", max_iter=100)  # exact Newton: many rows, few columns
-    calibrated = CalibratedClassifierCV(base, method="sigmoid", cv=folds, ensemble=False)
+    jobs = 2 if len(y) > 100_000 else None  # the folds side by side on a big table (a worker costs ~1 s to start)
+    calibrated = CalibratedClassifierCV(base, method="sigmoid", cv=folds, ensemble=False, n_jobs=jobs)
     calibrated.fit(matrix, y.astype(int))
     fitted = calibrated.calibrated_classifiers_[0]
     weights, intercept = fitted.estimator.coef_[0], float(fitted.estimator.intercept_[0])
