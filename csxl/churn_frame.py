@@ -15,14 +15,24 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from csxl.churn import churn_metrics
 from csxl.portfolio import Portfolio
 
-__all__ = ["FEATURES", "HORIZON_DAYS", "account_features", "churn_labels", "training_frame"]
+__all__ = [
+    "FEATURES",
+    "HORIZON_DAYS",
+    "HealthBacktest",
+    "account_features",
+    "churn_labels",
+    "health_backtest",
+    "training_frame",
+]
 
 #: Days after a snapshot in which a churn counts (the spec: "churn probability next 90 days").
 HORIZON_DAYS = 90
@@ -114,3 +124,67 @@ def training_frame(
         return empty
     out: pd.DataFrame = pd.concat(frames, ignore_index=True)
     return out
+
+
+@dataclass(frozen=True)
+class HealthBacktest:
+    """How well the configured health score foretold churn: over History snapshots whose 90 days are over, the ROC
+    AUC of the score (lower = riskier) against churn within 90 days, the churn rate by tier with its 95 % Wilson
+    interval, and the correlation of the score with churn and with expansion (MRR up 90 days later)."""
+
+    rows: int
+    snapshots: int
+    events: int
+    roc_auc: float | None
+    by_tier: pd.DataFrame
+    churn_correlation: float | None
+    expansion_correlation: float | None
+
+
+def health_backtest(
+    history: pd.DataFrame, mrr: pd.DataFrame, as_of: _dt.date, horizon_days: int = HORIZON_DAYS
+) -> HealthBacktest:
+    """:class:`HealthBacktest` of ``history`` (``as_of, account, health_score, health_tier``) against the outcomes in
+    ``mrr``: a snapshot row counts when the account paid in that month, had a score, and the horizon is over by
+    ``as_of``. Without such rows every figure is ``None`` and the tier table is empty."""
+    # deferred: SciPy (with scikit-learn) gives the binomial interval
+    from scipy.stats import binomtest
+
+    by_month = _month_mrr(mrr)
+    rows = []
+    cutoff = pd.Timestamp(as_of) - pd.Timedelta(days=horizon_days)
+    scored = history[pd.to_numeric(history["health_score"], errors="coerce").notna()]
+    for date, snapshot in scored[pd.to_datetime(scored["as_of"]) <= cutoff].groupby("as_of"):
+        names = snapshot["account"].astype(str)
+        churned = churn_labels(mrr, names, pd.Timestamp(date).date(), horizon_days)
+        later = (pd.Timestamp(date) + pd.Timedelta(days=horizon_days)).to_period("M").to_timestamp()
+        month = pd.Timestamp(date).to_period("M").to_timestamp()
+        for account, score, tier in zip(names, snapshot["health_score"], snapshot["health_tier"], strict=True):
+            if churned.get(account) is None:
+                continue
+            now, then = by_month.get((account, month), 0.0), by_month.get((account, later), 0.0)
+            rows.append((date, account, float(score), tier, bool(churned[account]), then > now))
+    frame = pd.DataFrame(rows, columns=["as_of", "account", "health_score", "tier", "churned", "expanded"])
+    if frame.empty:
+        empty = pd.DataFrame(columns=["tier", "accounts", "churned", "rate", "low", "high"])
+        return HealthBacktest(0, 0, 0, None, empty, None, None)
+    tiers = []
+    for tier, group in frame.groupby("tier", sort=False):
+        k, n = int(group["churned"].sum()), len(group)
+        interval = binomtest(k, n).proportion_ci(confidence_level=0.95, method="wilson")
+        tiers.append((tier, n, k, k / n, float(interval.low), float(interval.high)))
+    table = pd.DataFrame(tiers, columns=["tier", "accounts", "churned", "rate", "low", "high"])
+    both = frame["churned"].nunique() == 2
+    auc = churn_metrics(frame["churned"].astype(float), -frame["health_score"]).roc_auc if both else None
+    score = frame["health_score"]
+    return HealthBacktest(
+        rows=len(frame),
+        snapshots=frame["as_of"].nunique(),
+        events=int(frame["churned"].sum()),
+        roc_auc=auc,
+        by_tier=table.sort_values("rate", ascending=False, kind="stable").reset_index(drop=True),
+        churn_correlation=float(score.corr(frame["churned"].astype(float))) if both else None,
+        expansion_correlation=(
+            float(score.corr(frame["expanded"].astype(float))) if frame["expanded"].nunique() == 2 else None
+        ),
+    )

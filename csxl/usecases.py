@@ -32,7 +32,7 @@ from csxl.book.sheets import ReportResult, account_plan, at_risk_plan, at_risk_t
 from csxl.book.template import blank_workbook, build_template
 from csxl.book.xlsx import apply_plan
 from csxl.churn import ChurnModel, fit_churn_model
-from csxl.churn_frame import FEATURES, account_features, training_frame
+from csxl.churn_frame import FEATURES, HealthBacktest, account_features, health_backtest, training_frame
 from csxl.cohorts import cohort_grr, cohort_nrr
 from csxl.dashboard import history_snapshot, tier_summary, weekly_dashboard
 from csxl.demo import demo_portfolio
@@ -55,6 +55,7 @@ __all__ = [
     "backfill_history",
     "churn_ranking",
     "demo_summary",
+    "health_score_backtest",
     "new_workbook",
     "play",
     "playbook",
@@ -331,6 +332,13 @@ class ChurnRanking:
     as_of: _dt.date
     snapshots: int
     accounts: pd.DataFrame
+
+
+def health_score_backtest(path: str | Path, as_of: _dt.date | None = None) -> HealthBacktest:
+    """How well the workbook's own health score foretold churn within 90 days (:func:`csxl.churn_frame.health_backtest`
+    over its History and MRR table)."""
+    _book, today = _portfolio(path, as_of)
+    return health_backtest(today.history, today.mrr, today.as_of)
 
 
 def churn_ranking(path: str | Path, as_of: _dt.date | None = None) -> ChurnRanking:

@@ -94,3 +94,41 @@ def test_too_little_history_is_refused_with_the_counts(tmp_path: Path) -> None:
     assert re.search(r"'\d+ churn events in \d+ rows'", run.output)
     assert re.search(r"at least \d+ churn events", run.output) and "rule-based health tiers" in run.output
     assert "Traceback" not in run.output
+
+
+def test_the_health_score_backtest_hand_worked() -> None:
+    """History at two month ends for A (score 30, Critical), B (80, Thriving), C (50, Healthy). MRR: A pays January
+    to April, B all year, C 100 until April and 200 from May. Both snapshots' 90 days are over by 31 October.
+    Outcomes: A churns within 90 days of both (no May row), B and C do not; C expands (June and July at 200 against
+    March and April at 100). The score ranks A riskiest: AUC 1. Churn rates by tier: Critical 2 of 2 (Wilson 95 %
+    lower bound 1 / (1 + z^2 / 2) with z = 1.959964: 0.342380), the others 0 of 2. Correlations (Pearson, by hand
+    over the six rows: scores 30, 80, 50 twice; churned 1, 0, 0; expanded 0, 0, 1): with churn
+    -7.778 / (20.548 x 0.4714) = -0.8030, with expansion -1.111 / (20.548 x 0.4714) = -0.1147."""
+    from csxl.churn_frame import health_backtest
+
+    mrr = pd.concat(
+        [
+            _mrr({"A": ("2026-01", "2026-04"), "B": ("2026-01", "2026-12"), "C": ("2026-01", "2026-04")}),
+            _mrr({"C": ("2026-05", "2026-12")}).assign(mrr=200.0),
+        ],
+        ignore_index=True,
+    )
+    history = pd.DataFrame(
+        [
+            (pd.Timestamp(d), a, s, t)
+            for d in ("2026-03-31", "2026-04-30")
+            for a, s, t in (("A", 30.0, "Critical"), ("B", 80.0, "Thriving"), ("C", 50.0, "Healthy"))
+        ],
+        columns=["as_of", "account", "health_score", "health_tier"],
+    )
+    result = health_backtest(history, mrr, dt.date(2026, 10, 31))
+    assert (result.rows, result.snapshots, result.events) == (6, 2, 2)
+    assert result.roc_auc == pytest.approx(1.0)
+    tiers = result.by_tier.set_index("tier")
+    assert tiers.loc["Critical", ["accounts", "churned"]].tolist() == [2, 2]
+    assert tiers.loc["Critical", "low"] == pytest.approx(0.342380, abs=1e-6)
+    assert tiers.loc["Thriving", "rate"] == 0.0 and tiers.loc["Healthy", "rate"] == 0.0
+    assert result.churn_correlation == pytest.approx(-0.8030, abs=1e-3)
+    assert result.expansion_correlation == pytest.approx(-0.1147, abs=1e-3)
+    # a snapshot whose 90 days are not over yet says nothing
+    assert health_backtest(history, mrr, dt.date(2026, 6, 30)).rows == 3

@@ -35,6 +35,7 @@ from csxl.cli.imports import import_group
 
 # the exit codes are the command line's contract (docs/reading.md); importers of csxl.cli read them here
 __all__ = ["EXIT_BUG", "EXIT_DATA", "EXIT_FILE", "EXIT_INPUT", "cli", "main"]
+from csxl.churn_frame import HealthBacktest
 from csxl.demo_book import DemoBook, new_demo_workbook
 from csxl.excel.lite import write_lite
 from csxl.excel.xlsm import build_xlsm
@@ -44,6 +45,7 @@ from csxl.usecases import (
     backfill_history,
     churn_ranking,
     demo_summary,
+    health_score_backtest,
     new_workbook,
     playbook,
     refresh,
@@ -236,10 +238,19 @@ def churn_cmd(book: Path, as_of: _dt.date | None, top: int, as_json: bool) -> No
     fitted on the workbook's own past month ends and backtested by time. Too few churns in its history: exit 2,
     saying how many there are and how many are needed (the health tiers stay the guide)."""
 
+    health = health_score_backtest(book, as_of=as_of)
+    if not as_json:
+        _say_health(health)
     result = churn_ranking(book, as_of=as_of)
     model, metrics = result.model, result.model.metrics
     if as_json:
         report = {
+            "health_score": {
+                "rows": health.rows, "snapshots": health.snapshots, "churn_events": health.events,
+                "roc_auc": health.roc_auc, "churn_correlation": health.churn_correlation,
+                "expansion_correlation": health.expansion_correlation,
+                "by_tier": json.loads(health.by_tier.to_json(orient="records")),
+            },
             "as_of": result.as_of.isoformat(),
             "snapshots": result.snapshots,
             "rows": model.rows,
@@ -272,6 +283,22 @@ def churn_cmd(book: Path, as_of: _dt.date | None, top: int, as_json: bool) -> No
         click.echo(
             f"  {str(row.account)[:28]:<28} {row.arr:>12,.0f} {row.probability:>9.1%} {row.tier!s:<9} "
             f"{row.expected_loss:>14,.0f}  {row.drivers}"
+        )
+
+
+def _say_health(health: HealthBacktest) -> None:
+    if not health.rows:
+        click.echo("csxl: your health score: no scored History snapshot has had its 90 days yet")
+        return
+    auc = f"ROC AUC {health.roc_auc:.2f}" if health.roc_auc is not None else "no churn among them"
+    click.echo(
+        f"csxl: your health score over {health.rows} account-snapshots ({health.snapshots} dates, {health.events} "
+        f"churned within 90 days): {auc}"
+    )
+    for row in health.by_tier.itertuples():
+        click.echo(
+            f"  {row.tier!s:<18} {row.accounts:>6} snapshots, {row.churned:>5} churned: {row.rate:>6.1%} "
+            f"(95 % {row.low:.1%}-{row.high:.1%})"
         )
 
 
