@@ -315,6 +315,19 @@ def fit_churn_model(
     backtest by time (rows of the last ``horizon_days`` before a test period never train it), ``baselines`` name ->
     column whose value ranks risk (``-health_score``: a leading minus when lower means riskier), measured on the same
     held-out rows. Raises :class:`NotEnoughChurnEvents` when the table cannot support a model."""
+    if not isinstance(frame, pd.DataFrame):
+        raise InputError("frame", type(frame).__name__, "a table (a pandas DataFrame)")
+    for name, value in (("label", label), ("time", time)):
+        if not (isinstance(value, str) or (name == "time" and value is None)):
+            raise InputError(name, value, "a column name (text)")
+    if features is not None and (isinstance(features, str) or not all(isinstance(f, str) for f in features)):
+        raise InputError("features", features, "a list of column names")
+    if isinstance(horizon_days, bool) or not isinstance(horizon_days, int) or horizon_days < 1:
+        raise InputError("horizon_days", horizon_days, "a whole number of days >= 1")
+    if baselines is not None and not (
+        isinstance(baselines, Mapping) and all(isinstance(v, str) for v in baselines.values())
+    ):
+        raise InputError("baselines", baselines, "a mapping of name -> column name")
     if label not in frame.columns:
         raise InputError("label", label, f"a column of the table ({', '.join(map(str, frame.columns[:20]))})")
     y_all = _labels(frame[label], label)
@@ -375,7 +388,9 @@ def churn_metrics(
     # deferred: scikit-learn's metrics (the same as everyone's)
     from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
-    truth, risk = np.asarray(y, dtype=float), np.asarray(p, dtype=float)
+    truth, risk = _vector(y, "y"), _vector(p, "p")
+    if not set(np.unique(truth)) <= {0.0, 1.0}:
+        raise InputError("y", sorted(set(np.unique(truth)) - {0.0, 1.0})[:3], "outcomes 1 (churned) or 0 (not)")
     if len(truth) != len(risk) or not len(truth):
         raise InputError("p", f"{len(risk)} values", f"one per outcome ({len(truth)})")
     if truth.min() == truth.max():
@@ -403,6 +418,17 @@ def churn_metrics(
         method=method,
         reliability=reliability,
     )
+
+
+def _vector(values: Any, name: str) -> FloatArray:
+    """A sequence of finite numbers as floats; anything else an :class:`InputError` naming ``name``."""
+    try:
+        out = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        raise InputError(name, values, "a sequence of numbers (no blanks, no text)") from None
+    if out.ndim != 1 or not np.isfinite(out).all():
+        raise InputError(name, values, "a sequence of numbers (no blanks, no text)")
+    return out
 
 
 def _lift(truth: FloatArray, risk: FloatArray, share: float) -> float:
