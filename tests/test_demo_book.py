@@ -161,3 +161,16 @@ def test_the_macro_workbook_demo_is_built_the_same_way(tmp_path: Path) -> None:
                                   read_book(plain).to_portfolio(AS_OF).history)  # fmt: skip
     assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == [
         "macro.py", "macro.xlsm", "macro.xlsm.history.parquet", "plain.xlsx", "plain.xlsx.history.parquet"]  # fmt: skip
+
+
+def test_imported_yes_no_cells_are_the_words_the_sheet_lists(demo_book: Path) -> None:
+    """A CRM's true/false becomes yes / no, as the template writes them and the column's validation list offers
+    (not a TRUE/FALSE cell the list would refuse when edited)."""
+    import openpyxl
+
+    sheet = openpyxl.load_workbook(demo_book)[layout.SHEET_ACCOUNTS]
+    headings = [cell.value for cell in sheet[layout.ACCOUNTS.header_row]]
+    for key in ("community_active", "roi_documented", "contraction_risk"):
+        column = headings.index(layout.header_of(key)) + 1
+        values = {sheet.cell(row, column).value for row in range(layout.ACCOUNTS.first_data_row, sheet.max_row + 1)}
+        assert values <= {"yes", "no", None} and {"yes", "no"} <= values, (key, values)

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from csxl.book.layout import (
@@ -121,9 +122,12 @@ class AccountsImport:
 
 
 def _cell_value(value: Any) -> Cell:
-    """An imported value as a cell: blanks ``None``, dates as dates, numpy numbers as Python numbers."""
+    """An imported value as a cell: blanks ``None``, yes/no as ``yes`` / ``no`` (the words the sheet's yes/no columns
+    list, as the template writes them), dates as dates, numpy numbers as Python numbers."""
     if value is None or (not isinstance(value, str) and bool(pd.isna(value))):
         return None
+    if isinstance(value, (bool, np.bool_)):
+        return "yes" if value else "no"
     if isinstance(value, pd.Timestamp):
         return value.date()
     if isinstance(value, (int, float, str, _dt.date)):
