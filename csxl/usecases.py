@@ -31,7 +31,7 @@ from csxl.book.safety import real_path, refuse_if_open, replacing
 from csxl.book.sheets import ReportResult, account_plan, at_risk_plan, at_risk_table, play_plan, report_sections
 from csxl.book.template import blank_workbook, build_template
 from csxl.book.xlsx import apply_plan
-from csxl.churn import ChurnModel, fit_churn_model
+from csxl.churn import ChurnModel, NotEnoughChurnEvents, fit_churn_model
 from csxl.churn_frame import FEATURES, HealthBacktest, account_features, health_backtest, training_frame
 from csxl.cohorts import cohort_grr, cohort_nrr
 from csxl.dashboard import history_snapshot, tier_summary, weekly_dashboard
@@ -49,13 +49,13 @@ from csxl.revenue import mrr_movements
 __all__ = [
     "BackfillResult",
     "ChurnRanking",
+    "ChurnReport",
     "FileBook",
     "Workbook",
     "account_sheet",
     "backfill_history",
-    "churn_ranking",
+    "churn_report",
     "demo_summary",
-    "health_score_backtest",
     "new_workbook",
     "play",
     "playbook",
@@ -334,19 +334,30 @@ class ChurnRanking:
     accounts: pd.DataFrame
 
 
-def health_score_backtest(path: str | Path, as_of: _dt.date | None = None) -> HealthBacktest:
-    """How well the workbook's own health score foretold churn within 90 days (:func:`csxl.churn_frame.health_backtest`
-    over its History and MRR table)."""
-    _book, today = _portfolio(path, as_of)
-    return health_backtest(today.history, today.mrr, today.as_of)
+@dataclass(frozen=True)
+class ChurnReport:
+    """What ``csxl churn`` found, from one read of the workbook: how well its health score foretold churn, and the
+    churn model's ranking, or why no model could be fitted (``refused``: too few churns in its history)."""
+
+    health: HealthBacktest
+    ranking: ChurnRanking | None
+    refused: NotEnoughChurnEvents | None = None
 
 
-def churn_ranking(path: str | Path, as_of: _dt.date | None = None) -> ChurnRanking:
-    """``csxl churn``: fit the churn model (:func:`csxl.fit_churn_model`) on one row per account and past month end
+def churn_report(path: str | Path, as_of: _dt.date | None = None) -> ChurnReport:
+    """``csxl churn``: the health-score backtest (:func:`csxl.churn_frame.health_backtest` over History and MRR),
+    then the churn model (:func:`csxl.fit_churn_model`) fitted on one row per account and past month end
     (:mod:`csxl.churn_frame`: inputs as known then, churned within 90 days from the MRR table), backtested by time
-    against the health score and recency, then score today's live accounts. Raises
-    :class:`csxl.churn.NotEnoughChurnEvents` when the workbook's history holds too few churns."""
+    against the health score and recency, scoring today's live accounts."""
     book, today = _portfolio(path, as_of)
+    health = health_backtest(today.history, today.mrr, today.as_of)
+    try:
+        return ChurnReport(health, _churn_ranking(book, today, path))
+    except NotEnoughChurnEvents as refused:
+        return ChurnReport(health, None, refused)
+
+
+def _churn_ranking(book: BookData, today: Portfolio, path: str | Path) -> ChurnRanking:
     snapshots = list(past_portfolios(book, today, path, None, before_history=False))
     frame = training_frame(snapshots, today.mrr, today.as_of)
     model = fit_churn_model(

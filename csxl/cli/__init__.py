@@ -43,9 +43,8 @@ from csxl.plays import PLAYS, render_markdown, render_text
 from csxl.plays.schemas import SCHEMAS
 from csxl.usecases import (
     backfill_history,
-    churn_ranking,
+    churn_report,
     demo_summary,
-    health_score_backtest,
     new_workbook,
     playbook,
     refresh,
@@ -238,10 +237,13 @@ def churn_cmd(book: Path, as_of: _dt.date | None, top: int, as_json: bool) -> No
     fitted on the workbook's own past month ends and backtested by time. Too few churns in its history: exit 2,
     saying how many there are and how many are needed (the health tiers stay the guide)."""
 
-    health = health_score_backtest(book, as_of=as_of)
+    found = churn_report(book, as_of=as_of)
+    health = found.health
     if not as_json:
         _say_health(health)
-    result = churn_ranking(book, as_of=as_of)
+    if found.ranking is None:
+        raise found.refused or csxl.InputError("book", str(book), "a workbook with churn history")
+    result = found.ranking
     model, metrics = result.model, result.model.metrics
     if as_json:
         report = {
