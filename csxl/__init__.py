@@ -10,7 +10,8 @@ Importing :mod:`csxl` loads pandas, numpy and pydantic only; the workbook functi
 import importlib as _importlib
 import typing as _typing
 
-from csxl.churn import ChurnMetrics, ChurnModel, NotEnoughChurnEvents, churn_metrics, fit_churn_model
+from csxl.churn import ChurnModel, NotEnoughChurnEvents, fit_churn_model
+from csxl.churn_eval import ChurnMetrics, churn_metrics
 from csxl.cohorts import cohort_grr, cohort_nrr, cohort_sizes, cohort_table
 from csxl.demo import DemoData, demo_portfolio
 from csxl.dimensions import score_engagement, score_financial, score_outcomes, score_relationship, score_usage

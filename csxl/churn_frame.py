@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from csxl.churn import churn_metrics
+from csxl.churn_eval import churn_metrics
 from csxl.portfolio import Portfolio
 
 __all__ = [

@@ -15,7 +15,8 @@ import pandas as pd
 import pytest
 
 import csxl
-from csxl.churn import MIN_EVENTS, NotEnoughChurnEvents, churn_metrics, fit_churn_model
+from csxl.churn import MIN_EVENTS, NotEnoughChurnEvents, fit_churn_model
+from csxl.churn_eval import churn_metrics
 from csxl.errors import InputError
 
 
