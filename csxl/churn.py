@@ -66,7 +66,7 @@ class NotEnoughChurnEvents(InputError):
         super().__init__(
             label,
             f"{events} churn events in {rows} rows",
-            f"at least {needed} churn events and {needed} rows without churn to fit a churn model",
+            f"at least {needed} churn events and {needed} rows without churn to learn from",
             detail="keep using the rule-based health tiers until more outcomes are known",
         )
         self.events = events

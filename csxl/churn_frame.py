@@ -21,7 +21,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from csxl.churn import ChurnModel
 from csxl.churn_eval import churn_metrics
+from csxl.health import churn_tier
 from csxl.portfolio import Portfolio
 
 __all__ = [
@@ -31,6 +33,7 @@ __all__ = [
     "account_features",
     "churn_labels",
     "health_backtest",
+    "rank_churn",
     "training_frame",
 ]
 
@@ -107,8 +110,10 @@ def training_frame(
     snapshots: Iterable[Portfolio], mrr: pd.DataFrame, as_of: _dt.date, horizon_days: int = HORIZON_DAYS
 ) -> pd.DataFrame:
     """The rows of every snapshot whose horizon is over by ``as_of``: ``as_of`` (the snapshot date), ``account``,
-    :data:`FEATURES` and ``churned`` (1/0), accounts that were live then only."""
+    :data:`FEATURES`, ``churned`` (1/0) and ``expanded`` (1/0: MRR higher in the month ``horizon_days`` later than in
+    the snapshot's month, as :func:`health_backtest` counts it), accounts that were live then only."""
     frames = []
+    by_month = _month_mrr(mrr)
     for portfolio in snapshots:
         if pd.Timestamp(portfolio.as_of) + pd.Timedelta(days=horizon_days) > pd.Timestamp(as_of):
             continue
@@ -117,10 +122,15 @@ def training_frame(
         features["churned"] = features["account"].map(labels)
         kept = features[features["churned"].notna()].copy()
         kept["churned"] = kept["churned"].astype(bool).astype(int)
+        date = pd.Timestamp(portfolio.as_of)
+        later = (date + pd.Timedelta(days=horizon_days)).to_period("M").to_timestamp()
+        months = (date.to_period("M").to_timestamp(), later)
+        now, then = ([by_month.get((a, m), 0.0) for a in kept["account"]] for m in months)
+        kept["expanded"] = (np.array(then) > np.array(now)).astype(int)
         kept.insert(0, "as_of", pd.Timestamp(portfolio.as_of))
         frames.append(kept.drop(columns=["live"]))
     if not frames:
-        empty: pd.DataFrame = pd.DataFrame(columns=["as_of", "account", *FEATURES, "churned"])
+        empty: pd.DataFrame = pd.DataFrame(columns=["as_of", "account", *FEATURES, "churned", "expanded"])
         return empty
     out: pd.DataFrame = pd.concat(frames, ignore_index=True)
     return out
@@ -188,3 +198,26 @@ def health_backtest(
             float(score.corr(frame["expanded"].astype(float))) if frame["expanded"].nunique() == 2 else None
         ),
     )
+
+
+def rank_churn(model: ChurnModel, features: pd.DataFrame, top: int = 3) -> pd.DataFrame:
+    """The live rows of ``features`` (:func:`account_features`) scored by ``model``: ``account``, ``arr``,
+    ``probability``, ``tier`` (:func:`csxl.churn_tier`), ``expected_loss`` (ARR x probability) and ``drivers`` (the
+    ``top`` model columns that push the score most, e.g. ``arr (lowers); nps (raises)``), index kept, the largest
+    expected loss first (ties by account name)."""
+    live = (features[features["live"].astype(bool)] if "live" in features else features).rename_axis(None)
+    probability = model.predict(live)
+    drivers = model.drivers(live, top=top)
+    said = drivers.assign(text=drivers["feature"] + " (" + drivers["direction"] + ")").groupby("row")["text"]
+    ranked: pd.DataFrame = pd.DataFrame(
+        {
+            "account": live["account"],
+            "arr": live["arr"],
+            "probability": probability,
+            "tier": churn_tier(probability.to_numpy()),
+            "expected_loss": live["arr"] * probability,
+            "drivers": said.agg("; ".join).reindex(live.index) if len(live) else pd.Series(dtype=object),
+        },
+        index=live.index,
+    ).sort_values(["expected_loss", "account"], ascending=[False, True], kind="stable", na_position="last")
+    return ranked

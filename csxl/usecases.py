@@ -31,13 +31,10 @@ from csxl.book.safety import real_path, refuse_if_open, replacing
 from csxl.book.sheets import ReportResult, account_plan, at_risk_plan, at_risk_table, play_plan, report_sections
 from csxl.book.template import blank_workbook, build_template
 from csxl.book.xlsx import apply_plan
-from csxl.churn import ChurnModel, NotEnoughChurnEvents, fit_churn_model
-from csxl.churn_frame import FEATURES, HealthBacktest, account_features, health_backtest, training_frame
 from csxl.cohorts import cohort_grr, cohort_nrr
 from csxl.dashboard import history_snapshot, tier_summary, weekly_dashboard
 from csxl.demo import demo_portfolio
 from csxl.errors import FileError, InputError, RowIssue
-from csxl.health import churn_tier
 from csxl.plays import PLAYS
 from csxl.plays.base import PlayResult, render_markdown, render_text
 from csxl.plays.playbook import Playbook, playbook_document
@@ -48,13 +45,10 @@ from csxl.revenue import mrr_movements
 
 __all__ = [
     "BackfillResult",
-    "ChurnRanking",
-    "ChurnReport",
     "FileBook",
     "Workbook",
     "account_sheet",
     "backfill_history",
-    "churn_report",
     "demo_summary",
     "new_workbook",
     "play",
@@ -320,66 +314,6 @@ def past_portfolios(
             accounts, inputs[layout.SHEET_MRR], inputs[layout.SHEET_SURVEYS], settings=settings, as_of=month_end,
             first_row=layout.ACCOUNTS.first_data_row,
         )  # fmt: skip
-
-
-@dataclass(frozen=True)
-class ChurnRanking:
-    """What ``csxl churn`` found: the model fitted on the workbook's own past month ends, the snapshots and rows it
-    learned from, and today's live accounts ranked by expected ARR loss (``account, arr, probability, tier,
-    expected_loss, drivers``)."""
-
-    model: ChurnModel
-    as_of: _dt.date
-    snapshots: int
-    accounts: pd.DataFrame
-
-
-@dataclass(frozen=True)
-class ChurnReport:
-    """What ``csxl churn`` found, from one read of the workbook: how well its health score foretold churn, and the
-    churn model's ranking, or why no model could be fitted (``refused``: too few churns in its history)."""
-
-    health: HealthBacktest
-    ranking: ChurnRanking | None
-    refused: NotEnoughChurnEvents | None = None
-
-
-def churn_report(path: str | Path, as_of: _dt.date | None = None) -> ChurnReport:
-    """``csxl churn``: the health-score backtest (:func:`csxl.churn_frame.health_backtest` over History and MRR),
-    then the churn model (:func:`csxl.fit_churn_model`) fitted on one row per account and past month end
-    (:mod:`csxl.churn_frame`: inputs as known then, churned within 90 days from the MRR table), backtested by time
-    against the health score and recency, scoring today's live accounts."""
-    book, today = _portfolio(path, as_of)
-    health = health_backtest(today.history, today.mrr, today.as_of)
-    try:
-        return ChurnReport(health, _churn_ranking(book, today, path))
-    except NotEnoughChurnEvents as refused:
-        return ChurnReport(health, None, refused)
-
-
-def _churn_ranking(book: BookData, today: Portfolio, path: str | Path) -> ChurnRanking:
-    snapshots = list(past_portfolios(book, today, path, None, before_history=False))
-    frame = training_frame(snapshots, today.mrr, today.as_of)
-    model = fit_churn_model(
-        frame, label="churned", features=FEATURES, time="as_of",
-        baselines={"health score": "-health_score", "recency": "days_since_login"},
-    )  # fmt: skip
-    current = account_features(today)
-    live = current[current["live"]].rename_axis(None)
-    probability = model.predict(live)
-    drivers = model.drivers(live, top=3)
-    said = drivers.assign(text=drivers["feature"] + " (" + drivers["direction"] + ")").groupby("row")["text"]
-    ranked = pd.DataFrame(
-        {
-            "account": live["account"],
-            "arr": live["arr"],
-            "probability": probability,
-            "tier": churn_tier(probability.to_numpy()),
-            "expected_loss": live["arr"] * probability,
-            "drivers": said.agg("; ".join).reindex(live.index),
-        }
-    ).sort_values(["expected_loss", "account"], ascending=[False, True], kind="stable")
-    return ChurnRanking(model, today.as_of, len(snapshots), ranked.reset_index(drop=True))
 
 
 def backfill_history(

@@ -55,6 +55,7 @@ SIGNATURES: dict[str, list[tuple[str, bool]]] = {
     "OUTCOMESSCORE": [("goals_defined", False), ("goals_achieved", False), ("roi_documented", True)],
     "FINANCIALSCORE": [("payment_status", False), ("expanding", True), ("contraction_risk", True)],
     "CHURNTIER": [("probability", False)],
+    "CHURNPROB": [("inputs", False), ("headings", False), ("model", False)],
     "NRR": [("start_mrr", False), ("expansion", False), ("contraction", False), ("churned", False)],
     "GRR": [("start_mrr", False), ("contraction", False), ("churned", False)],
     "COHORTNRR": [("mrr", False), ("as_of", True), ("months", True)],
@@ -145,7 +146,7 @@ def lite() -> Iterator[types.ModuleType]:
 
 def _load_copy(name: str, mp: pytest.MonkeyPatch) -> types.ModuleType:
     # the functions' modules decorate at import: import them afresh under the runtime's decorators (restored after)
-    for dependency in ("csxl.excel.udf", "csxl.excel.functions_revenue"):
+    for dependency in ("csxl.excel.udf", "csxl.excel.functions_revenue", "csxl.excel.functions_churn"):
         mp.delitem(sys.modules, dependency, raising=False)
     spec = importlib.util.spec_from_file_location(name, FUNCTIONS_PY)
     assert spec is not None
@@ -473,6 +474,60 @@ def test_churntier(lite: types.ModuleType) -> None:
     got = call(lite, "CHURNTIER", row(*probabilities))  # a row in, a row out
     expected = [*cells(csxl.churn_tier([0.1, 0.2, 0.5, 0.8, 0.81, None])), "churn probability must be a fraction"]
     assert [v[: len(e)] for v, e in zip(got[0], expected, strict=True)] == expected
+
+
+def _stored_churn_model() -> tuple[csxl.ChurnModel, list[list[Any]]]:
+    """A model fitted on a small known table, and its stored table as the Model sheet holds it (headings first),
+    encoded as Office.js sends cells (blank "")."""
+    from csxl.book.model_sheet import MODEL_HEADINGS
+    from csxl.churn_table import MODEL_COLUMNS, model_table
+
+    rng = np.random.default_rng(4)
+    usage = rng.uniform(0, 100, 400)
+    plan = rng.choice(["Pro", "Basic"], 400)
+    churned = rng.random(400) < 1 / (1 + np.exp(-(1.0 - 0.05 * usage + 0.9 * (plan == "Basic"))))
+    usage_cells = pd.Series(usage, dtype=object)
+    usage_cells.iloc[::9] = None
+    model = csxl.fit_churn_model(pd.DataFrame({"usage": usage_cells, "plan": plan, "churned": churned}))
+    table = model_table(model).astype(object)
+    rows = [[BLANK if pd.isna(v) else v for v in r] for r in table.itertuples(index=False)]
+    return model, [[MODEL_HEADINGS[c] for c in MODEL_COLUMNS], *rows]
+
+
+def test_churnprob_equals_the_core_for_each_row(lite: types.ModuleType) -> None:
+    model, stored = _stored_churn_model()
+    inputs = [[12.0, "Pro"], [BLANK, "Basic"], [88.0, "Team"], ["n/a", BLANK], [err("#N/A"), "Pro"]]
+    got = call(lite, "CHURNPROB", inputs, row("usage", "plan"), stored)
+    frame = pd.DataFrame([[12.0, "Pro"], [None, "Basic"], [88.0, "Team"], ["n/a", None]], columns=["usage", "plan"])
+    expected = model.predict(frame).tolist()
+    assert same([r[0] for r in got[:4]], expected)
+    assert len(set(round(p, 9) for p in expected)) == 4  # four different rows: not one constant
+    assert got[4][0] == "inputs must be values, not an Excel error"
+    # the headings in another order, the inputs with them
+    swapped = call(lite, "CHURNPROB", [[r[1], r[0]] for r in inputs[:2]], row("plan", "usage"), stored)
+    assert same([r[0] for r in swapped], expected[:2])
+
+
+@pytest.mark.parametrize(
+    ("headings", "model_rows", "message"),
+    [
+        (["usage"], None, "frame must be a table with the columns the model was fitted on, got 'plan'"),
+        (["usage", "plan"], 1, "model must be the Model sheet's stored table"),
+        (["usage", "plan"], "bad", "model: 1 problem(s) in 1 row(s)"),
+    ],
+)
+def test_churnprob_says_what_is_wrong(
+    lite: types.ModuleType, headings: list[str], model_rows: Any, message: str
+) -> None:
+    _, stored = _stored_churn_model()
+    if model_rows == 1:
+        stored = stored[1:]  # the headings left out of the range
+    elif model_rows == "bad":
+        stored = [list(r) for r in stored]
+        stored[1][6] = "high"  # the intercept is not a number
+    inputs = [[12.0, "Pro"][: len(headings)]]
+    got = call(lite, "CHURNPROB", inputs, row(*headings), stored)
+    assert str(got[0][0]).startswith(message), got
 
 
 # --------------------------------------------------------------------------------------------------------------------

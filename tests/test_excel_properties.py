@@ -68,6 +68,7 @@ RANGES: dict[str, Callable[[Any], bool]] = {
     "OUTCOMESSCORE": _between(0, 10),
     "FINANCIALSCORE": _between(0, 10),
     "CHURNTIER": _labels({"Low", "Medium", "High", "Critical"}),
+    "CHURNPROB": _between(0, 1),
     "NRR": _between(0, math.inf),
     "GRR": _between(0, 1),
     "LOGOCHURN": _between(0, 1),

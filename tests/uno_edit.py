@@ -14,6 +14,7 @@ and the result is stored as Excel 2007-365 ``.xlsx``. Edits (columns are letters
 * ``{"op": "paste", "sheet": S, "cell": "A4", "rows": [[...], ...]}`` (strings as text, numbers as numbers, None
   blank: what a paste of values does)
 * ``{"op": "delete_rows", "sheet": S, "row": 5, "count": 1}``
+* ``{"op": "insert_rows", "sheet": S, "row": 5, "count": 1}`` (blank rows before row 5)
 
 This file runs outside the project's interpreter (``uno`` exists only for Debian's Python); it has no csxl import.
 """
@@ -108,6 +109,8 @@ def _edit(doc: Any, edit: dict[str, Any]) -> None:
                     cell.setValue(value)
     elif op == "delete_rows":
         sheet.Rows.removeByIndex(edit["row"] - 1, edit.get("count", 1))
+    elif op == "insert_rows":
+        sheet.Rows.insertByIndex(edit["row"] - 1, edit.get("count", 1))
     else:
         raise SystemExit(f"unknown edit {op!r}")
 

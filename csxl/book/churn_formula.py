@@ -28,8 +28,9 @@ from collections.abc import Mapping
 from csxl.cells import FALSE_WORDS, TRUE_WORDS
 from csxl.churn import ChurnModel, Encoding
 from csxl.errors import InputError
+from csxl.settings import CHURN_TIERS
 
-__all__ = ["MAX_FORMULA", "churn_formula"]
+__all__ = ["MAX_FORMULA", "churn_formula", "churn_tier_formula"]
 
 #: Excel's longest formula, in characters.
 MAX_FORMULA = 8192
@@ -90,3 +91,11 @@ def churn_formula(model: ChurnModel, refs: Mapping[str, str]) -> str:
     if len(formula) > MAX_FORMULA:
         raise InputError("churn formula", f"{len(formula):,} characters", f"at most {MAX_FORMULA:,} (Excel's limit)")
     return formula
+
+
+def churn_tier_formula(cell: str) -> str:
+    """The formula of :func:`csxl.churn_tier` of the probability in ``cell`` (the edges of
+    :data:`csxl.settings.CHURN_TIERS`: exactly 80 % is High, 50 % High, 20 % Medium); blank when it holds no number."""
+    (low, a), (medium, b), (high, c), (critical, _) = CHURN_TIERS
+    inner = f'IF({cell}>{_num(c)},"{critical}",IF({cell}>={_num(b)},"{high}",IF({cell}>={_num(a)},"{medium}","{low}")))'
+    return f'=IF(ISNUMBER({cell}),{inner},"")'

@@ -90,6 +90,8 @@ SHEET_USAGE = "Usage"  # written by `csxl import events` (monthly usage per acco
 SHEET_BILLING = (
     "MRR explained"  # written by `csxl import billing`: which subscription moved each MRR; refresh leaves it
 )
+SHEET_MODEL = "Model"  # written by `csxl churn --apply`: the churn model, its backtest and its stored numbers
+SHEET_CHURN = "Churn"  # written by refresh while a churn model is stored: live accounts by expected ARR loss
 SHEET_SUPPORT = "Support"  # written by `csxl import tickets` (30-day support figures per account); refresh leaves it
 
 #: Every sheet of a csxl workbook, in tab order.
@@ -437,12 +439,18 @@ _FORMULA_COLUMNS: tuple[Column, ...] = (
     _computed("simple_tier", "formula", "text", 9, "Green 8-10, Yellow 5-7, Red 0-4 (bounds on Settings)."),
 )
 
+#: The note on the churn probability heading.
+CHURN_NOTE = "Next 90 days; written by csxl refresh once `csxl churn --apply` stored a model (Model sheet)."
+
 _OWNED_COLUMNS: tuple[Column, ...] = (
     _computed("health_score", "owned", "score", 9, "0..100, written by csxl refresh."),
     _computed("health_tier", "owned", "text", 10),
     _computed("main_risk", "owned", "text", 13),
     _computed("dimensions_scored", "owned", "count", 10, "Dimensions with data, of the preset's (engine 5, growth 4)."),
     *(_computed(f"{d}_score", "owned", "score") for d in _WEIGHTED),
+    _computed("churn_probability", "owned", "fraction", 10, CHURN_NOTE),
+    _computed("churn_tier", "owned", "text", 9, "Low < 20 %, Medium 20-50 %, High 50-80 %, Critical > 80 %."),
+    _computed("churn_drivers", "owned", "text", 30, "The three inputs that push the churn probability most."),
 )
 
 _ACCOUNT_INPUTS = _inputs(AccountRecord, _ACCOUNT_NOTES, frozenset(c.key for c in _OWNED_COLUMNS))

@@ -58,6 +58,7 @@ Style = Literal[
     "text",
     "int",  # 0
     "number",  # 0.0
+    "fine",  # 0.0000 (coefficients, probabilities as numbers)
     "money",  # currency, no decimals (the workbook's currency)
     "pct",  # 0.0%
     "date",  # yyyy-mm-dd

@@ -44,6 +44,7 @@ from pydantic import BaseModel
 from csxl.book import layout
 from csxl.book.archive import HistoryArchive
 from csxl.book.layout import ACCOUNTS, HEADER_ROW, HISTORY, MRR, SURVEYS, TablePlace, TableSpec
+from csxl.book.model_sheet import StoredModel, stored_model
 from csxl.book.read_settings import CellError, settings_from_values
 from csxl.book.refs import cell_position, parse_sheet_cell, sheet_parts
 from csxl.book.safety import DEFAULT_LIMITS, Limits, check_package
@@ -94,8 +95,9 @@ class BookData:
     (unknown columns keep their heading), index ``row`` = the sheet row number, cells as read (blank = ``None``,
     error cells :class:`CellError`). ``places``: sheet -> where the table's columns are (found by header) and its last
     non-blank data row (the header row when the table is empty). ``settings``: the Settings sheet, defaults where
-    blank or bad; ``issues``: the bad Settings
-    values (the tables' problems come from the loaders: :func:`validate_book`, :meth:`to_portfolio`).
+    blank or bad; ``settings_at``: each setting's cell (sheet, row, column), by its defined name when it has one;
+    ``issues``: the bad Settings values (the tables' problems come from the loaders: :func:`validate_book`,
+    :meth:`to_portfolio`); ``churn_model``: the churn model the Model sheet stores, if any.
     """
 
     path: str
@@ -105,6 +107,8 @@ class BookData:
     settings: Settings
     issues: list[RowIssue] = field(default_factory=list)
     archive: HistoryArchive | None = None
+    churn_model: StoredModel | None = None
+    settings_at: dict[str, tuple[str, int, int]] = field(default_factory=dict)
 
     @property
     def last_rows(self) -> dict[str, int]:
@@ -354,7 +358,10 @@ def _book(
     settings, issues = settings_from_values(values, cells=where)
     for spec in (ACCOUNTS, MRR, SURVEYS):
         issues.extend(heading_issues(places[spec.sheet]))
-    return BookData(path=path, sheet_names=sheet_names, tables=tables, places=places, settings=settings, issues=issues)
+    model_key = _find(grids, layout.SHEET_MODEL)
+    stored = stored_model(grids[model_key], str(model_key), issues) if model_key is not None else None
+    return BookData(path=path, sheet_names=sheet_names, tables=tables, places=places, settings=settings,
+                    issues=issues, churn_model=stored, settings_at=cells)  # fmt: skip
 
 
 def book_from_grids(
@@ -447,7 +454,9 @@ def read_book(path: str | Path, *, limits: Limits = DEFAULT_LIMITS) -> BookData:
     try:
         with zipfile.ZipFile(path) as zf:
             members, names = sheet_parts(zf.read)
-            wanted = {name.casefold() for s in layout.READ_SHEETS for name in layout.sheet_names_of(s)}
+            wanted = {
+                name.casefold() for s in (*layout.READ_SHEETS, layout.SHEET_MODEL) for name in layout.sheet_names_of(s)
+            }
             errors: dict[str, list[tuple[int, int, str]]] = {}
             for sheet, member in members.items():
                 if sheet.casefold() in wanted and member in zf.namelist() and _has_errors(zf, member):

@@ -31,11 +31,13 @@ from csxl.book.archive import HistoryArchive, archive_path
 from csxl.book.dashboard_sheet import dashboard_plan
 from csxl.book.formulas import calculated_column_formulas, simple_points_formula_rows
 from csxl.book.layout import ACCOUNTS, HISTORY, MRR, SURVEYS, TablePlace, TableSpec
+from csxl.book.model_sheet import StoredModel, churn_plan
 from csxl.book.plan import Block, Cell, Clear, Formula, Op, Plan, RenameSheet, ResizeTable, Style
 from csxl.book.read import BookData, read_book
 from csxl.book.render import SheetWriter, Styled
 from csxl.book.safety import workbook_lock
 from csxl.book.xlsx import apply_plan
+from csxl.churn_frame import account_features
 from csxl.cohorts import cohort_sizes, cohort_table
 from csxl.dashboard import history_snapshot, merge_history
 from csxl.errors import RowIssue
@@ -135,7 +137,9 @@ def _table_ops(place: TablePlace, read: TablePlace, bottom: int) -> list[Block |
     ]
 
 
-def _accounts(portfolio: Portfolio, read: TablePlace, live: bool = False) -> list[Op]:
+def _accounts(
+    portfolio: Portfolio, read: TablePlace, live: bool = False, churn: pd.DataFrame | None = None
+) -> list[Op]:
     """Accounts: owned values and formula columns under their headings, csxl columns re-created, the table grown."""
     place = read.completed()
     first, last = ACCOUNTS.first_data_row, read.last_row
@@ -148,6 +152,11 @@ def _accounts(portfolio: Portfolio, read: TablePlace, live: bool = False) -> lis
         for c in owned
     }
     frame = portfolio.scored.reindex(range(first, last + 1))
+    ranked = churn if churn is not None else pd.DataFrame(columns=["account", "probability", "tier", "drivers"])
+    by_name = ranked.drop_duplicates("account").set_index("account")
+    names = portfolio.accounts["account"].reindex(frame.index).astype(object)
+    for key, column in (("churn_probability", "probability"), ("churn_tier", "tier"), ("churn_drivers", "drivers")):
+        frame[key] = names.map(by_name[column])  # blank without a stored model, and for churned accounts
     rows: list[list[Cell]] = [
         [_plain(v) for v in values]
         for values in frame[[source[c.key] for c in owned]].itertuples(index=False, name=None)
@@ -354,6 +363,7 @@ def plan_refresh(
     sheet_names: Sequence[str] = (),
     archive: HistoryArchive | None = None,
     rewrite_history: bool = False,
+    stored: StoredModel | None = None,
 ) -> tuple[Plan, int]:
     """Every csxl-owned write for this portfolio. ``places``: sheet -> where its table's columns are (as read; a
     table not given is where the layout puts it, empty).
@@ -364,8 +374,10 @@ def plan_refresh(
     one with an older csxl name (:data:`csxl.book.layout.OLD_SHEET_NAMES`) is renamed first. ``archive``: the History
     archive beside the workbook, whose rows the portfolio's History starts with; the snapshots older than the sheet's
     window are staged on it (saved by the caller before the workbook). ``rewrite_history``: the portfolio's History
-    holds rows the sheet does not (backfilled snapshots): the table is rewritten whole. Returns the plan and the
-    number of History rows the sheet holds after the merge.
+    holds rows the sheet does not (backfilled snapshots): the table is rewritten whole. ``stored``: the churn model
+    the Model sheet holds (:func:`csxl.book.model_sheet.read_model`): the Accounts churn columns and the Churn sheet
+    are written from it (blank columns without one). Returns the plan and the number of History rows the sheet holds
+    after the merge.
     """
 
     def place(spec: TableSpec) -> TablePlace:
@@ -374,14 +386,25 @@ def plan_refresh(
     plan = Plan()
     renames = _renames(sheet_names)
     plan.add(*renames)  # first: every later op names the sheets by today's names
-    plan.add(*_accounts(portfolio, place(ACCOUNTS), live))
+    churn_ops, ranked = _churn(stored, portfolio, live)
+    plan.add(*_accounts(portfolio, place(ACCOUNTS), live, ranked))
     plan.add(*_input_table(place(MRR)), *_input_table(place(SURVEYS)))
     rewrite = bool(renames) or rewrite_history
     history_ops, history_rows = _history(portfolio, place(HISTORY), rewrite=rewrite, archive=archive)
     plan.add(*history_ops)
     plan.ops.extend(cohorts_plan(portfolio).ops)
     plan.ops.extend(dashboard_plan(portfolio, refreshed_at, live=live).ops)
+    plan.ops.extend(churn_ops)
     return plan, history_rows
+
+
+def _churn(stored: StoredModel | None, portfolio: Portfolio, live: bool) -> tuple[list[Op], pd.DataFrame | None]:
+    """The Churn sheet and the ranking behind the Accounts churn columns, from the stored model; nothing without
+    one. (A model whose inputs the workbook cannot give was refused when read: :func:`csxl.book.read.read_book`.)"""
+    if stored is None:
+        return [], None
+    plan, ranked = churn_plan(stored, account_features(portfolio), portfolio.as_of, live=live)
+    return list(plan.ops), ranked
 
 
 def refresh(
@@ -415,7 +438,7 @@ def refresh(
         live = is_excel_flavour(book.sheet_names)
         plan, history_rows = plan_refresh(
             book.places, portfolio, refreshed_at=stamp, live=live, sheet_names=book.sheet_names, archive=archive,
-            rewrite_history=added is not None and len(added) > 0,
+            rewrite_history=added is not None and len(added) > 0, stored=book.churn_model,
         )  # fmt: skip
         if archive.save(out) is not None:  # first: a run stopped before the workbook is written loses no snapshot
             say(f"archived older History snapshots in {archive_path(out or path)}")

@@ -32,10 +32,10 @@ from csxl.cli.common import (
     progress,
 )
 from csxl.cli.imports import import_group
+from csxl.cli.outcomes import calibrate_cmd, churn_cmd
 
 # the exit codes are the command line's contract (docs/reading.md); importers of csxl.cli read them here
 __all__ = ["EXIT_BUG", "EXIT_DATA", "EXIT_FILE", "EXIT_INPUT", "cli", "main"]
-from csxl.churn_frame import HealthBacktest
 from csxl.demo_book import DemoBook, new_demo_workbook
 from csxl.excel.lite import write_lite
 from csxl.excel.xlsm import build_xlsm
@@ -43,7 +43,6 @@ from csxl.plays import PLAYS, render_markdown, render_text
 from csxl.plays.schemas import SCHEMAS
 from csxl.usecases import (
     backfill_history,
-    churn_report,
     demo_summary,
     new_workbook,
     playbook,
@@ -66,6 +65,8 @@ def cli() -> None:
 
 
 cli.add_command(import_group)
+cli.add_command(churn_cmd)
+cli.add_command(calibrate_cmd)
 
 
 @cli.command()
@@ -224,84 +225,6 @@ def backfill_cmd(book: Path, as_of: _dt.date | None, months: int | None, force: 
         f"csxl: backfilled {len(result.months)} month ends ({span}), {result.rows} History rows; refreshed as of "
         f"{result.refreshed.as_of:%Y-%m-%d}, {result.refreshed.history_rows} history rows in the sheet"
     )
-
-
-@cli.command("churn")
-@click.option("--book", "book", required=True, type=PATH, help="The workbook whose history to learn from.")
-@AS_OF
-@click.option("--top", default=20, show_default=True, type=click.IntRange(1, 1_000_000), help="Accounts to list.")
-@click.option("--json", "as_json", is_flag=True, help="Print the model and every live account as JSON.")
-@friendly
-def churn_cmd(book: Path, as_of: _dt.date | None, top: int, as_json: bool) -> None:
-    """Live accounts ranked by expected ARR loss in the next 90 days (ARR x churn probability), from a churn model
-    fitted on the workbook's own past month ends and backtested by time. Too few churns in its history: exit 2,
-    saying how many there are and how many are needed (the health tiers stay the guide)."""
-
-    found = churn_report(book, as_of=as_of)
-    health = found.health
-    if not as_json:
-        _say_health(health)
-    if found.ranking is None:
-        raise found.refused or csxl.InputError("book", str(book), "a workbook with churn history")
-    result = found.ranking
-    model, metrics = result.model, result.model.metrics
-    if as_json:
-        report = {
-            "health_score": {
-                "rows": health.rows, "snapshots": health.snapshots, "churn_events": health.events,
-                "roc_auc": health.roc_auc, "churn_correlation": health.churn_correlation,
-                "expansion_correlation": health.expansion_correlation,
-                "by_tier": json.loads(health.by_tier.to_json(orient="records")),
-            },
-            "as_of": result.as_of.isoformat(),
-            "snapshots": result.snapshots,
-            "rows": model.rows,
-            "churn_events": model.events,
-            "unused_inputs": list(model.unused),
-            "metrics": None if metrics is None else {
-                "method": metrics.method, "roc_auc": metrics.roc_auc, "pr_auc": metrics.pr_auc,
-                "brier": metrics.brier, "lift_10": metrics.lift_10, "lift_20": metrics.lift_20,
-                "baselines": {k: dict(v) for k, v in metrics.baselines.items()},
-            },
-            "odds_ratios": {k: float(v) for k, v in model.odds_ratios()["odds_ratio"].items()},
-            "accounts": json.loads(result.accounts.to_json(orient="records")),
-        }  # fmt: skip
-        click.echo(json.dumps(report, indent=2))
-        return
-    click.echo(
-        f"csxl churn model as of {result.as_of:%Y-%m-%d}: {model.rows} account-months from {result.snapshots} month "
-        f"ends, {model.events} churned within 90 days"
-    )
-    if metrics is not None:
-        versus = ", ".join(f"{name} {m['roc_auc']:.2f}" for name, m in metrics.baselines.items()) or "none measured"
-        click.echo(
-            f"  backtest ({metrics.method}): ROC AUC {metrics.roc_auc:.2f} (baselines: {versus}), lift in the top "
-            f"10 % {metrics.lift_10:.1f}x"
-        )
-    if model.unused:
-        click.echo(f"  not learned from (blank in every past month): {', '.join(model.unused)}")
-    click.echo(f"\n  {'Account':<28} {'ARR':>12} {'P(churn)':>9} {'Tier':<9} {'Expected loss':>14}  Drivers")
-    for row in result.accounts.head(top).itertuples():
-        click.echo(
-            f"  {str(row.account)[:28]:<28} {row.arr:>12,.0f} {row.probability:>9.1%} {row.tier!s:<9} "
-            f"{row.expected_loss:>14,.0f}  {row.drivers}"
-        )
-
-
-def _say_health(health: HealthBacktest) -> None:
-    if not health.rows:
-        click.echo("csxl: your health score: no scored History snapshot has had its 90 days yet")
-        return
-    auc = f"ROC AUC {health.roc_auc:.2f}" if health.roc_auc is not None else "no churn among them"
-    click.echo(
-        f"csxl: your health score over {health.rows} account-snapshots ({health.snapshots} dates, {health.events} "
-        f"churned within 90 days): {auc}"
-    )
-    for row in health.by_tier.itertuples():
-        click.echo(
-            f"  {row.tier!s:<18} {row.accounts:>6} snapshots, {row.churned:>5} churned: {row.rate:>6.1%} "
-            f"(95 % {row.low:.1%}-{row.high:.1%})"
-        )
 
 
 @cli.command("validate")

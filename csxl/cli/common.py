@@ -96,6 +96,7 @@ def issues_summary(issues: Sequence[csxl.RowIssue]) -> str:
         ("kept in", "name(s) matching no account"),
         ("column", "heading(s) not read"),
         ("unknown for every row", "column(s) missing"),
+        ("churn model not used", "bad cell(s) in the stored churn model, not used"),
     )
     counts: dict[str, int] = {}
     for issue in issues:

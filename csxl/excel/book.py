@@ -83,7 +83,9 @@ def _grid(sheet: Any) -> list[list[Any]]:
     return [list(row) for row in values]
 
 
-def read_grids(book: Any, sheets: Iterable[str] = layout.READ_SHEETS) -> dict[str, list[list[Any]]]:
+def read_grids(
+    book: Any, sheets: Iterable[str] = (*layout.READ_SHEETS, layout.SHEET_MODEL)
+) -> dict[str, list[list[Any]]]:
     """Each csxl sheet present in ``book`` as its used range from A1: sheet name -> rows of values.
 
     Cells come as xlwings reads them: ``None`` for blanks, ``float`` numbers, ``str`` text, ``bool``, ``datetime``
@@ -166,7 +168,7 @@ def refresh_book(book: Any, as_of: _dt.date | None = None, *, refreshed_at: _dt.
 
     live = is_excel_flavour(data.sheet_names)
     plan, history_rows = plan_refresh(
-        data.places, portfolio, refreshed_at=stamp, live=live, sheet_names=data.sheet_names
+        data.places, portfolio, refreshed_at=stamp, live=live, sheet_names=data.sheet_names, stored=data.churn_model
     )
     applied = apply_plan_to_book(book, plan, currency=portfolio.settings.currency)
     accounts = data.tables.get(ACCOUNTS.sheet)

@@ -61,6 +61,7 @@ from csxl.excel.cells import (
     _solve,
     _text,
 )
+from csxl.excel.functions_churn import CHURNPROB
 from csxl.excel.functions_revenue import (
     CACPAYBACK,
     CES,
@@ -89,6 +90,7 @@ from csxl.signals import SIGNALS, NumericSignal, signal_rag
 __all__ = [
     "CACPAYBACK",
     "CES",
+    "CHURNPROB",
     "CHURNTIER",
     "COHORTGRID",
     "COHORTGRR",

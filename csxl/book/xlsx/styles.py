@@ -49,6 +49,7 @@ LOOKS: dict[str, Look] = {
     "text": Look(),
     "int": Look(num_fmt="0"),
     "number": Look(num_fmt="0.0"),
+    "fine": Look(num_fmt="0.0000"),
     "money": Look(num_fmt="money"),
     "pct": Look(num_fmt="0.0%"),
     "date": Look(num_fmt="yyyy-mm-dd"),
