@@ -14,11 +14,11 @@ The snapshots are the month ends a refresh on that day would have scored (``csxl
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from csxl.churn import ChurnModel
@@ -30,9 +30,12 @@ __all__ = [
     "FEATURES",
     "HORIZON_DAYS",
     "HealthBacktest",
+    "MonthGrid",
     "account_features",
     "churn_labels",
     "health_backtest",
+    "health_outcomes",
+    "outcome_correlations",
     "rank_churn",
     "training_frame",
 ]
@@ -52,14 +55,68 @@ _SIGNALS = ("dau_mau", "logins_per_week", "features_adopted", "core_actions_week
             "financial", "health_score")  # fmt: skip
 
 
-def _month_mrr(mrr: pd.DataFrame) -> pd.Series[float]:
-    """MRR per (account, month start), rows of a month summed."""
-    if mrr.empty:
-        return pd.Series(dtype=float)
-    months = pd.to_datetime(mrr["month"]).dt.to_period("M").dt.to_timestamp()
-    summed = pd.to_numeric(mrr["mrr"], errors="coerce").groupby([mrr["account"].astype(str), months]).sum()
-    out: pd.Series[float] = summed.astype(float)
-    return out
+FloatArray = npt.NDArray[np.float64]
+
+
+class MonthGrid:
+    """MRR per account and month (rows of a month summed) as one matrix, for lookups of many accounts at once; a
+    month without a row, or outside the table's months, is 0."""
+
+    def __init__(self, mrr: pd.DataFrame) -> None:
+        months = pd.to_datetime(mrr["month"], errors="coerce").dt.to_period("M")
+        amounts = pd.to_numeric(mrr["mrr"], errors="coerce").fillna(0.0)
+        names = mrr["account"].astype(str)
+        ok = months.notna().to_numpy()
+        self.first = months[ok].min() if ok.any() else pd.Period("2000-01", freq="M")
+        codes, accounts = pd.factorize(names[ok])
+        self.accounts = pd.Index(accounts.astype(str), dtype=object)
+        valid = months[ok]
+        cols = ((valid.dt.year - self.first.year) * 12 + valid.dt.month - self.first.month).to_numpy(dtype=np.int64)
+        self.values = np.zeros((len(self.accounts), int(cols.max()) + 1 if len(cols) else 0))
+        np.add.at(self.values, (codes, cols), amounts.to_numpy(dtype=float)[ok])
+
+    def index(self, names: Iterable[str]) -> npt.NDArray[np.int64]:
+        """Each account's row in the grid, -1 for an account the MRR table does not name."""
+        wanted = pd.Index(
+            [str(n) for n in names] if not isinstance(names, pd.Series) else names.astype(str), dtype=object
+        )
+        return np.asarray(self.accounts.get_indexer(wanted), dtype=np.int64)
+
+    def at(self, index: npt.NDArray[np.int64], month: pd.Period, missing: float = 0.0) -> FloatArray:
+        """Each account's MRR in ``month`` (``index``: :meth:`index`; ``missing`` for an account not named)."""
+        col = np.full(len(index), (month - self.first).n, dtype=np.int64)
+        return self._values(index, col, missing)
+
+    def _values(self, index: npt.NDArray[np.int64], col: npt.NDArray[np.int64], missing: float = 0.0) -> FloatArray:
+        out = np.where(index >= 0, 0.0, missing)
+        ok = (index >= 0) & (col >= 0) & (col < self.values.shape[1])
+        out[ok] = self.values[index[ok], col[ok]]
+        return out
+
+    def outcomes(
+        self, index: npt.NDArray[np.int64], dates: pd.DatetimeIndex, horizon_days: int
+    ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+        """For each row (an account's ``index`` and a snapshot date): paying in the date's month; churned (MRR 0 at
+        a month end within ``horizon_days``); expanded (MRR higher in the month ``horizon_days`` later)."""
+        start = dates.to_period("M")
+        col = np.asarray((start.year - self.first.year) * 12 + (start.month - self.first.month), dtype=np.int64)
+        horizon = dates + pd.Timedelta(days=horizon_days)
+        now = self._values(index, col)
+        gone = np.zeros(len(index), dtype=bool)
+        for k in range(1, horizon_days // 28 + 2):
+            within = np.asarray((start + k).to_timestamp(how="end").normalize() <= horizon, dtype=bool)
+            gone |= within & (self._values(index, col + k) <= 0)
+        ahead = horizon.to_period("M")
+        later = np.asarray((ahead.year - self.first.year) * 12 + (ahead.month - self.first.month), dtype=np.int64)
+        return now > 0, gone, self._values(index, later) > now
+
+    def churned(self, names: Sequence[str], date: _dt.date, horizon_days: int) -> npt.NDArray[np.object_]:
+        """:func:`churn_labels` of ``names`` as an object array (``True`` / ``False`` / ``None``)."""
+        dates = pd.DatetimeIndex([pd.Timestamp(date)] * len(names))
+        paying, gone, _ = self.outcomes(self.index(names), dates, horizon_days)
+        out: npt.NDArray[np.object_] = gone.astype(object)
+        out[~paying] = None
+        return out
 
 
 def account_features(portfolio: Portfolio) -> pd.DataFrame:
@@ -74,36 +131,34 @@ def account_features(portfolio: Portfolio) -> pd.DataFrame:
     start = pd.to_datetime(table["start_date"], errors="coerce")
     out["tenure_months"] = ((as_of - start).dt.days / 30.4375).where(start <= as_of)
     out["renewal_days"] = pd.to_numeric(table["renewal_days"], errors="coerce")
-    by_month = _month_mrr(portfolio.mrr)
-    now_month = as_of.to_period("M").to_timestamp()
-    before = now_month - pd.DateOffset(months=3)
-    now = out["account"].map(lambda a: by_month.get((a, now_month), 0.0))
-    then = out["account"].map(lambda a: by_month.get((a, before), np.nan))
-    out["mrr_change_3m"] = (now / then - 1.0).where(then > 0)
+    grid, month = MonthGrid(portfolio.mrr), as_of.to_period("M")
+    index = grid.index(out["account"])
+    now = grid.at(index, month)
+    then = grid.at(index, month - 3, missing=np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["mrr_change_3m"] = np.where(then > 0, now / then - 1.0, np.nan)
     out["live"] = table["live"].astype(bool)
     result: pd.DataFrame = out
     return result
 
 
 def churn_labels(
-    mrr: pd.DataFrame, accounts: Iterable[str], date: _dt.date, horizon_days: int = HORIZON_DAYS
+    mrr: pd.DataFrame | MonthGrid, accounts: Iterable[str], date: _dt.date, horizon_days: int = HORIZON_DAYS
 ) -> pd.Series:
     """For each of ``accounts`` (as named on the MRR table): ``True`` when its MRR was above 0 in ``date``'s month
     and is 0 (no row, or 0) at some month end within ``horizon_days`` after ``date``; ``False`` when it stayed;
     ``None`` when it was not paying in ``date``'s month (not at risk of churning)."""
-    by_month = _month_mrr(mrr)
-    start = pd.Timestamp(date).to_period("M")
-    horizon = pd.Timestamp(date) + pd.Timedelta(days=horizon_days)
-    ahead = [p.to_timestamp() for p in pd.period_range(start + 1, horizon.to_period("M"), freq="M")
-             if p.end_time.normalize() <= horizon]  # fmt: skip
-    out: dict[str, Any] = {}
-    for account in accounts:
-        if by_month.get((account, start.to_timestamp()), 0.0) <= 0:
-            out[account] = None
-            continue
-        out[account] = any(by_month.get((account, month), 0.0) <= 0 for month in ahead)
+    names = [str(a) for a in accounts]
+    grid = mrr if isinstance(mrr, MonthGrid) else MonthGrid(mrr)  # a grid already built: many dates, one table
+    out = dict(zip(names, grid.churned(names, date, horizon_days), strict=True))
     labels: pd.Series = pd.Series(out, dtype=object)
     return labels
+
+
+def _expanded(grid: MonthGrid, names: Sequence[str], date: _dt.date, horizon_days: int) -> npt.NDArray[np.bool_]:
+    """MRR higher in the month ``horizon_days`` after ``date`` than in ``date``'s month."""
+    dates = pd.DatetimeIndex([pd.Timestamp(date)] * len(names))
+    return grid.outcomes(grid.index(names), dates, horizon_days)[2]
 
 
 def training_frame(
@@ -113,20 +168,15 @@ def training_frame(
     :data:`FEATURES`, ``churned`` (1/0) and ``expanded`` (1/0: MRR higher in the month ``horizon_days`` later than in
     the snapshot's month, as :func:`health_backtest` counts it), accounts that were live then only."""
     frames = []
-    by_month = _month_mrr(mrr)
+    grid = MonthGrid(mrr)
     for portfolio in snapshots:
         if pd.Timestamp(portfolio.as_of) + pd.Timedelta(days=horizon_days) > pd.Timestamp(as_of):
             continue
         features = account_features(portfolio)
-        labels = churn_labels(mrr, features["account"], portfolio.as_of, horizon_days)
-        features["churned"] = features["account"].map(labels)
+        features["churned"] = grid.churned(list(features["account"]), portfolio.as_of, horizon_days)
         kept = features[features["churned"].notna()].copy()
         kept["churned"] = kept["churned"].astype(bool).astype(int)
-        date = pd.Timestamp(portfolio.as_of)
-        later = (date + pd.Timedelta(days=horizon_days)).to_period("M").to_timestamp()
-        months = (date.to_period("M").to_timestamp(), later)
-        now, then = ([by_month.get((a, m), 0.0) for a in kept["account"]] for m in months)
-        kept["expanded"] = (np.array(then) > np.array(now)).astype(int)
+        kept["expanded"] = _expanded(grid, list(kept["account"]), portfolio.as_of, horizon_days).astype(int)
         kept.insert(0, "as_of", pd.Timestamp(portfolio.as_of))
         frames.append(kept.drop(columns=["live"]))
     if not frames:
@@ -151,30 +201,46 @@ class HealthBacktest:
     expansion_correlation: float | None
 
 
+def health_outcomes(
+    history: pd.DataFrame,
+    mrr: pd.DataFrame | MonthGrid,
+    as_of: _dt.date,
+    horizon_days: int = HORIZON_DAYS,
+) -> pd.DataFrame:
+    """The History rows that have an outcome: scored, the account paying in that month, the horizon over by
+    ``as_of``; with ``churned`` and ``expanded`` (``as_of, account, health_score, tier, churned, expanded``)."""
+    grid = mrr if isinstance(mrr, MonthGrid) else MonthGrid(mrr)
+    cutoff = pd.Timestamp(as_of) - pd.Timedelta(days=horizon_days)
+    scored = history[pd.to_numeric(history["health_score"], errors="coerce").notna()]
+    scored = scored[pd.to_datetime(scored["as_of"]) <= cutoff]
+    names = scored["account"].astype(str)
+    paying, churned, expanded = grid.outcomes(grid.index(names), pd.DatetimeIndex(scored["as_of"]), horizon_days)
+    rows: pd.DataFrame = pd.DataFrame({
+        "as_of": scored["as_of"].to_numpy(), "account": names.to_numpy(),
+        "health_score": pd.to_numeric(scored["health_score"]).to_numpy(dtype=float),
+        "tier": scored["health_tier"].to_numpy(), "churned": churned, "expanded": expanded,
+    })[paying].reset_index(drop=True)  # fmt: skip
+    return rows
+
+
+def outcome_correlations(rows: pd.DataFrame) -> tuple[float | None, float | None]:
+    """Pearson correlation of the health score with churn and with expansion over :func:`health_outcomes` rows;
+    ``None`` where one outcome never (or always) happened."""
+    score = rows["health_score"].astype(float)
+    churn = float(score.corr(rows["churned"].astype(float))) if rows["churned"].nunique() == 2 else None
+    grew = float(score.corr(rows["expanded"].astype(float))) if rows["expanded"].nunique() == 2 else None
+    return churn, grew
+
+
 def health_backtest(
     history: pd.DataFrame, mrr: pd.DataFrame, as_of: _dt.date, horizon_days: int = HORIZON_DAYS
 ) -> HealthBacktest:
     """:class:`HealthBacktest` of ``history`` (``as_of, account, health_score, health_tier``) against the outcomes in
-    ``mrr``: a snapshot row counts when the account paid in that month, had a score, and the horizon is over by
-    ``as_of``. Without such rows every figure is ``None`` and the tier table is empty."""
-    # deferred: SciPy (with scikit-learn) gives the binomial interval
+    ``mrr`` (:func:`health_outcomes`). Without such rows every figure is ``None`` and the tier table is empty."""
+    # deferred: SciPy (with scikit-learn) gives the binomial interval; a refresh never needs it
     from scipy.stats import binomtest
 
-    by_month = _month_mrr(mrr)
-    rows = []
-    cutoff = pd.Timestamp(as_of) - pd.Timedelta(days=horizon_days)
-    scored = history[pd.to_numeric(history["health_score"], errors="coerce").notna()]
-    for date, snapshot in scored[pd.to_datetime(scored["as_of"]) <= cutoff].groupby("as_of"):
-        names = snapshot["account"].astype(str)
-        churned = churn_labels(mrr, names, pd.Timestamp(date).date(), horizon_days)
-        later = (pd.Timestamp(date) + pd.Timedelta(days=horizon_days)).to_period("M").to_timestamp()
-        month = pd.Timestamp(date).to_period("M").to_timestamp()
-        for account, score, tier in zip(names, snapshot["health_score"], snapshot["health_tier"], strict=True):
-            if churned.get(account) is None:
-                continue
-            now, then = by_month.get((account, month), 0.0), by_month.get((account, later), 0.0)
-            rows.append((date, account, float(score), tier, bool(churned[account]), then > now))
-    frame = pd.DataFrame(rows, columns=["as_of", "account", "health_score", "tier", "churned", "expanded"])
+    frame = health_outcomes(history, mrr, as_of, horizon_days)
     if frame.empty:
         empty = pd.DataFrame(columns=["tier", "accounts", "churned", "rate", "low", "high"])
         return HealthBacktest(0, 0, 0, None, empty, None, None)
@@ -185,19 +251,14 @@ def health_backtest(
         tiers.append((tier, n, k, k / n, float(interval.low), float(interval.high)))
     table = pd.DataFrame(tiers, columns=["tier", "accounts", "churned", "rate", "low", "high"])
     both = frame["churned"].nunique() == 2
-    auc = churn_metrics(frame["churned"].astype(float), -frame["health_score"]).roc_auc if both else None
-    score = frame["health_score"]
+    truth, risk = frame["churned"].to_numpy(dtype=float), -frame["health_score"].to_numpy(dtype=float)
+    auc = churn_metrics(truth, risk).roc_auc if both else None
+    churn, grew = outcome_correlations(frame)
     return HealthBacktest(
-        rows=len(frame),
-        snapshots=frame["as_of"].nunique(),
-        events=int(frame["churned"].sum()),
-        roc_auc=auc,
+        rows=len(frame), snapshots=frame["as_of"].nunique(), events=int(frame["churned"].sum()), roc_auc=auc,
         by_tier=table.sort_values("rate", ascending=False, kind="stable").reset_index(drop=True),
-        churn_correlation=float(score.corr(frame["churned"].astype(float))) if both else None,
-        expansion_correlation=(
-            float(score.corr(frame["expanded"].astype(float))) if frame["expanded"].nunique() == 2 else None
-        ),
-    )
+        churn_correlation=churn, expansion_correlation=grew,
+    )  # fmt: skip
 
 
 def rank_churn(model: ChurnModel, features: pd.DataFrame, top: int = 3) -> pd.DataFrame:

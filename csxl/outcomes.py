@@ -42,6 +42,7 @@ class ChurnRanking:
     as_of: _dt.date
     snapshots: int
     accounts: pd.DataFrame
+    window: tuple[_dt.date, _dt.date]
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,7 @@ def churn_report(
     except NotEnoughChurnEvents as refused:
         return ChurnReport(health, None, refused)
     if apply:
-        plan = model_plan(ranking.model, health, ranking.as_of, ranking.snapshots)
+        plan = model_plan(ranking.model, health, ranking.as_of, ranking.snapshots, ranking.window)
         apply_plan(path, plan, force=force, currency=today.settings.currency)
         refresh(path, as_of=as_of, force=force)
     return ChurnReport(health, ranking)
@@ -93,7 +94,9 @@ def _churn_ranking(book: BookData, today: Portfolio, path: str | Path) -> ChurnR
         baselines={"health score": "-health_score", "recency": "days_since_login"},
     )  # fmt: skip
     ranked = rank_churn(model, account_features(today))
-    return ChurnRanking(model, today.as_of, snapshots, ranked.reset_index(drop=True))
+    dates = pd.to_datetime(frame["as_of"])
+    window = (dates.min().date(), dates.max().date())  # the month ends it learned from (they all have outcomes)
+    return ChurnRanking(model, today.as_of, snapshots, ranked.reset_index(drop=True), window)
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,7 @@ class ChartSpec:
     series: tuple[int, ...]
     titles: tuple[str, ...]
     y_format: str | None = None
+    colours: tuple[str, ...] = ()  # per series: "green", "yellow", "orange" or "red" (the tier colours), else empty
 
 
 @dataclass(frozen=True)

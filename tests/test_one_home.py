@@ -296,6 +296,7 @@ def test_the_dashboard_is_described_once_for_sheet_report_and_play(eur_book: Any
     from csxl.book.plan import Block
     from csxl.book.read import read_book
     from csxl.dashboard import dashboard_sections, weekly_dashboard
+    from csxl.monthly import monthly_report, monthly_sections
 
     portfolio = read_book(eur_book).to_portfolio(as_of=_dt.date(2026, 10, 31))
     titles = [s.title for s in dashboard_sections(weekly_dashboard(portfolio))]
@@ -307,7 +308,8 @@ def test_the_dashboard_is_described_once_for_sheet_report_and_play(eur_book: Any
     ]
     play_text = _csxl("portfolio", "--book", str(eur_book), "--as-of", "2026-10-31")
     report_text = _csxl("report", str(eur_book), "--format", "text", "--as-of", "2026-10-31")
-    assert on_sheet == titles  # the sheet lays out exactly the dashboard's sections, in order
+    monthly = [s.title for s in monthly_sections(monthly_report(portfolio))]
+    assert on_sheet == titles + monthly  # the sheet lays out exactly the dashboard's sections, then the monthly block
     for title in titles:
         assert f"\n{title}\n" in play_text and f"\n{title}\n" in report_text
     assert "EUR " in play_text and "USD" not in play_text

@@ -40,8 +40,8 @@ def _args(command: str, demo: csxl.DemoData) -> list[str]:
         return ["support", "cannot log in since this morning", "--segment", "enterprise", "--json"]
     if command == "playbook":
         return ["playbook", "--book", str(BOOK)]
-    if command == "surveys":
-        return ["surveys", "--book", str(BOOK), "--json"]
+    if command in ("surveys", "churn", "calibrate"):
+        return [command, "--book", str(BOOK), "--json"]
     play = PLAYS[command]
     live = demo.mrr[demo.mrr["month"] == demo.mrr["month"].max()]["account"]
     if command == "winback":  # an account without MRR in the last month

@@ -14,8 +14,10 @@ from csxl.book import layout
 from csxl.book.plan import Chart, Formula, Plan
 from csxl.book.refs import column_letters
 from csxl.book.render import SheetWriter, Styled
+from csxl.book.xlsx.styles import TIER_FILLS
 from csxl.dashboard import Dashboard, dashboard_sections, weekly_dashboard
 from csxl.dashboard.view import MOVEMENTS_TITLE
+from csxl.monthly import MonthlyReport, monthly_report, monthly_sections
 from csxl.portfolio import Portfolio
 from csxl.sections import Section
 
@@ -40,6 +42,7 @@ def _chart(writer: SheetWriter, section: Section, first: int, last: int, row: in
             tuple(f"{c}{first}:{c}{last}" for c in col),
             spec.titles,
             y_format=spec.y_format,
+            colors=tuple(TIER_FILLS[c] for c in spec.colours),
         )
     )
 
@@ -53,8 +56,16 @@ def _live_formulas(writer: SheetWriter, r: int) -> None:
     writer.line(["Quick ratio (=QUICKRATIO)", Styled(Formula(f"=QUICKRATIO(C{r},D{r},-E{r},-F{r},G{r})"), "number")])
 
 
-def write_dashboard(writer: SheetWriter, d: Dashboard, refreshed_at: _dt.datetime, *, live: bool = False) -> None:
-    """Lay the dashboard out on ``writer``'s sheet: tables down columns A-H, charts to the right (column J)."""
+def write_dashboard(
+    writer: SheetWriter,
+    d: Dashboard,
+    refreshed_at: _dt.datetime,
+    *,
+    live: bool = False,
+    monthly: MonthlyReport | None = None,
+) -> None:
+    """Lay the dashboard out on ``writer``'s sheet: tables down columns A-H, charts to the right (column J); then,
+    when given, the monthly block (:func:`csxl.monthly.monthly_sections`)."""
     writer.title(
         "Customer success dashboard",
         f"As of {d.as_of.isoformat()} ({d.week}); last refreshed {refreshed_at:%Y-%m-%d %H:%M}. "
@@ -62,7 +73,7 @@ def write_dashboard(writer: SheetWriter, d: Dashboard, refreshed_at: _dt.datetim
     )
     chart_row = 3
     movements_last = 0
-    for section in dashboard_sections(d):
+    for section in [*dashboard_sections(d), *(monthly_sections(monthly) if monthly is not None else [])]:
         writer.line([section.title], "section")
         if section.text:
             writer.line([section.text], "note")
@@ -90,13 +101,15 @@ def dashboard_plan(
     *,
     live: bool = False,
     dash: Dashboard | None = None,
+    monthly: MonthlyReport | None = None,
 ) -> Plan:
-    """The whole Dashboard sheet for ``portfolio`` (replaced at each refresh); ``dash`` when already computed."""
+    """The whole Dashboard sheet for ``portfolio`` (replaced at each refresh), its monthly block included;
+    ``dash`` and ``monthly`` when already computed (a refresh gives the monthly report of the History it writes)."""
     dash = dash or weekly_dashboard(portfolio)
     writer = SheetWriter(
         layout.SHEET_DASHBOARD,
         widths={"A": 36.0, **{c: 14.0 for c in "BCDEFGH"}},
         tab_color="1F4E79",
     )
-    write_dashboard(writer, dash, refreshed_at, live=live)
+    write_dashboard(writer, dash, refreshed_at, live=live, monthly=monthly or monthly_report(portfolio))
     return writer.plan()

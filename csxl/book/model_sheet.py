@@ -98,14 +98,17 @@ def _health_section(health: HealthBacktest) -> Section:
     return Section("Your health score", text=text, header=header, rows=rows)
 
 
-def model_plan(model: ChurnModel, health: HealthBacktest, as_of: _dt.date, snapshots: int) -> Plan:
-    """The Model sheet, replaced whole (see the module)."""
+def model_plan(
+    model: ChurnModel, health: HealthBacktest, as_of: _dt.date, snapshots: int, window: tuple[_dt.date, _dt.date]
+) -> Plan:
+    """The Model sheet, replaced whole (see the module); ``window``: the first and last month end learned from."""
     widths = {"A": 30.0, "B": 14.0, "C": 16.0, "D": 14.0, "E": 14.0, "F": 12.0, "G": 14.0}
     writer = SheetWriter(layout.SHEET_MODEL, after=layout.SHEET_DASHBOARD, widths=widths)
     writer.title(
         "Churn model: probability of churn in the next 90 days",
-        f"csxl churn --apply, as of {as_of.isoformat()}: fitted on {model.rows:,} account-months from {snapshots} "
-        f"past month ends, {model.events:,} churned within 90 days",
+        f"csxl churn --apply, as of {as_of.isoformat()}: fitted on {model.rows:,} account-months of {snapshots} "
+        f"past month ends ({window[0].isoformat()} to {window[1].isoformat()} with a 90-day outcome), "
+        f"{model.events:,} churned within 90 days",
     )
     writer.section(_metrics_section(model))
     writer.section(_health_section(health))

@@ -165,6 +165,7 @@ class Chart:
     width_cm: float = 16.0
     height_cm: float = 7.5
     y_format: str | None = None  # number format of the value axis, e.g. "0%"
+    colors: tuple[str, ...] = ()  # hex RGB per series (e.g. the tier colours); empty: the application's palette
 
 
 Op = Union[RenameSheet, SheetSpec, Block, Clear, ResizeTable, Chart]

@@ -42,6 +42,7 @@ from csxl.cohorts import cohort_sizes, cohort_table
 from csxl.dashboard import history_snapshot, merge_history
 from csxl.errors import RowIssue
 from csxl.history import HISTORY_COLUMNS, split_history, thin_history
+from csxl.monthly import monthly_report
 from csxl.plays.base import Section
 from csxl.portfolio import Portfolio
 
@@ -247,9 +248,14 @@ def _unchanged_prefix(old: pd.DataFrame, new: pd.DataFrame) -> int:
 
 
 def _history(
-    portfolio: Portfolio, read: TablePlace, rewrite: bool = False, archive: HistoryArchive | None = None
+    portfolio: Portfolio,
+    read: TablePlace,
+    merged: pd.DataFrame,
+    rewrite: bool = False,
+    archive: HistoryArchive | None = None,
 ) -> tuple[list[Op], int]:
-    """History: this snapshot merged in, the retention rule applied (:func:`csxl.history.thin_history`), every column
+    """History: this snapshot merged in (``merged``: :func:`csxl.dashboard.merge_history` of it), the retention rule
+    applied (:func:`csxl.history.thin_history`), every column
     under its heading, stale rows cleared, the table resized.
 
     Only rows that change are written: the new snapshot is appended after the unchanged ones, so a refresh costs the
@@ -260,7 +266,6 @@ def _history(
     ``archive``: the History archive beside the workbook (the portfolio's History holds its rows first): the sheet
     keeps the recent months (:func:`csxl.history.split_history`), the older snapshots are staged for the archive."""
     place = read.completed()
-    merged = merge_history(portfolio.history, history_snapshot(portfolio), as_of=portfolio.as_of)
     merged = thin_history(merged, portfolio.as_of)
     first = HISTORY.first_data_row
     old = portfolio.history
@@ -390,10 +395,13 @@ def plan_refresh(
     plan.add(*_accounts(portfolio, place(ACCOUNTS), live, ranked))
     plan.add(*_input_table(place(MRR)), *_input_table(place(SURVEYS)))
     rewrite = bool(renames) or rewrite_history
-    history_ops, history_rows = _history(portfolio, place(HISTORY), rewrite=rewrite, archive=archive)
+    merged = merge_history(portfolio.history, history_snapshot(portfolio), as_of=portfolio.as_of)
+    history_ops, history_rows = _history(portfolio, place(HISTORY), merged, rewrite=rewrite, archive=archive)
     plan.add(*history_ops)
     plan.ops.extend(cohorts_plan(portfolio).ops)
-    plan.ops.extend(dashboard_plan(portfolio, refreshed_at, live=live).ops)
+    # the monthly block reads the History as this refresh leaves it: a second refresh changes nothing
+    monthly = monthly_report(replace(portfolio, history=merged))
+    plan.ops.extend(dashboard_plan(portfolio, refreshed_at, live=live, monthly=monthly).ops)
     plan.ops.extend(churn_ops)
     return plan, history_rows
 

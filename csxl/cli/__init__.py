@@ -292,6 +292,7 @@ def lite_cmd(directory: Path) -> None:
 #: Extra options some plays take (passed to the play function by name).
 _PLAY_OPTIONS: dict[str, list[click.Option]] = {
     "qbr": [click.Option(["--date", "qbr_date"], help="QBR date YYYY-MM-DD (default: as-of + 14 days).")],
+    "portfolio": [click.Option(["--monthly"], is_flag=True, help="Add the spec's monthly report, from History.")],
 }
 
 
@@ -305,7 +306,9 @@ def _play_command(name: str) -> click.Command:
         if as_json and as_md:
             raise click.UsageError("choose one of --json and --md")
         account = kwargs.pop("account", None)
-        options = {"date": kwargs.pop("qbr_date")} if kwargs.get("qbr_date") else {}
+        options: dict[str, Any] = {"date": kwargs.pop("qbr_date")} if kwargs.get("qbr_date") else {}
+        if kwargs.pop("monthly", False):
+            options["monthly"] = True
         result, sheet = run_play(name, book, account, as_of=as_of, write=write, **options)
         if as_json:
             click.echo(json.dumps(result.model_dump(mode="json"), indent=2))

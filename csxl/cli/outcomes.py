@@ -12,7 +12,18 @@ import csxl
 from csxl.calibration import TARGET_SHARES, Distribution
 from csxl.churn_frame import HealthBacktest
 from csxl.cli.common import AS_OF, PATH, friendly
-from csxl.outcomes import Calibration, calibrate, churn_report
+from csxl.outcome_models import (
+    BaselineMetrics,
+    CalibrationOutput,
+    ChurnOutput,
+    ColourShares,
+    HealthScoreBacktest,
+    ModelMetrics,
+    SuggestedBounds,
+    TierBounds,
+    WeightsOutput,
+)
+from csxl.outcomes import Calibration, ChurnReport, calibrate, churn_report
 
 __all__ = ["calibrate_cmd", "churn_cmd"]
 
@@ -40,28 +51,7 @@ def churn_cmd(book: Path, as_of: _dt.date | None, top: int, as_json: bool, apply
     result = found.ranking
     model, metrics = result.model, result.model.metrics
     if as_json:
-        report = {
-            "health_score": {
-                "rows": health.rows, "snapshots": health.snapshots, "churn_events": health.events,
-                "roc_auc": health.roc_auc, "churn_correlation": health.churn_correlation,
-                "expansion_correlation": health.expansion_correlation,
-                "by_tier": json.loads(health.by_tier.to_json(orient="records")),
-            },
-            "as_of": result.as_of.isoformat(),
-            "applied": apply,
-            "snapshots": result.snapshots,
-            "rows": model.rows,
-            "churn_events": model.events,
-            "unused_inputs": list(model.unused),
-            "metrics": None if metrics is None else {
-                "method": metrics.method, "roc_auc": metrics.roc_auc, "pr_auc": metrics.pr_auc,
-                "brier": metrics.brier, "lift_10": metrics.lift_10, "lift_20": metrics.lift_20,
-                "baselines": {k: dict(v) for k, v in metrics.baselines.items()},
-            },
-            "odds_ratios": {k: float(v) for k, v in model.odds_ratios()["odds_ratio"].items()},
-            "accounts": json.loads(result.accounts.to_json(orient="records")),
-        }  # fmt: skip
-        click.echo(json.dumps(report, indent=2))
+        click.echo(_churn_json(found, apply).model_dump_json(indent=2))
         return
     click.echo(
         f"csxl churn model as of {result.as_of:%Y-%m-%d}: {model.rows} account-months from {result.snapshots} month "
@@ -118,7 +108,7 @@ def calibrate_cmd(book: Path, method: str, as_of: _dt.date | None, apply: bool, 
     found = calibrate(book, method="outcome" if method == "outcome" else "percentile", as_of=as_of, apply=apply,
                       force=force)  # fmt: skip
     if as_json:
-        click.echo(json.dumps(_calibration_json(found), indent=2))
+        click.echo(_calibration_json(found).model_dump_json(indent=2))
     else:
         _say_calibration(found)
     if found.suggested is None:
@@ -164,23 +154,49 @@ def _say_calibration(found: Calibration) -> None:
         click.echo("csxl: nothing written; --apply writes the suggestion to Settings")
 
 
-def _calibration_json(found: Calibration) -> dict[str, object]:
+def _churn_json(found: ChurnReport, apply: bool) -> ChurnOutput:
+    health, result = found.health, found.ranking
+    assert result is not None
+    model, metrics = result.model, result.model.metrics
+    return ChurnOutput(
+        health_score=HealthScoreBacktest(
+            rows=health.rows, snapshots=health.snapshots, churn_events=health.events, roc_auc=health.roc_auc,
+            churn_correlation=health.churn_correlation, expansion_correlation=health.expansion_correlation,
+            by_tier=json.loads(health.by_tier.to_json(orient="records")),
+        ),
+        as_of=result.as_of, applied=apply, snapshots=result.snapshots, trained_from=result.window[0],
+        trained_to=result.window[1], rows=model.rows, churn_events=model.events,
+        unused_inputs=list(model.unused),
+        metrics=None if metrics is None else ModelMetrics(
+            method=metrics.method, roc_auc=metrics.roc_auc, pr_auc=metrics.pr_auc, brier=metrics.brier,
+            lift_10=metrics.lift_10, lift_20=metrics.lift_20,
+            baselines={k: BaselineMetrics(**v) for k, v in metrics.baselines.items()},
+        ),
+        odds_ratios={str(k): float(v) for k, v in model.odds_ratios()["odds_ratio"].items()},
+        accounts=json.loads(result.accounts.to_json(orient="records")),
+    )  # fmt: skip
+
+
+def _bounds_of(scheme: csxl.TierScheme, found: Distribution) -> dict[str, object]:
+    return {"bounds": dict(scheme.bounds[:-1]), "shares": ColourShares(**found.shares), "accounts": found.accounts,
+            "warning": found.warning}  # fmt: skip
+
+
+def _calibration_json(found: Calibration) -> CalibrationOutput:
     weights = found.weights
-    return {
-        "method": found.method,
-        "preset": found.scheme.name,
-        "target": {c: list(r) for c, r in TARGET_SHARES.items()},
-        "current": {"bounds": dict(found.scheme.bounds[:-1]), "shares": found.current.shares,
-                    "accounts": found.current.accounts, "warning": found.current.warning},
-        "suggested": None if found.suggested is None or found.proposed is None else {
-            "bounds": dict(found.suggested.bounds[:-1]), "shares": found.proposed.shares,
-            "warning": found.proposed.warning, "off_target": found.proposed.off_target()},
-        "refused": found.refused,
-        "weights": {"current": found.current_weights,
-                    "suggested": None if weights is None else weights.weights,
-                    "auc_suggested": None if weights is None else weights.auc_suggested,
-                    "auc_current": None if weights is None else weights.auc_current,
-                    "method": None if weights is None else weights.method,
-                    "refused": found.weights_refused},
-        "applied": found.applied,
-    }  # fmt: skip
+    suggested = None
+    if found.suggested is not None and found.proposed is not None:
+        suggested = SuggestedBounds(**_bounds_of(found.suggested, found.proposed),
+                                    off_target=found.proposed.off_target())  # fmt: skip
+    return CalibrationOutput(
+        method=found.method, preset=found.scheme.name, target=dict(TARGET_SHARES),
+        current=TierBounds(**_bounds_of(found.scheme, found.current)),
+        suggested=suggested, refused=found.refused,
+        weights=WeightsOutput(
+            current=found.current_weights, suggested=None if weights is None else weights.weights,
+            auc_suggested=None if weights is None else weights.auc_suggested,
+            auc_current=None if weights is None else weights.auc_current,
+            method=None if weights is None else weights.method, refused=found.weights_refused,
+        ),
+        applied=found.applied,
+    )  # fmt: skip

@@ -33,6 +33,7 @@ from csxl.dashboard import (
     live_table,
     weekly_dashboard,
 )
+from csxl.monthly import monthly_report
 from csxl.plays.base import load_library, register
 from csxl.plays.portfolio_model import (
     UNASSIGNED,
@@ -86,12 +87,14 @@ def portfolio_review(
     account: str | None = None,
     *,
     library: Mapping[str, Any] | None = None,
+    monthly: bool = False,
 ) -> PortfolioReview:
     """Play 8 (``"Portfolio review"``): the weekly dashboard plus CSM concentration, capacity, stage and the monthly
     review questions answered from the data. ``account`` is ignored (the play covers every account).
 
-    ``library`` overrides top-level keys of ``library/portfolio.json`` (``csm_ratios``, ``stages``, ...). Same
-    portfolio, same result: nothing here reads the clock.
+    ``library`` overrides top-level keys of ``library/portfolio.json`` (``csm_ratios``, ``stages``, ...). ``monthly``:
+    the spec's monthly report from History is added (:func:`csxl.monthly.monthly_report`). Same portfolio, same
+    result: nothing here reads the clock.
     """
     lib = load_library("portfolio", library)
     dashboard = weekly_dashboard(portfolio)
@@ -150,4 +153,5 @@ def portfolio_review(
         single_threaded=sum(bool(t.single_threaded) for t in threads),
         expansion=expansion,
         answers=_answers(review, dashboard, lib),
+        monthly=monthly_report(portfolio) if monthly else None,
     )

@@ -10,6 +10,7 @@ from csxl.dashboard import (
     Dashboard,
     dashboard_sections,
 )
+from csxl.monthly import MonthlyReport, monthly_sections
 from csxl.plays.base import PlayResult, Section
 from csxl.plays.common import money_cell, pct_cell
 from csxl.sections import Cell
@@ -147,6 +148,7 @@ class PortfolioReview(PlayResult):
     single_threaded: int
     expansion: Expansion
     answers: list[Answer]
+    monthly: MonthlyReport | None = None
 
     def title(self) -> str:
         return f"Portfolio review, week {self.dashboard.week} (as of {self.as_of.isoformat()})"
@@ -210,6 +212,8 @@ class PortfolioReview(PlayResult):
                     ("account", "ARR", "contacts", "rating", "single-threaded", "CSM"),
                 )
             )
+        if self.monthly is not None:
+            out += monthly_sections(self.monthly)
         return out
 
     def _capacity_and_stage(self, cur: str) -> list[Section]:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from csxl.errors import FileError
+from csxl.outcome_models import CalibrationOutput, ChurnOutput
 from csxl.plays import PLAYS
 from csxl.plays.playbook import playbook_schema
 from csxl.plays.support import Priority, SurveyReport
@@ -39,12 +40,14 @@ def _support() -> dict[str, Any]:
     return Priority.model_json_schema(mode="serialization")
 
 
-#: Command -> its schema (the twelve plays, then the reporting extras).
+#: Command -> its schema (the twelve plays, then the reporting extras, then what learns from outcomes).
 SCHEMAS: dict[str, Callable[[], dict[str, Any]]] = {
     **{name: _play_schema(name) for name in sorted(PLAYS, key=lambda n: PLAYS[n].number)},
     "playbook": _playbook,
     "surveys": _surveys,
     "support": _support,
+    "churn": lambda: ChurnOutput.model_json_schema(mode="serialization"),
+    "calibrate": lambda: CalibrationOutput.model_json_schema(mode="serialization"),
 }
 
 

@@ -471,6 +471,8 @@ def _chart_xml(chart: Chart, sheet: str, text_categories: bool) -> bytes:
         series = Series(Reference(range_string=ref("series", values)), title=title)
         if chart.kind == "line":
             series.smooth = False  # straight segments: a smoothed line overshoots the data
+        if chart.colors:  # given colours (the tier colours where the series are tiers)
+            series.graphicalProperties.solidFill = chart.colors[len(built.series)]
         if text_categories:
             series.cat = AxDataSource(strRef=StrRef(f=categories))
         built.series.append(series)
