@@ -115,6 +115,8 @@ def model_from_table(
             continue  # a blank row
         weight = reader.number(i, "coefficient", coefficient)
         if column == INTERCEPT:
+            if intercept is not None:
+                reader.issues.append(RowIssue(sheet, at_rows[i], "input", name, "one intercept row"))
             intercept = weight
             continue
         if not column:

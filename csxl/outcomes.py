@@ -26,7 +26,7 @@ from csxl.churn import ChurnModel, NotEnoughChurnEvents, fit_churn_model
 from csxl.churn_frame import FEATURES, HealthBacktest, account_features, health_backtest, rank_churn, training_frame
 from csxl.errors import InputError
 from csxl.portfolio import Portfolio
-from csxl.settings import HEALTH_WEIGHTS, TierScheme
+from csxl.settings import HEALTH_WEIGHTS, INSUFFICIENT_DATA, TierScheme
 from csxl.usecases import past_portfolios, refresh
 
 __all__ = ["Calibration", "ChurnRanking", "ChurnReport", "calibrate", "churn_report"]
@@ -136,8 +136,8 @@ def calibrate(
     today = book.to_portfolio(as_of)
     settings = today.settings
     scheme = settings.scheme()
-    live = today.facts["live"].to_numpy(dtype=bool)
-    scores = today.table["health_score"][live]
+    rated = today.facts["live"].to_numpy(dtype=bool) & (today.table["health_tier"] != INSUFFICIENT_DATA).to_numpy()
+    scores = today.table["health_score"][rated]  # live accounts with a tier (too little data: not rated)
     _, frame = _outcomes(book, today, path)
     suggested: TierScheme | None = None
     refused: str | None = None

@@ -227,3 +227,30 @@ def test_without_a_model_the_churn_columns_stay_blank(tmp_path: Path) -> None:
     accounts = data.tables["Accounts"]
     assert {"churn_probability", "churn_tier", "churn_drivers"} <= set(accounts.columns)
     assert accounts["churn_probability"].isna().all()
+
+
+def test_two_intercepts_are_refused(small_model: ChurnModel) -> None:
+    table = model_table(small_model).astype(object)
+    table.loc[len(table)] = [INTERCEPT, None, None, None, None, None, 0.5]
+    with pytest.raises(TableError, match="one intercept row"):
+        model_from_table(table)
+
+
+def test_the_excel_flavour_churn_sheet_calls_churnprob_on_the_stored_table(applied: Path) -> None:
+    """In a .xlsm (classic xlwings) the probability is =CHURNPROB over the row's inputs, the heading row and the
+    stored model's range as read from the Model sheet (so rows inserted above it are followed)."""
+    from csxl.book.model_sheet import churn_plan
+    from csxl.book.plan import Block, Formula
+
+    data = read_book(applied)
+    assert data.churn_model is not None
+    portfolio = data.to_portfolio()
+    plan, ranked = churn_plan(data.churn_model, account_features(portfolio), portfolio.as_of, live=True)
+    formulas = [c.text for op in plan.ops if isinstance(op, Block) for row in op.values for c in row
+                if isinstance(c, Formula) and c.text.startswith("=CHURNPROB(")]  # fmt: skip
+    assert len(formulas) == len(ranked) > 0
+    first = CHURN_HEADER_ROW + 1
+    width = len(CHURN_HEADINGS) + len(data.churn_model.model.encodings)
+    last = chr(ord("A") + width - 1)
+    assert formulas[0] == (f"=CHURNPROB(G{first}:{last}{first},$G${CHURN_HEADER_ROW}:${last}${CHURN_HEADER_ROW},"
+                           f"{data.churn_model.ref})")  # fmt: skip

@@ -612,6 +612,9 @@ def test_every_elementwise_function_cell_by_cell(
     assert f"got {out_of_range!r}" in got[4][0] or f"got {out_of_range:g}" in got[4][0]
     single = call(lite, name, *[cell(good) if a is X else cell(a) for a in args])  # the scalar form
     assert same(single, [[expected]])
+    # a single cell holding an Excel error (issue 13: the empty first call saw it and gave the core's message)
+    error_cell = call(lite, name, *[cell(err("#N/A")) if a is X else cell(a) for a in args])
+    assert error_cell == [[f"{parameter} must be a value, not an Excel error, got #N/A"]]
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -987,3 +990,15 @@ def test_raw_scores_are_cleaned_exactly_as_xlwings_cleans_them(lite: types.Modul
     assert lite._officejs_cells([7.0, 5.0]) == [[7.0, 5.0]]  # one row arrives flat
     numbers = [[1.0, 2.0], [3.0, 4]]
     assert lite._officejs_cells(numbers) is numbers  # untouched: the fast path
+
+
+def test_a_js_null_cell_is_blank() -> None:
+    """Pyodide 0.28+ passes an empty cell as ``JsNull``; xlwings before 0.36.7 handed it on as it is. csxl's own
+    cleaning reads it as blank: a primary input gives a blank, an omitted optional argument its default."""
+    from csxl.excel import functions
+
+    js_null = type("JsNull", (), {})()  # the name is what Pyodide's class is recognised by
+    assert functions.USAGESCORE(js_null) == [[None]]
+    assert functions.USAGESCORE(0.3, js_null) == functions.USAGESCORE(0.3)  # omitted feature breadth
+    assert functions.HEALTHTIER(85.0, js_null, js_null) == [["Thriving"]]
+    assert functions.CHURNTIER([[0.5, js_null]]) == [["High", None]]

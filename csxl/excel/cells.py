@@ -39,10 +39,15 @@ _MAX_TEXT = 250
 # --------------------------------------------------------------------------------------------------------------------
 
 
+def _js_null(value: Any) -> bool:
+    """Pyodide's ``JsNull`` (an empty cell under Pyodide 0.28+, passed through by xlwings before 0.36.7)."""
+    return type(value).__name__ == "JsNull"
+
+
 def _officejs_cell(value: Any) -> Any:
     """One Office.js cell as ``@arg(ndim=2, err_to_str=True)`` would give it: JS null and "" are blank (None), an
     error is its code (``"#N/A"``), another data type its basic value."""
-    if value is None or value == "" or type(value).__name__ == "JsNull":
+    if value is None or value == "" or _js_null(value):
         return None
     if isinstance(value, dict):
         return value.get("basicValue")
@@ -61,7 +66,7 @@ def _officejs_cells(value: Any) -> Any:
 
 def _omitted(x: Any) -> bool:
     """An optional argument left out: ``""`` (the default) or ``None`` (a blank single cell in xlwings Lite)."""
-    return x is None or (isinstance(x, str) and x == "")
+    return x is None or (isinstance(x, str) and x == "") or _js_null(x)
 
 
 def _grid(x: Any) -> ObjArray:
@@ -78,7 +83,9 @@ def _grid(x: Any) -> ObjArray:
         out[:, :] = rows
     else:
         out = np.empty((1, 1), dtype=object)
-        out[0, 0] = None if isinstance(x, (list, tuple)) else x  # an empty list is one blank cell
+        out[0, 0] = None if isinstance(x, (list, tuple)) or _js_null(x) else x  # an empty list: one blank cell
+    if out.size <= 64:  # a small range may carry JsNull cells (xlwings before 0.36.7); a big one is cleaned raw
+        out[np.vectorize(_js_null, otypes=[bool])(out)] = None
     out[out == ""] = None
     return out
 
@@ -355,7 +362,9 @@ def _elementwise(compute: Callable[[dict[str, Any]], ObjArray], inputs: Mapping[
         bad |= new
 
     def run(idx: IntArray) -> ObjArray:
-        return compute({name: v[idx] if v.size == n and n > 1 else v for name, v in flat.items()})
+        # every argument of the call's size is cut to ``idx`` (single-cell calls too: the empty first call must not
+        # see an Excel error that the loop above already answered); a single cell beside a range repeats
+        return compute({name: v[idx] if v.size == n else v for name, v in flat.items()})
 
     _solve(np.flatnonzero(~bad).astype(np.intp), run, out)
     return _shaped(out, shape)

@@ -335,21 +335,22 @@ def _convert(source: Path, target: Path) -> None:
     conf_rid = _next_rid(wb_rels)
     wb_rels = _add_rel(wb_rels, conf_rid, _RT_WORKSHEET, conf_part.removeprefix("xl/"))
     pr = re.search(r"<((?:\w+:)?)workbookPr\b([^>]*?)(/?)>", workbook)
+    opened = re.search(r"<((?:\w+:)?)sheets\b", workbook)
+    main = opened.group(1) if opened else ""  # the prefix the part gives the main namespace (usually none)
     if pr is None:
         sheets_tag = re.search(r"<(\w+:)?(bookViews|sheets)\b", workbook)
         assert sheets_tag is not None
-        workbook = (
-            workbook[: sheets_tag.start()] + '<workbookPr codeName="ThisWorkbook"/>' + workbook[sheets_tag.start() :]
-        )
+        added = f'<{main}workbookPr codeName="ThisWorkbook"/>'
+        workbook = workbook[: sheets_tag.start()] + added + workbook[sheets_tag.start() :]
     elif "codeName=" not in pr.group(2):
         at = pr.start() + 1 + len(pr.group(1)) + len("workbookPr")
         workbook = workbook[:at] + ' codeName="ThisWorkbook"' + workbook[at:]
     ids = [int(n) for n in re.findall(r'sheetId="(\d+)"', workbook)]
-    rel_prefix = re.search(r'xmlns:(\w+)="' + re.escape(_REL_NS) + '"', workbook)
-    r = rel_prefix.group(1) if rel_prefix else "r"
-    sheet_el = f'<sheet name="{CONF_SHEET}" sheetId="{max(ids, default=0) + 1}" {r}:id="{conf_rid}"/>'
-    if rel_prefix is None:
-        sheet_el = sheet_el.replace(" r:id=", f' xmlns:r="{_REL_NS}" r:id=')
+    # the relationships prefix declared on the element itself: where openpyxl declared it (the root, or each <sheet>
+    # when lxml serialises) does not matter, and no other prefix can shadow it here
+    sheet_el = (
+        f'<{main}sheet name="{CONF_SHEET}" sheetId="{max(ids, default=0) + 1}" xmlns:r="{_REL_NS}" r:id="{conf_rid}"/>'
+    )
     workbook = _insert_before_close(workbook, "sheets", sheet_el)
 
     # Sheets: code names; the Start note; the Dashboard button.
