@@ -43,3 +43,36 @@ def churn_case(runs: int) -> dict[str, Any]:
     fitted = _fresh(fit, Path(str(rows)), runs)
     done = subprocess.run([sys.executable, "-c", score, "200000"], check=True, capture_output=True, text=True)
     return {"rows": rows, "fit": fitted, "score_rows": SCORED, "score_s": float(done.stdout.split()[-1])}
+
+
+def workbook_case(runs: int) -> dict[str, Any]:
+    """The churn model in the 10,000-account workbook: ``csxl churn --apply`` once (rebuild the past month ends, fit,
+    write the Model sheet, refresh), then ``csxl refresh`` with the stored model (Accounts churn columns and the Churn
+    sheet's 10,000 plain-cell formulas) against the same book without one, fresh copies, median of ``runs``."""
+    import shutil
+    import statistics
+    import tempfile
+    import zipfile
+
+    from workbook import BIN, big_book, timed
+
+    src = big_book()
+    out: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        applied = Path(tmp) / "applied.xlsx"
+        shutil.copy(src, applied)
+        out["apply_s"], out["apply_mb"] = timed([str(BIN / "csxl"), "churn", "--book", str(applied), "--apply"])
+        for name, book in (("without", src), ("with", applied)):
+            walls, peaks = [], []
+            for _ in range(runs):
+                copy = Path(tmp) / "copy.xlsx"
+                shutil.copy(book, copy)
+                wall, peak = timed([str(BIN / "csxl"), "refresh", str(copy)])
+                walls.append(wall)
+                peaks.append(peak)
+            out[name] = {"median_s": statistics.median(walls), "peak_rss_mb": max(peaks), "runs": runs}
+        with zipfile.ZipFile(applied) as zf:
+            sizes = {i.filename: (i.file_size, i.compress_size) for i in zf.infolist()}
+        out["file_mb"] = applied.stat().st_size / 2**20, src.stat().st_size / 2**20
+        out["largest_part_mb"] = max(size for size, _ in sizes.values()) / 2**20
+    return out
