@@ -647,8 +647,12 @@ def test_write_lite_registers_functions_and_scripts(tmp_path: Path) -> None:
     from csxl.excel.lite import write_lite
 
     paths = write_lite(tmp_path / "lite")
-    assert [p.name for p in paths] == ["main.py", "requirements.txt"]
-    assert paths[1].read_text().splitlines() == [f"csxl=={metadata.version('csxl')}"]
+    assert [p.name for p in paths] == ["main.py", "requirements-to-add.txt"]
+    # lines to add to the tab, xlwings pinned to the version csxl was installed (and tested) with
+    assert paths[1].read_text().splitlines() == [
+        f"xlwings=={metadata.version('xlwings')}",
+        f"csxl=={metadata.version('csxl')}",
+    ]
     code = (
         "import json, main\n"
         "from xlwings.server import custom_functions_meta, custom_scripts_meta\n"
@@ -663,6 +667,18 @@ def test_write_lite_registers_functions_and_scripts(tmp_path: Path) -> None:
     meta = json.loads(done.stdout.strip().splitlines()[-1])
     assert sorted(meta["functions"]) == sorted(functions.__all__)
     assert sorted(meta["scripts"]) == ["csxl_account_sheet", "csxl_play", "csxl_refresh"]
+
+
+def test_csxl_lite_prints_the_lines_to_add_and_the_restart(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from csxl.cli import cli
+
+    run = CliRunner().invoke(cli, ["lite", str(tmp_path / "lite")])
+    assert run.exit_code == 0, run.output
+    assert "ADD these lines" in run.output and "Restart Python" in run.output
+    assert f"xlwings=={metadata.version('xlwings')}" in run.output
+    assert f"csxl=={metadata.version('csxl')}" in run.output
 
 
 def test_write_lite_unwritable_folder(tmp_path: Path) -> None:

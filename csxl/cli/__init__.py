@@ -37,7 +37,7 @@ from csxl.cli.outcomes import calibrate_cmd, churn_cmd
 # the exit codes are the command line's contract (docs/reading.md); importers of csxl.cli read them here
 __all__ = ["EXIT_BUG", "EXIT_DATA", "EXIT_FILE", "EXIT_INPUT", "cli", "main"]
 from csxl.demo_book import DemoBook, new_demo_workbook
-from csxl.excel.lite import write_lite
+from csxl.excel.lite import lite_requirements, write_lite
 from csxl.excel.xlsm import build_xlsm
 from csxl.plays import PLAYS, render_markdown, render_text
 from csxl.plays.schemas import SCHEMAS
@@ -278,11 +278,16 @@ def report_cmd(path: Path, out: Path | None, fmt: str | None, as_of: _dt.date | 
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 @friendly
 def lite_cmd(directory: Path) -> None:
-    """Write main.py and requirements.txt for the xlwings Lite editor into DIRECTORY."""
+    """Write main.py and the requirement lines for the xlwings Lite editor into DIRECTORY, and print the lines."""
 
     for written in write_lite(directory):
         click.echo(f"csxl: wrote {written}")
-    click.echo("Paste main.py and requirements.txt into the xlwings Lite editor (see docs/excel.md).")
+    click.echo("In the xlwings Lite task pane (docs/excel.md):")
+    click.echo("  1. requirements.txt tab: ADD these lines below the ones already there (do not replace them):")
+    for line in lite_requirements().splitlines():
+        click.echo(f"       {line}")
+    click.echo("  2. Restart Python (the restart button of the task pane) so Lite installs them.")
+    click.echo("  3. main.py tab: paste main.py and save (Ctrl+S).")
 
 
 # --------------------------------------------------------------------------------------------------------------------

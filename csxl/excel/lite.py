@@ -1,13 +1,16 @@
-"""Files for xlwings Lite: ``main.py`` and ``requirements.txt`` to paste into the Lite editor (``csxl lite DIR``).
+"""Files for xlwings Lite: ``main.py`` to paste into the Lite editor and the requirement lines to add to its
+``requirements.txt`` tab (``csxl lite DIR``).
 
 xlwings Lite runs Python (Pyodide) inside Excel. It registers the custom functions and scripts it finds in the
 namespace of the workbook's ``main.py`` (xlwings inspects that module's members, imported ones included), and
 installs the packages listed in its ``requirements.txt`` tab. So ``main.py`` only imports csxl's functions
 (:mod:`csxl.excel.functions`) and scripts (:mod:`csxl.excel.macros`); the code itself stays in the csxl package.
 
-``requirements.txt`` pins csxl to this version. Dependencies Pyodide cannot install are excluded by environment
-markers in csxl's own metadata (``python-calamine; sys_platform != "emscripten"``), so the line is just
-``csxl==<version>``. xlwings itself is provided by Lite and is not listed.
+The requirement lines are **added** to the tab, never pasted over it: the tab already holds the lines the add-in
+itself needs. They pin csxl to this version and xlwings to the version installed beside it (the one csxl's tests
+ran with; micropip otherwise keeps whatever xlwings the add-in loaded, which may be older than csxl supports).
+Dependencies Pyodide cannot install are excluded by environment markers in csxl's own metadata
+(``python-calamine; sys_platform != "emscripten"``). After changing the tab, Lite's Python must be restarted.
 """
 
 from __future__ import annotations
@@ -21,12 +24,12 @@ from csxl.excel import functions
 __all__ = ["LITE_FILES", "lite_main", "lite_requirements", "write_lite"]
 
 #: The files :func:`write_lite` writes.
-LITE_FILES: tuple[str, ...] = ("main.py", "requirements.txt")
+LITE_FILES: tuple[str, ...] = ("main.py", "requirements-to-add.txt")
 
 
-def _version() -> str:
+def _version(package: str = "csxl") -> str:
     try:
-        return metadata.version("csxl")
+        return metadata.version(package)
     except metadata.PackageNotFoundError:  # pragma: no cover - csxl run from a source tree without install
         return "0.1.0"
 
@@ -55,12 +58,13 @@ def lite_main() -> str:
 
 
 def lite_requirements() -> str:
-    """The text of ``requirements.txt``: csxl pinned to the installed version."""
-    return f"csxl=={_version()}\n"
+    """The lines to add to Lite's ``requirements.txt`` tab: xlwings and csxl pinned to the installed versions."""
+    return f"xlwings=={_version('xlwings')}\ncsxl=={_version()}\n"
 
 
 def write_lite(directory: str | Path) -> list[Path]:
-    """Write ``main.py`` and ``requirements.txt`` into ``directory`` (created if missing); returns their paths.
+    """Write ``main.py`` and ``requirements-to-add.txt`` into ``directory`` (created if missing); returns their
+    paths.
 
     Existing files of those names are overwritten (they are generated). Raises :class:`FileError` when the folder
     cannot be created or written.
@@ -68,7 +72,7 @@ def write_lite(directory: str | Path) -> list[Path]:
     folder = Path(directory)
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        paths = [folder / "main.py", folder / "requirements.txt"]
+        paths = [folder / name for name in LITE_FILES]
         paths[0].write_text(lite_main(), encoding="utf-8")
         paths[1].write_text(lite_requirements(), encoding="utf-8")
     except OSError as exc:
