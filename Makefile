@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint types unit bench workbooks schemas picture docs clean
+.PHONY: demo test lint types unit bench workbooks schemas picture docs dist clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,12 @@ docs: schemas
 schemas: $(STAMP)
 	$(BIN)/csxl schema --write docs/schemas
 
+# release: the sdist and a pure wheel in dist/, their metadata and README checked by twine
+dist: $(STAMP)
+	rm -rf dist
+	$(BIN)/python -m build --outdir dist
+	$(BIN)/python -m twine check --strict dist/*
+
 lint: $(STAMP)
 	$(BIN)/ruff check csxl tests bench docs
 	$(BIN)/ruff format --check csxl tests bench docs
@@ -54,4 +60,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/run.py --out docs/benchmarks.md
 
 clean:
-	rm -rf $(VENV) build .mypy_cache .pytest_cache .ruff_cache .hypothesis build *.egg-info
+	rm -rf $(VENV) build dist .mypy_cache .pytest_cache .ruff_cache .hypothesis *.egg-info
