@@ -21,6 +21,7 @@ import json
 import math
 import os
 import re
+import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -31,6 +32,7 @@ from typing import Any
 
 import numpy as np
 import openpyxl
+import pandas as pd
 import pytest
 
 import csxl
@@ -603,6 +605,32 @@ def test_xlsm_is_refreshed_like_the_plain_workbook(xlsm: Path) -> None:
     assert accounts["usage_score"].notna().any()
     assert accounts["health_score"].isna().all()
     assert data.last_rows["Health history"] > HISTORY.header_row
+
+
+@pytest.mark.parametrize(
+    ("sheets", "platform", "live"),
+    [
+        (["Accounts", "xlwings.conf"], "win32", True),  # classic xlwings on Windows computes the functions
+        (["Accounts", "xlwings.conf"], "linux", True),  # a headless refresh for a Windows user
+        (["Accounts", "xlwings.conf"], "darwin", False),  # classic xlwings on a Mac has no worksheet functions
+        (["Accounts"], "win32", False),  # a plain workbook keeps values everywhere
+    ],
+)
+def test_live_formulas_only_where_excel_can_compute_them(sheets: list[str], platform: str, live: bool) -> None:
+    from csxl.book.refresh import live_formulas
+
+    assert live_formulas(sheets, platform) is live
+
+
+def test_an_xlsm_refreshed_on_a_mac_gets_values(xlsm: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from csxl.book.refresh import refresh
+
+    book = tmp_path / "mac.xlsm"
+    shutil.copy(xlsm, book)
+    monkeypatch.setattr(sys, "platform", "darwin")
+    refresh(book)
+    scores = pd.to_numeric(read_book(book).tables["Accounts"]["health_score"], errors="coerce")
+    assert scores.notna().any()  # values written, not =HEALTHSCORE formulas without a cached value
 
 
 def test_xlsm_companion_module_imports(xlsm: Path) -> None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as _dt
 import math
 import os
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -51,6 +52,7 @@ __all__ = [
     "RefreshResult",
     "cohorts_plan",
     "is_excel_flavour",
+    "live_formulas",
     "live_health_score",
     "live_health_tier",
     "plan_refresh",
@@ -346,6 +348,13 @@ def is_excel_flavour(sheet_names: Sequence[str]) -> bool:
     return any(name.strip().lower() == EXCEL_FLAVOUR_SHEET for name in sheet_names)
 
 
+def live_formulas(sheet_names: Sequence[str], platform: str | None = None) -> bool:
+    """Whether a refresh writes live ``=HEALTHSCORE``/``=CHURNPROB``... formulas: in the Excel flavour, except on a
+    Mac, where classic xlwings has no worksheet functions (the cells would show ``#NAME?`` for ever): there the
+    refresh writes values, as in a plain workbook."""
+    return is_excel_flavour(sheet_names) and not (platform or sys.platform).startswith("darwin")
+
+
 def _renames(sheet_names: Sequence[str]) -> list[RenameSheet]:
     """A sheet still called by an older csxl name, renamed to today's (when today's name is not taken)."""
     folded = {name.casefold(): name for name in sheet_names}
@@ -443,7 +452,7 @@ def refresh(
             portfolio = replace(portfolio, history=merge_history(added, portfolio.history))
         say(f"scoring {len(portfolio.accounts):,} accounts and {len(portfolio.mrr):,} MRR rows")
         stamp = stamp_at or refreshed_at()
-        live = is_excel_flavour(book.sheet_names)
+        live = live_formulas(book.sheet_names)
         plan, history_rows = plan_refresh(
             book.places, portfolio, refreshed_at=stamp, live=live, sheet_names=book.sheet_names, archive=archive,
             rewrite_history=added is not None and len(added) > 0, stored=book.churn_model,

@@ -53,7 +53,7 @@ from csxl.book import layout
 from csxl.book.layout import ACCOUNTS
 from csxl.book.plan import Plan
 from csxl.book.read import BookData, book_from_grids
-from csxl.book.refresh import is_excel_flavour, plan_refresh
+from csxl.book.refresh import live_formulas, plan_refresh
 from csxl.errors import InputError, RowIssue
 from csxl.excel.apply import ApplyResult, _find_sheet, apply_plan_to_book, text_cell
 
@@ -166,7 +166,7 @@ def refresh_book(book: Any, as_of: _dt.date | None = None, *, refreshed_at: _dt.
     portfolio = data.to_portfolio(as_of)
     stamp = refreshed_at or _dt.datetime.now().replace(microsecond=0)
 
-    live = is_excel_flavour(data.sheet_names)
+    live = live_formulas(data.sheet_names)
     plan, history_rows = plan_refresh(
         data.places, portfolio, refreshed_at=stamp, live=live, sheet_names=data.sheet_names, stored=data.churn_model
     )
