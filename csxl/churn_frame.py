@@ -24,6 +24,8 @@ import pandas as pd
 from csxl.churn import ChurnModel
 from csxl.churn_eval import churn_metrics
 from csxl.health import churn_tier
+from csxl.mrrgrid import MrrRows
+from csxl.mrrgrid import load as load_mrr_grid
 from csxl.portfolio import Portfolio
 
 __all__ = [
@@ -59,21 +61,13 @@ FloatArray = npt.NDArray[np.float64]
 
 
 class MonthGrid:
-    """MRR per account and month (rows of a month summed) as one matrix, for lookups of many accounts at once; a
-    month without a row, or outside the table's months, is 0."""
+    """The MRR table as :func:`csxl.mrrgrid.load`'s dense accounts x months matrix (rows of a month summed), for
+    lookups of many accounts at once; a month without a row, or outside the table's months, is 0."""
 
-    def __init__(self, mrr: pd.DataFrame) -> None:
-        months = pd.to_datetime(mrr["month"], errors="coerce").dt.to_period("M")
-        amounts = pd.to_numeric(mrr["mrr"], errors="coerce").fillna(0.0)
-        names = mrr["account"].astype(str)
-        ok = months.notna().to_numpy()
-        self.first = months[ok].min() if ok.any() else pd.Period("2000-01", freq="M")
-        codes, accounts = pd.factorize(names[ok])
-        self.accounts = pd.Index(accounts.astype(str), dtype=object)
-        valid = months[ok]
-        cols = ((valid.dt.year - self.first.year) * 12 + valid.dt.month - self.first.month).to_numpy(dtype=np.int64)
-        self.values = np.zeros((len(self.accounts), int(cols.max()) + 1 if len(cols) else 0))
-        np.add.at(self.values, (codes, cols), amounts.to_numpy(dtype=float)[ok])
+    def __init__(self, mrr: pd.DataFrame | MrrRows) -> None:
+        grid = load_mrr_grid(mrr)
+        self.values, self.accounts = grid.values, grid.accounts
+        self.first = grid.start if grid.start is not None else 0  # a month ordinal (months since 1970-01)
 
     def index(self, names: Iterable[str]) -> npt.NDArray[np.int64]:
         """Each account's row in the grid, -1 for an account the MRR table does not name."""
@@ -84,7 +78,7 @@ class MonthGrid:
 
     def at(self, index: npt.NDArray[np.int64], month: pd.Period, missing: float = 0.0) -> FloatArray:
         """Each account's MRR in ``month`` (``index``: :meth:`index`; ``missing`` for an account not named)."""
-        col = np.full(len(index), (month - self.first).n, dtype=np.int64)
+        col = np.full(len(index), month.ordinal - self.first, dtype=np.int64)
         return self._values(index, col, missing)
 
     def _values(self, index: npt.NDArray[np.int64], col: npt.NDArray[np.int64], missing: float = 0.0) -> FloatArray:
@@ -99,15 +93,14 @@ class MonthGrid:
         """For each row (an account's ``index`` and a snapshot date): paying in the date's month; churned (MRR 0 at
         a month end within ``horizon_days``); expanded (MRR higher in the month ``horizon_days`` later)."""
         start = dates.to_period("M")
-        col = np.asarray((start.year - self.first.year) * 12 + (start.month - self.first.month), dtype=np.int64)
+        col = start.asi8 - self.first
         horizon = dates + pd.Timedelta(days=horizon_days)
         now = self._values(index, col)
         gone = np.zeros(len(index), dtype=bool)
         for k in range(1, horizon_days // 28 + 2):
             within = np.asarray((start + k).to_timestamp(how="end").normalize() <= horizon, dtype=bool)
             gone |= within & (self._values(index, col + k) <= 0)
-        ahead = horizon.to_period("M")
-        later = np.asarray((ahead.year - self.first.year) * 12 + (ahead.month - self.first.month), dtype=np.int64)
+        later = horizon.to_period("M").asi8 - self.first
         return now > 0, gone, self._values(index, later) > now
 
     def churned(self, names: Sequence[str], date: _dt.date, horizon_days: int) -> npt.NDArray[np.object_]:
@@ -131,7 +124,7 @@ def account_features(portfolio: Portfolio) -> pd.DataFrame:
     start = pd.to_datetime(table["start_date"], errors="coerce")
     out["tenure_months"] = ((as_of - start).dt.days / 30.4375).where(start <= as_of)
     out["renewal_days"] = pd.to_numeric(table["renewal_days"], errors="coerce")
-    grid, month = MonthGrid(portfolio.mrr), as_of.to_period("M")
+    grid, month = MonthGrid(portfolio.mrr_rows), as_of.to_period("M")
     index = grid.index(out["account"])
     now = grid.at(index, month)
     then = grid.at(index, month - 3, missing=np.nan)

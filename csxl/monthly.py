@@ -111,7 +111,7 @@ def _runs(frame: pd.DataFrame) -> pd.DataFrame:
 def monthly_report(portfolio: Portfolio, horizon_days: int = HORIZON_DAYS) -> MonthlyReport:
     """The monthly report of ``portfolio``'s History (see the module) as of its date."""
     frame = _colour_frame(portfolio)
-    grid = MonthGrid(portfolio.mrr)
+    grid = MonthGrid(portfolio.mrr_rows)  # the MRR table as this run parsed it once
     outcomes = health_outcomes(portfolio.history, grid, portfolio.as_of, horizon_days)
     churn_correlation, expansion_correlation = outcome_correlations(outcomes)
     runs = _runs(frame)
