@@ -155,7 +155,7 @@ def _expanded(grid: MonthGrid, names: Sequence[str], date: _dt.date, horizon_day
 
 
 def training_frame(
-    snapshots: Iterable[Portfolio], mrr: pd.DataFrame, as_of: _dt.date, horizon_days: int = HORIZON_DAYS
+    snapshots: Iterable[Portfolio], mrr: pd.DataFrame | MrrRows, as_of: _dt.date, horizon_days: int = HORIZON_DAYS
 ) -> pd.DataFrame:
     """The rows of every snapshot whose horizon is over by ``as_of``: ``as_of`` (the snapshot date), ``account``,
     :data:`FEATURES`, ``churned`` (1/0) and ``expanded`` (1/0: MRR higher in the month ``horizon_days`` later than in

@@ -65,9 +65,8 @@ class MonthlyReport(BaseModel):
     back_to_yellow_or_green: int
 
 
-def _colour_frame(portfolio: Portfolio) -> pd.DataFrame:
+def _colour_frame(portfolio: Portfolio, history: pd.DataFrame) -> pd.DataFrame:
     """History rows with a colour, sorted by account and date."""
-    history = portfolio.history
     named = colours(portfolio.settings.scheme())
     for other in ("engine", "growth"):  # a History written under the other preset keeps its own labels
         from_settings = portfolio.settings.model_copy(update={"preset": other}).scheme()
@@ -108,11 +107,15 @@ def _runs(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def monthly_report(portfolio: Portfolio, horizon_days: int = HORIZON_DAYS) -> MonthlyReport:
-    """The monthly report of ``portfolio``'s History (see the module) as of its date."""
-    frame = _colour_frame(portfolio)
+def monthly_report(
+    portfolio: Portfolio, horizon_days: int = HORIZON_DAYS, *, history: pd.DataFrame | None = None
+) -> MonthlyReport:
+    """The monthly report of ``portfolio``'s History (see the module) as of its date; ``history``: another History
+    of the same portfolio (a refresh gives the one it writes, this snapshot merged in)."""
+    history = portfolio.history if history is None else history
+    frame = _colour_frame(portfolio, history)
     grid = MonthGrid(portfolio.mrr_rows)  # the MRR table as this run parsed it once
-    outcomes = health_outcomes(portfolio.history, grid, portfolio.as_of, horizon_days)
+    outcomes = health_outcomes(history, grid, portfolio.as_of, horizon_days)
     churn_correlation, expansion_correlation = outcome_correlations(outcomes)
     runs = _runs(frame)
     into_red = runs[runs["starts"] & runs["colour"].eq("red")]

@@ -84,7 +84,7 @@ def _outcomes(book: BookData, today: Portfolio, path: str | Path) -> tuple[int, 
     """The account-months of the workbook's past month ends whose 90 days are over (:func:`training_frame`) and how
     many month ends they come from."""
     snapshots = list(past_portfolios(book, today, path, None, before_history=False))
-    return len(snapshots), training_frame(snapshots, today.mrr, today.as_of)
+    return len(snapshots), training_frame(snapshots, today.mrr_rows, today.as_of)
 
 
 def _churn_ranking(book: BookData, today: Portfolio, path: str | Path) -> ChurnRanking:

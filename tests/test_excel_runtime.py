@@ -617,7 +617,7 @@ def test_xlsm_is_refreshed_like_the_plain_workbook(xlsm: Path) -> None:
     ],
 )
 def test_live_formulas_only_where_excel_can_compute_them(sheets: list[str], platform: str, live: bool) -> None:
-    from csxl.book.refresh import live_formulas
+    from csxl.book.live import live_formulas
 
     assert live_formulas(sheets, platform) is live
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import datetime as _dt
 import math
 import os
-import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -32,6 +31,7 @@ from csxl.book.archive import HistoryArchive, archive_path
 from csxl.book.dashboard_sheet import dashboard_plan
 from csxl.book.formulas import calculated_column_formulas, simple_points_formula_rows
 from csxl.book.layout import ACCOUNTS, HISTORY, MRR, SURVEYS, TablePlace, TableSpec
+from csxl.book.live import live_formulas, live_health_score, live_health_tier
 from csxl.book.model_sheet import StoredModel, churn_plan
 from csxl.book.plan import Block, Cell, Clear, Formula, Op, Plan, RenameSheet, ResizeTable, Style
 from csxl.book.read import BookData, read_book
@@ -48,13 +48,8 @@ from csxl.plays.base import Section
 from csxl.portfolio import Portfolio
 
 __all__ = [
-    "EXCEL_FLAVOUR_SHEET",
     "RefreshResult",
     "cohorts_plan",
-    "is_excel_flavour",
-    "live_formulas",
-    "live_health_score",
-    "live_health_tier",
     "plan_refresh",
     "refresh",
     "refreshed_at",
@@ -184,45 +179,6 @@ def _input_table(read: TablePlace) -> list[Op]:
     return [*_table_ops(read, read, read.last_row)]
 
 
-def _settings_range(first: str, last: str) -> str:
-    rows = layout.settings_rows()
-    return f"{layout.SHEET_SETTINGS}!$B${rows[first]}:$B${rows[last]}"
-
-
-def live_health_score(row: int, place: TablePlace | None = None) -> str:
-    """The Excel flavour's health score of Accounts row ``row``: ``=HEALTHSCORE(dimension scores, weights, preset)``.
-
-    The five ``<dimension>_score`` cells of the row (written by refresh, or typed), the Settings weights (all blank =
-    the preset's) and the Settings preset: the same inputs the refresh uses, computed by Excel through xlwings.
-    """
-    at = place or TablePlace.default(ACCOUNTS)
-    dims = [c.key for c in ACCOUNTS.role("owned") if c.key.endswith("_score") and c.key != "health_score"]
-    weights = [c for c in layout.settings_rows() if c.startswith("csxl_weight_")]
-    cells = [at.index(d) for d in dims]
-    adjacent = cells == list(range(cells[0], cells[0] + len(cells)))
-    scores = f"{at.cell(dims[0], row)}:{at.cell(dims[-1], row)}" if adjacent else None
-    if scores is None:  # the user moved a dimension column: its scores, in the weights' order, as an array
-        scores = (
-            "CHOOSE({1,"
-            + ",".join(str(i) for i in range(2, len(dims) + 1))
-            + "},"
-            + ",".join(at.cell(d, row) for d in dims)
-            + ")"
-        )
-    return f"=HEALTHSCORE({scores},{_settings_range(weights[0], weights[-1])},csxl_preset)"
-
-
-def live_health_tier(row: int, place: TablePlace | None = None) -> str:
-    """The Excel flavour's tier: ``=HEALTHTIER`` of the row's health score with the Settings bounds of the preset."""
-    score = (place or TablePlace.default(ACCOUNTS)).cell("health_score", row)
-    names = layout.settings_rows()
-    branches = {}
-    for scheme in ("engine", "growth"):
-        cells = [n for n in names if n.startswith(f"csxl_tier_{scheme}_")]
-        branches[scheme] = f'HEALTHTIER({score},"{scheme}",{_settings_range(cells[0], cells[-1])})'
-    return f'=IF(csxl_preset="growth",{branches["growth"]},{branches["engine"]})'
-
-
 #: The look of each Health history column (the template's formats for its kinds).
 _HISTORY_LOOKS: dict[str, Style] = {
     "as_of": "date",
@@ -339,22 +295,6 @@ def cohorts_plan(portfolio: Portfolio) -> Plan:
     return writer.plan()
 
 
-#: A workbook holding this sheet is the Excel (classic xlwings) flavour: live =HEALTHSCORE/=HEALTHTIER formulas.
-EXCEL_FLAVOUR_SHEET = "xlwings.conf"
-
-
-def is_excel_flavour(sheet_names: Sequence[str]) -> bool:
-    """True for a workbook made by ``csxl new PATH.xlsm`` (it has the ``xlwings.conf`` sheet)."""
-    return any(name.strip().lower() == EXCEL_FLAVOUR_SHEET for name in sheet_names)
-
-
-def live_formulas(sheet_names: Sequence[str], platform: str | None = None) -> bool:
-    """Whether a refresh writes live ``=HEALTHSCORE``/``=CHURNPROB``... formulas: in the Excel flavour, except on a
-    Mac, where classic xlwings has no worksheet functions (the cells would show ``#NAME?`` for ever): there the
-    refresh writes values, as in a plain workbook."""
-    return is_excel_flavour(sheet_names) and not (platform or sys.platform).startswith("darwin")
-
-
 def _renames(sheet_names: Sequence[str]) -> list[RenameSheet]:
     """A sheet still called by an older csxl name, renamed to today's (when today's name is not taken)."""
     folded = {name.casefold(): name for name in sheet_names}
@@ -409,7 +349,7 @@ def plan_refresh(
     plan.add(*history_ops)
     plan.ops.extend(cohorts_plan(portfolio).ops)
     # the monthly block reads the History as this refresh leaves it: a second refresh changes nothing
-    monthly = monthly_report(replace(portfolio, history=merged))
+    monthly = monthly_report(portfolio, history=merged)
     plan.ops.extend(dashboard_plan(portfolio, refreshed_at, live=live, monthly=monthly).ops)
     plan.ops.extend(churn_ops)
     return plan, history_rows

@@ -51,9 +51,10 @@ from typing import Any
 from csxl import usecases
 from csxl.book import layout
 from csxl.book.layout import ACCOUNTS
+from csxl.book.live import live_formulas
 from csxl.book.plan import Plan
 from csxl.book.read import BookData, book_from_grids
-from csxl.book.refresh import live_formulas, plan_refresh
+from csxl.book.refresh import plan_refresh
 from csxl.errors import InputError, RowIssue
 from csxl.excel.apply import ApplyResult, _find_sheet, apply_plan_to_book, text_cell
 
