@@ -50,11 +50,10 @@ def workbook_case(runs: int) -> dict[str, Any]:
     write the Model sheet, refresh), then ``csxl refresh`` with the stored model (Accounts churn columns and the Churn
     sheet's 10,000 plain-cell formulas) against the same book without one, fresh copies, median of ``runs``."""
     import shutil
-    import statistics
     import tempfile
     import zipfile
 
-    from workbook import BIN, big_book, timed
+    from workbook import BIN, big_book, timed, timed_refreshes
 
     src = big_book()
     out: dict[str, Any] = {}
@@ -63,14 +62,7 @@ def workbook_case(runs: int) -> dict[str, Any]:
         shutil.copy(src, applied)
         out["apply_s"], out["apply_mb"] = timed([str(BIN / "csxl"), "churn", "--book", str(applied), "--apply"])
         for name, book in (("without", src), ("with", applied)):
-            walls, peaks = [], []
-            for _ in range(runs):
-                copy = Path(tmp) / "copy.xlsx"
-                shutil.copy(book, copy)
-                wall, peak = timed([str(BIN / "csxl"), "refresh", str(copy)])
-                walls.append(wall)
-                peaks.append(peak)
-            out[name] = {"median_s": statistics.median(walls), "peak_rss_mb": max(peaks), "runs": runs}
+            out[name] = timed_refreshes(book, runs)
         with zipfile.ZipFile(applied) as zf:
             sizes = {i.filename: (i.file_size, i.compress_size) for i in zf.infolist()}
         out["file_mb"] = applied.stat().st_size / 2**20, src.stat().st_size / 2**20
