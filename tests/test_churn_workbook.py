@@ -254,3 +254,28 @@ def test_the_excel_flavour_churn_sheet_calls_churnprob_on_the_stored_table(appli
     last = chr(ord("A") + width - 1)
     assert formulas[0] == (f"=CHURNPROB(G{first}:{last}{first},$G${CHURN_HEADER_ROW}:${last}${CHURN_HEADER_ROW},"
                            f"{data.churn_model.ref})")  # fmt: skip
+
+
+def test_churn_columns_follow_their_headings_after_excel_edits(applied: Path, tmp_path: Path) -> None:
+    """A founder inserts a column at B and deletes the Drivers column in LibreOffice: the refresh writes each
+    probability under its heading (found by header, never by position) and re-creates the deleted column."""
+    require_uno()
+    ws = openpyxl.load_workbook(applied)["Accounts"]
+    header_row = 2
+    headings = {ws.cell(header_row, c).value: c for c in range(1, ws.max_column + 1)}
+    drivers = openpyxl.utils.get_column_letter(headings["Churn drivers"])
+    edited = uno_edit(applied, tmp_path / "edited.xlsx", [
+        {"op": "delete_columns", "sheet": "Accounts", "at": drivers, "count": 1},
+        {"op": "insert_columns", "sheet": "Accounts", "at": "B", "count": 1},
+    ])  # fmt: skip
+    archive = ".history.parquet"
+    shutil.copy(applied.with_name(applied.name + archive), edited.with_name(edited.name + archive))
+    run = CliRunner().invoke(cli, ["refresh", str(edited)])
+    assert run.exit_code == 0, run.output
+    before = _accounts(applied).set_index("account")
+    after = _accounts(edited).set_index("account")
+    assert "churn_drivers" in after.columns  # re-created
+    want = pd.to_numeric(before["churn_probability"], errors="coerce").dropna()
+    got = pd.to_numeric(after["churn_probability"], errors="coerce").reindex(want.index)
+    assert got.to_numpy() == pytest.approx(want.to_numpy(), abs=1e-12)
+    assert after["churn_tier"].reindex(want.index).tolist() == before["churn_tier"].reindex(want.index).tolist()

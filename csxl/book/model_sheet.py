@@ -208,8 +208,9 @@ def churn_plan(
     ranked = rank_churn(model, features)
     inputs = [e.column for e in model.encodings]
     headers = [*CHURN_HEADINGS, *inputs]
-    writer = SheetWriter(layout.SHEET_CHURN, after=layout.SHEET_DASHBOARD,
-                         widths={"A": 28.0, "B": 12.0, "C": 12.0, "D": 10.0, "E": 14.0, "F": 48.0})  # fmt: skip
+    widths = {"A": 28.0, "B": 12.0, "C": 12.0, "D": 10.0, "E": 14.0, "F": 48.0}
+    widths.update({layout.column_letter(len(CHURN_HEADINGS) + i + 1): 14.0 for i in range(len(inputs))})
+    writer = SheetWriter(layout.SHEET_CHURN, after=layout.SHEET_DASHBOARD, widths=widths)
     writer.title(
         f"Churn risk in the next 90 days, as of {as_of.isoformat()}",
         "Live accounts by expected ARR loss (ARR x probability). The probability is a formula over the inputs on "
