@@ -217,7 +217,38 @@ def workbook_section(runs: int, skip_workbook: bool) -> list[str]:
         f"| HEALTHSCORE, one array call over 10,000 accounts | < 100 ms | {lite['array_10k_ms']:.0f} ms "
         f"(the no-op on the same range: {lite['noop_array_10k_ms']:.1f} ms) |",
     ]
+    if not skip_workbook:
+        lines += payload_section(_sub("payload", 1))
     return lines
+
+
+def payload_section(p: dict[str, Any]) -> list[str]:
+    """What the Lite refresh script receives (bench/lite_payload.py)."""
+    w1, w2 = p["week1"], p["two_years"]
+
+    def largest(m: dict[str, Any]) -> str:
+        return ", ".join(f"{name} {mb:.1f} MB" for name, mb in m["largest"])
+
+    return [
+        "",
+        "## xlwings Lite refresh: the payload",
+        "",
+        "Lite sends a script the values of the sheets it asks for (`@script(include=...)`) as JSON before the script "
+        "runs. The refresh script asks for the sheets it reads and writes only (`csxl.excel.macros.REFRESH_SHEETS`); "
+        'the size is the JSON of each sheet\'s values from A1 (blanks as `""`, dates as ISO text), on the '
+        "10,000-account book refreshed once and after two years of weekly refreshes (`bench/lite_payload.py`). The "
+        "refresh script then ran through xlwings' own dispatcher (`custom_scripts_call`, CPython, not Pyodide) on "
+        f"the first book's included sheets: {p['script_s']:.1f} s, {p['actions']:,} actions"
+        + (f", messages: {'; '.join(p['alerts'])}" if p["alerts"] else ", no error message")
+        + ".",
+        "",
+        "| book | all sheets | sheets the refresh asks for | largest of those | left out |",
+        "|---|---|---|---|---|",
+        f"| 10,000 accounts, week 1 | {w1['all_mb']:.1f} MB | {w1['included_mb']:.1f} MB | {largest(w1)} | "
+        f"{', '.join(w1['left_out']) or 'none'} |",
+        f"| 10,000 accounts, two years | {w2['all_mb']:.1f} MB | {w2['included_mb']:.1f} MB | {largest(w2)} | "
+        f"{', '.join(w2['left_out']) or 'none'} |",
+    ]
 
 
 def import_section() -> list[str]:
@@ -329,7 +360,7 @@ def main() -> None:
     ap.add_argument("--skip-workbook", action="store_true", help="Leave out the 10,000-account workbook case.")
     ap.add_argument(
         "--workbook-case",
-        choices=["refresh", "lite", "history", "import", "churn", "churn-book"],
+        choices=["refresh", "lite", "history", "import", "churn", "churn-book", "payload"],
         help=argparse.SUPPRESS,
     )
     args = ap.parse_args()
@@ -339,6 +370,7 @@ def main() -> None:
     if args.workbook_case:
         import churn
         import imports
+        import lite_payload
         import workbook
 
         cases = {
@@ -347,6 +379,7 @@ def main() -> None:
             "import": lambda: imports.import_case(1),
             "churn": lambda: churn.churn_case(3),
             "churn-book": lambda: churn.workbook_case(3),
+            "payload": lite_payload.payload_case,
         }
         result = cases.get(args.workbook_case, lambda: workbook.lite_case(args.runs))()
         print(json.dumps(result))

@@ -22,6 +22,7 @@ import pandas as pd
 
 from csxl.backfill import backfill_months, past_accounts
 from csxl.book import layout
+from csxl.book.actions import actions_plan
 from csxl.book.dashboard_sheet import dashboard_plan
 from csxl.book.imports import usage_from_grid
 from csxl.book.plan import Plan
@@ -97,6 +98,7 @@ def new_workbook(
     target = new_target(path, force)
     with replacing(target, suffix=".xlsx") as tmp:
         build_template(tmp, as_of=as_of, currency=currency)
+        apply_plan(tmp, actions_plan(), currency=currency)  # the Lite buttons (openpyxl cannot draw shapes)
     return RefreshResult(target, as_of or _dt.date.today(), 0, 0, 0, refreshed_at(), ())
 
 

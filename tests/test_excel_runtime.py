@@ -37,6 +37,7 @@ import pytest
 
 import csxl
 from csxl.book import layout
+from csxl.book.actions import ACCOUNT_PICKER
 from csxl.book.layout import ACCOUNTS, HISTORY
 from csxl.book.plan import Block, Chart, Clear, Formula, Plan, ResizeTable, SheetSpec
 from csxl.book.read import book_from_grids, read_book
@@ -227,6 +228,10 @@ def lite_run(tmp_path_factory: pytest.TempPathFactory, demo_xlsx: Path, demo: cs
     """One process running every Lite job of this module (a process start costs seconds)."""
     tmp = tmp_path_factory.mktemp("lite")
     third = str(demo.accounts["account"].iloc[2])
+    picked = tmp / "picked.xlsx"
+    wb = openpyxl.load_workbook(demo_xlsx)
+    wb[layout.SHEET_ACTIONS][ACCOUNT_PICKER] = third
+    wb.save(picked)
     jobs = [
         {"book": snapshot(demo_xlsx, dates="iso"), "script": "csxl_refresh"},
         {"book": snapshot(demo_xlsx, dates="serial"), "script": "csxl_refresh"},
@@ -237,8 +242,36 @@ def lite_run(tmp_path_factory: pytest.TempPathFactory, demo_xlsx: Path, demo: cs
         {"book": snapshot(demo_xlsx), "script": "csxl_play", "args": ["risk", third]},
         {"book": snapshot(demo_xlsx), "script": "csxl_play", "args": ["nrr", ""]},
         {"book": snapshot(demo_xlsx), "script": "csxl_play", "args": ["nosuch", ""]},
+        # sheet buttons: a click selects the cell under the button; the account comes from the Actions picker
+        {"book": snapshot(picked, active="Actions", selection=_cell("risk")), "script": "csxl_risk"},
+        {"book": snapshot(picked, active="Actions", selection=_cell("account")), "script": "csxl_account_sheet"},
+        {"book": snapshot(demo_xlsx, active="Actions", selection=_cell("risk")), "script": "csxl_risk"},  # blank
+        # from the task pane with a row of Accounts selected: that row, whatever the picker holds
+        {"book": snapshot(picked, active="Accounts", selection="B3"), "script": "csxl_risk", "args": [""]},
+        {"book": snapshot(picked, active="Actions", selection=_cell("portfolio")), "script": "csxl_portfolio"},
+        # what Lite sends for @script(include=...): only the sheets the refresh reads and writes
+        {"book": included(snapshot(demo_xlsx)), "script": "csxl_refresh"},
     ]
     return {**dispatch(jobs, tmp), "third": third, "sheets": [ws["name"] for ws in jobs[0]["book"]["sheets"]]}
+
+
+def _cell(key: str) -> str:
+    from csxl.book.actions import ACTIONS
+
+    return next(a.cell for a in ACTIONS if a.key == key)
+
+
+def included(payload: dict[str, Any]) -> dict[str, Any]:
+    """The payload without the sheets the refresh script does not ask for (its ``include``)."""
+    from csxl.excel.macros import REFRESH_SHEETS
+
+    keep = [ws for ws in payload["sheets"] if ws["name"] in REFRESH_SHEETS]
+    order = [ws["name"] for ws in keep]
+    names = [n for n in payload["names"] if payload["sheets"][n["sheet_index"]]["name"] in order]
+    for n in names:
+        n["sheet_index"] = order.index(payload["sheets"][n["sheet_index"]]["name"])
+    book = {**payload["book"], "active_sheet_index": order.index(layout.SHEET_DASHBOARD)}
+    return {**payload, "book": book, "names": names, "sheets": keep}
 
 
 @pytest.fixture
@@ -331,12 +364,17 @@ def test_lite_refresh_writes_text_with_quote_prefix(lite_run: dict[str, Any]) ->
 
 
 def test_lite_scripts_are_registered_with_their_buttons(lite_run: dict[str, Any]) -> None:
-    from csxl.excel.macros import ACCOUNT_BUTTON, REFRESH_BUTTON
+    """Each button's script as xlwings reports it (the drawing side is tests/test_buttons.py)."""
+    from csxl.book.actions import ACTIONS
+    from csxl.excel.macros import ACCOUNT_BUTTON, REFRESH_BUTTON, REFRESH_SHEETS
 
     meta = {m["function_name"]: m for m in lite_run["meta"]}
     assert meta["csxl_refresh"]["button"] == REFRESH_BUTTON == "[csxlRefresh]Dashboard!H1"
-    assert meta["csxl_account_sheet"]["button"] == ACCOUNT_BUTTON
-    assert ACCOUNT_BUTTON.startswith("[csxlAccountSheet]Accounts!")
+    assert meta["csxl_account_sheet"]["button"] == ACCOUNT_BUTTON == "[csxlAccountPage]Actions!A8"
+    assert {name: m["button"] for name, m in meta.items() if m["button"]} == {a.function: a.button for a in ACTIONS}
+    # the refresh asks Lite for the sheets it reads and writes only; the others ask for the whole book
+    assert meta["csxl_refresh"]["include"] == ",".join(REFRESH_SHEETS)
+    assert all(m["include"] is None for name, m in meta.items() if name != "csxl_refresh")
 
 
 @pytest.mark.parametrize("job", [2, 3], ids=["by-argument", "by-selection"])
@@ -358,6 +396,52 @@ def test_lite_account_page_outside_a_row_says_why(lite_run: dict[str, Any]) -> N
     alerts = [a for a in result["actions"] if a["func"] == "alert"]
     assert len(alerts) == 1
     assert "an account's row on the Accounts sheet" in json.dumps(alerts[0]["args"])
+
+
+def _sheets_added(result: dict[str, Any]) -> list[str]:
+    assert "error" not in result, result.get("error")
+    return [a["args"][1] for a in result["actions"] if a["func"] == "addSheet"]
+
+
+def _alerts(result: dict[str, Any]) -> list[str]:
+    return [json.dumps(a["args"]) for a in result["actions"] if a["func"] == "alert"]
+
+
+def test_lite_sheet_button_acts_on_the_picked_account(lite_run: dict[str, Any]) -> None:
+    """The Churn-risk button (selection on its own Actions cell) and the Account-page button: the picked account."""
+    third = lite_run["third"]
+    assert _sheets_added(lite_run["results"][8]) == [f"csxl risk {third}"[:31]]
+    assert _sheets_added(lite_run["results"][9]) == [f"Acct {third}"[:31]]
+    assert not _alerts(lite_run["results"][8]) and not _alerts(lite_run["results"][9])
+
+
+def test_lite_sheet_button_with_no_account_picked_says_where(lite_run: dict[str, Any]) -> None:
+    result = lite_run["results"][10]
+    assert _sheets_added(result) == []
+    [alert] = _alerts(result)
+    assert "Actions!B4" in alert and "the account to act on" in alert
+
+
+def test_lite_task_pane_uses_the_selected_row_over_the_picker(lite_run: dict[str, Any], demo: csxl.DemoData) -> None:
+    first = str(demo.accounts["account"].iloc[0])  # row 3 = the first account; the picker holds the third
+    assert _sheets_added(lite_run["results"][11]) == [f"csxl risk {first}"[:31]]
+
+
+def test_lite_portfolio_button_needs_no_account(lite_run: dict[str, Any]) -> None:
+    assert _sheets_added(lite_run["results"][12]) == ["csxl portfolio"]
+
+
+def test_lite_refresh_with_only_the_included_sheets_writes_the_same(lite_run: dict[str, Any]) -> None:
+    """Lite sends only ``include``'s sheets to the refresh script: the Dashboard it writes is the same, cell by cell."""
+    whole = written(lite_run["results"][0]["actions"], lite_run["sheets"])[layout.SHEET_DASHBOARD]
+    from csxl.excel.macros import REFRESH_SHEETS
+
+    names = [n for n in lite_run["sheets"] if n in REFRESH_SHEETS]
+    part = written(lite_run["results"][13]["actions"], names)[layout.SHEET_DASHBOARD]
+    stamp = {c for c, v in whole.items() if isinstance(v, str) and "last refreshed" in v}
+    assert whole and {c: norm(v) for c, v in whole.items() if c not in stamp} == {
+        c: norm(v) for c, v in part.items() if c not in stamp
+    }
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -564,6 +648,30 @@ def test_xlsm_button_runs_a_macro_that_calls_runpython(xlsm: Path) -> None:
     assert re.search(r"Public Function RunPython\(", code)  # the standalone xlwings module, not the add-in
 
 
+def test_xlsm_checks_the_xlwings_of_its_vba(xlsm: Path) -> None:
+    """The VBA names the DLL of one xlwings version; the companion module passes that version to every entry point,
+    and another installed xlwings is refused with the exact pip command (the Start sheet says the same)."""
+    from oletools.olevba import VBA_Parser
+
+    from csxl.excel.macros import check_xlwings
+
+    parser = VBA_Parser(str(xlsm))
+    code = "\n".join(source for _, _, _, source in parser.extract_macros())
+    parser.close()
+    dll = set(re.findall(r'Lib "xlwings(?:32|64)-([0-9.]+)\.dll"', code))
+    companion = xlsm.with_suffix(".py").read_text(encoding="utf-8")
+    version = re.search(r'^XLWINGS = "([0-9.]+)"$', companion, re.M)
+    assert version is not None and dll == {version.group(1)}
+    assert "macros.refresh(XLWINGS)" in companion and "macros.account_sheet(XLWINGS)" in companion
+    check_xlwings(version.group(1), installed=version.group(1))  # the same: runs
+    check_xlwings(None, installed="0.1")  # no version to check (Lite, a hand-written module)
+    with pytest.raises(InputError) as info:
+        check_xlwings(version.group(1), installed="0.36.7")
+    assert info.value.field == "xlwings" and f'pip install "xlwings=={version.group(1)}"' in str(info.value)
+    start = " ".join(str(c) for row in openpyxl.load_workbook(xlsm)["Start"].iter_rows(values_only=True) for c in row)
+    assert f'pip install "xlwings=={version.group(1)}"' in start
+
+
 def test_xlsm_button_sits_on_the_dashboard(xlsm: Path) -> None:
     wb = openpyxl.load_workbook(xlsm, keep_vba=True)
     assert wb.sheetnames == [*layout.SHEETS, "xlwings.conf"]
@@ -673,6 +781,7 @@ def test_xlsm_refuses_to_overwrite(tmp_path: Path) -> None:
 def test_write_lite_registers_functions_and_scripts(tmp_path: Path) -> None:
     from csxl.excel import functions
     from csxl.excel.lite import write_lite
+    from csxl.excel.macros import SCRIPTS
 
     paths = write_lite(tmp_path / "lite")
     assert [p.name for p in paths] == ["main.py", "requirements-to-add.txt"]
@@ -694,7 +803,8 @@ def test_write_lite_registers_functions_and_scripts(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr[-2000:]
     meta = json.loads(done.stdout.strip().splitlines()[-1])
     assert sorted(meta["functions"]) == sorted(functions.__all__)
-    assert sorted(meta["scripts"]) == ["csxl_account_sheet", "csxl_play", "csxl_refresh"]
+    assert sorted(meta["scripts"]) == sorted({*SCRIPTS, "csxl_play"})
+    assert len(meta["scripts"]) == 15  # refresh, account page, twelve plays, and csxl_play for the task pane
 
 
 def test_csxl_lite_prints_the_lines_to_add_and_the_restart(tmp_path: Path) -> None:

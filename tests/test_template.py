@@ -108,7 +108,7 @@ def test_layout_is_pure() -> None:
 
 
 def test_sheets_in_order(book: Workbook, empty: Workbook) -> None:
-    expected = ["Start", "Settings", "Accounts", "MRR", "Surveys", "Health history", "Cohorts", "Dashboard"]
+    expected = ["Start", "Settings", "Accounts", "MRR", "Surveys", "Health history", "Cohorts", "Dashboard", "Actions"]
     assert book.sheetnames == expected
     assert empty.sheetnames == expected
 

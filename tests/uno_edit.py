@@ -15,6 +15,8 @@ and the result is stored as Excel 2007-365 ``.xlsx``. Edits (columns are letters
   blank: what a paste of values does)
 * ``{"op": "delete_rows", "sheet": S, "row": 5, "count": 1}``
 * ``{"op": "insert_rows", "sheet": S, "row": 5, "count": 1}`` (blank rows before row 5)
+* ``{"op": "delete_shape", "sheet": S, "name": N}`` (select the shape, press Delete)
+* ``{"op": "add_shape", "sheet": S, "name": N}`` (Insert > Shape, a rectangle, named in the Selection pane)
 
 This file runs outside the project's interpreter (``uno`` exists only for Debian's Python); it has no csxl import.
 """
@@ -67,6 +69,25 @@ def _connect(pipe: str, proc: subprocess.Popen[bytes]) -> Any:
             time.sleep(0.3)
 
 
+def _shape(doc: Any, page: Any, op: str, name: str) -> None:
+    if op == "delete_shape":
+        found = [page.getByIndex(i) for i in range(page.getCount()) if page.getByIndex(i).Name == name]
+        if not found:
+            raise SystemExit(f"no shape named {name!r}")
+        for shape in found:
+            page.remove(shape)
+        return
+    shape = doc.createInstance("com.sun.star.drawing.RectangleShape")
+    page.add(shape)
+    size = uno.createUnoStruct("com.sun.star.awt.Size")
+    size.Width, size.Height = 3000, 1500  # 1/100 mm
+    point = uno.createUnoStruct("com.sun.star.awt.Point")
+    point.X, point.Y = 12000, 200
+    shape.setSize(size)
+    shape.setPosition(point)
+    shape.Name = name
+
+
 def _edit(doc: Any, edit: dict[str, Any]) -> None:
     sheet = doc.Sheets.getByName(edit["sheet"])
     index = doc.Sheets.getElementNames().index(edit["sheet"])
@@ -111,6 +132,8 @@ def _edit(doc: Any, edit: dict[str, Any]) -> None:
         sheet.Rows.removeByIndex(edit["row"] - 1, edit.get("count", 1))
     elif op == "insert_rows":
         sheet.Rows.insertByIndex(edit["row"] - 1, edit.get("count", 1))
+    elif op in ("delete_shape", "add_shape"):
+        _shape(doc, sheet.DrawPage, op, edit["name"])
     else:
         raise SystemExit(f"unknown edit {op!r}")
 

@@ -44,6 +44,7 @@ __all__ = [
     "SETTINGS_REFERENCE_HEADERS",
     "SHEETS",
     "SHEET_ACCOUNTS",
+    "SHEET_ACTIONS",
     "SHEET_COHORTS",
     "SHEET_DASHBOARD",
     "SHEET_HISTORY",
@@ -86,6 +87,7 @@ SHEET_SURVEYS = "Surveys"
 SHEET_HISTORY = "Health history"
 SHEET_COHORTS = "Cohorts"
 SHEET_DASHBOARD = "Dashboard"
+SHEET_ACTIONS = "Actions"  # the xlwings Lite buttons and their account picker (csxl.book.actions)
 SHEET_USAGE = "Usage"  # written by `csxl import events` (monthly usage per account), after Cohorts; refresh leaves it
 SHEET_BILLING = (
     "MRR explained"  # written by `csxl import billing`: which subscription moved each MRR; refresh leaves it
@@ -118,6 +120,7 @@ SHEETS: tuple[str, ...] = (
     SHEET_HISTORY,
     SHEET_COHORTS,
     SHEET_DASHBOARD,
+    SHEET_ACTIONS,
 )
 
 #: Names a sheet had in workbooks made by older csxl versions; refresh renames them (Excel reserves "History" for

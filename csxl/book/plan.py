@@ -22,6 +22,7 @@ from typing import Literal, Union
 __all__ = [
     "STYLES",
     "Block",
+    "Button",
     "Cell",
     "Chart",
     "Clear",
@@ -168,7 +169,25 @@ class Chart:
     colors: tuple[str, ...] = ()  # hex RGB per series (e.g. the tier colours); empty: the application's palette
 
 
-Op = Union[RenameSheet, SheetSpec, Block, Clear, ResizeTable, Chart]
+@dataclass(frozen=True)
+class Button:
+    """A sheet button for xlwings Lite: a shape called ``name`` over ``cell`` whose hyperlink points at ``cell``.
+
+    Lite runs the ``@script`` whose ``button`` is ``[name]sheet!cell`` when that link is followed (Office.js has no
+    other way to tie a sheet button to Python). ``name`` identifies the shape: applying the op again replaces it, and
+    it is the only way Excel on the web gets such a button (it cannot add a hyperlink to a shape).
+    """
+
+    sheet: str
+    name: str
+    cell: str
+    text: str
+    width_cm: float = 3.6
+    height_cm: float = 0.75
+    fill: str = "1F4E79"  # hex RGB of the button; the text is white
+
+
+Op = Union[RenameSheet, SheetSpec, Block, Clear, ResizeTable, Chart, Button]
 
 
 @dataclass

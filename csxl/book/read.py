@@ -64,6 +64,7 @@ __all__ = [
     "BookData",
     "CellError",
     "book_from_grids",
+    "column_of",
     "heading_issues",
     "read_book",
     "read_sheet_grid",
@@ -226,6 +227,15 @@ def heading_issues(place: TablePlace) -> list[RowIssue]:
         effect = f"column {layout.column_letter(at)} is not read: rename it {column.header!r}"
         issues.append(RowIssue(spec.sheet, spec.header_row, column.key, text, rule, effect))
     return issues
+
+
+def column_of(spec: TableSpec, header: Sequence[Any], key: str) -> int | None:
+    """1-based column of layout column ``key`` in a header row as read (its first heading), or ``None``."""
+    by_header, keys = spec.by_header(), frozenset(spec.keys)
+    for j, label in enumerate(header, start=1):
+        if not is_blank(label) and not isinstance(label, CellError) and _heading(label, by_header, keys) == key:
+            return j
+    return None
 
 
 def _heading_text(label: Any) -> str:

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from csxl.book import layout
+from csxl.book.actions import actions_plan
 from csxl.book.archive import HistoryArchive, archive_path
 from csxl.book.dashboard_sheet import dashboard_plan
 from csxl.book.formulas import calculated_column_formulas, simple_points_formula_rows
@@ -352,6 +353,7 @@ def plan_refresh(
     monthly = monthly_report(portfolio, history=merged)
     plan.ops.extend(dashboard_plan(portfolio, refreshed_at, live=live, monthly=monthly).ops)
     plan.ops.extend(churn_ops)
+    plan.ops.extend(actions_plan().ops)  # the Lite buttons: a deleted one comes back, as a deleted column does
     return plan, history_rows
 
 

@@ -24,11 +24,13 @@ from openpyxl.comments import Comment
 from openpyxl.formatting.rule import ColorScaleRule
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.workbook.defined_name import DefinedName
+from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.filters import AutoFilter
 from openpyxl.worksheet.table import Table, TableColumn, TableFormula, TableStyleInfo
 from openpyxl.worksheet.worksheet import Worksheet
 
 from csxl.book import layout
+from csxl.book.actions import ACCOUNT_PICKER, WIDTHS
 from csxl.book.formulas import INVALID, calculated_column_formulas, simple_points_formulas
 from csxl.book.layout import ACCOUNTS, HISTORY, MRR, SURVEYS, Column, Setting, TableSpec
 from csxl.book.tier_colours import add_tier_colours
@@ -266,7 +268,9 @@ def _start(ws: Worksheet) -> None:
         layout.SHEET_SURVEYS: "NPS, CSAT and CES answers.",
         layout.SHEET_HISTORY: "Health per account at every refresh (written by csxl refresh).",
         layout.SHEET_COHORTS: "Revenue retention by start cohort (written by csxl refresh).",
-        layout.SHEET_DASHBOARD: "Portfolio summary (written by csxl refresh).",
+        layout.SHEET_DASHBOARD: "Portfolio summary (written by csxl refresh); its green button refreshes in xlwings "
+        "Lite.",
+        layout.SHEET_ACTIONS: "Buttons for xlwings Lite: pick an account, then write its page or run a play.",
     }
     for name in layout.SHEETS:
         row += 1
@@ -356,6 +360,28 @@ def _heatmap(ws: Worksheet) -> None:
     ws.conditional_formatting.add(layout.COHORT_HEATMAP_RANGE, rule)
 
 
+def _actions(ws: Worksheet) -> None:
+    """The Actions sheet's account picker: an input cell listing the Accounts sheet's names (its labels and buttons
+    are :func:`csxl.book.actions.actions_plan`, applied by every refresh and by ``csxl new``)."""
+    for letter, width in WIDTHS.items():
+        ws.column_dimensions[letter].width = width
+    cell = ws[ACCOUNT_PICKER]
+    cell.border = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
+    cell.fill = _fill("FFF2CC")
+    names = f'INDIRECT("{ACCOUNTS.name}[{ACCOUNTS.column("account").header}]")'
+    picker = DataValidation(
+        type="list",
+        formula1=names,
+        allow_blank=True,
+        showErrorMessage=True,
+        errorStyle="warning",
+        errorTitle="Account",
+        error="Not a name on the Accounts sheet: the account buttons will say so.",
+    )
+    picker.add(ACCOUNT_PICKER)
+    ws.add_data_validation(picker)
+
+
 def _placeholder(ws: Worksheet, title: str, text: str) -> None:
     ws.column_dimensions["A"].width = 100
     ws.cell(1, 1, title).font = _TITLE
@@ -422,6 +448,8 @@ def build_template(
         "Dashboard",
         "Portfolio health, revenue movements and the accounts to act on. Run csxl refresh to fill this sheet.",
     )
+
+    _actions(sheets[layout.SHEET_ACTIONS])
 
     wb.calculation.fullCalcOnLoad = True
     wb.calculation.calcMode = "auto"

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from csxl.book.layout import money_format
-from csxl.book.plan import Block, Cell, Chart, Clear, Formula, Plan, RenameSheet, ResizeTable, SheetSpec, Style
+from csxl.book.plan import Block, Button, Cell, Chart, Clear, Formula, Plan, RenameSheet, ResizeTable, SheetSpec, Style
 from csxl.book.refs import parse_range
 from csxl.book.xlsx import CHART_PREFIX, LOOKS, Look
 from csxl.errors import InputError
@@ -349,6 +349,14 @@ class _Writer:
                 old = cells.get(key, (None, None))[1]
                 cells[key] = (value, style if style is not None else old)
 
+    def _has_shape(self, op: Button) -> bool:
+        """Whether ``op``'s sheet already holds a shape of that name (the file adapter drew it)."""
+        sheet = _find_sheet(self.book, op.sheet)
+        try:
+            return sheet is not None and any(str(shape.name) == op.name for shape in sheet.shapes)
+        except (AttributeError, NotImplementedError, KeyError):  # a runtime without shapes: nothing to say
+            return True
+
     def apply(self) -> ApplyResult:
         for op in self.plan.ops:
             if isinstance(op, RenameSheet):  # Excel follows the references itself
@@ -367,6 +375,11 @@ class _Writer:
                 self.resize(op)
             elif isinstance(op, Chart):
                 self.chart(op)
+            elif isinstance(op, Button) and not self._has_shape(op):
+                self.result.skipped.append(
+                    f"{op.sheet}: button {op.name} (a shape with a link cannot be made from inside Excel: "
+                    "run csxl refresh on the saved file once)"
+                )
         for name, cells in self.pending.values():
             self.rects(list(_bands(cells, name)))
         return self.result

@@ -50,10 +50,11 @@ from typing import Any
 
 from csxl import usecases
 from csxl.book import layout
+from csxl.book.actions import ACCOUNT_PICKER
 from csxl.book.layout import ACCOUNTS
 from csxl.book.live import live_formulas
 from csxl.book.plan import Plan
-from csxl.book.read import BookData, book_from_grids
+from csxl.book.read import BookData, book_from_grids, column_of
 from csxl.book.refresh import plan_refresh
 from csxl.errors import InputError, RowIssue
 from csxl.excel.apply import ApplyResult, _find_sheet, apply_plan_to_book, text_cell
@@ -62,8 +63,10 @@ __all__ = [
     "ApplyResult",
     "BookRefresh",
     "account_sheet",
+    "action_account",
     "apply_plan_to_book",
     "book_data",
+    "picked_account",
     "read_grids",
     "refresh_book",
     "selected_account",
@@ -208,7 +211,8 @@ def account_sheet(book: Any, account: str, as_of: _dt.date | None = None) -> str
 
 
 def selected_account(book: Any, selection: Any | None = None) -> str:
-    """The account whose Accounts row holds the selected cell (``selection`` or the book's selection).
+    """The account whose Accounts row holds the selected cell (``selection`` or the book's selection); the account
+    column is found by its heading, wherever the user moved it.
 
     Raises :class:`InputError` when the selection is not a data row of the Accounts sheet, or its account is blank.
     """
@@ -222,12 +226,47 @@ def selected_account(book: Any, selection: Any | None = None) -> str:
     row = int(rng.row)
     if row < ACCOUNTS.first_data_row:
         raise InputError("selection", f"{sheet.name}!{rng.address}", rule + " (below the header)")
-    value = sheet.range((row, ACCOUNTS.index("account"))).value
+    last = int(sheet.used_range.last_cell.column)
+    header = sheet.range((ACCOUNTS.header_row, 1), (ACCOUNTS.header_row, last)).options(ndim=1).value
+    column = column_of(ACCOUNTS, list(header or []), "account")
+    if column is None:
+        raise InputError(
+            "Accounts header", ACCOUNTS.header_row, f"a column headed {ACCOUNTS.column('account').header!r}"
+        )
+    return _name(
+        sheet.range((row, column)).value, f"{sheet.name}!{rng.address}", rule + " (this row has no account name)"
+    )
+
+
+def _name(value: Any, where: str, rule: str) -> str:
     if value is None or (isinstance(value, str) and not value.strip()):
-        raise InputError("selection", f"{sheet.name}!{rng.address}", rule + " (this row has no account name)")
+        raise InputError("account", where, rule)
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     return str(value).strip()
+
+
+def picked_account(book: Any) -> str:
+    """The account in the Actions sheet's picker (:data:`csxl.book.actions.ACCOUNT_PICKER`): what the account
+    buttons act on. Raises :class:`InputError` when the sheet is missing or the picker is blank."""
+    sheet = _find_sheet(book, layout.SHEET_ACTIONS)
+    where = f"{layout.SHEET_ACTIONS}!{ACCOUNT_PICKER}"
+    rule = "the account to act on, picked from the list in that cell"
+    if sheet is None:
+        raise InputError("account", where, rule + " (this workbook has no Actions sheet: run csxl refresh once)")
+    return _name(sheet.range(ACCOUNT_PICKER).value, where, rule)
+
+
+def action_account(book: Any, account: str | None) -> str:
+    """The account an account action acts on: ``account`` when given; else the selected row when the selection is on
+    Accounts (run from the task pane); else the Actions sheet's picker (run from a sheet button, whose click selects
+    the cell under it)."""
+    if account and account.strip():
+        return account.strip()
+    rng = book.selection
+    if rng is not None and str(rng.sheet.name).casefold() == ACCOUNTS.sheet.casefold():
+        return selected_account(book, rng)
+    return picked_account(book)
 
 
 def play_sheet(book: Any, command: str, account: str | None = None, as_of: _dt.date | None = None) -> str:

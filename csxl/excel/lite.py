@@ -19,7 +19,7 @@ from importlib import metadata
 from pathlib import Path
 
 from csxl.errors import FileError
-from csxl.excel import functions
+from csxl.excel import functions, macros
 
 __all__ = ["LITE_FILES", "lite_main", "lite_requirements", "write_lite"]
 
@@ -43,15 +43,17 @@ def lite_main() -> str:
         "",
         "Lite registers the custom functions and scripts that this module defines or imports:",
         "  =HEALTHSCORE(...), =HEALTHTIER(...), =NRR(...) ... (csxl.excel.functions; docs/excel-functions.md)",
-        "  scripts 'csxl refresh' and 'csxl account page' (csxl.excel.macros; docs/excel.md)",
-        "Sheet buttons: a shape named csxlRefresh on Dashboard and csxlAccountSheet on Accounts, each with a hyperlink",
-        "to the cell given in csxl.excel.macros.REFRESH_BUTTON / ACCOUNT_BUTTON.",
+        "  scripts 'csxl refresh', 'csxl account page', 'csxl risk' ... (csxl.excel.macros; docs/excel.md)",
+        "Sheet buttons: the shapes csxl draws on the Dashboard (Refresh) and the Actions sheet (one per action), each",
+        "linked to its own cell as its script's button='[shape]Sheet!cell' says.",
         '"""',
         "",
         "from csxl.excel.functions import (  # noqa: F401",
         *[f"    {name}," for name in names],
         ")",
-        "from csxl.excel.macros import csxl_account_sheet, csxl_play, csxl_refresh  # noqa: F401",
+        "from csxl.excel.macros import (  # noqa: F401",
+        *[f"    {name}," for name in sorted({*macros.SCRIPTS, "csxl_play"})],
+        ")",
         "",
     ]
     return "\n".join(lines)

@@ -6,10 +6,11 @@ Both kinds call the same adapter (:mod:`csxl.excel.book`), which calls the one r
   ``RunPython "import <book>; <book>.main()"``, whose ``main()`` calls :func:`refresh`. :func:`refresh` and
   :func:`account_sheet` find the workbook with ``xw.Book.caller()``. A csxl error (bad input, unknown account) is shown
   in a message box, never as a traceback.
-* **xlwings Lite** (Windows, Mac, Excel on the web; paste :func:`csxl.excel.lite.write_lite`'s ``main.py``):
-  :func:`csxl_refresh` and :func:`csxl_account_sheet` are ``@script`` functions. Lite runs a script from its task pane
-  or from a sheet button: a shape named ``csxlRefresh`` (Dashboard) / ``csxlAccountSheet`` (Accounts) whose hyperlink
-  points at the cell in :data:`REFRESH_BUTTON` / :data:`ACCOUNT_BUTTON` (``[shape name]Sheet!cell``, xlwings' format).
+* **xlwings Lite** (Windows, Mac, Excel on the web; paste :func:`csxl.excel.lite.write_lite`'s ``main.py``): one
+  ``@script`` per button of :data:`csxl.book.actions.ACTIONS` (``csxl_refresh``, ``csxl_account_sheet``,
+  ``csxl_risk`` ...; :data:`SCRIPTS`), each bound to its sheet button (``button="[shape]Sheet!cell"``), plus
+  :func:`csxl_play` for any play from the task pane. The shapes are drawn by the file adapter in every workbook csxl
+  writes. The refresh script asks Lite for the sheets the refresh reads and writes only (:data:`REFRESH_SHEETS`).
 
 The module imports anywhere (Linux, no Excel): outside Lite and xlwings Server ``xlwings.script`` only marks the
 function, on Windows it is xlwings' ``sub`` decorator.
@@ -19,14 +20,17 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+from collections.abc import Callable
+from typing import Any, cast
 
 import xlwings as xw
 from xlwings import script
 
 from csxl.book import layout
-from csxl.book.layout import ACCOUNTS
-from csxl.errors import CsxlError
-from csxl.excel.book import BookRefresh, refresh_book, selected_account
+from csxl.book.actions import ACTIONS, REFRESH, Action
+from csxl.book.live import EXCEL_FLAVOUR_SHEET
+from csxl.errors import CsxlError, InputError
+from csxl.excel.book import BookRefresh, action_account, refresh_book
 from csxl.excel.book import account_sheet as write_account_sheet
 from csxl.excel.book import play_sheet as write_play_sheet
 from csxl.plays import PLAYS
@@ -34,7 +38,10 @@ from csxl.plays import PLAYS
 __all__ = [
     "ACCOUNT_BUTTON",
     "REFRESH_BUTTON",
+    "REFRESH_SHEETS",
+    "SCRIPTS",
     "account_sheet",
+    "check_xlwings",
     "csxl_account_sheet",
     "csxl_play",
     "csxl_refresh",
@@ -42,10 +49,30 @@ __all__ = [
     "refresh",
 ]
 
-#: Hyperlink cell of the Lite Refresh button: a shape named ``csxlRefresh`` on Dashboard linking to Dashboard!H1.
-REFRESH_BUTTON = f"[csxlRefresh]{layout.SHEET_DASHBOARD}!H1"
-#: Hyperlink cell of the Lite Account-page button: a shape ``csxlAccountSheet`` on Accounts, right of the table.
-ACCOUNT_BUTTON = f"[csxlAccountSheet]{ACCOUNTS.sheet}!{layout.column_letter(len(ACCOUNTS.columns) + 2)}1"
+#: The Lite Refresh button: a shape ``csxlRefresh`` on Dashboard whose hyperlink points at Dashboard!H1.
+REFRESH_BUTTON = REFRESH.button
+#: The Lite Account-page button, on the Actions sheet.
+ACCOUNT_BUTTON = next(a.button for a in ACTIONS if a.key == "account")
+
+#: The sheets the Lite refresh asks for (``@script(include=...)``): those the refresh reads (Settings, the tables, the
+#: Model) and writes (Cohorts, Dashboard, Churn, Actions), under today's and older names. Lite sends no other sheet
+#: (account pages, play sheets, imports' sheets, the user's own), which keeps its payload to what the refresh needs.
+#: The Excel flavour's ``xlwings.conf`` sheet is asked for too: it tells live formulas from values.
+REFRESH_SHEETS: tuple[str, ...] = (
+    *(
+        name
+        for sheet in (
+            *layout.READ_SHEETS,
+            layout.SHEET_MODEL,
+            layout.SHEET_COHORTS,
+            layout.SHEET_DASHBOARD,
+            layout.SHEET_CHURN,
+            layout.SHEET_ACTIONS,
+        )
+        for name in layout.sheet_names_of(sheet)
+    ),
+    EXCEL_FLAVOUR_SHEET,
+)
 
 
 def _say(book: xw.Book, text: str, *, error: bool = False) -> None:
@@ -77,8 +104,7 @@ def _refresh(book: xw.Book, as_of: _dt.date | None = None) -> BookRefresh | None
 
 def _account(book: xw.Book, account: str | None) -> str | None:
     try:
-        name = account.strip() if account and account.strip() else selected_account(book)
-        sheet = write_account_sheet(book, name)
+        sheet = write_account_sheet(book, action_account(book, account))
     except CsxlError as exc:
         _say(book, f"csxl could not write the account page: {exc}", error=True)
         return None
@@ -90,11 +116,10 @@ def _account(book: xw.Book, account: str | None) -> str | None:
 
 def _play(book: xw.Book, command: str, account: str | None) -> str | None:
     try:
-        name = account.strip() if account and account.strip() else None
-
         key = command.strip().lower()
-        if name is None and key in PLAYS and PLAYS[key].needs_account:
-            name = selected_account(book)
+        name = account.strip() if account and account.strip() else None
+        if key in PLAYS and PLAYS[key].needs_account:
+            name = action_account(book, name)
         sheet = write_play_sheet(book, command, name)
     except CsxlError as exc:
         _say(book, f"csxl could not run {command}: {exc}", error=True)
@@ -110,14 +135,43 @@ def _play(book: xw.Book, command: str, account: str | None) -> str | None:
 # --------------------------------------------------------------------------------------------------------------------
 
 
-def refresh() -> None:
-    """RunPython entry point: refresh the workbook that called (``xw.Book.caller()``)."""
-    _refresh(xw.Book.caller())
+def check_xlwings(expected: str | None, installed: str | None = None) -> None:
+    """Raise :class:`InputError` when the Python's xlwings is not ``expected``, the version whose VBA the macro
+    workbook carries (``None``: no check). The message says exactly what to install."""
+    have = installed if installed is not None else str(xw.__version__)
+    if expected is not None and have != expected:
+        raise InputError(
+            "xlwings",
+            have,
+            f"version {expected}, the version of this workbook's macros",
+            detail=f'run  pip install "xlwings=={expected}"  in the Python set on the xlwings.conf sheet',
+        )
 
 
-def account_sheet() -> None:
-    """RunPython entry point: write the page of the account in the selected row of Accounts."""
-    _account(xw.Book.caller(), None)
+def _caller_checked(expected: str | None) -> xw.Book | None:
+    book = xw.Book.caller()
+    try:
+        check_xlwings(expected)
+    except CsxlError as exc:
+        _say(book, f"csxl cannot run: {exc}", error=True)
+        return None
+    return book
+
+
+def refresh(expected_xlwings: str | None = None) -> None:
+    """RunPython entry point: refresh the workbook that called (``xw.Book.caller()``). ``expected_xlwings``: the
+    version of the workbook's VBA (the companion module passes it): another installed xlwings is named, not run."""
+    book = _caller_checked(expected_xlwings)
+    if book is not None:
+        _refresh(book)
+
+
+def account_sheet(expected_xlwings: str | None = None) -> None:
+    """RunPython entry point: write the page of the account in the selected row of Accounts (else the Actions
+    picker's)."""
+    book = _caller_checked(expected_xlwings)
+    if book is not None:
+        _account(book, None)
 
 
 def play(command: str) -> None:
@@ -131,24 +185,47 @@ def play(command: str) -> None:
 # --------------------------------------------------------------------------------------------------------------------
 
 
-@script(name="csxl refresh", button=REFRESH_BUTTON, show_taskpane=False)
+@script(name=REFRESH.script_name, button=REFRESH.button, include=list(REFRESH_SHEETS), show_taskpane=False)
 def csxl_refresh(book: xw.Book) -> None:
     """Refresh this workbook: health scores on Accounts, History, Cohorts and the Dashboard."""
     _refresh(book)
 
 
-@script(name="csxl account page", button=ACCOUNT_BUTTON, show_taskpane=True)
-def csxl_account_sheet(book: xw.Book, account: str = "") -> None:
-    """Write the page of ``account`` (or, when blank, of the account in the selected row of Accounts).
-
-    A sheet button moves the selection onto its own cell, so from the Accounts button type the account's name in the
-    task pane's field; from the task pane's run button (F5) with the field blank, the selected row is used.
-    """
-    _account(book, account)
-
-
 @script(name="csxl play", show_taskpane=True)
 def csxl_play(book: xw.Book, command: str = "risk", account: str = "") -> None:
     """Run one of the twelve plays (score, onboarding, qbr, risk, expansion, winback, renewal, portfolio, cohorts,
-    success-plan, save, nrr) and write its result as a sheet; a blank account means the selected row of Accounts."""
+    success-plan, save, nrr) and write its result as a sheet; a blank account means the selected row of Accounts, else
+    the account picked on the Actions sheet."""
     _play(book, command, account)
+
+
+def _action_script(action: Action) -> Callable[..., Any]:
+    """The ``@script`` of one Actions-sheet button: the account page or one play."""
+
+    def run(book: xw.Book, account: str = "") -> None:
+        if action.key == "account":
+            _account(book, account)
+        else:
+            _play(book, action.key, account)
+
+    def run_portfolio(book: xw.Book) -> None:
+        _play(book, action.key, None)
+
+    body = run if action.needs_account else run_portfolio
+    body.__name__ = body.__qualname__ = action.function
+    body.__module__ = __name__
+    body.__doc__ = action.text + (
+        " A blank account means the selected row of Accounts, else the account picked on the Actions sheet."
+        if action.needs_account
+        else ""
+    )
+    return cast(Callable[..., Any], script(name=action.script_name, button=action.button, show_taskpane=False)(body))
+
+
+#: Every button's script by function name (``csxl_refresh``, ``csxl_account_sheet``, ``csxl_risk`` ...), in the order
+#: of :data:`csxl.book.actions.ACTIONS`; the module defines each under that name (Lite finds them in ``main.py``).
+SCRIPTS: dict[str, Callable[..., Any]] = {REFRESH.function: csxl_refresh}
+for _action in ACTIONS:
+    if _action.key != "refresh":
+        SCRIPTS[_action.function] = globals()[_action.function] = _action_script(_action)
+csxl_account_sheet = SCRIPTS["csxl_account_sheet"]

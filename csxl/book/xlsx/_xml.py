@@ -44,6 +44,7 @@ RT_CALC_CHAIN = DOC_REL + "/calcChain"
 RT_DRAWING = DOC_REL + "/drawing"
 RT_CHART = DOC_REL + "/chart"
 RT_TABLE = DOC_REL + "/table"
+RT_HYPERLINK = DOC_REL + "/hyperlink"
 
 CT_WORKSHEET = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
 CT_STYLES = "application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"

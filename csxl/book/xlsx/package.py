@@ -172,7 +172,9 @@ class _Package:
     def target(self, source: str, rel: ET.Element) -> str:
         return resolve_target(source, rel.get("Target") or "")
 
-    def add_relation(self, source: str, rel_type: str, part: str) -> str:
+    def add_relation(self, source: str, rel_type: str, part: str, *, location: bool = False) -> str:
+        """Add a relationship from ``source`` to ``part`` (a part name; or, with ``location``, a target written as
+        given, such as a hyperlink's ``#Sheet!A1``); returns its id."""
         rels = self.rels(source, create=True)
         assert rels is not None
         used = {rel.get("Id") for rel in rels}
@@ -181,7 +183,9 @@ class _Package:
             n += 1
         rid = f"rId{n}"
         ET.SubElement(
-            rels, _q("Relationship", PKG_REL), {"Id": rid, "Type": rel_type, "Target": _relative(source, part)}
+            rels,
+            _q("Relationship", PKG_REL),
+            {"Id": rid, "Type": rel_type, "Target": part if location else _relative(source, part)},
         )
         self.touch(_rels_name(source))
         return rid

@@ -7,21 +7,13 @@ import re
 import xml.etree.ElementTree as ET
 import zipfile
 from collections.abc import Callable
-from typing import Any, cast
 
-from openpyxl.chart import BarChart, LineChart, PieChart, Reference, Series
-from openpyxl.chart.data_source import AxDataSource, StrRef
-from openpyxl.utils import quote_sheetname
-from openpyxl.xml.functions import tostring
-
-from csxl.book.plan import STYLES, Block, Chart, Clear, RenameSheet, ResizeTable, SheetSpec
-from csxl.book.refs import MAX_COL, MAX_ROW, column_index, column_letters, parse_cell, parse_range
+from csxl.book.plan import STYLES, Block, Button, Chart, Clear, RenameSheet, ResizeTable, SheetSpec
+from csxl.book.refs import MAX_COL, MAX_ROW, column_index, parse_range
 from csxl.book.xlsx._xml import (
     _BAD_SHEET_CHARS,
-    _EMU_PER_CM,
     _SHEET_ORDER,
     _WORKBOOK_ORDER,
-    _XML_HEADER,
     CHART_PREFIX,
     CT_CHART,
     CT_DRAWING,
@@ -33,6 +25,7 @@ from csxl.book.xlsx._xml import (
     RT_CALC_CHAIN,
     RT_CHART,
     RT_DRAWING,
+    RT_HYPERLINK,
     RT_OFFICE,
     RT_STYLES,
     RT_WORKSHEET,
@@ -43,8 +36,8 @@ from csxl.book.xlsx._xml import (
     _number_text,
     _parse,
     _q,
-    _register,
 )
+from csxl.book.xlsx.drawing import button_anchor, button_target, chart_anchor, chart_xml, shape_name
 from csxl.book.xlsx.package import _Package
 from csxl.book.xlsx.rename import rename_references
 from csxl.book.xlsx.sheet import _Put, _Sheet
@@ -143,9 +136,13 @@ class _Book:
             self.resize_table(op)
         elif isinstance(op, Chart):
             self.chart(op)
+        elif isinstance(op, Button):
+            self.button(op)
         else:
             raise InputError(
-                "plan operation", type(op).__name__, "a RenameSheet, SheetSpec, Block, Clear, ResizeTable or Chart"
+                "plan operation",
+                type(op).__name__,
+                "a RenameSheet, SheetSpec, Block, Clear, ResizeTable, Chart or Button",
             )
 
     def rename_sheet(self, op: RenameSheet) -> None:
@@ -340,7 +337,7 @@ class _Book:
 
     def chart(self, chart: Chart) -> None:
         sheet = self.sheet(chart.sheet)
-        xml = _chart_xml(chart, sheet.name, self._text_categories(sheet, chart))
+        xml = chart_xml(chart, sheet.name, self._text_categories(sheet, chart))
         drawing_part = self._drawing_of(sheet, create=True)
         assert drawing_part is not None
         drawing = self.pkg.tree(drawing_part)
@@ -364,7 +361,32 @@ class _Book:
             rid = self.pkg.add_relation(drawing_part, RT_CHART, chart_part)
         assert rid is not None
         self.pkg.put_bytes(chart_part, xml, CT_CHART)
-        anchor = _chart_anchor(chart, name, shape_id, rid)
+        self._place(drawing_part, chart_anchor(chart, name, shape_id, rid), existing)
+
+    def button(self, button: Button) -> None:
+        """Put the Lite button on its sheet: a shape of that name is replaced in place (same id and position in the
+        drawing), its old hyperlink relationship dropped; any other shape, chart or picture is left as it is."""
+        sheet = self.sheet(button.sheet)
+        drawing_part = self._drawing_of(sheet, create=True)
+        assert drawing_part is not None
+        drawing = self.pkg.tree(drawing_part)
+        existing = next((a for a in drawing if shape_name(a) == button.name), None)
+        ids = [int(p.get("id") or 0) for p in drawing.iter(_q("cNvPr", XDR)) if (p.get("id") or "").isdigit()]
+        shape_id = max([1, *ids]) + 1
+        if existing is not None:
+            props = existing.find(f"./*/*/{_q('cNvPr', XDR)}")
+            if props is not None and (props.get("id") or "").isdigit():
+                shape_id = int(props.get("id") or shape_id)
+            for link in existing.iter(_q("hlinkClick", DML)):
+                old = link.get(_q("id", DOC_REL))
+                if old:
+                    self.pkg.remove_relation(drawing_part, old)
+        rid = self.pkg.add_relation(drawing_part, RT_HYPERLINK, button_target(button), location=True)
+        self._place(drawing_part, button_anchor(button, shape_id, rid), existing)
+
+    def _place(self, drawing_part: str, anchor: ET.Element, existing: ET.Element | None) -> None:
+        """Put ``anchor`` where ``existing`` was (its place in the drawing's z-order), or last."""
+        drawing = self.pkg.tree(drawing_part)
         if existing is not None:
             position = list(drawing).index(existing)
             drawing.remove(existing)
@@ -426,94 +448,3 @@ class _Book:
                 if self.pkg.exists(part):
                     self.pkg.delete(part)
                 self.pkg.remove_relation(self.wb_part, rel.get("Id") or "")
-
-
-# --------------------------------------------------------------------------------------------------------------------
-# Chart parts (built with openpyxl's chart classes)
-# --------------------------------------------------------------------------------------------------------------------
-
-
-def _chart_xml(chart: Chart, sheet: str, text_categories: bool) -> bytes:
-    """The chart part (``c:chartSpace``) of a Plan chart, serialised by openpyxl's chart classes."""
-
-    if chart.kind not in ("line", "bar", "stacked", "pie"):
-        raise InputError("chart kind", chart.kind, "line, bar, stacked or pie")
-    if not chart.name or not chart.name.strip():
-        raise InputError("chart name", chart.name, "a non-empty name")
-    if not chart.series:
-        raise InputError("chart series", chart.series, "at least one range")
-    if len(chart.series_titles) != len(chart.series):
-        raise InputError("series_titles", len(chart.series_titles), f"one title per series ({len(chart.series)})")
-    if chart.kind == "pie" and len(chart.series) != 1:
-        raise InputError("chart series", len(chart.series), "exactly one range for a pie chart")
-    if not (chart.width_cm > 0 and chart.height_cm > 0):
-        raise InputError("chart size", f"{chart.width_cm} x {chart.height_cm} cm", "positive")
-    parse_cell("anchor", chart.anchor)
-    quoted = quote_sheetname(sheet)
-
-    def ref(field: str, text: str) -> str:
-        t, lft, b, rgt = parse_range(field, text)
-        return f"{quoted}!${column_letters(lft)}${t}:${column_letters(rgt)}${b}"
-
-    built: Any
-    if chart.kind == "line":
-        built = LineChart()
-    elif chart.kind == "pie":
-        built = PieChart()
-    else:
-        built = BarChart()
-        built.type = "col"
-        if chart.kind == "stacked":
-            built.grouping = "stacked"
-            built.overlap = 100
-    categories = ref("categories", chart.categories)
-    for values, title in zip(chart.series, chart.series_titles, strict=True):
-        series = Series(Reference(range_string=ref("series", values)), title=title)
-        if chart.kind == "line":
-            series.smooth = False  # straight segments: a smoothed line overshoots the data
-        if chart.colors:  # given colours (the tier colours where the series are tiers)
-            series.graphicalProperties.solidFill = chart.colors[len(built.series)]
-        if text_categories:
-            series.cat = AxDataSource(strRef=StrRef(f=categories))
-        built.series.append(series)
-    if not text_categories:
-        built.set_categories(Reference(range_string=categories))
-    built.title = chart.title
-    built.roundedCorners = False
-    if chart.kind != "pie":
-        built.x_axis.delete = False
-        built.y_axis.delete = False
-        built.x_axis.tickLblPos = "low"  # month labels below the plot, clear of negative bars
-        if chart.y_format:
-            built.y_axis.number_format = chart.y_format
-            built.y_axis.numFmt.sourceLinked = False
-    built.legend.position = "b"
-    _register([])  # csxl's prefixes (a, c, r) for the chart's namespaced elements
-    return _XML_HEADER + cast(bytes, tostring(built._write()))
-
-
-def _chart_anchor(chart: Chart, name: str, shape_id: int, rid: str) -> ET.Element:
-    """A ``xdr:oneCellAnchor`` holding a ``graphicFrame`` named ``csxl:<name>`` that points at the chart part."""
-    row, col = parse_cell("anchor", chart.anchor)
-
-    def x(tag: str) -> str:
-        return _q(tag, XDR)
-
-    anchor = ET.Element(x("oneCellAnchor"))
-    start = ET.SubElement(anchor, x("from"))
-    for tag, value in (("col", col - 1), ("colOff", 0), ("row", row - 1), ("rowOff", 0)):
-        ET.SubElement(start, x(tag)).text = str(value)
-    width, height = round(chart.width_cm * _EMU_PER_CM), round(chart.height_cm * _EMU_PER_CM)
-    ET.SubElement(anchor, x("ext"), {"cx": str(width), "cy": str(height)})
-    frame = ET.SubElement(anchor, x("graphicFrame"), {"macro": ""})
-    props = ET.SubElement(frame, x("nvGraphicFramePr"))
-    ET.SubElement(props, x("cNvPr"), {"id": str(shape_id), "name": name})
-    ET.SubElement(props, x("cNvGraphicFramePr"))
-    xfrm = ET.SubElement(frame, x("xfrm"))
-    ET.SubElement(xfrm, _q("off", DML), {"x": "0", "y": "0"})
-    ET.SubElement(xfrm, _q("ext", DML), {"cx": "0", "cy": "0"})
-    graphic = ET.SubElement(frame, _q("graphic", DML))
-    data = ET.SubElement(graphic, _q("graphicData", DML), {"uri": DML_CHART})
-    ET.SubElement(data, _q("chart", DML_CHART), {_q("id", DOC_REL): rid})
-    ET.SubElement(anchor, x("clientData"))
-    return anchor
