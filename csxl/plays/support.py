@@ -2,10 +2,17 @@
 
 :func:`support_priority` (defaults in ``library/support.json``; agent spec "Support structure"):
 
-* Keywords are matched in the ticket text ignoring case, as whole words or phrases (``down`` does not match
-  ``download``). The most urgent level with a matching keyword wins (P1 service down / data loss; P2 "urgent", "down",
-  "broken" - the spec's "P2 minimum" keywords - and other major breakage; P3 impaired with a workaround; P4 a
-  question). No keyword: P3 (``default_priority``), so an unread bug is never filed as a mere question.
+* Phrasings are matched in the ticket text ignoring case and spacing (``library/support.json`` ``patterns``, each
+  with why it means that level; ``down`` does not match ``download``). The most urgent level with a match wins:
+  P1 service down (the service, site, platform, production ... down, unavailable, unreachable; nobody can log in;
+  an outage) or data loss or a security incident; P2 "urgent", "down", "broken" (the spec's "P2 minimum" keywords),
+  crashes, a feature that cannot be used; P3 impaired (slow, intermittent, an error, a workaround); P4 a question, a
+  feature request or a minor issue. A P3 the customer calls minor (cosmetic, a typo) is P4. Nothing recognised: P3
+  (``default_priority``), so an unread problem is never filed as a mere question. ``tests/test_support_priority.py``
+  holds the table of phrasings.
+* Tier (spec "Three-tier model"): P4 Tier 1; P2 and P3 Tier 2; P1 Tier 3 (engineering) and escalated at once (an
+  infrastructure, data-integrity or security problem is a Tier 2 -> 3 trigger). Category: the spec's six (How-To,
+  Bug, Account, Feature Request, Integration, Performance).
 * Bumps: an enterprise customer is P2 at least (spec "Enterprise customer -> P2 minimum"). A VIP tag does not change
   the priority; it routes the ticket to a senior agent (spec "VIP tag -> senior agent"); an integration keyword routes
   it to a specialist. ``same_issue`` tickets on the same issue: 2+ escalate to the next tier, 5+ also file a bug report.
@@ -61,6 +68,8 @@ class Priority(_Item):
     """A ticket's priority, its SLA targets (minutes to first response, hours to resolution), routing and why."""
 
     level: str
+    tier: str
+    category: str
     name: str
     definition: str
     response_minutes: int
@@ -73,6 +82,55 @@ class Priority(_Item):
 
 def _matches(text: str, keyword: str) -> bool:
     return re.search(rf"(?<!\w){re.escape(keyword.lower())}(?!\w)", text) is not None
+
+
+def _patterns(lib: Mapping[str, Any]) -> dict[str, list[tuple[str, re.Pattern[str]]]]:
+    """Level -> (why, compiled pattern) from the library's ``patterns``; a library of plain ``keywords`` (the older
+    format) becomes whole-word patterns."""
+    raw = lib.get("patterns")
+    if raw is None:
+        keywords = cast(dict[str, list[str]], lib["keywords"])
+        raw = {
+            lvl: [{"why": k, "pattern": rf"(?<!\w){re.escape(k.lower())}(?!\w)"} for k in kws]
+            for lvl, kws in keywords.items()
+        }
+    out: dict[str, list[tuple[str, re.Pattern[str]]]] = {}
+    for lvl, rules in cast(dict[str, list[dict[str, str]]], raw).items():
+        try:
+            out[lvl] = [(r["why"], re.compile(r["pattern"])) for r in rules]
+        except (re.error, KeyError, TypeError) as exc:
+            raise InputError(
+                f"support library patterns[{lvl}]", rules, f"rules of why and a valid pattern ({exc})"
+            ) from None
+    return out
+
+
+def _level(text: str, lib: Mapping[str, Any]) -> tuple[str, list[str]]:
+    """The most urgent level whose pattern matches (P1 before P2 ...), a P3 said to be minor made P4; else the default.
+    Returns the level and why."""
+    definitions = cast(dict[str, dict[str, Any]], lib["priorities"])
+    patterns = _patterns(lib)
+    for level in sorted(patterns, key=lambda p: int(p[1:])):
+        hits = list(dict.fromkeys(why for why, pattern in patterns[level] if pattern.search(text)))
+        if not hits:
+            continue
+        found = f"{', '.join(hits)} ({definitions[level]['definition']})"
+        minor = [w for w in lib.get("minor_words", []) if _matches(text, str(w))]
+        if level == "P3" and minor:
+            return "P4", [f"P4: said to be {minor[0]!r} ({definitions['P4']['definition']}); else P3: {found}"]
+        return level, [f"{level}: {found}"]
+    default = str(lib["default_priority"])
+    return default, [f"{default}: nothing recognised (default: a problem not yet understood is not a mere question)"]
+
+
+def _category(text: str, lib: Mapping[str, Any]) -> str:
+    """The spec's ticket category (How-To, Bug, Account, Feature Request, Integration, Performance): the first of the
+    library's order whose words the text has; else Bug (a problem was reported)."""
+    categories = cast(dict[str, str], lib["categories"])
+    for name in cast(list[str], lib["category_order"]):
+        if re.search(categories[name], text):
+            return name
+    return "Bug"
 
 
 def support_priority(
@@ -101,19 +159,10 @@ def support_priority(
         if seg is None:
             raise InputError("segment", segment, "one of enterprise, mid-market, smb, self-serve (or blank)")
     lib = load_library("support", library)
-    lowered = text.lower()
-    keywords = cast(dict[str, list[str]], lib["keywords"])
-    reasons: list[str] = []
-    level = None
-    for candidate in sorted(keywords, key=lambda p: int(p[1:])):
-        hits = [k for k in keywords[candidate] if _matches(lowered, k)]
-        if hits:
-            level = candidate
-            reasons.append(f"{candidate}: keyword {', '.join(repr(h) for h in hits)}")
-            break
-    if level is None:
-        level = str(lib["default_priority"])
-        reasons.append(f"{level}: no keyword matched (default)")
+    if library is not None and "keywords" in library and "patterns" not in library:
+        lib.pop("patterns", None)  # a library in the older format: its keywords, not csxl's patterns
+    lowered = " ".join(text.lower().split())
+    level, reasons = _level(lowered, lib)
     minimum = cast(dict[str, str], lib["segment_minimum"]).get(seg or "")
     if minimum and int(minimum[1:]) < int(level[1:]):
         reasons.append(f"{minimum}: {seg} customer minimum (was {level})")
@@ -132,11 +181,16 @@ def support_priority(
     bug_report = same_issue >= int(lib["same_issue_bug_report"])
     if escalate:
         reasons.append(f"{same_issue} tickets on the same issue: escalate to the next tier")
+    if level == "P1":
+        escalate = True
+        reasons.append("P1: escalate now (infrastructure, data integrity or security: the Tier 2 -> 3 triggers)")
     if bug_report:
         reasons.append("5+ tickets on the same issue: bug report to engineering")
     spec = cast(dict[str, dict[str, Any]], lib["priorities"])[level]
     return Priority(
         level=level,
+        tier=str(cast(dict[str, str], lib["tiers"])[level]),
+        category=_category(lowered, lib),
         name=str(spec["name"]),
         definition=str(spec["definition"]),
         response_minutes=int(spec["response_minutes"]),
