@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -660,8 +661,11 @@ def test_risk_level_is_the_most_severe_present() -> None:
     ],
 )  # fmt: skip
 def test_risk_arr_at_risk(cells: dict[str, Any], mrr: Any, arr: float | None, source: str) -> None:
+    """ARR at risk = ARR x 10 % at Low risk (the midpoint of the agent spec's Low band of churn probability, 0-20 %)."""
     r = churn_risk(make({"account": "A", **cells}, mrr=mrr), "A")
-    assert (r.arr_at_risk, r.arr_source) == (arr, source)
+    assert r.risk_level == "Low"
+    assert r.arr_at_risk == (None if arr is None else pytest.approx(arr * 0.1))
+    assert source in (r.arr_source or "") and "10% for Low risk" in (r.arr_source or "")
     assert ("arr" in missing_columns(r)) is (arr is None)
 
 
@@ -824,12 +828,23 @@ def test_winback_email_one_is_filled_for_the_reason(reason: str, line: str | Non
         assert "\n\n\n" not in body
     else:
         assert line in body
-    assert load_library("winback")["reasons"][reason]["text"] in body
+    assert load_library("winback")["reasons"][reason]["opening"] in body
+
+
+@pytest.mark.parametrize("reason", list(load_library("winback")["reasons"]))
+def test_winback_email_one_reads_for_every_reason_in_the_taxonomy(reason: str) -> None:
+    """The spec's "I know [specific churn reason] was frustrating" filled with a list of reasons read "I know missing
+    feature, poor UX, bugs, performance was frustrating": each reason has its own whole sentence instead."""
+    body = _winback(churn_reason=reason).emails[0].body
+    opening = body.split("\n\n")[1]
+    assert re.match(r"(I know|Your) [^.]+\. I wanted you to know", opening), opening  # one whole sentence first
+    assert "{" not in body and "}" not in body  # every placeholder filled
+    assert load_library("winback")["reasons"][reason]["text"] not in body  # the taxonomy's list is not pasted in
 
 
 def test_winback_blank_reason_keeps_the_spec_placeholder() -> None:
     r = _winback(churn_reason=None)
-    assert "I know [specific churn reason] was frustrating" in r.emails[0].body
+    assert "([specific churn reason])" in r.emails[0].body
     assert "churn_reason" in missing_columns(r)
 
 
@@ -879,3 +894,19 @@ def test_onboarding_start_date_in_the_future() -> None:
     assert (r.day, r.in_onboarding) == (-10, False)
     assert {m.status for m in r.milestones} <= {"open", "upcoming"}
     assert _risk(r, "No login after Day 3") is False
+
+
+def test_no_playbook_step_names_a_tier_that_does_not_exist() -> None:
+    """The engine spec's Critical playbook ends "until health improves to Orange": orange is At-Risk's colour, not a
+    tier of either model; every tier a step names is one of the engine or growth tiers."""
+    from csxl.settings import resolve_tier_scheme
+
+    tiers = {*resolve_tier_scheme("engine").labels, *resolve_tier_scheme("growth").labels}
+    named = [
+        m.group(1)
+        for book in load_library("score")["playbooks"].values()
+        for step in book["steps"]
+        for m in [re.search(r"improves to ([A-Z][\w-]+)", step)]
+        if m
+    ]
+    assert named and set(named) <= tiers

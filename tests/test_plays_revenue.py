@@ -170,8 +170,8 @@ def test_renewal_unknown_account_raises() -> None:
         ({"usage_trend": "down", "contract_trend": "downgraded"}, "Price", "inferred"),
         # only a signal without a category (NPS detractor) -> the default, Value
         ({"nps": 3}, "Value", "no signal points to a cause"),
-        # nothing at all -> the default
-        ({}, "Value", "no signal points to a cause"),
+        # an at-risk tier and no categorised signal -> the default
+        (overrides(2), "Value", "no signal points to a cause"),
         # integration disconnected -> Product
         ({"integration": "disconnected"}, "Product", "inferred"),
     ],
@@ -198,6 +198,60 @@ def test_save_root_cause(cells: dict[str, Any], reason: str, basis: str) -> None
 )
 def test_save_level(cells: dict[str, Any], level: str) -> None:
     assert save_play(book([{"account": "Acme", **cells}]), "Acme").level == level
+
+
+@pytest.mark.parametrize(
+    ("cells", "says"),
+    [
+        (overrides(9), "is not at risk (health Thriving"),  # the issue: a Thriving account got an invented root cause
+        ({}, "no warning signal and no health score yet"),
+        ({**overrides(9), "days_since_login": 6}, "is not at risk"),
+        ({"arr": 0}, "has churned (ARR 0)"),
+    ],
+)
+def test_save_does_not_apply_to_an_account_not_at_risk(cells: dict[str, Any], says: str) -> None:
+    """Engine spec: the save play is for an at-risk account; a healthy one gets its tier's playbook and expansion."""
+    r = save_play(book([{"account": "Acme", "csm": "Ana", **cells}]), "Acme")
+    assert not r.applies and r.level == "Low"
+    assert r.steps == [] and r.offer is None and r.reason == "none"
+    assert r.instead is not None and says in r.instead
+    assert (
+        "csxl winback" if "churned" in says else "csxl expansion" if "not at risk" in says else "missing"
+    ) in r.instead
+    assert r.sections()[0].title == "No save plan"
+
+
+@pytest.mark.parametrize(
+    ("cells", "level", "share"),
+    [
+        ({**overrides(7), "arr": 100_000}, "Medium", 0.35),  # agent spec predictive tiers: Medium 20-50 % -> 35 %
+        ({**overrides(2), "arr": 100_000}, "High", 0.65),  # High 50-80 % -> 65 %
+        ({**overrides(2), "arr": 100_000, "churn_probability": 0.42}, "High", 0.42),  # the stored model's probability
+    ],
+)
+def test_arr_at_risk_is_the_expected_loss_in_save_and_risk(cells: dict[str, Any], level: str, share: float) -> None:
+    """One rule (csxl.plays.common.arr_at_risk) in save and risk: ARR x churn probability, or x the level's band
+    midpoint; never the whole ARR of an account at Low or Medium risk."""
+    from csxl.plays.risk import churn_risk
+
+    p = book([{"account": "Acme", **cells}])
+    r = save_play(p, "Acme")
+    assert r.level == level
+    assert r.arr_at_risk == pytest.approx(100_000 * share, abs=1e-6)
+    risk = churn_risk(p, "Acme")
+    band = {"Low": 0.1, "Medium": 0.35, "High": 0.65, "Critical": 0.9}[risk.risk_level]  # risk's own level
+    expected = share if "churn_probability" in cells else band
+    assert risk.arr_at_risk == pytest.approx(100_000 * expected, abs=1e-6)
+
+
+def test_risk_at_low_level_is_not_the_whole_arr() -> None:
+    """The issue: `risk` on a Low-risk account reported its whole ARR as at risk."""
+    from csxl.plays.risk import churn_risk
+
+    r = churn_risk(book([{"account": "Acme", "arr": 50_000, **overrides(9)}]), "Acme")
+    assert r.risk_level == "Low"
+    assert r.arr_at_risk == pytest.approx(5_000)  # 10 %: the midpoint of the spec's Low band (0-20 %)
+    assert "10% for Low risk" in (r.arr_source or "")
 
 
 def test_save_steps_are_dated_and_owned() -> None:

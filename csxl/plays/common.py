@@ -28,7 +28,7 @@ from csxl.models import AccountRecord
 from csxl.plays.base import Section
 from csxl.portfolio import Portfolio
 from csxl.sections import Cell, Styled
-from csxl.settings import TierScheme
+from csxl.settings import CHURN_TIERS, TierScheme
 
 __all__ = [
     "RISK_LEVELS",
@@ -36,11 +36,13 @@ __all__ = [
     "Item",
     "MissingColumn",
     "account_arr",
+    "arr_at_risk",
     "cell",
     "days_between",
     "extra_dates",
     "fill",
     "latest_nps",
+    "level_loss_share",
     "missing",
     "missing_section",
     "money",
@@ -150,6 +152,37 @@ def account_arr(portfolio: Portfolio, row: pd.Series[Any]) -> tuple[float | None
     facts = portfolio.facts.loc[cast(str, row.name)]
     value = float(facts["arr_effective"])
     return (None, "") if math.isnan(value) else (value, str(facts["arr_source"]))
+
+
+def level_loss_share(level: str) -> float:
+    """The share of ARR counted as expected loss at a risk level when no churn model scores the account: the midpoint
+    of the level's band of churn probability (:data:`csxl.settings.CHURN_TIERS`, the agent spec's predictive tiers:
+    Low 0-20 % -> 10 %, Medium 20-50 % -> 35 %, High 50-80 % -> 65 %, Critical 80-100 % -> 90 %)."""
+    lower = 0.0
+    for name, upper in CHURN_TIERS:
+        if name == level:
+            return (lower + upper) / 2
+        lower = upper
+    raise InputError("risk level", level, f"one of {', '.join(n for n, _ in CHURN_TIERS)}")
+
+
+def arr_at_risk(portfolio: Portfolio, row: pd.Series[Any], level: str) -> tuple[float | None, str]:
+    """ARR at risk of an account, one rule for every play: its expected loss, ARR x churn probability.
+
+    The probability is the account's ``churn_probability`` cell (the stored churn model's, written by each refresh)
+    when filled; else the midpoint of its risk level's band (:func:`level_loss_share`), so a Low-risk account is never
+    reported with its whole ARR at risk. Returns the amount and how it was worked out; ``(None, ...)`` without ARR.
+    """
+    arr, source = account_arr(portfolio, row)
+    probability = cell(row, "churn_probability")
+    if isinstance(probability, (int, float)) and 0 <= float(probability) <= 1:
+        share, basis = float(probability), f"churn probability {float(probability):.0%} (the stored churn model)"
+    else:
+        share = level_loss_share(level)
+        basis = f"{share:.0%} for {level} risk (midpoint of the spec's band of churn probability)"
+    if arr is None:
+        return None, f"ARR unknown; {basis}"
+    return arr * share, f"ARR {money(arr, portfolio.settings.currency)} ({source}) x {basis}"
 
 
 def segment_of(portfolio: Portfolio, row: pd.Series[Any]) -> tuple[str | None, str]:

@@ -28,7 +28,9 @@ health tier          :func:`csxl.plays.common.tier_level`: the at-risk tiers    
 Risk level = the highest level among present indicators (Critical > High > Medium > Low); none present -> Low.
 Intervention, timing and owner are the agent spec's row for that level; ``deadline = as_of + deadline_days``
 (Critical 0 = same day, High 1, Medium 7; Low is "Automated" in the spec, csxl dates it 7 days out).
-ARR at risk = the account's ARR (``arr``, else 12 x its latest MRR), all of it: churn loses the whole contract.
+ARR at risk = the expected loss, :func:`csxl.plays.common.arr_at_risk`: ARR x the account's churn probability (the
+stored churn model's) when scored, else ARR x the midpoint of the risk level's band of churn probability (Low 10 %,
+Medium 35 %, High 65 %, Critical 90 %): the same rule in risk, save and renewal.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ from csxl.plays.base import PlayResult, Section, Value, load_library, register
 from csxl.plays.common import (
     Item,
     MissingColumn,
-    account_arr,
+    arr_at_risk,
     cell,
     latest_nps,
     missing,
@@ -93,7 +95,7 @@ class RiskResult(PlayResult):
         found = [i for i in self.indicators if i.present]
         summary: list[list[Value]] = [
             ["Risk level", self.risk_level],
-            ["ARR at risk", f"{money(self.arr_at_risk, self.currency)} ({self.arr_source or 'arr blank'})"],
+            ["ARR at risk", f"{money(self.arr_at_risk, self.currency)} ({self.arr_source})"],
             ["Health score", None if self.health_score is None else round(self.health_score, 1)],
             ["Health tier", self.health_tier],
             ["Renewal date", self.renewal_date],
@@ -285,15 +287,16 @@ def churn_risk(portfolio: Portfolio, account: str, *, library: Mapping[str, Any]
         owner = f"{owner} ({csm})"
     elif csm is None and "CSM" in owner:
         gaps.append(missing("csm", "naming the owner"))
-    arr, source = account_arr(portfolio, row)
-    if arr is None:
+    at_risk, basis = arr_at_risk(portfolio, row, risk_level)
+    if at_risk is None:
         gaps.append(missing("arr", "ARR at risk (or MRR rows for the account)"))
     renewal = cell(row, "renewal_date")
     health = cell(row, "health_score")
     conventions = [
         "Risk level = the most severe level among present indicators; none present = Low.",
         "Usage decline >30% MoM needs monthly usage numbers; csxl flags usage_trend = down without the size.",
-        "ARR at risk = the whole ARR of the account (arr, else 12 x the latest MRR).",
+        "ARR at risk = the expected loss: ARR x the churn probability (the stored churn model's), else x the midpoint"
+        " of the risk level's band (Low 10 %, Medium 35 %, High 65 %, Critical 90 %).",
     ]
     if not present:
         conventions.append("No leading indicator is present in the data.")
@@ -311,8 +314,8 @@ def churn_risk(portfolio: Portfolio, account: str, *, library: Mapping[str, Any]
         timing=str(plan["timing"]),
         owner=owner,
         deadline=portfolio.as_of + _dt.timedelta(days=int(plan["deadline_days"])),
-        arr_at_risk=arr,
-        arr_source=source,
+        arr_at_risk=at_risk,
+        arr_source=basis,
         currency=portfolio.settings.currency,
         indicators=indicators,
         missing=gaps,

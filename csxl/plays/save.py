@@ -35,6 +35,7 @@ from csxl.plays.base import PlayResult, Section, load_library, register
 from csxl.plays.common import (
     MissingColumn,
     account_arr,
+    arr_at_risk,
     cell,
     fill,
     latest_nps,
@@ -212,6 +213,10 @@ class SaveResult(PlayResult):
 
     currency: str
     arr: float | None
+    arr_at_risk: float | None
+    arr_at_risk_basis: str
+    applies: bool
+    instead: str | None
     csm: str | None
     health_score: float | None
     health_tier: str | None
@@ -234,13 +239,25 @@ class SaveResult(PlayResult):
 
     def sections(self) -> list[Section]:
         score = None if self.health_score is None else round(self.health_score, 1)
+        if not self.applies:
+            shown: list[list[Cell]] = [
+                ["Health", f"{score} ({self.health_tier})" if score is not None else "unknown"],
+                ["Intervention level", self.level],
+                ["ARR", money_cell(self.arr, self.currency)],
+            ]
+            return [
+                Section("No save plan", shown, text=self.instead or ""),
+                missing_section(self.missing),
+            ]
         head: list[list[Cell]] = [
             ["Root cause", f"{self.reason} (category {self.category}: {self.sub_reasons})"],
             ["Basis", self.reason_basis],
             ["Preventable", self.preventable],
             ["Intervention level", self.level],
             ["Health", f"{score} ({self.health_tier})" if score is not None else "unknown"],
-            ["ARR at risk", money_cell(self.arr, self.currency)],
+            ["ARR", money_cell(self.arr, self.currency)],
+            ["ARR at risk", money_cell(self.arr_at_risk, self.currency)],
+            ["ARR at risk from", self.arr_at_risk_basis],
             ["CSM", self.csm or "unassigned"],
         ]
         out = [Section("Diagnosis", head)]
@@ -293,6 +310,9 @@ def save_play(portfolio: Portfolio, account: str, *, library: Mapping[str, Any] 
     level = risk_level(signals, None if tier is None else str(tier), portfolio.settings.scheme(), lib)
 
     filled_reason = cell(row, "churn_reason")
+    applies = level != "Low" or filled_reason is not None
+    if not applies:
+        return _not_at_risk(portfolio, row, level, signals, gaps)
     if filled_reason is not None:
         reason, basis = str(filled_reason), "churn_reason column"
     else:
@@ -304,6 +324,7 @@ def save_play(portfolio: Portfolio, account: str, *, library: Mapping[str, Any] 
     play = cast(dict[str, Any], lib["plays"])[play_key]
 
     arr, _ = account_arr(portfolio, row)
+    at_risk, at_risk_basis = arr_at_risk(portfolio, row, level)
     csm = cell(row, "csm")
     if csm is None:
         gaps.append(missing("csm", "step owners"))
@@ -339,6 +360,10 @@ def save_play(portfolio: Portfolio, account: str, *, library: Mapping[str, Any] 
         ],
         currency=portfolio.settings.currency,
         arr=arr,
+        arr_at_risk=at_risk,
+        arr_at_risk_basis=at_risk_basis,
+        applies=True,
+        instead=None,
         csm=None if csm is None else str(csm),
         health_score=None if health is None else float(health),
         health_tier=None if tier is None else str(tier),
@@ -354,5 +379,56 @@ def save_play(portfolio: Portfolio, account: str, *, library: Mapping[str, Any] 
         steps=steps,
         offer=offer,
         do_not_offer=dont,
+        missing=gaps,
+    )
+
+
+def _not_at_risk(
+    portfolio: Portfolio, row: pd.Series[Any], level: str, signals: list[RiskSignal], gaps: list[MissingColumn]
+) -> SaveResult:
+    """The save play asked for an account nothing shows at risk: no plan, no invented root cause; what applies."""
+    name = str(cell(row, "account"))
+    tier, health = cell(row, "health_tier"), cell(row, "health_score")
+    arr, _ = account_arr(portfolio, row)
+    if tier is None or str(tier) not in portfolio.settings.scheme().labels:
+        instead = (
+            f"Nothing in {name}'s data shows a risk (no warning signal and no health score yet: "
+            f"{tier or 'not scored'}), so there is no save plan to make; fill the missing data below and run it again."
+        )
+    else:
+        why = f"health {tier}" + (f" ({float(health):.1f})" if health is not None else "") + " and no warning signal"
+        instead = (
+            f"{name} is not at risk ({why}), so there is nothing to save and no root cause to name. What applies "
+            f'instead: the {tier} playbook with its touch cadence (csxl score "{name}"), monitoring, and the '
+            f'expansion signals (csxl expansion "{name}").'
+        )
+    if arr == 0:
+        instead = f'{name} has churned (ARR 0): nothing left to save; what applies is win-back (csxl winback "{name}").'
+    return SaveResult(
+        command="save",
+        account=name,
+        as_of=portfolio.as_of,
+        conventions=["The save play applies to an account at Medium risk or above, or with a churn reason filled."],
+        currency=portfolio.settings.currency,
+        arr=arr,
+        arr_at_risk=None,
+        arr_at_risk_basis="not at risk",
+        applies=False,
+        instead=instead,
+        csm=None if cell(row, "csm") is None else str(cell(row, "csm")),
+        health_score=None if health is None else float(health),
+        health_tier=None if tier is None else str(tier),
+        churned=arr is not None and arr == 0,
+        reason="none",
+        reason_basis="not at risk",
+        category="none",
+        sub_reasons="",
+        preventable="",
+        level=level,
+        signals=signals,
+        play="none",
+        steps=[],
+        offer=None,
+        do_not_offer=[],
         missing=gaps,
     )

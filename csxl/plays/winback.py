@@ -160,11 +160,13 @@ def winback_plan(portfolio: Portfolio, account: str, *, library: Mapping[str, An
         gaps.append(missing("champion", "addressing the emails"))
     if csm is None:
         gaps.append(missing("csm", "signing the emails"))
+    opening = lib["unknown_opening"] if info is None else info.get("opening", lib["unknown_opening"])
     fields = {
         "name": champion or "[Name]",
         "sender": csm or "[Name]",
         "company": name,
         "churn_reason_text": "[specific churn reason]" if info is None else str(info["text"]),
+        "reason_opening": fill(str(opening), {"company": name}),
         "reason_line": "" if line_key is None else str(cast(dict[str, str], lib["reason_lines"])[line_key]),
     }
     emails: list[EmailStep] = []
