@@ -50,10 +50,35 @@ __all__ = [
     "OnboardingResult",
     "OnboardingRisk",
     "PhaseWindow",
+    "first_value_target",
     "onboarding_plan",
+    "onboarding_stage",
 ]
 
 _ABSENT = frozenset({"none", "no", "n/a", "na", "-", "nobody", "false"})
+
+
+def onboarding_stage(start: _dt.date | None, as_of: _dt.date, library: Mapping[str, Any] | None = None) -> str:
+    """Where an account is in its onboarding on ``as_of``: ``not started`` (start in the future), ``onboarding``
+    (day 0 .. the window's last day, 90), ``complete`` (after it) or ``unknown`` (no start date). One rule for the
+    onboarding and success-plan plays."""
+    if start is None:
+        return "unknown"
+    day = (as_of - start).days
+    window = int(load_library("onboarding", library)["window_days"])
+    return "not started" if day < 0 else "onboarding" if day <= window else "complete"
+
+
+def first_value_target(
+    segment: str | None, start: _dt.date | None, library: Mapping[str, Any] | None = None
+) -> tuple[dict[str, Any] | None, _dt.date | None]:
+    """The segment's aha moment and time-to-first-value target (``aha_moment``, ``target``, ``target_days``; engine
+    spec "Time-to-First-Value Framework") and the date first value is due: ``start + floor(target_days)``, so "10
+    minutes" is due on the start day and "24 hours" the day after. ``None`` for an unknown segment or no start."""
+    aha = cast(dict[str, dict[str, Any]], load_library("onboarding", library)["aha"]).get(segment or "")
+    if aha is None or start is None:
+        return aha, None
+    return aha, start + _dt.timedelta(days=math.floor(float(aha["target_days"])))
 
 
 def _extra_date(portfolio: Portfolio, row: pd.Series[Any], name: str) -> tuple[bool, _dt.date | None]:
@@ -106,6 +131,8 @@ class OnboardingResult(PlayResult):
 
     start_date: _dt.date | None
     day: int | None
+    stage: str
+    outcome: str | None
     in_onboarding: bool | None
     segment: str | None
     aha_moment: str | None
@@ -143,6 +170,13 @@ class OnboardingResult(PlayResult):
             if flagged
             else "No onboarding risk signal present in the data."
         )
+        if self.outcome is not None:
+            return [
+                Section("Onboarding complete", head, text=self.outcome),
+                Section("Phases", [[p.phase, p.start, p.end] for p in self.phases], ("phase", "from", "to")),
+                Section("90-day plan: outcome", plan, ("phase", "milestone", "day", "due", "status", "evidence")),
+                missing_section(self.missing),
+            ]
         return [
             Section("Onboarding", head),
             Section(
@@ -197,6 +231,28 @@ def _evidence(
         shown = f"{column} = {value}"
     target = rule["value"]
     return bool(COMPARE[op](value, target)), shown, None
+
+
+#: A finished onboarding's milestone statuses: what the data shows today, not work overdue for years.
+_AFTER = {"overdue": "not done", "check": "not tracked", "open": "not done", "upcoming": "not tracked"}
+
+
+def _outcome(
+    name: str, start: _dt.date | None, window: int, milestones: list[MilestoneLine], ttfv_met: bool | None
+) -> str:
+    """What a finished onboarding achieved, by the data, and what applies to the account now."""
+    assert start is not None
+    end = start + _dt.timedelta(days=window)
+    tracked = [m for m in milestones if m.status in ("done", "not done")]
+    done = sum(m.status == "done" for m in tracked)
+    ttfv = {True: "time to first value met", False: "time to first value missed", None: "time to first value not"
+            " measured (no first_value_date)"}[ttfv_met]  # fmt: skip
+    return (
+        f"Onboarding ended on {end.isoformat()} (day {window}). Outcome by the data: {done} of {len(tracked)} "
+        f"milestones csxl can see are done ({len(milestones) - len(tracked)} not tracked in its columns); {ttfv}. "
+        f'What applies now: the success plan (csxl success-plan "{name}"), the tier\'s playbook (csxl score), '
+        f"QBRs (csxl qbr) and churn risk (csxl risk)."
+    )
 
 
 def _status(done: bool | None, due: _dt.date | None, as_of: _dt.date) -> str:
@@ -362,12 +418,9 @@ def onboarding_plan(
     window = int(lib["window_days"])
 
     segment, _ = segment_of(portfolio, row)
-    aha = cast(dict[str, Any], lib["aha"]).get(segment or "")
+    aha, target_date = first_value_target(segment, start, lib)
     if aha is None:
         gaps.append(missing("segment", "the aha moment and TTFV target (or fill arr)"))
-    target_date = None
-    if aha is not None and start is not None:
-        target_date = start + _dt.timedelta(days=math.floor(float(aha["target_days"])))
     has_fv, first_value = _extra_date(portfolio, row, "first_value_date")
     ttfv_days = None if first_value is None or start is None else (first_value - start).days
     ttfv_met = None
@@ -378,9 +431,16 @@ def onboarding_plan(
         gaps.append(missing("first_value_date", "measuring TTFV", f"the date the account reached first value ({why})"))
 
     phases, milestones = _phases(portfolio, row, start, lib, gaps)
-    risks, risk_gaps = _risks(portfolio, row, day, lib)
-    seen = {g.column for g in gaps}
-    gaps += [g for g in risk_gaps if g.column not in seen]
+    stage = onboarding_stage(start, as_of, lib)
+    outcome = None
+    if stage == "complete":  # the plan is history: its result, not overdue work; its risk signals no longer apply
+        milestones = [m.model_copy(update={"status": _AFTER.get(m.status, m.status)}) for m in milestones]
+        risks: list[OnboardingRisk] = []
+        outcome = _outcome(str(cell(row, "account")), start, window, milestones, ttfv_met)
+    else:
+        risks, risk_gaps = _risks(portfolio, row, day, lib)
+        seen = {g.column for g in gaps}
+        gaps += [g for g in risk_gaps if g.column not in seen]
 
     return OnboardingResult(
         command="onboarding",
@@ -394,6 +454,8 @@ def onboarding_plan(
         ],
         start_date=start,
         day=day,
+        stage=stage,
+        outcome=outcome,
         in_onboarding=None if day is None else 0 <= day <= window,
         segment=segment,
         aha_moment=None if aha is None else str(aha["aha_moment"]),

@@ -34,6 +34,7 @@ from pydantic import BaseModel, ConfigDict
 
 from csxl.plays.base import PlayResult, Section, Value, load_library, register
 from csxl.plays.common import MissingColumn, cell, fill, missing, missing_section, pct, segment_of
+from csxl.plays.onboarding import first_value_target, onboarding_stage
 from csxl.plays.save import risk_signals
 from csxl.portfolio import Portfolio
 
@@ -71,7 +72,8 @@ class UseCase(_Item):
 
 
 class Milestone(_Item):
-    """A milestone: target date, status (complete / pending / at-risk / unknown) and what marks it complete."""
+    """A milestone: target date, status (complete / pending / at-risk / unknown; "not shown" once onboarding is
+    over and the data does not show it) and what marks it complete."""
 
     name: str
     target_date: _dt.date
@@ -147,6 +149,7 @@ def _person(role: str, text: Any) -> Stakeholder:
 
 
 def _status(done: bool | None, target: _dt.date, as_of: _dt.date) -> str:
+    """complete / pending / at-risk (past its date, not done) / unknown (no data)."""
     if done is None:
         return "unknown"
     if done:
@@ -181,9 +184,18 @@ def success_plan_play(
     if start is None:
         gaps.append(missing("start_date", "milestone dates"))
         conventions.append("start_date blank: milestones are dated from the as-of date (a new plan).")
-    milestones, cases = _milestones_and_use_cases(row, lib, base, int(aha["ttfv_days"]), as_of, gaps)
+    _, first_value = first_value_target(segment, base)
+    assert first_value is not None
+    milestones, cases = _milestones_and_use_cases(row, lib, base, (first_value - base).days, as_of, gaps)
     next_review, rule = _next_review(row, lib, segment, base, as_of)
-    objectives = _objectives(row, lib, aha, base, as_of, next_review)
+    mature = onboarding_stage(start, as_of) == "complete"
+    if mature:  # onboarding is history: its milestones show what the data says, not years-old work "at risk"
+        milestones = [m.model_copy(update={"status": "not shown"}) if m.status == "at-risk" else m for m in milestones]
+        conventions.append(
+            "Onboarding ended 90 days after the start: its milestones show what the data says today (complete, or"
+            " not shown); the objectives look ahead to the next review."
+        )
+    objectives = _objectives(row, lib, aha, base, as_of, next_review, first_value, mature)
     csm = cell(row, "csm")
     stakeholders, risks = _people_and_risks(portfolio, row, gaps)
     conventions.append("Milestone status: complete when the data says so, else at-risk once its date has passed.")
@@ -196,8 +208,8 @@ def success_plan_play(
         owner=None if csm is None else str(csm),
         segment=segment,
         start_date=start,
-        aha_moment=str(aha["moment"]),
-        ttfv_target=str(aha["ttfv"]),
+        aha_moment=str(aha["aha_moment"]),
+        ttfv_target=str(aha["target"]),
         stakeholders=stakeholders,
         objectives=objectives,
         use_cases=cases,
@@ -212,8 +224,9 @@ def success_plan_play(
 def _segment_and_aha(
     portfolio: Portfolio, row: pd.Series[Any], lib: Mapping[str, Any], gaps: list[MissingColumn], notes: list[str]
 ) -> tuple[str, dict[str, Any]]:
-    """The account's segment (the library's default when blank) and its aha moment and time to first value."""
-    aha_lib = cast(dict[str, dict[str, Any]], lib["aha"])
+    """The account's segment (the library's default when blank) and its aha moment and time to first value (the
+    onboarding library's: :func:`csxl.plays.onboarding.first_value_target`)."""
+    aha_lib = cast(dict[str, dict[str, Any]], load_library("onboarding")["aha"])
     segment, source = segment_of(portfolio, row)
     if segment is None or segment not in aha_lib:
         segment = str(lib["default_segment"])
@@ -297,8 +310,11 @@ def _objectives(
     base: _dt.date,
     as_of: _dt.date,
     next_review: _dt.date | None,
+    first_value: _dt.date,
+    mature: bool,
 ) -> list[Objective]:
-    """The plan's objectives with baselines read from the data and dated timelines."""
+    """The plan's objectives with baselines read from the data and dated timelines. ``mature`` (onboarding over):
+    first value is no longer an objective, and adoption is due by the next review."""
     defined, achieved = cell(row, "goals_defined"), cell(row, "goals_achieved")
     active, bought, roi = cell(row, "seats_active"), cell(row, "seats_purchased"), cell(row, "roi_documented")
     seat_share = active / bought if active is not None and bought else None
@@ -306,11 +322,11 @@ def _objectives(
     value_date = None if renewal is None else renewal + _dt.timedelta(days=int(lib["value_review_day"]))
     if value_date is None or value_date < as_of:
         value_date = next_review
-    first_value = base + _dt.timedelta(days=int(aha["ttfv_days"]))
-    dates = {"first_value": first_value, "adoption": base + _dt.timedelta(days=42), "value": value_date}
+    adoption = next_review if mature else base + _dt.timedelta(days=42)
+    dates = {"first_value": first_value, "adoption": adoption, "value": value_date}
     fields = {
-        "aha": aha["moment"],
-        "ttfv": aha["ttfv"],
+        "aha": aha["aha_moment"],
+        "ttfv": aha["target"],
         "first_value_line": "unknown (fill goals_achieved)"
         if achieved is None
         else ("first value delivered" if int(achieved) >= 1 else "no goal achieved yet"),
@@ -331,6 +347,7 @@ def _objectives(
             timeline=dates.get(str(o["timeline"])),
         )
         for o in cast(list[dict[str, Any]], lib["objectives"])
+        if not (mature and o["timeline"] == "first_value")
     ]
 
 

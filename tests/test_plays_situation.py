@@ -1,0 +1,90 @@
+"""Plays read the account's situation first (issue: plays that fit the account).
+
+A four-year-old account is past onboarding: ``onboarding`` reports the outcome, not 2022 milestones "overdue", and
+``success-plan`` looks ahead instead of marking onboarding milestones "at-risk". The time-to-first-value date is one
+rule for both plays (engine spec "Time-to-First-Value Framework": 30 days, 14 days, 24 hours, 10 minutes).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from test_plays_accounts import AS_OF, make
+
+from csxl.plays.onboarding import onboarding_plan, onboarding_stage
+from csxl.plays.success_plan import success_plan_play
+
+MATURE = {
+    "account": "Old",
+    "segment": "mid-market",
+    "start_date": "2022-01-06",  # day 1636 on 2026-06-30
+    "integration": "connected",
+    "goals_defined": 2,
+    "goals_achieved": 0,
+    "seats_active": 7,
+    "seats_purchased": 7,
+    "roi_documented": "no",
+    "champion": "Alex Kim",
+    "champion_status": "strong",
+    "csm": "Ben",
+}
+
+
+@pytest.mark.parametrize(
+    ("start", "stage"),
+    [
+        (None, "unknown"),
+        (AS_OF + dt.timedelta(days=3), "not started"),
+        (AS_OF, "onboarding"),  # day 0
+        (AS_OF - dt.timedelta(days=90), "onboarding"),  # day 90: the 90-day review is the last day of onboarding
+        (AS_OF - dt.timedelta(days=91), "complete"),
+        (dt.date(2022, 1, 6), "complete"),
+    ],
+)
+def test_onboarding_stage(start: dt.date | None, stage: str) -> None:
+    assert onboarding_stage(start, AS_OF) == stage
+
+
+def test_onboarding_of_a_four_year_old_account_is_its_outcome() -> None:
+    r = onboarding_plan(make(MATURE), "Old")
+    assert r.stage == "complete"
+    assert r.outcome is not None and "Onboarding ended on 2022-04-06 (day 90)" in r.outcome
+    assert "csxl success-plan" in r.outcome
+    statuses = {m.status for m in r.milestones}
+    assert "overdue" not in statuses and "check" not in statuses  # years-old work is not "overdue"
+    assert {m.item: m.status for m in r.milestones}["Success plan created (goals, timeline, stakeholders)"] == "done"
+    assert {m.item: m.status for m in r.milestones}["Quick win documented and shared with sponsor"] == "not done"
+    assert r.risks == []  # "No login after Day 3" and the other onboarding signals no longer apply
+    assert r.sections()[0].title == "Onboarding complete"
+
+
+def test_onboarding_in_its_window_still_flags_overdue_work_and_risks() -> None:
+    young = {**MATURE, "account": "New", "start_date": (AS_OF - dt.timedelta(days=30)).isoformat()}
+    r = onboarding_plan(make(young), "New")
+    assert r.stage == "onboarding" and r.outcome is None
+    assert "overdue" in {m.status for m in r.milestones}  # quick win due on day 21 ... goals_achieved = 0
+    assert r.risks
+
+
+def test_success_plan_of_a_mature_account_looks_ahead() -> None:
+    r = success_plan_play(make(MATURE), "Old")
+    assert all(m.status != "at-risk" for m in r.milestones)
+    assert {m.name: m.status for m in r.milestones}["First Value Delivered"] == "not shown"
+    assert not any(o.objective.startswith("Reach first value") for o in r.objectives)
+    adoption = next(o for o in r.objectives if o.objective.startswith("Adopt"))
+    assert adoption.timeline == r.next_review and adoption.timeline is not None and adoption.timeline > AS_OF
+
+
+@pytest.mark.parametrize("segment", ["enterprise", "mid-market", "smb", "self-serve"])
+def test_time_to_first_value_date_is_the_same_in_both_plays(segment: str) -> None:
+    """The issue: self-serve first value was due 2026-10-07 in onboarding and 2026-10-08 in success-plan."""
+    row: dict[str, Any] = {"account": "A", "segment": segment, "start_date": "2026-06-01"}
+    p = make(row)
+    onboarding = onboarding_plan(p, "A").ttfv_target_date
+    plan = {m.name: m.target_date for m in success_plan_play(p, "A").milestones}["First Value Delivered"]
+    assert onboarding == plan
+    # engine spec: 30 days, 14 days, 24 hours (next day), 10 minutes (the start day)
+    days = {"enterprise": 30, "mid-market": 14, "smb": 1, "self-serve": 0}[segment]
+    assert plan == dt.date(2026, 6, 1) + dt.timedelta(days=days)
