@@ -88,3 +88,49 @@ def test_time_to_first_value_date_is_the_same_in_both_plays(segment: str) -> Non
     # engine spec: 30 days, 14 days, 24 hours (next day), 10 minutes (the start day)
     days = {"enterprise": 30, "mid-market": 14, "smb": 1, "self-serve": 0}[segment]
     assert plan == dt.date(2026, 6, 1) + dt.timedelta(days=days)
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Customer-facing e-mails: the tone fits the account, no internal score; placeholders are named
+# --------------------------------------------------------------------------------------------------------------------
+
+THRIVING = {"usage_override": 9, "engagement_override": 9, "relationship_override": 9, "outcomes_override": 9,
+            "financial_override": 9}  # fmt: skip
+CRITICAL = {k: 1 for k in THRIVING}
+
+
+@pytest.mark.parametrize(
+    ("cells", "heading", "closing"),
+    [
+        (THRIVING, "What We Achieved in", "another strong quarter"),
+        (CRITICAL, "Where We Stand After", "turning this around"),
+    ],
+)
+def test_qbr_follow_up_fits_the_account_and_shows_no_internal_score(
+    cells: dict[str, Any], heading: str, closing: str
+) -> None:
+    """The issue: a Critical account's follow-up said "another strong quarter" and showed its health score."""
+    from csxl.plays.qbr import qbr_prep
+
+    p = make({**MATURE, **cells})
+    r = qbr_prep(p, "Old")
+    assert heading in r.email_body and closing in r.email_body
+    assert "strong quarter" not in r.email_body or cells is THRIVING
+    assert "health" not in r.email_body.lower()  # an internal score never goes to the customer
+    score = p.scored.loc[p.scored.index[0], "health_score"]
+    assert f"{float(score):.1f}" not in r.email_body
+
+
+def test_missing_data_names_the_placeholders_left_to_fill() -> None:
+    """The issue: "Missing data: none" printed beside [placeholders] in the e-mails."""
+    from csxl.plays.base import render_text
+    from csxl.plays.winback import winback_plan
+
+    gone = make(
+        {**MATURE, "account": "Gone", "churn_reason": "Product"},
+        mrr=[("Gone", "2026-03", 900.0), ("Gone", "2026-04", 0.0)],
+    )
+    r = winback_plan(gone, "Gone")
+    missing = next(s for s in r.report() if s.title == "Missing data")
+    assert "[specific improvement]" in missing.text
+    assert "none: every column" not in render_text(r)

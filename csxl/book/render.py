@@ -111,7 +111,7 @@ def result_plan(result: PlayResult, sheet: str, *, after: str | None = None) -> 
     """A whole sheet for one play result: its title, the as-of date, every section, then the conventions."""
     writer = SheetWriter(sheet, after=after)
     writer.title(result.title(), f"csxl {result.command}, as of {result.as_of.isoformat()}")
-    for section in result.sections():
+    for section in result.report():
         writer.section(section)
     if result.conventions:
         writer.section(Section("Conventions", rows=[[c] for c in result.conventions]))

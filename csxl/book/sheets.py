@@ -90,7 +90,7 @@ def account_plan(portfolio: Portfolio, account: str) -> tuple[Plan, str]:
             ],
         )
     )
-    for section in result.sections():
+    for section in result.report():
         writer.section(section)
     history = _mrr_history(portfolio, name)
     writer.line(["MRR history"], "section")

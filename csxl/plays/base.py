@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     pass
 
 __all__ = [
+    "MISSING_DATA",
     "PLAYS",
     "Play",
     "PlayResult",
@@ -39,6 +41,12 @@ __all__ = [
     "render_markdown",
     "render_text",
 ]
+
+#: The title of the section every account play ends with (:func:`csxl.plays.common.missing_section`).
+MISSING_DATA = "Missing data"
+#: A placeholder left in a text for the user: ``[your_company]``, ``[specific improvement]`` (not a ``[ ]`` checkbox).
+_PLACEHOLDER = re.compile(r"\[(?![ xX]\])[A-Za-z][^\[\]\n]{0,60}\]")
+_NONE = re.compile(r"none: ")
 
 
 class PlayResult(BaseModel):
@@ -59,6 +67,29 @@ class PlayResult(BaseModel):
     def sections(self) -> list[Section]:
         """The result as sections, in reading order. Every play overrides this."""
         raise NotImplementedError(f"{type(self).__name__} does not describe its sections")
+
+    def report(self) -> list[Section]:
+        """:meth:`sections` as shown (terminal, Markdown, sheet): the "Missing data" section also names the
+        ``[placeholders]`` left in the texts for the user to fill by hand, so it never says "none" beside them."""
+        out = self.sections()
+        found = list(
+            dict.fromkeys(
+                m.group(0)
+                for section in out
+                if section.title != MISSING_DATA
+                for text in (section.title, section.text, *(str(c) for row in section.rows for c in row))
+                for m in _PLACEHOLDER.finditer(text)
+            )
+        )
+        if not found:
+            return out
+        note = "To fill by hand before sending (no column holds them): " + ", ".join(found) + "."
+        return [
+            replace(s, text=f"{s.text} {note}".strip(), rows=[r for r in s.rows if not _NONE.match(str(r[0]))])
+            if s.title == MISSING_DATA
+            else s
+            for s in out
+        ]
 
 
 @dataclass(frozen=True)
@@ -109,9 +140,9 @@ def load_library(name: str, override: Mapping[str, Any] | None = None) -> dict[s
 
 def render_text(result: PlayResult) -> str:
     """Readable terminal text of a result (:func:`csxl.sections.render_text`)."""
-    return sections.render_text(result.title(), result.sections(), result.conventions)
+    return sections.render_text(result.title(), result.report(), result.conventions)
 
 
 def render_markdown(result: PlayResult) -> str:
     """GitHub Markdown of a result (:func:`csxl.sections.render_markdown`)."""
-    return sections.render_markdown(result.title(), result.sections(), result.conventions)
+    return sections.render_markdown(result.title(), result.report(), result.conventions)

@@ -25,7 +25,7 @@ from csxl.columns import ColumnSpec, convert_column
 from csxl.errors import InputError
 from csxl.facts import at_risk_tiers
 from csxl.models import AccountRecord
-from csxl.plays.base import Section
+from csxl.plays.base import MISSING_DATA, Section
 from csxl.portfolio import Portfolio
 from csxl.sections import Cell, Styled
 from csxl.settings import CHURN_TIERS, TierScheme
@@ -231,10 +231,8 @@ def days_between(later: _dt.date, earlier: _dt.date) -> int:
 def missing_section(items: list[MissingColumn]) -> Section:
     """The "Missing data" section every account play ends with."""
     if not items:
-        return Section("Missing data", [["none: every column this play reads is filled"]])
-    return Section(
-        "Missing data", [[m.column, m.needed_for, m.fill] for m in items], ("column", "needed for", "fill in")
-    )
+        return Section(MISSING_DATA, [["none: every column this play reads is filled"]])
+    return Section(MISSING_DATA, [[m.column, m.needed_for, m.fill] for m in items], ("column", "needed for", "fill in"))
 
 
 def extra_dates(portfolio: Portfolio, name: str) -> pd.Series[Any] | None:

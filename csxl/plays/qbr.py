@@ -42,6 +42,7 @@ from csxl.plays.common import (
     money_cell,
     pct,
     segment_of,
+    tier_level,
 )
 from csxl.plays.expansion import ExpansionSignal, expansion_opportunities
 from csxl.portfolio import Portfolio
@@ -223,6 +224,10 @@ def qbr_prep(
     email = cast(dict[str, str], lib["email"])
     checklist = _checklist(lib, when, as_of, fields)
     body_fields = _body_fields(lib, summary, fields, recommendations)  # adds the expansion fields, as the subject sees
+    # the e-mail's tone follows the account's risk level (the tier mapping every play uses); an unknown tier: neutral
+    level = tier_level(cell(row, "health_tier"), portfolio.settings.scheme()) or "Medium"
+    tone = cast(dict[str, dict[str, str]], lib["email_by_level"])[level]
+    body_fields.update({key: fill(text, fields) for key, text in tone.items()})
     return QbrResult(
         command="qbr",
         account=name,
@@ -234,6 +239,8 @@ def qbr_prep(
             f"Health trend: now minus the oldest History snapshot of the last {lookback} days; "
             f"+/-{band:g} points = improving/declining.",
             "[field] in the email marks a blank the data could not fill.",
+            "The e-mail goes to the customer: it shows no internal score; its heading and closing follow the risk"
+            " level of the health tier (a Critical account is not told 'another strong quarter').",
         ],
         qbr_date=when,
         quarter=f"Q{q} {year}",
