@@ -42,6 +42,7 @@ __all__ = [
     "Distribution",
     "FittedWeights",
     "colour_shares",
+    "colours",
     "fit_weights",
     "outcome_bounds",
     "percentile_bounds",

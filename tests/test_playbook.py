@@ -264,15 +264,29 @@ def test_playbook_distribution_risks_both_ways() -> None:
     # growth tiers: 4 Red (20), 4 Yellow (60), 2 Green (90) -> Red 40 % > 30 %, Green 20 % outside 50-60 %,
     # Yellow 40 % inside 30-40 %
     bad = playbook_document(book(scored([2] * 4 + [6] * 4 + [9] * 2), preset="growth"))
-    assert bad.risks[0].startswith("More than 30% of scored accounts are Red (40%)")
-    assert any(r.startswith("Green: 20%") for r in bad.risks)
-    assert not any(r.startswith("Yellow:") for r in bad.risks)
+    assert bad.risks[0].startswith("40% of accounts are red (more than 30%): the thresholds are too sensitive")
+    off = next(r for r in bad.risks if r.startswith("Distribution off the spec's target"))
+    assert "green 20% (target 50%-60%)" in off and "yellow" not in off
     assert "Now 40% of scored accounts (4 of 10)" in bad.health_scoring.thresholds["red"]
     # 5 Green, 3 Yellow, 2 Red -> 50 %, 30 %, 20 %: all on their target bands (inclusive); NPS answered
     surveys = pd.DataFrame([{"account": "a0", "date": "2026-10-01", "kind": "nps", "score": 9}])
     good = playbook_document(book(scored([9] * 5 + [6] * 3 + [2] * 2), surveys, preset="growth"))
     assert good.risks == []
     assert good.confidence == 1.0
+
+
+def test_playbook_red_is_at_risk_and_critical_under_the_engine_preset() -> None:
+    """The issue: under the default (engine) preset the >30 % red test counted only Critical, and the document was
+    silent on the target distribution (Thriving 30 % against the spec's 50-60 % green). Red is the at-risk tiers,
+    At-Risk + Critical (csxl.calibration.colours): 2 Critical (score 20) + 2 At-Risk (50) of 10 = 40 % red, while
+    Critical alone is 20 %; 3 Thriving (90) = 30 % green, 3 Healthy (70) = 30 % yellow."""
+    doc = playbook_document(book(scored([2] * 2 + [5] * 2 + [7] * 3 + [9] * 3)))
+    assert doc.risks[0].startswith("40% of accounts are red (more than 30%)")
+    assert "(red = At-Risk + Critical)" in doc.risks[0]
+    off = next(r for r in doc.risks if r.startswith("Distribution off the spec's target"))
+    assert "green 30% (target 50%-60%)" in off and "red 40% (target 10%-20%)" in off
+    assert "Colour green: the spec's target is 50%-60%" in doc.health_scoring.thresholds["thriving"]
+    assert "(At-Risk + Critical)" in doc.health_scoring.thresholds["critical"]
 
 
 def test_playbook_confidence_and_data_risks() -> None:

@@ -8,12 +8,13 @@ the spec's own (``library/playbook.json`` holds the document verbatim). What com
   own), keyed as in the spec (``usage`` -> ``product_usage``), fractions summing to 1.
 * ``health_scoring.components``: the spec's description of each dimension in force, in weight order.
 * ``health_scoring.thresholds``: one entry per tier of the scheme in force (key = tier label in lower case, e.g.
-  ``green`` or ``at-risk``): its score band, today's share of the scored accounts, the spec's target share where it
-  gives one (Green 50-60 %, Yellow 30-40 %, Red 10-20 %) and the tier's action.
+  ``green`` or ``at-risk``): its score band, today's share of the scored accounts, its colour and the spec's target
+  for that colour (green 50-60 %, yellow 30-40 %, red 10-20 %; colours by :mod:`csxl.calibration`: the best tier
+  green, the at-risk tiers red, so under the engine preset red is At-Risk + Critical) and the tier's action.
 * ``confidence`` (0..1): the weight-averaged share of accounts that have a score for each dimension in force (1.0 =
   every account has data for every weighted dimension).
-* ``risks``: the lowest tier holding more than 30 % of the scored accounts ("thresholds too sensitive"), tiers outside
-  their target share, accounts with no health score, no NPS answer, low confidence.
+* ``risks``: more than 30 % of the scored accounts red ("thresholds too sensitive"), colours outside their target
+  share (with ``csxl calibrate``), accounts with no health score, no NPS answer, low confidence.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from typing import Any, cast
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from csxl.calibration import TARGET_SHARES, Distribution, colours
+from csxl.facts import at_risk_tiers
 from csxl.plays.base import load_library
 from csxl.plays.common import pct
 from csxl.portfolio import Portfolio
@@ -162,34 +165,34 @@ def playbook_document(portfolio: Portfolio, *, library: Mapping[str, Any] | None
     counts = tiers.value_counts()
     total = int(counts.sum())
     actions = cast(dict[str, str], lib["tier_actions"])
-    targets = cast(dict[str, list[float]], lib["target_shares"])
+    colour_of = colours(scheme)  # one rule for the colours (csxl.calibration): best tier green, at-risk tiers red
+    by_colour = {c: sum(int(counts.get(t, 0)) for t, tc in colour_of.items() if tc == c) for c in TARGET_SHARES}
     thresholds: dict[str, str] = {}
     risks: list[str] = []
     for i, (label, _) in enumerate(scheme.bounds):
         count = int(counts.get(label, 0))
         share = count / total if total else None
+        colour = colour_of[label]
+        low, high = TARGET_SHARES[colour]
         text = f"{_band(scheme.bounds, i)}."
         if share is not None:
             text += f" Now {pct(share)} of scored accounts ({count} of {total})."
-        target = targets.get(label)
-        if target:
-            text += f" Target {target[0] * 100:g}-{target[1] * 100:g}% of customers."
-            if share is not None and not target[0] <= share <= target[1]:
-                risks.append(
-                    f"{label}: {pct(share)} of scored accounts, outside the spec's target "
-                    f"{target[0] * 100:g}-{target[1] * 100:g}% (recalibrate quarterly)."
-                )
+        text += f" Colour {colour}: the spec's target is {low:.0%}-{high:.0%} of customers in {colour}"
+        together = [t for t, c in colour_of.items() if c == colour]
+        text += f" ({' + '.join(together)})." if len(together) > 1 else "."
         if label in actions:
             text += f" Action: {actions[label]}"
         thresholds[label.lower()] = text
-    lowest = scheme.bounds[-1][0]
-    limit = float(lib["lowest_tier_max_share"])
-    if total and counts.get(lowest, 0) / total > limit:
-        risks.insert(
-            0,
-            f"More than {limit * 100:g}% of scored accounts are {lowest} ({pct(counts.get(lowest, 0) / total)}): "
-            "thresholds may be too sensitive.",
-        )
+    if total:
+        dist = Distribution(total, {c: by_colour[c] / total for c in TARGET_SHARES})
+        if dist.warning:
+            risks.insert(0, f"{dist.warning} (red = {' + '.join(at_risk_tiers(scheme))}).")
+        off = dist.off_target()
+        if off:
+            risks.append(
+                "Distribution off the spec's target: " + ", ".join(off) + ". Recalibrate the thresholds quarterly "
+                "(csxl calibrate --book PATH suggests them)."
+            )
     unscored = n - total
     if unscored:
         risks.append(
