@@ -134,3 +134,38 @@ def test_missing_data_names_the_placeholders_left_to_fill() -> None:
     missing = next(s for s in r.report() if s.title == "Missing data")
     assert "[specific improvement]" in missing.text
     assert "none: every column" not in render_text(r)
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# The portfolio review and the expansion play agree
+# --------------------------------------------------------------------------------------------------------------------
+
+
+def test_portfolio_expansion_pipeline_is_the_expansion_plays() -> None:
+    """The issue: `portfolio` said no account had expansion signals (it read only the free-text column) while
+    `expansion` found 86. Independent count: the expansion play run on every live account not at risk."""
+    from pathlib import Path
+
+    from csxl.book.read import read_book
+    from csxl.plays.expansion import expansion_opportunities
+    from csxl.plays.portfolio import portfolio_review
+
+    p = read_book(Path(__file__).resolve().parents[1] / "workbooks" / "csxl-demo.xlsx").to_portfolio()
+    review = portfolio_review(p)
+    live = p.facts[(p.facts["arr_effective"] > 0) & ~p.facts["at_risk"].astype(bool)]
+    results = [expansion_opportunities(p, str(name)) for name in live.index]
+    with_signals = [r for r in results if r.signals]
+    assert with_signals  # the demo has seat-limit and renewal signals without any text
+    assert review.expansion.accounts == len(with_signals)
+    assert review.expansion.upside == pytest.approx(sum(r.total_upside or 0.0 for r in with_signals), rel=1e-12)
+    answer = next(a.answer for a in review.answers if a.question.startswith("What expansion pipeline"))
+    assert f"{len(with_signals)} account(s) not at risk show expansion signals" in answer
+
+
+def test_portfolio_counts_a_seat_signal_without_any_text() -> None:
+    from csxl.plays.portfolio import portfolio_review
+
+    full = {"account": "Full", "arr": 12_000, "seats_active": 10, "seats_purchased": 10, **THRIVING}
+    quiet = {"account": "Quiet", "arr": 12_000, "seats_active": 2, "seats_purchased": 10, **THRIVING}
+    review = portfolio_review(make(full, quiet))
+    assert (review.expansion.accounts, review.expansion.top, review.expansion.hot) == (1, ["Full"], 1)

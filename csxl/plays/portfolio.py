@@ -114,7 +114,7 @@ def portfolio_review(
     reasons = _churn_reasons(portfolio, table, int(lib["churn_trend_months"]))
     top_reason = reasons[0].reason if reasons and reasons[0].this_month > 0 else None
     threads = _threads(portfolio, live, int(lib["top_accounts"]), int(lib["single_threaded_max_contacts"]))
-    expansion = _expansion(live)
+    expansion = _expansion(portfolio, live)
     month_label = dashboard.this_month.label
     review: dict[str, Any] = {
         "previous_snapshot": since,

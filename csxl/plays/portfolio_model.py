@@ -116,10 +116,13 @@ class ThreadLine(_Item):
 
 
 class Expansion(_Item):
-    """Live accounts not at risk with expansion signals filled: count, ARR, and the largest few by ARR."""
+    """Live accounts not at risk in which the expansion play finds a signal: count, their ARR, the summed ARR upside
+    (an upper bound, as the play's own total), how many have a hot signal, and the five with the largest upside."""
 
     accounts: int
     arr: float
+    upside: float
+    hot: int
     top: list[str]
 
 

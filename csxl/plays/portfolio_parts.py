@@ -16,6 +16,8 @@ from csxl.dashboard import (
     compare,
     previous_snapshot,
 )
+from csxl.plays.base import load_library
+from csxl.plays.expansion import expansion_opportunities
 from csxl.plays.portfolio_model import (
     NOT_RECORDED,
     UNASSIGNED,
@@ -264,14 +266,38 @@ def _threads(portfolio: Portfolio, live: pd.DataFrame, top: int, single_max: int
     ]
 
 
-def _expansion(live: pd.DataFrame) -> Expansion:
-    signals = live["expansion_signals"].astype(object)
-    has = signals.notna() & (signals.astype(str).str.strip() != "") & ~live["at_risk"].astype(bool)
-    chosen = live[has].sort_values(["arr_effective", "account"], ascending=[False, True], kind="stable")
+def _expansion(portfolio: Portfolio, live: pd.DataFrame) -> Expansion:
+    """The expansion pipeline: live accounts not at risk in which the expansion play finds a signal (its one rule:
+    seats, the expansion_signals text, high health near renewal), with the summed upside. Only accounts that could
+    show a signal are run through the play (a superset, by the library's own thresholds)."""
+    lib = load_library("expansion")
+
+    def column(name: str) -> pd.Series[Any]:
+        return live[name] if name in live else pd.Series(None, index=live.index, dtype=object)
+
+    seats = pd.to_numeric(column("seats_active"), errors="coerce") / pd.to_numeric(
+        column("seats_purchased"), errors="coerce"
+    )
+    text = column("expansion_signals").astype(object)
+    typed = text.notna() & (text.astype(str).str.strip() != "")
+    health = pd.to_numeric(column("health_score"), errors="coerce")
+    renewal = pd.to_datetime(column("renewal_date"), errors="coerce")
+    days = (renewal - pd.Timestamp(portfolio.as_of)).dt.days
+    near = (health >= float(lib["high_health_score"])) & days.between(0, int(lib["renewal_window_days"]))
+    could = (typed | (seats > float(lib["seat_target_utilisation"]) - 1e-9) | near) & ~live["at_risk"].astype(bool)
+    found: list[tuple[str, float, float, int]] = []
+    for name, arr in zip(live.loc[could, "account"], live.loc[could, "arr_effective"], strict=True):
+        result = expansion_opportunities(portfolio, str(name))
+        if result.signals:
+            hot = sum(s.strength == "hot" for s in result.signals)
+            found.append((str(name), float(arr), float(result.total_upside or 0.0), hot))
+    found.sort(key=lambda f: (-f[2], -f[1], f[0]))
     return Expansion(
-        accounts=len(chosen),
-        arr=float(chosen["arr_effective"].sum()),
-        top=[str(a) for a in chosen["account"].head(5)],
+        accounts=len(found),
+        arr=sum(f[1] for f in found),
+        upside=sum(f[2] for f in found),
+        hot=sum(f[3] > 0 for f in found),
+        top=[f[0] for f in found[:5]],
     )
 
 
@@ -328,10 +354,12 @@ def _answers(review: dict[str, Any], dashboard: Dashboard, lib: Mapping[str, Any
 
     exp: Expansion = review["expansion"]
     expansion = (
-        f"{exp.accounts} account(s) not at risk show expansion signals ({_money(exp.arr, cur)} ARR): "
+        f"{exp.accounts} account(s) not at risk show expansion signals ({exp.hot} hot), {_money(exp.upside, cur)} of "
+        f"ARR upside on {_money(exp.arr, cur)} ARR (csxl expansion ACCOUNT for each); largest upside: "
         + ", ".join(exp.top)
         if exp.accounts
-        else "no account not at risk has expansion signals filled (expansion_signals column)"
+        else "no account not at risk shows an expansion signal (seats, the expansion_signals column, high health "
+        "near renewal)"
     )
     out.append(Answer(question=q[4], answer=expansion, from_data=True))
 
