@@ -26,6 +26,7 @@ from typing import Any, cast
 import pandas as pd
 
 from csxl.demo import DemoData
+from csxl.derived import Derived, derive
 from csxl.errors import InputError, RowIssue
 from csxl.facts import account_facts, month_start, mrr_cut
 from csxl.history import HISTORY_COLUMNS, normalise_history
@@ -124,15 +125,33 @@ class Portfolio:
         return cast(pd.Timestamp, pd.Timestamp(self.as_of))
 
     @cached_property
+    def derived(self) -> Derived:
+        """:func:`csxl.derived.derive`: the Accounts table with the contract trend from the MRR table and the NPS from
+        the Surveys sheet where the data shows them (``.accounts``), and what each such value rests on."""
+        return derive(self.accounts, self.mrr_rows, self.surveys, self.as_of)
+
+    @cached_property
+    def signal_sources(self) -> pd.DataFrame:
+        """Where each account's ``contract_trend`` and ``nps`` come from (``typed``, ``blank`` or the evidence),
+        indexed by account name, as :attr:`table`."""
+        sources: pd.DataFrame = self.derived.sources().set_axis(
+            self.accounts["account"].astype(object).to_numpy(), axis=0
+        )
+        return sources
+
+    @cached_property
     def scored(self) -> pd.DataFrame:
-        """:func:`csxl.score_accounts` with this workbook's settings, on the accounts' index."""
-        return score_accounts(self.accounts, settings=self.settings)
+        """:func:`csxl.score_accounts` with this workbook's settings on the accounts as the data shows them
+        (:attr:`derived`), on the accounts' index."""
+        return score_accounts(self.derived.accounts, settings=self.settings)
 
     @cached_property
     def table(self) -> pd.DataFrame:
-        """Accounts and their scores side by side, indexed by account name (the plays' usual view)."""
-        scored = self.scored.rename(columns={c: f"{c}_computed" for c in self.scored.columns if c in self.accounts})
-        joined = pd.concat([self.accounts, scored], axis=1)
+        """Accounts (as the data shows them, :attr:`derived`) and their scores side by side, indexed by account name
+        (the plays' usual view)."""
+        accounts = self.derived.accounts
+        scored = self.scored.rename(columns={c: f"{c}_computed" for c in self.scored.columns if c in accounts})
+        joined = pd.concat([accounts, scored], axis=1)
         return cast(pd.DataFrame, joined.set_index("account", drop=False))
 
     @cached_property

@@ -49,14 +49,15 @@ def accounts_frame() -> pd.DataFrame:
     """Six accounts, as of 2026-03-31.
 
     A  enterprise  ARR 240,000  Ana  renews +10 d   all 9          -> health 90  Thriving; simple 10 Green
-    B  mid-market  ARR  60,000  Ana  renews +45 d   usage 2, rest 6 -> 10 x (.3x2 + .7x6) = 48  At-Risk; simple 2 Red
+    B  mid-market  ARR  60,000  Ana  renews +45 d   usage 2, rest 6 -> 10 x (.3x2 + .7x6) = 48  At-Risk; simple 1 Red
     C  smb         ARR  12,000  Ben  renews +75 d   all 3          -> 30  Critical
     D  smb         ARR   6,000  -    renewed -5 d   all 7          -> 70  Healthy (renewal date in the past)
     E  self-serve  ARR       0  Ben  churned (Price) all 2         -> 20  Critical, but churned: not live
     F  (blank)     ARR blank -> 12 x March MRR 700 = 8,400           all 8.5 -> 85 Thriving
     Simple points (logins_per_week, login_trend, contacts, payment, nps; agent spec thresholds):
-    A 5/wk Green 2, up 2, 5 contacts Green 2, current 2, NPS 9 Green 2 = 10 -> Green;
-    B 0.2/wk Red 0, down 0, 1 contact Red 0, late 1, NPS 7 Yellow 1 = 2 -> Red; C, D, F blank signals -> Unscored.
+    A 5/wk Green 2, up 2, 5 contacts Green 2, current 2, NPS 10 (its latest survey, 2026-03-01, beats the typed 9:
+    csxl.derived) Green 2 = 10 -> Green; B 0.2/wk Red 0, down 0, 1 contact Red 0, late 1, NPS 6 (latest survey
+    2026-01-01 beats the typed 7) Red 0 = 1 -> Red; C, D, F blank signals -> Unscored.
     """
     day = dt.timedelta(days=1)
     rows = [
@@ -191,7 +192,7 @@ def test_history_snapshot_has_one_row_per_live_account() -> None:
     assert snap["health_tier"].tolist() == ["Thriving", "At-Risk", "Critical", "Healthy", "Thriving"]
     # F's ARR is 12 x its March MRR 700
     assert snap["arr"].tolist() == [240_000, 60_000, 12_000, 6_000, 8_400]
-    assert snap["simple_points"].iloc[:2].tolist() == [10, 2]
+    assert snap["simple_points"].iloc[:2].tolist() == [10, 1]
     assert snap["simple_points"].iloc[2:].isna().all()
 
 

@@ -335,8 +335,11 @@ def test_lite_refresh_dashboard_numbers_match(lite_run: dict[str, Any], expected
 
 
 def test_lite_refresh_health_equals_score_accounts(lite_run: dict[str, Any], demo: csxl.DemoData) -> None:
-    """Independent: csxl.score_accounts on the demo table (default engine preset, as the new workbook's Settings)."""
-    scores = csxl.score_accounts(demo.accounts.reset_index(drop=True))
+    """Independent: csxl.score_accounts on the demo table (default engine preset, as the new workbook's Settings), the
+    contract trend and NPS from its MRR and Surveys tables first (csxl.derived)."""
+    from test_refresh import core_scores
+
+    scores = core_scores(demo).reset_index(drop=True)
     got = written(lite_run["results"][0]["actions"], lite_run["sheets"])[ACCOUNTS.sheet]
     column = ACCOUNTS.index("health_score")
     tiers = ACCOUNTS.index("health_tier")

@@ -113,6 +113,9 @@ def points_formula(source: SimpleSource, row: int, place: TablePlace | None = No
     if source.column not in at.columns:  # the input column was deleted: unknown, reported by the reader
         return '=""'
     cell = at.cell(source.column, row)
+    if source.prefer is not None and source.prefer in at.columns:  # a number there beats the typed cell
+        preferred = at.cell(source.prefer, row)
+        cell = f"IF(ISNUMBER({preferred}),{preferred},{cell})"
     definition = SIGNALS[source.signal]
     if isinstance(definition, NumericSignal):
         return "=" + _numeric(cell, definition)

@@ -412,12 +412,15 @@ def _inputs(model: type[BaseModel], notes: dict[str, str], skip: frozenset[str] 
 class SimpleSource:
     """One dimension of the simple-points model: the Accounts column it reads and how it is rated.
 
-    ``signal`` names a definition in :data:`csxl.signals.SIGNALS` (Red/Yellow/Green -> 0/1/2 points).
+    ``signal`` names a definition in :data:`csxl.signals.SIGNALS` (Red/Yellow/Green -> 0/1/2 points). ``prefer``: a
+    csxl-owned column that, when it holds a number, is read instead of ``column`` (the latest NPS survey answer beats
+    the typed NPS cell: :mod:`csxl.derived`).
     """
 
     dimension: str
     column: str
     signal: str
+    prefer: str | None = None
 
 
 #: The simple-points model (agent spec, Model 1), in column order; mirrors ``csxl.scoring.simple_points_frame``.
@@ -426,7 +429,7 @@ SIMPLE_SOURCES: tuple[SimpleSource, ...] = (
     SimpleSource("engagement", "login_trend", "login_trend"),
     SimpleSource("relationship", "contacts_count", "contacts"),
     SimpleSource("financial", "payment_status", "payment"),
-    SimpleSource("sentiment", "nps", "nps"),
+    SimpleSource("sentiment", "nps", "nps", prefer="nps_survey"),
 )
 
 _WEIGHTED = tuple(d for d in DIMENSIONS if any(d in w for w in HEALTH_WEIGHTS.values()))
@@ -454,6 +457,14 @@ _OWNED_COLUMNS: tuple[Column, ...] = (
     _computed("churn_probability", "owned", "fraction", 10, CHURN_NOTE),
     _computed("churn_tier", "owned", "text", 9, "Low < 20 %, Medium 20-50 %, High 50-80 %, Critical > 80 %."),
     _computed("churn_drivers", "owned", "text", 30, "The three inputs that push the churn probability most."),
+    _computed(
+        "nps_survey",
+        "owned",
+        "count",
+        9,
+        "The latest NPS answer on the Surveys sheet up to the as-of date: it beats the NPS column (the sentiment points"
+        " read it first).",
+    ),
 )
 
 _ACCOUNT_INPUTS = _inputs(AccountRecord, _ACCOUNT_NOTES, frozenset(c.key for c in _OWNED_COLUMNS))

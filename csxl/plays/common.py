@@ -50,6 +50,7 @@ __all__ = [
     "pct",
     "pct_cell",
     "segment_of",
+    "source_of",
     "tier_level",
 ]
 
@@ -194,21 +195,20 @@ def segment_of(portfolio: Portfolio, row: pd.Series[Any]) -> tuple[str | None, s
 
 
 def latest_nps(portfolio: Portfolio, row: pd.Series[Any]) -> tuple[int | None, str]:
-    """The account's NPS answer (0..10) and its source: the ``nps`` cell, else its latest NPS survey up to as-of."""
+    """The account's NPS answer (0..10) and its source: its latest NPS survey up to as-of, else the ``nps`` cell
+    (:mod:`csxl.derived`: a dated answer beats the undated cell)."""
     value = cell(row, "nps")
-    if value is not None:
-        return int(value), "nps column"
-    surveys = portfolio.surveys
-    if surveys.empty:
+    if value is None:
         return None, ""
-    name = str(cell(row, "account"))
-    mine = surveys[
-        (surveys["account"] == name) & (surveys["kind"] == "nps") & (surveys["date"] <= portfolio.as_of_ts)
-    ].sort_values("date", kind="stable")
-    if mine.empty:
-        return None, ""
-    last = mine.iloc[-1]
-    return int(last["score"]), f"NPS survey of {pd.Timestamp(last['date']).date().isoformat()}"
+    return int(value), source_of(portfolio, row, "nps")
+
+
+def source_of(portfolio: Portfolio, row: pd.Series[Any], column: str) -> str:
+    """Where the account's ``contract_trend`` or ``nps`` comes from (:attr:`Portfolio.signal_sources`): ``nps column``
+    / ``contract_trend column`` when typed, else the evidence ("MRR -37% from 2025-10 to 2026-10 (typed: ...)")."""
+    sources = portfolio.signal_sources
+    text = str(sources.at[row.name, column]) if row.name in sources.index else "typed"
+    return f"{column} column" if text == "typed" else text
 
 
 class Fields(dict[str, str]):

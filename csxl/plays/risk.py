@@ -51,6 +51,7 @@ from csxl.plays.common import (
     missing_section,
     money,
     pct,
+    source_of,
     tier_level,
 )
 from csxl.portfolio import Portfolio
@@ -219,7 +220,8 @@ def _commercial(found: _Found, portfolio: Portfolio, row: Any, lib: Mapping[str,
     if contract is None:
         blank("downgrade", "contract_trend", "downgrade indicator")
     else:
-        out["downgrade"] = (contract == "downgraded", level("downgrade"), f"contract_trend = {contract}")
+        shown = f"contract_trend = {contract} ({source_of(portfolio, row, 'contract_trend')})"
+        out["downgrade"] = (contract == "downgraded", level("downgrade"), shown)
 
     contraction = cell(row, "contraction_risk")
     if contraction is None:

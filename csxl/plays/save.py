@@ -343,11 +343,7 @@ def save_play(portfolio: Portfolio, account: str, *, library: Mapping[str, Any] 
     )
     steps.sort(key=lambda s: s.due)  # stable: same-day steps keep their order
 
-    offer_spec = play.get("offer")
-    offer = None if not offer_spec else SaveOffer(**{k: str(v) for k, v in offer_spec.items()})
-    dont = [str(d) for d in lib["do_not_offer"]]
-    if play_key not in [str(p) for p in lib["no_discount_unless"]]:
-        dont.insert(0, f"No discount at all: the root cause is {reason}, not price")
+    offer, dont = _offer(lib, play, play_key, reason)
     health = cell(row, "health_score")
     return SaveResult(
         command="save",
@@ -381,6 +377,18 @@ def save_play(portfolio: Portfolio, account: str, *, library: Mapping[str, Any] 
         do_not_offer=dont,
         missing=gaps,
     )
+
+
+def _offer(
+    lib: Mapping[str, Any], play: Mapping[str, Any], play_key: str, reason: str
+) -> tuple[SaveOffer | None, list[str]]:
+    """The play's one save offer, and what not to offer (no discount at all unless the play is the price play)."""
+    offer_spec = play.get("offer")
+    offer = None if not offer_spec else SaveOffer(**{k: str(v) for k, v in offer_spec.items()})
+    dont = [str(d) for d in lib["do_not_offer"]]
+    if play_key not in [str(p) for p in lib["no_discount_unless"]]:
+        dont.insert(0, f"No discount at all: the root cause is {reason}, not price")
+    return offer, dont
 
 
 def _not_at_risk(

@@ -41,6 +41,7 @@ from csxl.plays.common import (
     pct,
     pct_cell,
     segment_of,
+    source_of,
 )
 from csxl.portfolio import Portfolio
 from csxl.sections import Cell
@@ -221,7 +222,7 @@ def rate_signals(portfolio: Portfolio, row: pd.Series[Any]) -> tuple[list[Signal
             if value is None:
                 gaps.append(missing(column, f"{signal} signal"))
                 continue
-            shown = str(value)
+            shown = str(value) if signal != "contract_trend" else f"{value} ({source_of(portfolio, row, column)})"
         rated_as = "login_trend" if signal == "usage_trend" else signal
         rating = signal_rag(rated_as, value, _thresholds(portfolio, rated_as))
         lines.append(SignalLine(signal=signal, column=column, value=shown, rating=str(rating)))

@@ -189,12 +189,8 @@ def success_plan_play(
     milestones, cases = _milestones_and_use_cases(row, lib, base, (first_value - base).days, as_of, gaps)
     next_review, rule = _next_review(row, lib, segment, base, as_of)
     mature = onboarding_stage(start, as_of) == "complete"
-    if mature:  # onboarding is history: its milestones show what the data says, not years-old work "at risk"
-        milestones = [m.model_copy(update={"status": "not shown"}) if m.status == "at-risk" else m for m in milestones]
-        conventions.append(
-            "Onboarding ended 90 days after the start: its milestones show what the data says today (complete, or"
-            " not shown); the objectives look ahead to the next review."
-        )
+    if mature:
+        milestones = _after_onboarding(milestones, conventions)
     objectives = _objectives(row, lib, aha, base, as_of, next_review, first_value, mature)
     csm = cell(row, "csm")
     stakeholders, risks = _people_and_risks(portfolio, row, gaps)
@@ -219,6 +215,15 @@ def success_plan_play(
         next_review_rule=rule,
         missing=gaps,
     )
+
+
+def _after_onboarding(milestones: list[Milestone], conventions: list[str]) -> list[Milestone]:
+    """Onboarding is history: its milestones show what the data says today, not years-old work "at risk"."""
+    conventions.append(
+        "Onboarding ended 90 days after the start: its milestones show what the data says today (complete, or not"
+        " shown); the objectives look ahead to the next review."
+    )
+    return [m.model_copy(update={"status": "not shown"}) if m.status == "at-risk" else m for m in milestones]
 
 
 def _segment_and_aha(

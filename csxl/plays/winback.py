@@ -125,6 +125,22 @@ def churn_date(portfolio: Portfolio, name: str) -> tuple[_dt.date, _dt.date, flo
     return pd.Timestamp(churned).date(), last.date(), float(paying.loc[last])
 
 
+def _emails(lib: Mapping[str, Any], churned: _dt.date, as_of: _dt.date, fields: Mapping[str, Any]) -> list[EmailStep]:
+    """The sequence's e-mails dated from the churn date, filled, each past / today / upcoming."""
+    emails: list[EmailStep] = []
+    for e in lib["emails"]:
+        when = churned + _dt.timedelta(days=int(e["day"]))
+        status = "past" if when < as_of else "today" if when == as_of else "upcoming"
+        body = re.sub(r"\n{3,}", "\n\n", fill(str(e["body"]), fields))
+        emails.append(
+            EmailStep(
+                number=int(e["number"]), label=str(e["label"]), day=int(e["day"]), date=when, status=status,
+                subject=fill(str(e["subject"]), fields), body=body,
+            )
+        )  # fmt: skip
+    return emails
+
+
 @register("winback", 6, "Win-back plan", needs_account=True, result=WinbackResult)
 def winback_plan(portfolio: Portfolio, account: str, *, library: Mapping[str, Any] | None = None) -> WinbackResult:
     """Play 6 (``"Win-back plan for [account]"``): timing row, approach, success rate, dated emails, stop date.
@@ -169,17 +185,7 @@ def winback_plan(portfolio: Portfolio, account: str, *, library: Mapping[str, An
         "reason_opening": fill(str(opening), {"company": name}),
         "reason_line": "" if line_key is None else str(cast(dict[str, str], lib["reason_lines"])[line_key]),
     }
-    emails: list[EmailStep] = []
-    for e in lib["emails"]:
-        when = churned + _dt.timedelta(days=int(e["day"]))
-        status = "past" if when < as_of else "today" if when == as_of else "upcoming"
-        body = re.sub(r"\n{3,}", "\n\n", fill(str(e["body"]), fields))
-        emails.append(
-            EmailStep(
-                number=int(e["number"]), label=str(e["label"]), day=int(e["day"]), date=when, status=status,
-                subject=fill(str(e["subject"]), fields), body=body,
-            )
-        )  # fmt: skip
+    emails = _emails(lib, churned, as_of, fields)
     stop_after = int(lib["stop_after_days"])
     return WinbackResult(
         command="winback",
