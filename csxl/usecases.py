@@ -38,6 +38,7 @@ from csxl.demo import demo_portfolio
 from csxl.errors import FileError, InputError, RowIssue
 from csxl.plays import PLAYS
 from csxl.plays.base import PlayResult, render_markdown, render_text
+from csxl.plays.onboarding_metrics import OnboardingMetrics, onboarding_metrics
 from csxl.plays.playbook import Playbook, playbook_document
 from csxl.plays.schemas import write_schemas
 from csxl.plays.support import Priority, SurveyReport, support_priority, survey_routing
@@ -52,6 +53,7 @@ __all__ = [
     "backfill_history",
     "demo_summary",
     "new_workbook",
+    "onboarding_report",
     "play",
     "playbook",
     "refresh",
@@ -273,6 +275,11 @@ def playbook(path: str | Path, as_of: _dt.date | None = None) -> Playbook:
 def survey_report(path: str | Path, as_of: _dt.date | None = None) -> SurveyReport:
     """NPS / CSAT / CES report with follow-up routing, from the workbook at ``path``."""
     return survey_routing(_portfolio(path, as_of)[1])
+
+
+def onboarding_report(path: str | Path, as_of: _dt.date | None = None) -> OnboardingMetrics:
+    """The portfolio's onboarding metrics against the spec's targets, from the workbook at ``path``."""
+    return onboarding_metrics(_portfolio(path, as_of)[1])
 
 
 def support_ticket(text: str, segment: str | None = None, vip: bool = False) -> Priority:

@@ -309,7 +309,11 @@ def test_the_dashboard_is_described_once_for_sheet_report_and_play(eur_book: Any
     play_text = _csxl("portfolio", "--book", str(eur_book), "--as-of", "2026-10-31")
     report_text = _csxl("report", str(eur_book), "--format", "text", "--as-of", "2026-10-31")
     monthly = [s.title for s in monthly_sections(monthly_report(portfolio))]
-    assert on_sheet == titles + monthly  # the sheet lays out exactly the dashboard's sections, then the monthly block
+    # the sheet lays out exactly the dashboard's sections, the onboarding metrics (csxl onboarding-metrics prints
+    # the same section), then the monthly block
+    assert on_sheet == [*titles, "Onboarding metrics", *monthly]
+    onboarding_text = _csxl("onboarding-metrics", "--book", str(eur_book), "--as-of", "2026-10-31")
+    assert "\nOnboarding metrics\n" in onboarding_text
     for title in titles:
         assert f"\n{title}\n" in play_text and f"\n{title}\n" in report_text
     assert "EUR " in play_text and "USD" not in play_text

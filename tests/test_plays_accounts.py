@@ -448,9 +448,11 @@ def test_onboarding_metrics_by_hand() -> None:
         pytest.approx(2 / 3), 3, True)  # fmt: skip
     # completion, accounts past day 90 with all four columns: A (all done), B (seats 25%); D has no seats -> 1/2
     assert (m["Onboarding completion"].value, m["Onboarding completion"].n) == (pytest.approx(0.5), 2)
-    # last login day = age - days_since_login: A 180-1 = 179, B 149-140 = 9, D 121-100 = 21; C is 5 days old
-    assert (m["D7 retention"].value, m["D7 retention"].n) == (pytest.approx(1.0), 3)
-    assert (m["D30 retention"].value, m["D30 retention"].n) == (pytest.approx(1 / 3), 3)
+    # A, B, D are months old: their last login cannot tell whether they were active on day 7 or 30; C is 5 days old
+    # -> no account in a window: not derivable (the issue: counting old accounts gave 99.6 % and 100 %)
+    for name in ("D7 retention", "D30 retention"):
+        assert (m[name].value, m[name].n, m[name].met) == (None, 0, None)
+        assert "cannot tell" in m[name].note
     # first paying month + 1: A Feb 100 (yes), B Mar 0 (no), D Apr no row (no); C's July is after as-of
     assert (m["D30 paying (MRR)"].value, m["D30 paying (MRR)"].n) == (pytest.approx(1 / 3), 3)
     # answers within days 0-90 of start: A 10 (day 45), B 9 (day 28), D 2 (day 9); B's June answer is day 120
@@ -459,6 +461,23 @@ def test_onboarding_metrics_by_hand() -> None:
     ttfv = m["Time to first value (median)"]
     assert (ttfv.value, ttfv.met) == (None, None)
     assert "first_value_date" in ttfv.note
+
+
+def test_onboarding_retention_counts_only_accounts_whose_last_login_tells() -> None:
+    """As of 2026-06-30. D7: accounts 7-13 days old; D30: 30-36 days old (last login day = age - days_since_login).
+    E started 06-21 (age 9), last login 1 day ago = day 8: active after day 7. F started 06-22 (age 8), last login
+    5 days ago = day 3: not. G started 05-29 (age 32), last login day 31: active after day 30. H (age 45) and the
+    year-old I are outside both windows. D7 = 1/2, D30 = 1/1."""
+    rows = [
+        {"account": "E", "start_date": "2026-06-21", "days_since_login": 1},
+        {"account": "F", "start_date": "2026-06-22", "days_since_login": 5},
+        {"account": "G", "start_date": "2026-05-29", "days_since_login": 1},
+        {"account": "H", "start_date": "2026-05-16", "days_since_login": 0},
+        {"account": "I", "start_date": "2025-06-30", "days_since_login": 0},
+    ]
+    m = {x.metric: x for x in onboarding_metrics(make(*rows)).metrics}
+    assert (m["D7 retention"].value, m["D7 retention"].n, m["D7 retention"].met) == (pytest.approx(0.5), 2, True)
+    assert (m["D30 retention"].value, m["D30 retention"].n) == (pytest.approx(1.0), 1)
 
 
 def test_onboarding_metrics_ttfv_median_with_first_value_dates() -> None:

@@ -9,6 +9,7 @@ in the Excel flavour, live ``=NRR``/``=GRR``/``=QUICKRATIO`` formulas.
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Sequence
 
 from csxl.book import layout
 from csxl.book.plan import Chart, Formula, Plan
@@ -18,6 +19,7 @@ from csxl.book.xlsx.styles import TIER_FILLS
 from csxl.dashboard import Dashboard, dashboard_sections, weekly_dashboard
 from csxl.dashboard.view import MOVEMENTS_TITLE
 from csxl.monthly import MonthlyReport, monthly_report, monthly_sections
+from csxl.plays.onboarding_metrics import onboarding_metrics
 from csxl.portfolio import Portfolio
 from csxl.sections import Section
 
@@ -63,9 +65,11 @@ def write_dashboard(
     *,
     live: bool = False,
     monthly: MonthlyReport | None = None,
+    extra: Sequence[Section] = (),
 ) -> None:
-    """Lay the dashboard out on ``writer``'s sheet: tables down columns A-H, charts to the right (column J); then,
-    when given, the monthly block (:func:`csxl.monthly.monthly_sections`)."""
+    """Lay the dashboard out on ``writer``'s sheet: tables down columns A-H, charts to the right (column J); then
+    ``extra`` sections (the onboarding metrics) and, when given, the monthly block
+    (:func:`csxl.monthly.monthly_sections`)."""
     writer.title(
         "Customer success dashboard",
         f"As of {d.as_of.isoformat()} ({d.week}); last refreshed {refreshed_at:%Y-%m-%d %H:%M}. "
@@ -73,7 +77,7 @@ def write_dashboard(
     )
     chart_row = 3
     movements_last = 0
-    for section in [*dashboard_sections(d), *(monthly_sections(monthly) if monthly is not None else [])]:
+    for section in [*dashboard_sections(d), *extra, *(monthly_sections(monthly) if monthly is not None else [])]:
         writer.line([section.title], "section")
         if section.text:
             writer.line([section.text], "note")
@@ -111,5 +115,10 @@ def dashboard_plan(
         widths={"A": 36.0, **{c: 14.0 for c in "BCDEFGH"}},
         tab_color="1F4E79",
     )
-    write_dashboard(writer, dash, refreshed_at, live=live, monthly=monthly or monthly_report(portfolio))
+    onboarding = onboarding_metrics(
+        portfolio
+    ).sections()  # the spec's onboarding targets, "not derivable" shown as such
+    write_dashboard(
+        writer, dash, refreshed_at, live=live, monthly=monthly or monthly_report(portfolio), extra=onboarding
+    )
     return writer.plan()

@@ -45,6 +45,7 @@ from csxl.usecases import (
     backfill_history,
     demo_summary,
     new_workbook,
+    onboarding_report,
     playbook,
     refresh,
     report_text,
@@ -392,6 +393,23 @@ def surveys_cmd(book: Path, as_of: _dt.date | None, as_json: bool, as_md: bool) 
     """NPS / CSAT / CES report with follow-up routing (detractors within 24 h ...) and churn reasons."""
 
     result = survey_report(book, as_of)
+    if as_json:
+        click.echo(json.dumps(result.model_dump(mode="json"), indent=2))
+    else:
+        click.echo(render_markdown(result) if as_md else render_text(result), nl=False)
+
+
+@cli.command("onboarding-metrics")
+@click.option("--book", "book", type=PATH, required=True, help="The csxl workbook (.xlsx).")
+@AS_OF
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option("--md", "as_md", is_flag=True, help="Print the result as Markdown.")
+@friendly
+def onboarding_metrics_cmd(book: Path, as_of: _dt.date | None, as_json: bool, as_md: bool) -> None:
+    """Onboarding metrics against the spec's targets: activation, completion, TTFV, D7/D30 retention, D30 paying,
+    post-onboarding NPS; a metric the data cannot tell is "not derivable", never 100 %."""
+
+    result = onboarding_report(book, as_of)
     if as_json:
         click.echo(json.dumps(result.model_dump(mode="json"), indent=2))
     else:

@@ -72,8 +72,9 @@ def onboarding_metrics(portfolio: Portfolio, *, library: Mapping[str, Any] | Non
     * **Onboarding completion**: among accounts past day 90 with every checkable milestone column filled,
       the share with all of them done (integration connected, goals_defined > 0, seats >= 80 % active, ROI
       documented).
-    * **D7 / D30 retention** (logins): among accounts at least 7 (30) days old with ``days_since_login`` filled,
-      the share whose last login falls on or after day 7 (30): ``(as_of - start_date) - days_since_login >= 7``.
+    * **D7 / D30 retention** (logins): among accounts 7-13 (30-36) days old with ``days_since_login`` filled, the
+      share whose last login falls on or after day 7 (30): ``(as_of - start_date) - days_since_login >= 7``. Older
+      accounts are left out: their last login cannot tell whether they were active then (not derivable when none).
     * **D30 paying** (MRR): among accounts whose first month with MRR > 0 is before the as-of month, the share
       still with MRR > 0 the month after. MRR is monthly, so a D7 figure cannot come from it.
     * **Post-onboarding NPS**: :func:`csxl.nps` of NPS answers dated within days 0-90 of the account's start.
@@ -191,18 +192,33 @@ def _completion(
     )  # fmt: skip
 
 
+#: Days after day ``n`` an account's age may be for its last login to tell whether it was active in days ``n``..age.
+RETENTION_WINDOW_DAYS = 6
+
+
 def _login_retention(table: pd.DataFrame, age: pd.Series[Any], lib: Mapping[str, Any]) -> list[MetricLine]:
-    """D7 and D30 retention from days_since_login (csxl keeps no login history)."""
+    """D7 and D30 retention from ``days_since_login``, over the accounts whose last login can tell.
+
+    csxl keeps no login history, only the last login. For an account aged ``n`` to ``n + 6`` days, a last login on or
+    after day ``n`` means it was active in that week, and one before means it was not; for an older account the last
+    login says nothing about day ``n`` (it may have come back later), so it is left out: counting it made D7 99.6 %
+    and D30 100 %. No account in the window: not derivable (omitted, never 100 %)."""
     since = pd.to_numeric(table["days_since_login"], errors="coerce").astype(float)
     out = []
     for key, days, name in (("d7_retention", 7, "D7 retention"), ("d30_retention", 30, "D30 retention")):
-        eligible = (age >= days) & since.notna()
+        last = days + RETENTION_WINDOW_DAYS
+        eligible = age.between(days, last) & since.notna()
         share, n = _share((age[eligible] - since[eligible]) >= days)
+        note = (
+            f"accounts aged {days}-{last} days, whose last login tells (csxl keeps no login history)"
+            if n
+            else f"no account is {days}-{last} days old: the last login of older accounts cannot tell (add a login "
+            "history to measure it)"
+        )
         out.append(
             _metric(
                 key, name, share, "fraction", n,
-                f"accounts with a login on or after day {days} / accounts >= {days} days old",
-                "from days_since_login (csxl keeps no login history)", lib,
+                f"accounts aged {days}-{last} days with a login on or after day {days} / those accounts", note, lib,
             )
         )  # fmt: skip
     return out
