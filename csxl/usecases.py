@@ -38,6 +38,7 @@ from csxl.demo import demo_portfolio
 from csxl.errors import FileError, InputError, RowIssue
 from csxl.plays import PLAYS
 from csxl.plays.base import PlayResult, render_markdown, render_text
+from csxl.plays.measures import SpecMeasures, spec_measures
 from csxl.plays.onboarding_metrics import OnboardingMetrics, onboarding_metrics
 from csxl.plays.playbook import Playbook, playbook_document
 from csxl.plays.schemas import write_schemas
@@ -52,6 +53,7 @@ __all__ = [
     "account_sheet",
     "backfill_history",
     "demo_summary",
+    "measures_report",
     "new_workbook",
     "onboarding_report",
     "play",
@@ -280,6 +282,12 @@ def survey_report(path: str | Path, as_of: _dt.date | None = None) -> SurveyRepo
 def onboarding_report(path: str | Path, as_of: _dt.date | None = None) -> OnboardingMetrics:
     """The portfolio's onboarding metrics against the spec's targets, from the workbook at ``path``."""
     return onboarding_metrics(_portfolio(path, as_of)[1])
+
+
+def measures_report(path: str | Path, as_of: _dt.date | None = None) -> SpecMeasures:
+    """What the spec measures (touch cadence, engagement levels, advisory board, expansion rate, LTV, NPS coverage),
+    from the workbook at ``path``."""
+    return spec_measures(_portfolio(path, as_of)[1])
 
 
 def support_ticket(text: str, segment: str | None = None, vip: bool = False) -> Priority:

@@ -297,6 +297,7 @@ def test_the_dashboard_is_described_once_for_sheet_report_and_play(eur_book: Any
     from csxl.book.read import read_book
     from csxl.dashboard import dashboard_sections, weekly_dashboard
     from csxl.monthly import monthly_report, monthly_sections
+    from csxl.plays.measures import spec_measures
 
     portfolio = read_book(eur_book).to_portfolio(as_of=_dt.date(2026, 10, 31))
     titles = [s.title for s in dashboard_sections(weekly_dashboard(portfolio))]
@@ -311,9 +312,12 @@ def test_the_dashboard_is_described_once_for_sheet_report_and_play(eur_book: Any
     monthly = [s.title for s in monthly_sections(monthly_report(portfolio))]
     # the sheet lays out exactly the dashboard's sections, the onboarding metrics (csxl onboarding-metrics prints
     # the same section), then the monthly block
-    assert on_sheet == [*titles, "Onboarding metrics", *monthly]
+    measures = [s.title for s in spec_measures(portfolio).sections()]
+    assert on_sheet == [*titles, "Onboarding metrics", *measures, *monthly]
     onboarding_text = _csxl("onboarding-metrics", "--book", str(eur_book), "--as-of", "2026-10-31")
     assert "\nOnboarding metrics\n" in onboarding_text
+    measures_text = _csxl("measures", "--book", str(eur_book), "--as-of", "2026-10-31")
+    assert all(f"\n{title}\n" in measures_text for title in measures)
     for title in titles:
         assert f"\n{title}\n" in play_text and f"\n{title}\n" in report_text
     assert "EUR " in play_text and "USD" not in play_text

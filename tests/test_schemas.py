@@ -40,7 +40,7 @@ def _args(command: str, demo: csxl.DemoData) -> list[str]:
         return ["support", "cannot log in since this morning", "--segment", "enterprise", "--json"]
     if command == "playbook":
         return ["playbook", "--book", str(BOOK)]
-    if command in ("surveys", "churn", "calibrate", "onboarding-metrics"):
+    if command in ("surveys", "churn", "calibrate", "onboarding-metrics", "measures"):
         return [command, "--book", str(BOOK), "--json"]
     play = PLAYS[command]
     live = demo.mrr[demo.mrr["month"] == demo.mrr["month"].max()]["account"]

@@ -19,6 +19,7 @@ from csxl.book.xlsx.styles import TIER_FILLS
 from csxl.dashboard import Dashboard, dashboard_sections, weekly_dashboard
 from csxl.dashboard.view import MOVEMENTS_TITLE
 from csxl.monthly import MonthlyReport, monthly_report, monthly_sections
+from csxl.plays.measures import spec_measures
 from csxl.plays.onboarding_metrics import onboarding_metrics
 from csxl.portfolio import Portfolio
 from csxl.sections import Section
@@ -68,7 +69,7 @@ def write_dashboard(
     extra: Sequence[Section] = (),
 ) -> None:
     """Lay the dashboard out on ``writer``'s sheet: tables down columns A-H, charts to the right (column J); then
-    ``extra`` sections (the onboarding metrics) and, when given, the monthly block
+    ``extra`` sections (the onboarding metrics, the spec's measures) and, when given, the monthly block
     (:func:`csxl.monthly.monthly_sections`)."""
     writer.title(
         "Customer success dashboard",
@@ -115,10 +116,7 @@ def dashboard_plan(
         widths={"A": 36.0, **{c: 14.0 for c in "BCDEFGH"}},
         tab_color="1F4E79",
     )
-    onboarding = onboarding_metrics(
-        portfolio
-    ).sections()  # the spec's onboarding targets, "not derivable" shown as such
-    write_dashboard(
-        writer, dash, refreshed_at, live=live, monthly=monthly or monthly_report(portfolio), extra=onboarding
-    )
+    # the spec's onboarding targets and measures ("not derivable" shown as such): csxl onboarding-metrics, measures
+    extra = [*onboarding_metrics(portfolio).sections(), *spec_measures(portfolio).sections()]
+    write_dashboard(writer, dash, refreshed_at, live=live, monthly=monthly or monthly_report(portfolio), extra=extra)
     return writer.plan()

@@ -44,6 +44,7 @@ from csxl.plays.schemas import SCHEMAS
 from csxl.usecases import (
     backfill_history,
     demo_summary,
+    measures_report,
     new_workbook,
     onboarding_report,
     playbook,
@@ -410,6 +411,23 @@ def onboarding_metrics_cmd(book: Path, as_of: _dt.date | None, as_json: bool, as
     post-onboarding NPS; a metric the data cannot tell is "not derivable", never 100 %."""
 
     result = onboarding_report(book, as_of)
+    if as_json:
+        click.echo(json.dumps(result.model_dump(mode="json"), indent=2))
+    else:
+        click.echo(render_markdown(result) if as_md else render_text(result), nl=False)
+
+
+@cli.command("measures")
+@click.option("--book", "book", type=PATH, required=True, help="The csxl workbook (.xlsx).")
+@AS_OF
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option("--md", "as_md", is_flag=True, help="Print the result as Markdown.")
+@friendly
+def measures_cmd(book: Path, as_of: _dt.date | None, as_json: bool, as_md: bool) -> None:
+    """What the spec measures: touch-cadence compliance, engagement levels, advisory-board candidates, expansion rate,
+    revenue LTV, NPS response rate by segment and tenure."""
+
+    result = measures_report(book, as_of)
     if as_json:
         click.echo(json.dumps(result.model_dump(mode="json"), indent=2))
     else:

@@ -15,6 +15,7 @@ from typing import Any
 from csxl.errors import FileError
 from csxl.outcome_models import CalibrationOutput, ChurnOutput
 from csxl.plays import PLAYS
+from csxl.plays.measures import SpecMeasures
 from csxl.plays.onboarding_metrics import OnboardingMetrics
 from csxl.plays.playbook import playbook_schema
 from csxl.plays.support import Priority, SurveyReport
@@ -48,6 +49,7 @@ SCHEMAS: dict[str, Callable[[], dict[str, Any]]] = {
     "surveys": _surveys,
     "support": _support,
     "onboarding-metrics": lambda: OnboardingMetrics.model_json_schema(mode="serialization"),
+    "measures": lambda: SpecMeasures.model_json_schema(mode="serialization"),
     "churn": lambda: ChurnOutput.model_json_schema(mode="serialization"),
     "calibrate": lambda: CalibrationOutput.model_json_schema(mode="serialization"),
 }
