@@ -39,7 +39,7 @@ __all__ = ["EXIT_BUG", "EXIT_DATA", "EXIT_FILE", "EXIT_INPUT", "cli", "main"]
 from csxl.demo_book import DemoBook, new_demo_workbook
 from csxl.excel.lite import lite_requirements, write_lite
 from csxl.excel.xlsm import build_xlsm
-from csxl.plays import PLAYS, render_markdown, render_text
+from csxl.plays import PLAYS, PlayResult, render_markdown, render_text
 from csxl.plays.schemas import SCHEMAS
 from csxl.usecases import (
     backfill_history,
@@ -384,6 +384,14 @@ def playbook_cmd(book: Path, as_of: _dt.date | None, as_json: bool) -> None:
     click.echo(json.dumps(playbook(book, as_of).model_dump(mode="json"), indent=2))
 
 
+def _show(result: PlayResult, as_json: bool, as_md: bool) -> None:
+    """A result as JSON, Markdown or text (the default)."""
+    if as_json:
+        click.echo(json.dumps(result.model_dump(mode="json"), indent=2))
+    else:
+        click.echo(render_markdown(result) if as_md else render_text(result), nl=False)
+
+
 @cli.command("surveys")
 @click.option("--book", "book", type=PATH, required=True, help="The csxl workbook (.xlsx).")
 @AS_OF
@@ -394,10 +402,7 @@ def surveys_cmd(book: Path, as_of: _dt.date | None, as_json: bool, as_md: bool) 
     """NPS / CSAT / CES report with follow-up routing (detractors within 24 h ...) and churn reasons."""
 
     result = survey_report(book, as_of)
-    if as_json:
-        click.echo(json.dumps(result.model_dump(mode="json"), indent=2))
-    else:
-        click.echo(render_markdown(result) if as_md else render_text(result), nl=False)
+    _show(result, as_json, as_md)
 
 
 @cli.command("onboarding-metrics")
@@ -411,10 +416,7 @@ def onboarding_metrics_cmd(book: Path, as_of: _dt.date | None, as_json: bool, as
     post-onboarding NPS; a metric the data cannot tell is "not derivable", never 100 %."""
 
     result = onboarding_report(book, as_of)
-    if as_json:
-        click.echo(json.dumps(result.model_dump(mode="json"), indent=2))
-    else:
-        click.echo(render_markdown(result) if as_md else render_text(result), nl=False)
+    _show(result, as_json, as_md)
 
 
 @cli.command("measures")
@@ -428,10 +430,7 @@ def measures_cmd(book: Path, as_of: _dt.date | None, as_json: bool, as_md: bool)
     revenue LTV, NPS response rate by segment and tenure."""
 
     result = measures_report(book, as_of)
-    if as_json:
-        click.echo(json.dumps(result.model_dump(mode="json"), indent=2))
-    else:
-        click.echo(render_markdown(result) if as_md else render_text(result), nl=False)
+    _show(result, as_json, as_md)
 
 
 @cli.command("support")
