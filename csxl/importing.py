@@ -408,7 +408,7 @@ def import_tickets(
             book, counts.rename(columns={"tickets_30d": "support_tickets_30d"}), overwrite=overwrite
         )
         sources = ", ".join(Path(f).name for f in files)
-        written.plan.ops.extend(support_sheet_plan(figures, as_of=when, source=sources).ops)
+        written.plan.ops.extend(support_sheet_plan(figures, as_of=when, source=sources, kpis=read.kpis).ops)
         refreshed = _write_and_refresh(path, written.plan, book, as_of=as_of, force=force, then_refresh=then_refresh)
     return TicketsImport(
         rows_read=read.rows_read,

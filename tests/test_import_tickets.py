@@ -48,6 +48,30 @@ def test_zendesk_figures_by_hand(tmp_path: Path) -> None:
     assert (f["tickets_30d"], f["tickets_prev_30d"]) == (0, 3) and f["spike_then_silence"]  # 3 in September, none since
 
 
+def test_help_desk_kpis_by_hand_against_the_spec_targets(tmp_path: Path) -> None:
+    """Ticket level, the last 30 days: tickets 1, 2, 3 (Contoso; Fabrikam had none). Agent spec "Support KPIs and
+    targets": first response < 4 h, resolution < 24 h, first-contact resolution > 70 %, CSAT > 90 %, escalation
+    < 20 %."""
+    from csxl.book.imports import support_sheet_plan
+    from csxl.book.plan import Block
+
+    path = tmp_path / "tickets.csv"
+    path.write_text(ZENDESK, encoding="utf-8")
+    kpis = read_tickets([path], AS_OF).kpis
+    assert kpis["tickets"] == 3
+    assert kpis["first_response_hours"] == pytest.approx(1.5)  # median of 30, 300, 90 minutes
+    assert kpis["resolution_hours"] == pytest.approx(26.0)  # median of 120 and 3000 minutes (#3 is open)
+    assert kpis["first_contact_resolution"] == pytest.approx(0.5)  # of #1 and #2 (replies counted): #1
+    assert kpis["escalation_rate"] == pytest.approx(2 / 3)  # #1 urgent, #2 tagged escalated
+    assert kpis["csat"] == pytest.approx(0.5)
+    read = read_tickets([path], AS_OF)
+    plan = support_sheet_plan(read.figures, as_of=AS_OF, source="tickets.csv", kpis=read.kpis)
+    lines = [list(b.values[0]) for b in plan.ops if isinstance(b, Block)]
+    met = {str(line[0]): line[3] for line in lines if len(line) == 4 and line[3] in ("yes", "no")}
+    assert met == {"First response (median, hours)": "yes", "Resolution (median, hours)": "no",
+                   "First-contact resolution": "no", "Support CSAT": "no", "Escalation rate": "no"}  # fmt: skip
+
+
 def test_intercom_conversations_use_their_timestamps(tmp_path: Path) -> None:
     path = tmp_path / "conversations.csv"
     path.write_text(

@@ -14,7 +14,7 @@ heading; the Month is written as the month's first day.
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +36,7 @@ from csxl.book.plan import Block, Cell, Clear, Plan, ResizeTable
 from csxl.book.read import BookData
 from csxl.book.render import SheetWriter, Styled
 from csxl.cells import company_key, is_blank
+from csxl.plays.support import SUPPORT_TARGETS
 from csxl.sections import Section
 
 __all__ = [
@@ -285,9 +286,12 @@ def _number_or_blank(value: Any, style: str) -> Any:
     return Styled(float(value), style)
 
 
-def support_sheet_plan(figures: pd.DataFrame, *, as_of: _dt.date, source: str) -> Plan:
-    """The Support sheet: per account the 30-day support figures (:data:`csxl.data.tickets.SUPPORT_SQL`) beside the
-    spec's targets; rewritten whole by each tickets import."""
+def support_sheet_plan(
+    figures: pd.DataFrame, *, as_of: _dt.date, source: str, kpis: Mapping[str, float | None] | None = None
+) -> Plan:
+    """The Support sheet: the help desk's KPIs against the spec's targets (``kpis``,
+    :data:`csxl.data.tickets.SUPPORT_KPI_SQL`), then per account the 30-day support figures
+    (:data:`csxl.data.tickets.SUPPORT_SQL`); rewritten whole by each tickets import."""
     writer = SheetWriter(SHEET_SUPPORT, after=SHEET_USAGE, widths=_widths(_SUPPORT_HEADER))
     writer.title(
         "Support",
@@ -296,6 +300,8 @@ def support_sheet_plan(figures: pd.DataFrame, *, as_of: _dt.date, source: str) -
         "support CSAT > 90 %, escalation rate < 20 %. Spike then silence: 3+ tickets in the 30 days before, none "
         "since.",
     )
+    if kpis is not None:
+        writer.section(_kpi_section(kpis))
     rows: list[list[Any]] = []
     for r in figures.to_dict("records"):
         rows.append(
@@ -313,6 +319,26 @@ def support_sheet_plan(figures: pd.DataFrame, *, as_of: _dt.date, source: str) -
         )
     writer.section(Section("Support, last 30 days", rows=rows, header=_SUPPORT_HEADER, empty="(no tickets)"))
     return writer.plan()
+
+
+_KPI_NAMES = {
+    "first_response_hours": ("First response (median, hours)", "number"),
+    "resolution_hours": ("Resolution (median, hours)", "number"),
+    "first_contact_resolution": ("First-contact resolution", "pct"),
+    "csat": ("Support CSAT", "pct"),
+    "escalation_rate": ("Escalation rate", "pct"),
+}
+
+
+def _kpi_section(kpis: Mapping[str, float | None]) -> Section:
+    """The help desk's KPIs of the last 30 days, each against the agent spec's target (met yes / no)."""
+    rows: list[list[Any]] = [["Tickets (30 days)", Styled(int(kpis.get("tickets") or 0), "int"), "", ""]]
+    for key, (name, style) in _KPI_NAMES.items():
+        value = kpis.get(key)
+        op, target, shown = SUPPORT_TARGETS[key]
+        met: Any = "" if value is None else (value < target if op == "<" else value > target)
+        rows.append([name, "not in the export" if value is None else Styled(value, style), shown, met])
+    return Section("Support KPIs (all tickets, last 30 days)", rows=rows, header=("measure", "value", "target", "met"))
 
 
 def new_accounts_plan(book: BookData, rows: pd.DataFrame) -> tuple[Plan, int]:

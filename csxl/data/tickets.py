@@ -25,7 +25,7 @@ import pandas as pd
 from csxl.data.files import find_columns, load_csv
 from csxl.errors import InputError
 
-__all__ = ["HEADINGS", "SUPPORT_SQL", "TicketsRead", "read_tickets"]
+__all__ = ["HEADINGS", "SUPPORT_KPI_SQL", "SUPPORT_SQL", "TicketsRead", "read_tickets"]
 
 HEADINGS: Mapping[str, tuple[str, ...]] = {
     "account": ("organization", "organisation", "company", "company name", "account", "customer"),
@@ -73,13 +73,41 @@ ORDER BY a.account
 """
 
 
+#: The whole help desk's KPIs over the tickets of the 30 days to ``$as_of`` (ticket level, not a mean of accounts):
+#: tickets, median first response and resolution in hours, first-contact resolution (solved with one reply, of the
+#: tickets whose export counts replies), escalation rate, support CSAT (good / rated).
+SUPPORT_KPI_SQL = """
+WITH recent AS (
+    SELECT first_reply_minutes, resolution_minutes, replies, lower(CAST(priority AS VARCHAR)) AS priority,
+           lower(CAST(tags AS VARCHAR)) AS tags, lower(CAST(satisfaction AS VARCHAR)) AS satisfaction
+    FROM tickets WHERE date_diff('day', CAST(created AS DATE), CAST($as_of AS DATE)) BETWEEN 0 AND 29
+)
+SELECT count(*) AS tickets,
+       median(first_reply_minutes) / 60 AS first_response_hours,
+       median(resolution_minutes) / 60 AS resolution_hours,
+       CASE WHEN count(replies) > 0
+            THEN sum(CASE WHEN replies <= 1 AND resolution_minutes IS NOT NULL THEN 1 ELSE 0 END) / count(replies)
+       END AS first_contact_resolution,
+       CASE WHEN count(*) > 0
+            THEN sum(CASE WHEN priority = 'urgent' OR tags LIKE '%escalat%' THEN 1 ELSE 0 END) / count(*)
+       END AS escalation_rate,
+       CASE WHEN sum(CASE WHEN satisfaction LIKE 'good%' OR satisfaction LIKE 'bad%' THEN 1 ELSE 0 END) > 0
+            THEN sum(CASE WHEN satisfaction LIKE 'good%' THEN 1 ELSE 0 END)
+                 / sum(CASE WHEN satisfaction LIKE 'good%' OR satisfaction LIKE 'bad%' THEN 1 ELSE 0 END)
+       END AS csat
+FROM recent
+"""
+
+
 @dataclass
 class TicketsRead:
-    """Per-account support figures (:data:`SUPPORT_SQL`'s columns) and how many tickets were read and used."""
+    """Per-account support figures (:data:`SUPPORT_SQL`'s columns), the whole help desk's KPIs
+    (:data:`SUPPORT_KPI_SQL`, one row) and how many tickets were read and used."""
 
     figures: pd.DataFrame
     rows_read: int
     rows_used: int
+    kpis: dict[str, float | None]
 
 
 def _normalised(raw: pd.DataFrame, where: str) -> pd.DataFrame:
@@ -133,4 +161,6 @@ def read_tickets(paths: Sequence[str | Path], as_of: _dt.date) -> TicketsRead:
     with duckdb.connect() as con:
         con.register("tickets", used)
         figures: pd.DataFrame = con.execute(SUPPORT_SQL, {"as_of": as_of}).df()
-    return TicketsRead(figures, len(tickets), len(used))
+        row = con.execute(SUPPORT_KPI_SQL, {"as_of": as_of}).df().iloc[0]
+    kpis = {str(k): (None if pd.isna(v) else float(v)) for k, v in row.items()}
+    return TicketsRead(figures, len(tickets), len(used), kpis)

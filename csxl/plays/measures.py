@@ -166,6 +166,7 @@ def _cadence(portfolio: Portfolio, live: pd.DataFrame, table: pd.DataFrame) -> l
 
 def _engagement(live: pd.DataFrame, table: pd.DataFrame) -> tuple[list[EngagementLevel], int]:
     rows = table.loc[live.index]
+
     def number(column: str) -> pd.Series[float]:
         values = rows[column] if column in rows else pd.Series(np.nan, index=rows.index)
         out: pd.Series[float] = pd.to_numeric(values, errors="coerce").astype(float)

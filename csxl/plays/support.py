@@ -46,6 +46,7 @@ from csxl.sections import Cell
 from csxl.surveys import NPS_FOLLOWUP_QUESTIONS, ces, csat, nps, nps_followup
 
 __all__ = [
+    "SUPPORT_TARGETS",
     "ChurnReasonLine",
     "CommentCategory",
     "FollowUp",
@@ -55,6 +56,16 @@ __all__ = [
     "support_priority",
     "survey_routing",
 ]
+
+#: The agent spec's support KPI targets ("Support KPIs and targets"): measure -> (direction, target, shown).
+SUPPORT_TARGETS: Mapping[str, tuple[str, float, str]] = {
+    "first_response_hours": ("<", 4.0, "< 4 h (business; world-class < 1 h)"),
+    "resolution_hours": ("<", 24.0, "< 24 h (Tier 1; world-class < 8 h)"),
+    "first_contact_resolution": (">", 0.70, "> 70% (world-class > 85%)"),
+    "csat": (">", 0.90, "> 90% (world-class > 95%)"),
+    "escalation_rate": ("<", 0.20, "< 20% (world-class < 10%)"),
+}
+
 
 _SEGMENTS = {"enterprise": "enterprise", "mid-market": "mid-market", "midmarket": "mid-market", "mid": "mid-market",
              "smb": "smb", "self-serve": "self-serve", "selfserve": "self-serve"}  # fmt: skip
