@@ -169,3 +169,21 @@ def test_portfolio_counts_a_seat_signal_without_any_text() -> None:
     quiet = {"account": "Quiet", "arr": 12_000, "seats_active": 2, "seats_purchased": 10, **THRIVING}
     review = portfolio_review(make(full, quiet))
     assert (review.expansion.accounts, review.expansion.top, review.expansion.hot) == (1, ["Full"], 1)
+
+
+def test_risk_save_and_renewal_give_every_account_the_same_level() -> None:
+    """The issue: one risk vocabulary and one level. Before, `risk` and `save` disagreed on 14 of the demo's 215 live
+    accounts (risk's leading indicators and save's early-warning signals were two separate rules)."""
+    from pathlib import Path
+
+    from csxl.book.read import read_book
+    from csxl.plays.renewal import renewal_play
+    from csxl.plays.risk import churn_risk
+    from csxl.plays.save import save_play
+
+    p = read_book(Path(__file__).resolve().parents[1] / "workbooks" / "csxl-demo.xlsx").to_portfolio()
+    live = [str(n) for n in p.facts.index[p.facts["live"].astype(bool)]]
+    levels = {n: (churn_risk(p, n).risk_level, save_play(p, n).level) for n in live}
+    assert {n: v for n, v in levels.items() if v[0] != v[1]} == {}
+    with_renewal = [n for n in live if p.table.loc[n, "renewal_date"] is not None][:40]
+    assert all(renewal_play(p, n).level == levels[n][0] for n in with_renewal)

@@ -25,7 +25,8 @@ from pydantic import BaseModel, ConfigDict
 
 from csxl.plays.base import PlayResult, Section, load_library, register
 from csxl.plays.common import MissingColumn, account_arr, cell, fill, missing, missing_section, money, money_cell, pct
-from csxl.plays.save import RiskSignal, risk_level, risk_signals
+from csxl.plays.risk import account_level
+from csxl.plays.warning import RiskSignal, risk_signals
 from csxl.portfolio import Portfolio
 from csxl.sections import Cell
 
@@ -184,7 +185,7 @@ def renewal_play(portfolio: Portfolio, account: str, *, library: Mapping[str, An
     gaps += signal_gaps
     tier = cell(row, "health_tier")
     tier_text = None if tier is None else str(tier)
-    level = risk_level(signals, tier_text, portfolio.settings.scheme())
+    level, _ = account_level(portfolio, row)
     stance = cast(dict[str, str], lib["stance_by_level"]).get(level) or cast(dict[str, str], lib["stance_by_tier"]).get(
         str(tier_text), "secure"
     )

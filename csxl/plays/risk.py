@@ -25,7 +25,9 @@ health tier          :func:`csxl.plays.common.tier_level`: the at-risk tiers    
                      Medium; the rest none. Critical stays for a cancellation request
 ===================  ============================================================  ==================================
 
-Risk level = the highest level among present indicators (Critical > High > Medium > Low); none present -> Low.
+Risk level = :func:`account_level`, one level for risk, save and renewal: the highest among present indicators, the
+early-warning signals of :mod:`csxl.plays.warning` and the health tier's level (Critical > High > Medium > Low); none
+present -> Low.
 Intervention, timing and owner are the agent spec's row for that level; ``deadline = as_of + deadline_days``
 (Critical 0 = same day, High 1, Medium 7; Low is "Automated" in the spec, csxl dates it 7 days out).
 ARR at risk = the expected loss, :func:`csxl.plays.common.arr_at_risk`: ARR x the account's churn probability (the
@@ -54,6 +56,8 @@ from csxl.plays.common import (
     source_of,
     tier_level,
 )
+from csxl.plays.warning import RiskSignal, risk_signals
+from csxl.plays.warning import risk_level as warning_level
 from csxl.portfolio import Portfolio
 from csxl.signals import signal_rag
 
@@ -90,6 +94,7 @@ class RiskResult(PlayResult):
     arr_source: str
     currency: str
     indicators: list[Indicator]
+    warning_signals: list[RiskSignal]
     missing: list[MissingColumn]
 
     def sections(self) -> list[Section]:
@@ -113,16 +118,33 @@ class RiskResult(PlayResult):
             [i.indicator, "unknown" if i.present is None else i.present, i.level, i.evidence, i.lead_time]
             for i in self.indicators
         ]
+        signals: list[list[Value]] = [[s.label, s.severity, s.value, s.response] for s in self.warning_signals]
         return [
             Section("Churn risk", summary),
             Section("Leading indicators", rows, ("indicator", "present", "level", "evidence", "lead time")),
+            Section("Early-warning signals (as save and renewal read them)", signals,
+                    ("signal", "severity", "value", "response"), empty="none fired"),
             Section(f"Intervention ({self.risk_level})", plan),
             missing_section(self.missing),
-        ]
+        ]  # fmt: skip
 
 
 def _rank(level: str | None) -> int:
     return LEVELS.index(level) if level in LEVELS else len(LEVELS)
+
+
+def account_level(
+    portfolio: Portfolio, row: Any, *, library: Mapping[str, Any] | None = None
+) -> tuple[str, list[RiskSignal]]:
+    """The account's one risk level, the same in ``risk``, ``save`` and ``renewal``: the most severe of the risk
+    play's leading indicators (``library/risk.json``), the early-warning signals (:mod:`csxl.plays.warning`) and the
+    health tier's level; Low when none is present. Also returns the fired early-warning signals."""
+    found, _ = _indicators(portfolio, row, load_library("risk", library))
+    present = [level for on, level, _ in found.values() if on and level is not None]
+    signals, _ = risk_signals(portfolio, row)
+    tier = cell(row, "health_tier")
+    present.append(warning_level(signals, None if tier is None else str(tier), portfolio.settings.scheme()))
+    return min(present, key=_rank), signals
 
 
 @dataclass
@@ -281,7 +303,7 @@ def churn_risk(portfolio: Portfolio, account: str, *, library: Mapping[str, Any]
         if key in found
     ]
     present = [i.level for i in indicators if i.present and i.level is not None]
-    risk_level = min(present, key=_rank) if present else "Low"
+    risk_level, signals = account_level(portfolio, row, library=library)
     plan = cast(dict[str, Any], lib["levels"])[risk_level]
     csm = cell(row, "csm")
     owner = str(plan["owner"])
@@ -295,7 +317,8 @@ def churn_risk(portfolio: Portfolio, account: str, *, library: Mapping[str, Any]
     renewal = cell(row, "renewal_date")
     health = cell(row, "health_score")
     conventions = [
-        "Risk level = the most severe level among present indicators; none present = Low.",
+        "Risk level = the most severe of the leading indicators, the early-warning signals and the health tier's"
+        " level (the same level save and renewal give); none present = Low.",
         "Usage decline >30% MoM needs monthly usage numbers; csxl flags usage_trend = down without the size.",
         "ARR at risk = the expected loss: ARR x the churn probability (the stored churn model's), else x the midpoint"
         " of the risk level's band (Low 10 %, Medium 35 %, High 65 %, Critical 90 %).",
@@ -320,5 +343,6 @@ def churn_risk(portfolio: Portfolio, account: str, *, library: Mapping[str, Any]
         arr_source=basis,
         currency=portfolio.settings.currency,
         indicators=indicators,
+        warning_signals=signals,
         missing=gaps,
     )

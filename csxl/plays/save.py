@@ -1,18 +1,12 @@
 """Play 11, ``save``: an intervention plan for an at-risk account, by root cause.
 
-Also home of the early-warning rules the account plays share (:func:`risk_signals`, :func:`risk_level`): renewal prep
-(play 7) and the success plan (play 10) read the same signals.
+The early-warning signals are :mod:`csxl.plays.warning`'s (renewal prep and the success plan read the same); the level
+is the account's one risk level, :func:`csxl.plays.risk.account_level`.
 
 Rules (defaults in ``library/save.json``; spec: engine Phase 4 and the agent's "Churn prevention"):
 
-* **Signals.** Each rule of ``signals`` names Accounts columns and a test (``in`` labels, ``eq``, ``lt``, ``lte``,
-  ``gt``, ``gte``; all tests of a rule must hold). ``seat_adoption`` is ``seats_active / seats_purchased``; ``nps`` is
-  the ``nps`` cell, else the account's latest NPS answer on the Surveys sheet up to the as-of date. A rule whose column
-  is blank does not fire, and the column is listed as missing data.
-* **Level** (agent spec "Intervention playbook by risk level"): the most severe fired signal (High > Medium > Low),
-  raised to the level of the health tier (:func:`csxl.plays.common.tier_level`, the one mapping every play uses: the
-  preset's at-risk tiers High, the tier above them Medium). No signal and a healthy tier -> Low. Critical is
-  reserved for a cancellation request, which csxl has no column for.
+* **Level**: :func:`csxl.plays.risk.account_level`, the same level ``csxl risk`` and ``csxl renewal`` give: the most
+  severe of the early-warning signals, the risk play's leading indicators and the health tier's level.
 * **Root cause** (engine "Churn Reason Taxonomy"): the ``churn_reason`` cell when filled. Otherwise inferred: the
   category of the most severe fired signal that has one; ties go to the signal listed first in ``signals`` (payment
   failure, champion left, no login 14+ days, integration disconnected, ...). No categorised signal -> ``Value``
@@ -38,45 +32,28 @@ from csxl.plays.common import (
     arr_at_risk,
     cell,
     fill,
-    latest_nps,
     missing,
     missing_section,
     money,
     money_cell,
     pct,
-    tier_level,
 )
+from csxl.plays.risk import account_level
+from csxl.plays.warning import RiskSignal, risk_signals, severity_rank
 from csxl.portfolio import Portfolio
 from csxl.sections import Cell
-from csxl.settings import TierScheme
 
 __all__ = [
-    "RiskSignal",
     "SaveOffer",
     "SaveResult",
     "SaveStep",
     "infer_reason",
-    "risk_level",
-    "risk_signals",
     "save_play",
 ]
-
-_OPS = ("in", "eq", "lt", "lte", "gt", "gte")
 
 
 class _Item(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class RiskSignal(_Item):
-    """A fired early-warning signal: which rule, the value read, severity, churn category it points to, response."""
-
-    id: str
-    label: str
-    value: str
-    severity: str
-    category: str | None
-    response: str
 
 
 class SaveStep(_Item):
@@ -96,101 +73,6 @@ class SaveOffer(_Item):
     risk: str
 
 
-# --------------------------------------------------------------------------------------------------------------------
-# Signals shared by the account plays
-# --------------------------------------------------------------------------------------------------------------------
-
-
-def _read(portfolio: Portfolio, row: pd.Series[Any], column: str) -> tuple[Any, str, list[MissingColumn]]:
-    """The value a rule tests, how it is shown, and the blank columns that kept it from being read."""
-    if column == "seat_adoption":
-        active, bought = cell(row, "seats_active"), cell(row, "seats_purchased")
-        if active is None or not bought:
-            blank = [c for c, v in (("seats_active", active), ("seats_purchased", bought)) if v is None]
-            return None, "", [missing(c, "seat adoption signal") for c in blank]
-        share = float(active) / float(bought)
-        return share, f"{active}/{bought} seats = {pct(share)}", []
-    if column == "nps":
-        score, source = latest_nps(portfolio, row)
-        if score is None:
-            return None, "", [missing("nps", "NPS detractor signal (or an NPS answer on the Surveys sheet)")]
-        return score, f"NPS {score} ({source})", []
-    value = cell(row, column)
-    if value is None:
-        return None, "", [missing(column, "early-warning signals")]
-    return value, f"{column} = {value}", []
-
-
-def _holds(value: Any, op: str, target: Any) -> bool:
-    if op == "in":
-        return str(value).strip().lower() in {str(t).strip().lower() for t in target}
-    if op == "eq":
-        return bool(value == target)
-    number, limit = float(value), float(target)
-    return {
-        "lt": number < limit,
-        "lte": number <= limit,
-        "gt": number > limit,
-        "gte": number >= limit,
-    }[op]
-
-
-def risk_signals(
-    portfolio: Portfolio, row: pd.Series[Any], library: Mapping[str, Any] | None = None
-) -> tuple[list[RiskSignal], list[MissingColumn]]:
-    """The early-warning rules of ``library/save.json`` (``signals``) that fire for one account row.
-
-    Returns the fired signals in library order and the blank columns (each once) that kept a rule from being tested.
-    """
-    lib = load_library("save", library)
-    fired: list[RiskSignal] = []
-    gaps: dict[str, MissingColumn] = {}
-    for rule in cast(list[dict[str, Any]], lib["signals"]):
-        shown: list[str] = []
-        ok = True
-        for cond in cast(list[dict[str, Any]], rule["when"]):
-            value, text, blank = _read(portfolio, row, str(cond["column"]))
-            for gap in blank:
-                gaps.setdefault(gap.column, gap)
-            ops = [op for op in _OPS if op in cond]
-            if value is None or not ops or not all(_holds(value, op, cond[op]) for op in ops):
-                ok = False
-                break
-            if text not in shown:
-                shown.append(text)
-        if ok:
-            fired.append(
-                RiskSignal(
-                    id=str(rule["id"]),
-                    label=str(rule["label"]),
-                    value="; ".join(shown),
-                    severity=str(rule["severity"]),
-                    category=None if rule.get("category") is None else str(rule["category"]),
-                    response=str(rule["response"]),
-                )
-            )
-    return fired, list(gaps.values())
-
-
-def _rank(severity: str, order: Sequence[str]) -> int:
-    return order.index(severity) if severity in order else len(order)
-
-
-def risk_level(
-    signals: Sequence[RiskSignal], tier: str | None, scheme: TierScheme, library: Mapping[str, Any] | None = None
-) -> str:
-    """The account's intervention level: the most severe signal, at least the tier's level (see module docstring)."""
-    lib = load_library("save", library)
-    order = [str(s) for s in lib["severity_order"]]
-    candidates = [s.severity for s in signals]
-    from_tier = tier_level(tier, scheme)
-    if from_tier in ("High", "Medium"):
-        candidates.append(from_tier)
-    if not candidates:
-        return "Low"
-    return min(candidates, key=lambda s: _rank(s, order))
-
-
 def infer_reason(signals: Sequence[RiskSignal], library: Mapping[str, Any] | None = None) -> tuple[str, str]:
     """Root cause inferred from fired signals: ``(reason, basis)`` (rule in the module docstring)."""
     lib = load_library("save", library)
@@ -199,7 +81,7 @@ def infer_reason(signals: Sequence[RiskSignal], library: Mapping[str, Any] | Non
     if not typed:
         default = str(lib["default_reason"])
         return default, f"inferred: no signal points to a cause, so the most common reason ({default}) is assumed"
-    best = min(typed, key=lambda s: _rank(s.severity, order))  # min keeps the first of equal rank (library order)
+    best = min(typed, key=lambda s: severity_rank(s.severity, order))  # the first of equal rank (library order)
     return str(best.category), f"inferred from the most severe signal: {best.label} ({best.severity})"
 
 
@@ -307,7 +189,7 @@ def save_play(portfolio: Portfolio, account: str, *, library: Mapping[str, Any] 
     lib = load_library("save", library)
     signals, gaps = risk_signals(portfolio, row, lib)
     tier = cell(row, "health_tier")
-    level = risk_level(signals, None if tier is None else str(tier), portfolio.settings.scheme(), lib)
+    level, _ = account_level(portfolio, row)
 
     filled_reason = cell(row, "churn_reason")
     applies = level != "Low" or filled_reason is not None

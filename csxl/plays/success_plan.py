@@ -35,7 +35,7 @@ from pydantic import BaseModel, ConfigDict
 from csxl.plays.base import PlayResult, Section, Value, load_library, register
 from csxl.plays.common import MissingColumn, cell, fill, missing, missing_section, pct, segment_of
 from csxl.plays.onboarding import first_value_target, onboarding_stage
-from csxl.plays.save import risk_signals
+from csxl.plays.warning import risk_signals
 from csxl.portfolio import Portfolio
 
 __all__ = ["Milestone", "Objective", "PlanRisk", "Stakeholder", "SuccessPlanResult", "UseCase", "success_plan_play"]
