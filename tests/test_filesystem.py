@@ -121,7 +121,8 @@ def test_the_last_as_of_csxl_takes_runs_every_play(book: Path) -> None:
     # 9899-12-31: every date a play computes from it (renewal windows, QBR dates, reviews) still exists
     run = CliRunner().invoke(cli, ["refresh", str(book), "--as-of", "9899-12-31"])
     assert run.exit_code == 0, run.output
-    name = str(read_book(book).tables["Accounts"]["account"].iloc[0])
+    facts = read_book(book).to_portfolio(dt.date(9899, 12, 31)).facts
+    name = str(facts.index[facts["arr_effective"] > 0][0])  # a customer: qbr, renewal ... refuse a churned account
     for command in ("risk", "qbr", "save", "renewal", "onboarding", "success-plan", "expansion", "score"):
         run = CliRunner().invoke(cli, [command, name, "--book", str(book), "--as-of", "9899-12-31", "--json"])
         assert run.exit_code == 0, (command, run.output)

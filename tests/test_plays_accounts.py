@@ -162,14 +162,18 @@ def test_library_override_replaces_a_default_text() -> None:
 
 def test_demo_portfolio_runs_every_play() -> None:
     p = Portfolio.from_demo(csxl.demo_portfolio())
-    names = p.accounts["account"].tolist()[:25]
-    for name in names:
+    live = p.facts["arr_effective"] > 0
+    for name in p.facts.index[live][:25]:
         for play in (score_play, onboarding_plan, qbr_prep, churn_risk, expansion_opportunities):
             render_text(play(p, name))
     churned = p.accounts.loc[p.accounts["churn_reason"].notna(), "account"].tolist()
     assert churned
     for name in churned:
         assert winback_plan(p, name).churn_date <= p.as_of
+        render_text(score_play(p, name))  # the score and the risk still read a churned account
+        for play in (onboarding_plan, qbr_prep, expansion_opportunities):  # for customers: win-back applies instead
+            with pytest.raises(InputError, match="has churned, so what applies is win-back"):
+                play(p, name)
 
 
 # --------------------------------------------------------------------------------------------------------------------

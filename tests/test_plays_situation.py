@@ -187,3 +187,26 @@ def test_risk_save_and_renewal_give_every_account_the_same_level() -> None:
     assert {n: v for n, v in levels.items() if v[0] != v[1]} == {}
     with_renewal = [n for n in live if p.table.loc[n, "renewal_date"] is not None][:40]
     assert all(renewal_play(p, n).level == levels[n][0] for n in with_renewal)
+
+
+def test_customer_plays_on_a_churned_account_point_to_win_back() -> None:
+    from csxl.errors import InputError
+    from csxl.plays.expansion import expansion_opportunities
+    from csxl.plays.qbr import qbr_prep
+    from csxl.plays.renewal import renewal_play
+
+    gone = make({**MATURE, "arr": 0, "renewal_date": "2026-09-01"})
+    for play in (qbr_prep, renewal_play, expansion_opportunities, onboarding_plan, success_plan_play):
+        with pytest.raises(InputError, match='has churned, so what applies is win-back \\(csxl winback "Old"\\)'):
+            play(gone, "Old")
+
+
+def test_expansion_on_an_at_risk_account_says_to_save_it_first() -> None:
+    from csxl.plays.expansion import expansion_opportunities
+
+    critical = make({**MATURE, **CRITICAL, "arr": 12_000, "seats_active": 10, "seats_purchased": 10})
+    r = expansion_opportunities(critical, "Old")
+    assert r.signals  # the seat limit is still shown
+    assert r.caution is not None and "csxl save" in r.caution and "Critical" in r.caution
+    thriving = make({**MATURE, **THRIVING, "arr": 12_000})
+    assert expansion_opportunities(thriving, "Old").caution is None

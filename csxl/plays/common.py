@@ -43,6 +43,7 @@ __all__ = [
     "fill",
     "latest_nps",
     "level_loss_share",
+    "live_account",
     "missing",
     "missing_section",
     "money",
@@ -153,6 +154,24 @@ def account_arr(portfolio: Portfolio, row: pd.Series[Any]) -> tuple[float | None
     facts = portfolio.facts.loc[cast(str, row.name)]
     value = float(facts["arr_effective"])
     return (None, "") if math.isnan(value) else (value, str(facts["arr_source"]))
+
+
+def live_account(portfolio: Portfolio, account: Any, play: str) -> pd.Series[Any]:
+    """The account's row for a play that is for customers (qbr, renewal, expansion, onboarding, success-plan).
+
+    A churned account (effective ARR 0: :mod:`csxl.facts`) raises :class:`InputError` saying the play does not apply
+    and that the win-back play does, as the win-back play refuses a live account."""
+    row = portfolio.account(account)
+    arr = portfolio.facts.loc[cast(str, row.name), "arr_effective"]
+    if arr == 0:
+        name = str(row["account"])
+        raise InputError(
+            "account",
+            name,
+            f"a live account (ARR > 0) for the {play} play: {name} has churned, so what applies is win-back "
+            f'(csxl winback "{name}")',
+        )
+    return row
 
 
 def level_loss_share(level: str) -> float:

@@ -28,7 +28,18 @@ from collections.abc import Mapping
 from typing import Any, cast
 
 from csxl.plays.base import PlayResult, Section, load_library, register
-from csxl.plays.common import Item, MissingColumn, account_arr, cell, missing, missing_section, money, money_cell, pct
+from csxl.plays.common import (
+    Item,
+    MissingColumn,
+    account_arr,
+    cell,
+    live_account,
+    missing,
+    missing_section,
+    money,
+    money_cell,
+    pct,
+)
 from csxl.portfolio import Portfolio
 from csxl.sections import Cell
 
@@ -61,6 +72,7 @@ class ExpansionResult(PlayResult):
     seats_purchased: int | None
     signals: list[ExpansionSignal]
     total_upside: float | None
+    caution: str | None
     missing: list[MissingColumn]
 
     def sections(self) -> list[Section]:
@@ -78,7 +90,7 @@ class ExpansionResult(PlayResult):
             for s in self.signals
         ]
         out = [
-            Section("Expansion", head),
+            Section("Expansion", head, text=self.caution or ""),
             Section(
                 "Signals",
                 rows,
@@ -113,7 +125,7 @@ def expansion_opportunities(
 
     Raises :class:`csxl.errors.InputError` for an unknown account; blank cells are listed in ``missing``.
     """
-    row = portfolio.account(account)
+    row = live_account(portfolio, account, "expansion")
     lib = load_library("expansion", library)
     specs = cast(list[dict[str, Any]], lib["signals"])
     by_id = {str(s["id"]): s for s in specs}
@@ -148,6 +160,13 @@ def expansion_opportunities(
     ids = {str(by_id[k]["signal"]): order[k] for k in found}
     signals.sort(key=lambda s: (s.strength != "hot", -(s.upside or 0.0), ids[s.signal]))
     values = [s.upside for s in signals if s.upside is not None]
+    tier = cell(row, "health_tier")
+    caution = None
+    if portfolio.facts.loc[cast(str, row.name), "at_risk"]:
+        caution = (
+            f"At risk ({tier}): an expansion ask now puts the renewal at stake. The signals below wait until health "
+            f'recovers; what applies first is the save play (csxl save "{row["account"]}").'
+        )
     return ExpansionResult(
         command="expansion",
         account=str(cell(row, "account")),
@@ -167,6 +186,7 @@ def expansion_opportunities(
         seats_purchased=None if bought is None else int(bought),
         signals=signals,
         total_upside=sum(values) if values else None,
+        caution=caution,
         missing=gaps,
     )
 

@@ -206,7 +206,8 @@ def _advisory(portfolio: Portfolio, live: pd.DataFrame, table: pd.DataFrame) -> 
 
 
 def _money(portfolio: Portfolio, live: pd.DataFrame) -> dict[str, Any]:
-    moves = period_rates(mrr_movements(portfolio.mrr_rows, portfolio.as_of)) if len(portfolio.mrr_rows) else None
+    cut, _ = portfolio.mrr_cut  # the last month the MRR analyses use (csxl.facts.mrr_cut: never past the table)
+    moves = period_rates(mrr_movements(portfolio.mrr_rows, cut)) if cut is not None else None
     out: dict[str, Any] = {"expansion_rate": None, "expansion_basis": "no MRR table", "monthly_revenue_churn": None}
     if moves is not None and len(moves) > 1:
         last = moves.iloc[-12:]
@@ -233,7 +234,8 @@ def _nps(portfolio: Portfolio, live: pd.DataFrame, table: pd.DataFrame) -> dict[
     answers = answers[answers["account"].isin(live.index)]
     responded = int(answers["account"].nunique())
     segment = answers["account"].map(live["segment_effective"]).astype(object).fillna("(blank)")
-    start = pd.to_datetime(answers["account"].map(table["start_date"]), errors="coerce")
+    starts = table["start_date"].reindex(answers["account"].to_numpy()).to_numpy()  # map() fails on no answers
+    start = pd.Series(pd.to_datetime(starts, errors="coerce"), index=answers.index)
     years = ((answers["date"] - start).dt.days // 365).clip(upper=2)
     tenure = years.map({0: "year 1", 1: "year 2", 2: "year 3+"}).astype(object).fillna("(no start date)")
 

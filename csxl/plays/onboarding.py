@@ -41,7 +41,17 @@ from typing import Any, cast
 import pandas as pd
 
 from csxl.plays.base import PlayResult, Section, Value, load_library, register
-from csxl.plays.common import Item, MissingColumn, cell, extra_dates, missing, missing_section, pct, segment_of
+from csxl.plays.common import (
+    Item,
+    MissingColumn,
+    cell,
+    extra_dates,
+    live_account,
+    missing,
+    missing_section,
+    pct,
+    segment_of,
+)
 from csxl.portfolio import Portfolio
 from csxl.signals import COMPARE
 
@@ -406,7 +416,7 @@ def onboarding_plan(
 
     Raises :class:`InputError` for an unknown account or a bad ``kickoff_date``/``first_value_date`` cell.
     """
-    row = portfolio.account(account)
+    row = live_account(portfolio, account, "onboarding")
     lib = load_library("onboarding", library)
     as_of = portfolio.as_of
     gaps: list[MissingColumn] = []

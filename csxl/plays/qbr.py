@@ -36,6 +36,7 @@ from csxl.plays.common import (
     MissingColumn,
     cell,
     fill,
+    live_account,
     missing,
     missing_section,
     money,
@@ -205,7 +206,7 @@ def qbr_prep(
     ``date`` is the QBR date (default ``as_of + 14`` days). Raises :class:`InputError` for an unknown account or a
     QBR date that is not a date or lies before the as-of date.
     """
-    row = portfolio.account(account)
+    row = live_account(portfolio, account, "qbr")
     lib = load_library("qbr", library)
     as_of = portfolio.as_of
     when = qbr_date(as_of, date, int(lib["default_days_ahead"]))

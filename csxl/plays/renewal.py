@@ -24,7 +24,18 @@ from typing import Any, cast
 from pydantic import BaseModel, ConfigDict
 
 from csxl.plays.base import PlayResult, Section, load_library, register
-from csxl.plays.common import MissingColumn, account_arr, cell, fill, missing, missing_section, money, money_cell, pct
+from csxl.plays.common import (
+    MissingColumn,
+    account_arr,
+    cell,
+    fill,
+    live_account,
+    missing,
+    missing_section,
+    money,
+    money_cell,
+    pct,
+)
 from csxl.plays.risk import account_level
 from csxl.plays.warning import RiskSignal, risk_signals
 from csxl.portfolio import Portfolio
@@ -148,7 +159,7 @@ def renewal_play(portfolio: Portfolio, account: str, *, library: Mapping[str, An
     Raises :class:`csxl.errors.InputError` for an unknown account. A blank or past ``renewal_date`` is not an error:
     the result has no timeline and its ``message`` says what to fill in.
     """
-    row = portfolio.account(account)
+    row = live_account(portfolio, account, "renewal")
     lib = load_library("renewal", library)
     as_of = portfolio.as_of
     gaps: list[MissingColumn] = []

@@ -33,7 +33,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
 from csxl.plays.base import PlayResult, Section, Value, load_library, register
-from csxl.plays.common import MissingColumn, cell, fill, missing, missing_section, pct, segment_of
+from csxl.plays.common import MissingColumn, cell, fill, live_account, missing, missing_section, pct, segment_of
 from csxl.plays.onboarding import first_value_target, onboarding_stage
 from csxl.plays.warning import risk_signals
 from csxl.portfolio import Portfolio
@@ -173,7 +173,7 @@ def success_plan_play(
 
     Raises :class:`csxl.errors.InputError` for an unknown account; blank cells are listed in ``missing``.
     """
-    row = portfolio.account(account)
+    row = live_account(portfolio, account, "success-plan")
     lib = load_library("success_plan", library)
     as_of = portfolio.as_of
     gaps: list[MissingColumn] = []
