@@ -39,7 +39,7 @@ def _portfolio(d: Dashboard) -> list[Section]:
         ["ARR", _money(d.total_arr, cur)],
         ["Average health (0-100)", _num(d.average_health)],
         [f"At risk ({' / '.join(d.at_risk_tiers)})", d.at_risk_count],
-        ["ARR at risk", _money(d.at_risk_arr, cur)],
+        ["ARR of at-risk accounts", _money(d.at_risk_arr, cur)],
         ["Churned accounts (ARR 0)", d.churned_accounts],
         ["Health preset", d.preset],
     ]
@@ -112,7 +112,7 @@ def _renewals(d: Dashboard) -> Section:
         [b.window, b.count, _money(b.arr, cur), b.at_risk, _money(b.at_risk_arr, cur)] for b in d.renewals
     ]
     rows.append(["Past due (not renewed)", d.renewals_past_due, _money(d.renewals_past_due_arr, cur), None, None])
-    return Section("Renewals", rows, ("Due in", "Accounts", "ARR", "At risk", "ARR at risk"))
+    return Section("Renewals", rows, ("Due in", "Accounts", "ARR", "At risk", "ARR of at-risk accounts"))
 
 
 def _accounts(title: str, lines: Sequence[AccountLine], currency: str) -> Section:
