@@ -210,3 +210,22 @@ def test_expansion_on_an_at_risk_account_says_to_save_it_first() -> None:
     assert r.caution is not None and "csxl save" in r.caution and "Critical" in r.caution
     thriving = make({**MATURE, **THRIVING, "arr": 12_000})
     assert expansion_opportunities(thriving, "Old").caution is None
+
+
+def test_one_months_nrr_and_grr_are_never_rated_against_the_annual_targets() -> None:
+    """The issue: `portfolio` rated one month's NRR (104.5 %) and GRR (99.1 %) against the annual targets (> 110 %,
+    > 90 %). Only the 12-month cohort figures carry a rating; the month rows of the NRR report have none."""
+    from pathlib import Path
+
+    from csxl.book.read import read_book
+    from csxl.plays.base import render_text
+    from csxl.plays.nrr import nrr_play
+    from csxl.plays.portfolio import portfolio_review
+
+    p = read_book(Path(__file__).resolve().parents[1] / "workbooks" / "csxl-demo.xlsx").to_portfolio()
+    text = render_text(portfolio_review(p))
+    month_lines = [line for line in text.splitlines() if "(month)" in line]
+    assert month_lines and not any(w in line for line in month_lines for w in ("target", "below", "good", "great"))
+    nrr = render_text(nrr_play(p))
+    month_rows = [line for line in nrr.splitlines() if line.startswith("month ")]
+    assert month_rows and not any(w in line for line in month_rows for w in ("below", "good", "great", "world"))
