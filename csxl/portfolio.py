@@ -31,6 +31,7 @@ from csxl.errors import InputError, RowIssue
 from csxl.facts import account_facts, month_start, mrr_cut
 from csxl.history import HISTORY_COLUMNS, normalise_history
 from csxl.mrrgrid import MrrRows, parse_rows
+from csxl.revenue import mrr_movements, period_rates
 from csxl.scoring import score_accounts
 from csxl.settings import Settings
 from csxl.tables import load_accounts, load_mrr, load_surveys, match_accounts
@@ -158,6 +159,12 @@ class Portfolio:
     def mrr_rows(self) -> MrrRows:
         """The MRR table parsed once for every MRR metric of this run (:func:`csxl.mrrgrid.parse_rows`)."""
         return parse_rows(self.mrr)
+
+    @cached_property
+    def movements(self) -> pd.DataFrame:
+        """The monthly MRR bridge with its rates over the whole MRR table (:func:`csxl.revenue.period_rates` of
+        :func:`csxl.revenue.mrr_movements`), computed once per run for the Dashboard and the spec's measures."""
+        return period_rates(mrr_movements(self.mrr_rows))
 
     @cached_property
     def mrr_cut(self) -> tuple[pd.Timestamp | None, str]:

@@ -42,7 +42,6 @@ from csxl.book.xlsx import apply_plan
 from csxl.churn_frame import account_features
 from csxl.cohorts import cohort_sizes, cohort_table
 from csxl.dashboard import history_snapshot, merge_history
-from csxl.derived import latest_survey_nps
 from csxl.errors import RowIssue
 from csxl.history import HISTORY_COLUMNS, split_history, thin_history
 from csxl.monthly import monthly_report
@@ -157,7 +156,7 @@ def _accounts(
     names = portfolio.accounts["account"].reindex(frame.index).astype(object)
     for key, column in (("churn_probability", "probability"), ("churn_tier", "tier"), ("churn_drivers", "drivers")):
         frame[key] = names.map(by_name[column])  # blank without a stored model, and for churned accounts
-    frame["nps_survey"] = names.map(latest_survey_nps(portfolio.surveys, portfolio.as_of)["score"])
+    frame["nps_survey"] = portfolio.derived.nps["score"].reindex(frame.index)  # the answer the scores used
     rows: list[list[Cell]] = [
         [_plain(v) for v in values]
         for values in frame[[source[c.key] for c in owned]].itertuples(index=False, name=None)

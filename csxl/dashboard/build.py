@@ -35,7 +35,7 @@ from csxl.errors import InputError
 from csxl.facts import at_risk_tiers, last_full_month, month_start
 from csxl.history import normalise_history, snapshot_tiers, week_ago
 from csxl.portfolio import Portfolio
-from csxl.revenue import mrr_matrix, mrr_movements, period_rates
+from csxl.revenue import mrr_matrix
 from csxl.settings import SIMPLE_TIERS, TierScheme
 from csxl.surveys import ces, csat, nps
 
@@ -152,7 +152,7 @@ def _movements(portfolio: Portfolio) -> pd.DataFrame:
     if portfolio.mrr.empty:
         empty: pd.DataFrame = pd.DataFrame()
         return empty
-    mov = period_rates(mrr_movements(portfolio.mrr_rows))
+    mov = portfolio.movements.copy()
     matrix = mrr_matrix(portfolio.mrr_rows)
     cents = np.round(matrix.to_numpy(dtype=np.float64) * 100.0)  # compare in cents: no float dust
     prev = np.zeros_like(cents)

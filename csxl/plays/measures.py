@@ -33,7 +33,6 @@ import pandas as pd
 from csxl.plays.base import PlayResult, Section, load_library
 from csxl.plays.common import Item, money_cell, pct
 from csxl.portfolio import Portfolio
-from csxl.revenue import mrr_movements, period_rates
 from csxl.sections import Cell
 from csxl.surveys import nps
 
@@ -207,7 +206,7 @@ def _advisory(portfolio: Portfolio, live: pd.DataFrame, table: pd.DataFrame) -> 
 
 def _money(portfolio: Portfolio, live: pd.DataFrame) -> dict[str, Any]:
     cut, _ = portfolio.mrr_cut  # the last month the MRR analyses use (csxl.facts.mrr_cut: never past the table)
-    moves = period_rates(mrr_movements(portfolio.mrr_rows, cut)) if cut is not None else None
+    moves = portfolio.movements[portfolio.movements.index <= cut] if cut is not None else None
     out: dict[str, Any] = {"expansion_rate": None, "expansion_basis": "no MRR table", "monthly_revenue_churn": None}
     if moves is not None and len(moves) > 1:
         last = moves.iloc[-12:]
