@@ -42,7 +42,8 @@ from csxl.plays.measures import SpecMeasures, spec_measures
 from csxl.plays.onboarding_metrics import OnboardingMetrics, onboarding_metrics
 from csxl.plays.playbook import Playbook, playbook_document
 from csxl.plays.schemas import write_schemas
-from csxl.plays.support import Priority, SurveyReport, support_priority, survey_routing
+from csxl.plays.support import Priority, support_priority
+from csxl.plays.survey_report import SurveyReport, survey_routing
 from csxl.portfolio import Portfolio
 from csxl.revenue import mrr_movements
 

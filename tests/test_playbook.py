@@ -22,7 +22,8 @@ from csxl.book.render import result_plan
 from csxl.errors import InputError
 from csxl.plays.base import load_library, render_markdown, render_text
 from csxl.plays.playbook import Playbook, playbook_document, playbook_schema
-from csxl.plays.support import SurveyReport, support_priority, survey_routing
+from csxl.plays.support import support_priority
+from csxl.plays.survey_report import SurveyReport, survey_routing
 from csxl.portfolio import Portfolio
 from csxl.settings import Settings
 

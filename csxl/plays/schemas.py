@@ -18,7 +18,8 @@ from csxl.plays import PLAYS
 from csxl.plays.measures import SpecMeasures
 from csxl.plays.onboarding_metrics import OnboardingMetrics
 from csxl.plays.playbook import playbook_schema
-from csxl.plays.support import Priority, SurveyReport
+from csxl.plays.support import Priority
+from csxl.plays.survey_report import SurveyReport
 
 __all__ = ["SCHEMAS", "write_schemas"]
 
