@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -154,17 +154,17 @@ def _label(value: object) -> str | None:
     )
 
 
-def _trend_text(trend: object, change: float, since: object, until: object, typed: str | None) -> str:
+def _trend_text(trend: object, change: float, since: Any, until: Any, typed: str | None) -> str:
     if not isinstance(trend, str):
         return "typed" if typed is not None else "blank"
-    shown = f"MRR {change:+.0%} from {pd.Timestamp(since):%Y-%m} to {pd.Timestamp(until):%Y-%m}"  # type: ignore[arg-type]
+    shown = f"MRR {change:+.0%} from {pd.Timestamp(since):%Y-%m} to {pd.Timestamp(until):%Y-%m}"
     return shown + ("" if typed is None else f" (typed: {typed})")
 
 
-def _nps_text(score: float, date: object, typed: object) -> str:
+def _nps_text(score: float, date: Any, typed: Any) -> str:
     known = typed is not None and typed is not pd.NA and not (isinstance(typed, float) and typed != typed)
     if score == score:  # an answer on the Surveys sheet
-        return f"NPS survey of {pd.Timestamp(date):%Y-%m-%d}" + (f" (typed: {float(typed):g})" if known else "")  # type: ignore[arg-type]
+        return f"NPS survey of {pd.Timestamp(date):%Y-%m-%d}" + (f" (typed: {float(typed):g})" if known else "")
     return "typed" if known else "blank"
 
 
