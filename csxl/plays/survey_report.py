@@ -29,7 +29,6 @@ from csxl.surveys import NPS_FOLLOWUP_QUESTIONS, ces, csat, nps, nps_followup
 __all__ = ["ChurnReasonLine", "CommentCategory", "FollowUp", "SegmentNps", "SurveyReport", "survey_routing"]
 
 
-
 class _Item(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
