@@ -237,23 +237,29 @@ def test_two_intercepts_are_refused(small_model: ChurnModel) -> None:
 
 
 def test_the_excel_flavour_churn_sheet_calls_churnprob_on_the_stored_table(applied: Path) -> None:
-    """In a .xlsm (classic xlwings) the probability is =CHURNPROB over the row's inputs, the heading row and the
-    stored model's range as read from the Model sheet (so rows inserted above it are followed)."""
+    """In a .xlsm (classic xlwings) the probability column is ONE =CHURNPROB array formula over every row's inputs,
+    the heading row and the stored model's range as read from the Model sheet (so rows inserted above it are
+    followed): one Python call per refresh of the column, not one per account."""
     from csxl.book.model_sheet import churn_plan
-    from csxl.book.plan import Block, Formula
+    from csxl.book.plan import ArrayFormula, Block, Formula
 
     data = read_book(applied)
     assert data.churn_model is not None
     portfolio = data.to_portfolio()
     plan, ranked = churn_plan(data.churn_model, account_features(portfolio), portfolio.as_of, live=True)
-    formulas = [c.text for op in plan.ops if isinstance(op, Block) for row in op.values for c in row
-                if isinstance(c, Formula) and c.text.startswith("=CHURNPROB(")]  # fmt: skip
-    assert len(formulas) == len(ranked) > 0
+    per_row = [c.text for op in plan.ops if isinstance(op, Block) for row in op.values for c in row
+               if isinstance(c, Formula) and "CHURNPROB" in c.text]  # fmt: skip
+    assert per_row == []
+    arrays = [op for op in plan.ops if isinstance(op, ArrayFormula)]
     first = CHURN_HEADER_ROW + 1
+    last_row = first + len(ranked) - 1
     width = len(CHURN_HEADINGS) + len(data.churn_model.model.encodings)
     last = chr(ord("A") + width - 1)
-    assert formulas[0] == (f"=CHURNPROB(G{first}:{last}{first},$G${CHURN_HEADER_ROW}:${last}${CHURN_HEADER_ROW},"
-                           f"{data.churn_model.ref})")  # fmt: skip
+    assert len(ranked) > 0
+    assert arrays == [ArrayFormula(
+        "Churn", f"C{first}:C{last_row}",
+        f"=CHURNPROB(G{first}:{last}{last_row},$G${CHURN_HEADER_ROW}:${last}${CHURN_HEADER_ROW},{data.churn_model.ref})",
+    )]  # fmt: skip
 
 
 def test_churn_columns_follow_their_headings_after_excel_edits(applied: Path, tmp_path: Path) -> None:

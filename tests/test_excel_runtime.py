@@ -677,7 +677,7 @@ def test_xlsm_checks_the_xlwings_of_its_vba(xlsm: Path) -> None:
 
 def test_xlsm_button_sits_on_the_dashboard(xlsm: Path) -> None:
     wb = openpyxl.load_workbook(xlsm, keep_vba=True)
-    assert wb.sheetnames == [*layout.SHEETS, "xlwings.conf"]
+    assert wb.sheetnames == [*layout.SHEETS, layout.SHEET_LIVE, "xlwings.conf"]
     with zipfile.ZipFile(xlsm) as zf:
         workbook = zf.read("xl/workbook.xml").decode()
         rels = {r.get("Id"): r.get("Target") for r in ET.fromstring(zf.read("xl/_rels/workbook.xml.rels"))}

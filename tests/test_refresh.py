@@ -363,11 +363,10 @@ def test_refresh_reports_progress(book: Path) -> None:
 
 
 def test_excel_flavour_writes_live_formulas(tmp_path: Path, demo: csxl.DemoData) -> None:
-    """The .xlsm gets =HEALTHSCORE/=HEALTHTIER in the Accounts health columns and =NRR/=GRR on the Dashboard.
-
-    Their values are computed here by calling the worksheet functions (csxl.excel.functions, as Excel would through
-    xlwings) on the cells the formulas name, and compared with csxl.score_accounts (independent path).
-    """
+    """The .xlsm gets live health cells (each row's element of the Live scores arrays: tests/test_live_arrays.py)
+    and =NRR/=GRR on the Dashboard. The score array's call is computed here by calling the worksheet function
+    (csxl.excel.functions, as Excel would through xlwings) on the block the formula names, and compared with
+    csxl.score_accounts (independent path)."""
     import re
 
     from csxl.excel import functions as fx
@@ -377,19 +376,22 @@ def test_excel_flavour_writes_live_formulas(tmp_path: Path, demo: csxl.DemoData)
     parts = _xml(path)
     accounts_xml = parts[_sheet_part(path, layout.SHEET_ACCOUNTS)].decode()
     score_col, tier_col = layout.ACCOUNTS.letter("health_score"), layout.ACCOUNTS.letter("health_tier")
-    formulas = dict(re.findall(rf'<c r="({score_col}\d+)"[^>]*><f>([^<]*)</f>', accounts_xml))
-    assert len(formulas) == len(demo.accounts)
-    assert re.findall(rf'<c r="{tier_col}3"[^>]*><f>([^<]*)</f>', accounts_xml)[0].startswith("IF(csxl_preset=")
+    for col, live in ((score_col, "A"), (tier_col, "B")):
+        formulas = dict(re.findall(rf'<c r="({col}\d+)"[^>]*><f>([^<]*)</f>', accounts_xml))
+        assert len(formulas) == len(demo.accounts)
+        assert all(f"INDEX('{layout.SHEET_LIVE}'!${live}$5:" in text for text in formulas.values())
+    live_xml = parts[_sheet_part(path, layout.SHEET_LIVE)].decode()
+    call = re.search(r'<f t="array" ref="A5:A\d+">HEALTHSCORE\(tblAccounts\[\[(.+?)\]:\[(.+?)\]\],', live_xml)
+    assert call is not None
     rows = _rows(path, layout.SHEET_ACCOUNTS)
+    header = [str(h) for h in rows[layout.HEADER_ROW - 1]]
+    lo, hi = header.index(call.group(1)), header.index(call.group(2))
+    block = [
+        [None if v == "" else v for v in row[lo : hi + 1]] for row in rows[layout.HEADER_ROW :][: len(demo.accounts)]
+    ]
+    got = fx.HEALTHSCORE(block)  # Settings weights are blank in a new workbook: the preset's
     expected = core_scores(demo).reset_index(drop=True)
-    for i in (0, 7, 42, len(demo.accounts) - 1):
-        row = 3 + i
-        text = formulas[f"{score_col}{row}"]
-        first, last = re.match(r"HEALTHSCORE\(([A-Z]+)\d+:([A-Z]+)\d+,", text).groups()  # type: ignore[union-attr]
-        lo, hi = layout.ACCOUNTS.keys.index(_key_of(first)), layout.ACCOUNTS.keys.index(_key_of(last))
-        cells = [[None if v == "" else v for v in rows[row - 1][lo : hi + 1]]]
-        got = fx.HEALTHSCORE(cells)  # Settings weights are blank in a new workbook: the preset's
-        assert got[0][0] == pytest.approx(expected.loc[i, "health_score"], rel=1e-12)
+    assert [g[0] for g in got] == pytest.approx(expected["health_score"].tolist(), rel=1e-12)
     dashboard = parts[_sheet_part(path, layout.SHEET_DASHBOARD)].decode()
     assert re.search(r"<f>NRR\(B\d+,D\d+,-E\d+,-F\d+\)</f>", dashboard)
     assert re.search(r"<f>GRR\(B\d+,-E\d+,-F\d+\)</f>", dashboard)
@@ -397,10 +399,6 @@ def test_excel_flavour_writes_live_formulas(tmp_path: Path, demo: csxl.DemoData)
     plain = tmp_path / "plain.xlsx"
     new_demo_workbook(plain, accounts=30)
     assert "<f>HEALTHSCORE" not in _xml(plain)[_sheet_part(plain, layout.SHEET_ACCOUNTS)].decode()
-
-
-def _key_of(letter: str) -> str:
-    return next(k for k in layout.ACCOUNTS.keys if layout.ACCOUNTS.letter(k) == letter)
 
 
 def test_a_workbook_with_the_old_history_sheet_is_migrated(tmp_path: Path) -> None:

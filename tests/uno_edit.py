@@ -132,6 +132,18 @@ def _edit(doc: Any, edit: dict[str, Any]) -> None:
         sheet.Rows.removeByIndex(edit["row"] - 1, edit.get("count", 1))
     elif op == "insert_rows":
         sheet.Rows.insertByIndex(edit["row"] - 1, edit.get("count", 1))
+    elif op == "sort":  # the rows of a range by one of its columns (0-based), as Data > Sort does
+        cells = sheet.getCellRangeByName(edit["range"])
+        field = uno.createUnoStruct("com.sun.star.table.TableSortField")
+        field.Field = edit["by"]
+        field.IsAscending = edit.get("ascending", True)
+        descriptor = cells.createSortDescriptor()
+        for prop in descriptor:
+            if prop.Name == "SortFields":
+                prop.Value = uno.Any("[]com.sun.star.table.TableSortField", (field,))
+            elif prop.Name == "ContainsHeader":
+                prop.Value = False
+        uno.invoke(cells, "sort", (descriptor,))
     elif op in ("delete_shape", "add_shape"):
         _shape(doc, sheet.DrawPage, op, edit["name"])
     else:

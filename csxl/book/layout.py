@@ -95,6 +95,7 @@ SHEET_BILLING = (
 SHEET_MODEL = "Model"  # written by `csxl churn --apply`: the churn model, its backtest and its stored numbers
 SHEET_CHURN = "Churn"  # written by refresh while a churn model is stored: live accounts by expected ARR loss
 SHEET_SUPPORT = "Support"  # written by `csxl import tickets` (30-day support figures per account); refresh leaves it
+SHEET_LIVE = "Live scores"  # the Excel flavour's one-call-per-column health score and tier arrays (csxl.book.live)
 
 #: Every sheet of a csxl workbook, in tab order.
 #: Currency symbols shown in front of money; any other ISO code is written after the number (``#,##0 "CHF"``).

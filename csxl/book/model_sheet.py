@@ -25,7 +25,7 @@ import pandas as pd
 
 from csxl.book import layout
 from csxl.book.churn_formula import churn_formula, churn_tier_formula
-from csxl.book.plan import Chart, Formula, Plan
+from csxl.book.plan import ArrayFormula, Chart, Formula, Plan
 from csxl.book.render import SheetWriter, Styled
 from csxl.churn import ChurnModel
 from csxl.churn_frame import FEATURES, HealthBacktest, rank_churn
@@ -224,20 +224,21 @@ def churn_plan(
     for offset, (index, row) in enumerate(ranked.iterrows()):
         r = first + offset
         refs = {column: f"{letter}{r}" for column, letter in letters.items()}
-        if live:
-            start = layout.column_letter(len(CHURN_HEADINGS) + 1)
-            probability = (f"=CHURNPROB({start}{r}:{last_input}{r},${start}${CHURN_HEADER_ROW}:${last_input}$"
-                           f"{CHURN_HEADER_ROW},{stored.ref})")  # fmt: skip
-        else:
-            probability = churn_formula(model, refs)
+        probability = None if live else Formula(churn_formula(model, refs))  # live: one array call, below
         values = [features.at[index, column] for column in inputs]
         writer.line([
-            str(row["account"]), _num(row["arr"], "money"), Styled(Formula(probability), "pct"),
+            str(row["account"]), _num(row["arr"], "money"), Styled(probability, "pct"),
             Formula(churn_tier_formula(f"C{r}")), Styled(Formula(f'=IF(ISNUMBER(C{r}),B{r}*C{r},"")'), "money"),
             str(row["drivers"]) if isinstance(row["drivers"], str) else None,
             *(_input_cell(v) for v in values),
         ])  # fmt: skip
-    return writer.plan(), ranked
+    plan = writer.plan()
+    if live and len(ranked):  # the Excel flavour: one =CHURNPROB for the whole column, not one call per account
+        start, last = layout.column_letter(len(CHURN_HEADINGS) + 1), first + len(ranked) - 1
+        headings = f"${start}${CHURN_HEADER_ROW}:${last_input}${CHURN_HEADER_ROW}"
+        formula = f"=CHURNPROB({start}{first}:{last_input}{last},{headings},{stored.ref})"
+        plan.add(ArrayFormula(layout.SHEET_CHURN, f"C{first}:C{last}", formula))
+    return plan, ranked
 
 
 def _input_cell(value: Any) -> Any:

@@ -21,6 +21,7 @@ from typing import Literal, Union
 
 __all__ = [
     "STYLES",
+    "ArrayFormula",
     "Block",
     "Button",
     "Cell",
@@ -106,7 +107,8 @@ class ResizeTable:
     ``looks_from``: rows the table gains (pasted below it, or appended by csxl) take the look of this row, column by
     column, in each cell without a look of its own (a look the user gave a cell is kept); ``None`` = leave them.
     ``formulas``: (column name, formula without ``=`` as the first data row holds it) pairs: each becomes the column's
-    calculated-column formula, which Excel fills into rows added to the table; other columns keep theirs.
+    calculated-column formula, which Excel fills into rows added to the table (an empty formula removes the column's
+    calculated-column formula); other columns keep theirs.
     """
 
     sheet: str
@@ -187,7 +189,24 @@ class Button:
     fill: str = "1F4E79"  # hex RGB of the button; the text is white
 
 
-Op = Union[RenameSheet, SheetSpec, Block, Clear, ResizeTable, Chart, Button]
+@dataclass(frozen=True)
+class ArrayFormula:
+    """One formula computed once for a whole rectangle ``ref`` of ``sheet`` (e.g. ``"A5:A1504"``): a legacy
+    (Ctrl+Shift+Enter) array formula, which every Excel since 2007 and LibreOffice read; cells the answer does not
+    reach show ``#N/A``. A runtime with dynamic arrays only (xlwings Lite: Office.js) writes ``formula`` in the
+    top-left cell, where it spills. The rectangle's other cells must be free (a sheet csxl replaces), and not
+    inside an Excel table: Excel refuses array formulas there."""
+
+    sheet: str
+    ref: str
+    formula: str
+
+    def __post_init__(self) -> None:
+        if not self.formula.startswith("="):
+            raise ValueError(f"a formula starts with '=', got {self.formula!r}")
+
+
+Op = Union[RenameSheet, SheetSpec, Block, Clear, ResizeTable, Chart, Button, ArrayFormula]
 
 
 @dataclass

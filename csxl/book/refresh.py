@@ -31,8 +31,15 @@ from csxl.book.actions import actions_plan
 from csxl.book.archive import HistoryArchive, archive_path
 from csxl.book.dashboard_sheet import dashboard_plan
 from csxl.book.formulas import calculated_column_formulas, simple_points_formula_rows
-from csxl.book.layout import ACCOUNTS, HISTORY, MRR, SURVEYS, TablePlace, TableSpec
-from csxl.book.live import live_formulas, live_health_score, live_health_tier
+from csxl.book.layout import ACCOUNTS, HISTORY, MRR, SHEET_LIVE, SURVEYS, TablePlace, TableSpec
+from csxl.book.live import (
+    is_excel_flavour,
+    live_formulas,
+    live_health_score,
+    live_health_tier,
+    live_sheet,
+    values_sheet,
+)
 from csxl.book.model_sheet import StoredModel, churn_plan
 from csxl.book.plan import Block, Cell, Clear, Formula, Op, Plan, RenameSheet, ResizeTable, Style
 from csxl.book.read import BookData, read_book
@@ -123,11 +130,18 @@ def _added_headers(place: TablePlace, read: TablePlace) -> list[Block]:
     return [Block(place.spec.sheet, place.spec.header_row, place.index(c.key), [[c.header]], "header") for c in added]
 
 
-def _table_ops(place: TablePlace, read: TablePlace, bottom: int) -> list[Block | ResizeTable]:
+def _table_ops(
+    place: TablePlace, read: TablePlace, bottom: int, live: dict[str, str] | None = None
+) -> list[Block | ResizeTable]:
     """Re-created headings, then the table stretched to ``bottom``: pasted rows join it and take its first look;
-    Accounts' formula columns carry their calculated-column formulas (Excel fills rows added before a refresh)."""
+    Accounts' formula columns carry their calculated-column formulas (Excel fills rows added before a refresh), the
+    live health columns theirs (``live``: key -> formula; without it, none: those columns hold values)."""
     spec = place.spec
-    formulas = tuple(calculated_column_formulas(place).items()) if spec is ACCOUNTS else ()
+    formulas: tuple[tuple[str, str], ...] = ()
+    if spec is ACCOUNTS:
+        given = live or {}
+        health = {place.headers[place.index(k) - 1]: given.get(k, "=")[1:] for k in ("health_score", "health_tier")}
+        formulas = (*calculated_column_formulas(place).items(), *health.items())
     return [
         *_added_headers(place, read),
         ResizeTable(
@@ -142,7 +156,13 @@ def _accounts(
     """Accounts: owned values and formula columns under their headings, csxl columns re-created, the table grown."""
     place = read.completed()
     first, last = ACCOUNTS.first_data_row, read.last_row
-    ops: list[Op] = [*_table_ops(place, read, last)]
+    count = max(0, last - first + 1)
+    formulas = (
+        {"health_score": live_health_score(place, count), "health_tier": live_health_tier(place, count)}
+        if live
+        else None
+    )
+    ops: list[Op] = [*_table_ops(place, read, last, formulas), *(live_sheet(place, count) if live else ())]
     if last < first:
         return ops
     owned = ACCOUNTS.role("owned")
@@ -162,11 +182,11 @@ def _accounts(
         for values in frame[[source[c.key] for c in owned]].itertuples(index=False, name=None)
     ]
     keys = [c.key for c in owned]
-    if live:
+    if formulas is not None:  # one array call per column on the Live scores sheet; each row reads its element
         score_at, tier_at = keys.index("health_score"), keys.index("health_tier")
-        for offset, row in enumerate(rows):
-            row[score_at] = Formula(live_health_score(first + offset, place))
-            row[tier_at] = Formula(live_health_tier(first + offset, place))
+        score, tier = Formula(formulas["health_score"]), Formula(formulas["health_tier"])
+        for row in rows:
+            row[score_at], row[tier_at] = score, tier
     formula_keys = [c.key for c in ACCOUNTS.role("formula")]
     texts = simple_points_formula_rows(range(first, last + 1), place)
     columns = [[Formula(text) for text in texts[key]] for key in formula_keys]
@@ -355,6 +375,8 @@ def plan_refresh(
     plan.ops.extend(dashboard_plan(portfolio, refreshed_at, live=live, monthly=monthly).ops)
     plan.ops.extend(churn_ops)
     plan.ops.extend(actions_plan().ops)  # the Lite buttons: a deleted one comes back, as a deleted column does
+    if not live and is_excel_flavour(sheet_names) and any(n.casefold() == SHEET_LIVE.casefold() for n in sheet_names):
+        plan.add(*values_sheet())  # refreshed on a Mac: the Live scores sheet says it is not used
     return plan, history_rows
 
 

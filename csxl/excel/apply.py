@@ -10,7 +10,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from csxl.book.layout import money_format
-from csxl.book.plan import Block, Button, Cell, Chart, Clear, Formula, Plan, RenameSheet, ResizeTable, SheetSpec, Style
+from csxl.book.plan import (
+    ArrayFormula,
+    Block,
+    Button,
+    Cell,
+    Chart,
+    Clear,
+    Formula,
+    Plan,
+    RenameSheet,
+    ResizeTable,
+    SheetSpec,
+    Style,
+)
 from csxl.book.refs import parse_range
 from csxl.book.xlsx import CHART_PREFIX, LOOKS, Look
 from csxl.errors import InputError
@@ -19,6 +32,11 @@ __all__ = ["CHART_TYPES", "ApplyResult", "apply_plan_to_book", "text_cell"]
 
 #: Plan chart kinds -> xlwings chart types.
 CHART_TYPES: dict[str, str] = {"line": "line", "bar": "column_clustered", "stacked": "column_stacked", "pie": "pie"}
+
+
+def _officejs(book: Any) -> bool:
+    """Whether ``book`` is an Office.js workbook (xlwings Lite, or a book built from its JSON payload)."""
+    return type(getattr(book, "impl", None)).__module__ in ("xlwings.pro._xlremote", "xlwings.pro._xlofficejs")
 
 
 def _sheet_names(book: Any) -> list[str]:
@@ -349,6 +367,17 @@ class _Writer:
                 old = cells.get(key, (None, None))[1]
                 cells[key] = (value, style if style is not None else old)
 
+    def array_formula(self, op: ArrayFormula) -> None:
+        """A legacy array formula over the rectangle (classic xlwings: ``formula_array``); Office.js (xlwings Lite)
+        has no such formula but dynamic arrays: the formula goes into the top-left cell and spills."""
+        sheet = self.sheet(op.sheet)
+        top, left, _, _ = parse_range("ref", op.ref)
+        if _officejs(self.book):
+            sheet.range((top, left)).formula = op.formula
+        else:
+            sheet.range(op.ref).formula_array = op.formula
+        self.result.writes += 1
+
     def _has_shape(self, op: Button) -> bool:
         """Whether ``op``'s sheet already holds a shape of that name (the file adapter drew it)."""
         sheet = _find_sheet(self.book, op.sheet)
@@ -382,6 +411,9 @@ class _Writer:
                 )
         for name, cells in self.pending.values():
             self.rects(list(_bands(cells, name)))
+        for op in self.plan.ops:  # last: the cells of a cleared sheet are written, the rectangles are free
+            if isinstance(op, ArrayFormula):
+                self.array_formula(op)
         return self.result
 
 

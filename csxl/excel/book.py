@@ -170,9 +170,10 @@ def refresh_book(book: Any, as_of: _dt.date | None = None, *, refreshed_at: _dt.
     portfolio = data.to_portfolio(as_of)
     stamp = refreshed_at or _dt.datetime.now().replace(microsecond=0)
 
-    live = live_formulas(data.sheet_names)
+    sheet_names = [str(sheet.name) for sheet in book.sheets]  # all of them: data.sheet_names are the sheets read
+    live = live_formulas(sheet_names)
     plan, history_rows = plan_refresh(
-        data.places, portfolio, refreshed_at=stamp, live=live, sheet_names=data.sheet_names, stored=data.churn_model
+        data.places, portfolio, refreshed_at=stamp, live=live, sheet_names=sheet_names, stored=data.churn_model
     )
     applied = apply_plan_to_book(book, plan, currency=portfolio.settings.currency)
     accounts = data.tables.get(ACCOUNTS.sheet)

@@ -55,8 +55,8 @@ REFRESH_BUTTON = REFRESH.button
 ACCOUNT_BUTTON = next(a.button for a in ACTIONS if a.key == "account")
 
 #: The sheets the Lite refresh asks for (``@script(include=...)``): those the refresh reads (Settings, the tables, the
-#: Model) and writes (Cohorts, Dashboard, Churn, Actions), under today's and older names. Lite sends no other sheet
-#: (account pages, play sheets, imports' sheets, the user's own), which keeps its payload to what the refresh needs.
+#: Model) and writes (Cohorts, Dashboard, Churn, Actions, Live scores), under today's and older names. Lite sends no
+#: other sheet (account pages, play sheets, imports' sheets, the user's own): its payload is what the refresh needs.
 #: The Excel flavour's ``xlwings.conf`` sheet is asked for too: it tells live formulas from values.
 REFRESH_SHEETS: tuple[str, ...] = (
     *(
@@ -68,6 +68,7 @@ REFRESH_SHEETS: tuple[str, ...] = (
             layout.SHEET_DASHBOARD,
             layout.SHEET_CHURN,
             layout.SHEET_ACTIONS,
+            layout.SHEET_LIVE,
         )
         for name in layout.sheet_names_of(sheet)
     ),

@@ -103,13 +103,17 @@ def _table_columns(columns: ET.Element, headers: tuple[str, ...]) -> None:
 
 def _calculated_columns(columns: ET.Element, formulas: tuple[tuple[str, str], ...]) -> None:
     """Set the calculated-column formula of each named column (first child of ``tableColumn``, as the schema
-    orders it); a name the table does not have is left alone."""
+    orders it), or remove it for an empty formula; a name the table does not have is left alone."""
     by_name = {(c.get("name") or "").casefold(): c for c in columns.findall(_q("tableColumn"))}
     for name, formula in formulas:
         column = by_name.get(name.casefold())
         if column is None:
             continue
         element = column.find(_q("calculatedColumnFormula"))
+        if not formula:  # no calculated-column formula (the column holds values now)
+            if element is not None:
+                column.remove(element)
+            continue
         if element is None:
             element = ET.Element(_q("calculatedColumnFormula"))
             column.insert(0, element)

@@ -8,8 +8,19 @@ import xml.etree.ElementTree as ET
 import zipfile
 from collections.abc import Callable
 
-from csxl.book.plan import STYLES, Block, Button, Chart, Clear, RenameSheet, ResizeTable, SheetSpec
-from csxl.book.refs import MAX_COL, MAX_ROW, column_index, parse_range
+from csxl.book.plan import (
+    STYLES,
+    ArrayFormula,
+    Block,
+    Button,
+    Chart,
+    Clear,
+    Formula,
+    RenameSheet,
+    ResizeTable,
+    SheetSpec,
+)
+from csxl.book.refs import MAX_COL, MAX_ROW, cell_ref, column_index, parse_range
 from csxl.book.xlsx._xml import (
     _BAD_SHEET_CHARS,
     _SHEET_ORDER,
@@ -138,11 +149,13 @@ class _Book:
             self.chart(op)
         elif isinstance(op, Button):
             self.button(op)
+        elif isinstance(op, ArrayFormula):
+            self.array_formula(op)
         else:
             raise InputError(
                 "plan operation",
                 type(op).__name__,
-                "a RenameSheet, SheetSpec, Block, Clear, ResizeTable, Chart or Button",
+                "a RenameSheet, SheetSpec, Block, Clear, ResizeTable, Chart, Button or ArrayFormula",
             )
 
     def rename_sheet(self, op: RenameSheet) -> None:
@@ -286,6 +299,25 @@ class _Book:
             raise InputError("clear", f"R{op.top}C{op.left}:R{op.bottom}C{op.right}", "a 1-based rectangle")
         for r in sheet.rows_between(op.top, op.bottom):
             sheet.clear_row(r, op.left, op.right)
+        sheet.touch()
+        self.values_changed = True
+
+    def array_formula(self, op: ArrayFormula) -> None:
+        """A legacy array formula: ``<f t="array" ref=...>`` in the top-left cell; the rectangle's other cells lose
+        their values and formulas (not their looks), as Excel keeps them."""
+        top, left, bottom, right = parse_range("ref", op.ref)
+        sheet = self.sheet(op.sheet)
+        for r in sheet.rows_between(top, bottom):
+            sheet.clear_row(r, left, right)
+        _, text = _encode(Formula(op.formula), op.sheet, top, left)
+        cell = sheet.cell(top, left, create=True)
+        assert cell is not None
+        sheet.empty(cell)  # the look stays
+        ET.SubElement(
+            cell, _q("f"), {"t": "array", "ref": f"{cell_ref(top, left)}:{cell_ref(bottom, right)}"}
+        ).text = text
+        sheet.dirty_rows.add(top)
+        self.formulas_changed = True
         sheet.touch()
         self.values_changed = True
 
