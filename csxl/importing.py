@@ -46,6 +46,7 @@ from csxl.data.subscriptions import read_subscriptions
 from csxl.data.surveys import read_surveys
 from csxl.data.tickets import read_tickets
 from csxl.errors import FileError, InputError, RowIssue
+from csxl.import_reports import AccountsImport, EventsReport, ImportReport, SurveysImport, TicketsImport, match_rate
 from csxl.usage import account_usage_columns
 
 __all__ = [
@@ -74,53 +75,6 @@ def _write_and_refresh(
     false: none, for a caller running several imports and one refresh after them, as the demo does)."""
     apply_plan(path, plan, force=force, currency=book.settings.currency)
     return refresh(path, as_of=as_of, force=force) if then_refresh else None
-
-
-def match_rate(accounts: int, unmatched: int) -> float | None:
-    """The share of imported accounts found on Accounts (0..1), ``None`` when nothing was imported."""
-    return round((accounts - unmatched) / accounts, 4) if accounts else None
-
-
-@dataclass(frozen=True)
-class ImportReport:
-    """What ``csxl import`` did: rows read per file and used, every rejected cell, accounts matched and not (with the
-    closest Accounts name), the rows it wrote, the typed values it kept, and the refresh after it."""
-
-    kind: str
-    rows_read: dict[str, int]
-    rows_used: int
-    issues: tuple[RowIssue, ...]
-    accounts: int
-    unmatched: tuple[RowIssue, ...]
-    mrr_rows: int
-    appended: int
-    overwritten: int
-    kept: tuple[tuple[str, _dt.date, Any, float], ...]
-    refreshed: RefreshResult | None
-    source: str = "subscriptions"
-    skipped: int = 0
-
-    def to_dict(self) -> dict[str, Any]:
-        def issue(i: RowIssue) -> dict[str, Any]:
-            return {"file": i.sheet, "line": i.row, "column": i.column, "value": i.value, "rule": i.rule,
-                    "effect": i.effect}  # fmt: skip
-
-        return {
-            "kind": self.kind,
-            "source": self.source,
-            "rows_read": self.rows_read,
-            "rows_used": self.rows_used,
-            "skipped": self.skipped,
-            "rejected": [issue(i) for i in self.issues],
-            "accounts": self.accounts,
-            "match_rate": match_rate(self.accounts, len(self.unmatched)),
-            "unmatched": [{"account": i.value, "rule": i.rule} for i in self.unmatched],
-            "mrr_rows": self.mrr_rows,
-            "appended": self.appended,
-            "overwritten": self.overwritten,
-            "kept": [{"account": a, "month": m.isoformat(), "typed": t, "imported": v} for a, m, t, v in self.kept],
-            "refreshed_as_of": self.refreshed.as_of.isoformat() if self.refreshed else None,
-        }
 
 
 def _json_object(path: str | Path, what: str) -> dict[str, Any]:
@@ -256,37 +210,6 @@ def event_mapping(
         raise InputError(where, first.get("input"), first["msg"].lower()) from None
 
 
-@dataclass(frozen=True)
-class EventsReport:
-    """What ``csxl import events`` did: events read and kept, accounts matched and not, Accounts cells written and
-    typed cells kept, Usage rows, the refresh after it."""
-
-    rows_read: int
-    rows_kept: int
-    accounts: int
-    unmatched: tuple[RowIssue, ...]
-    usage_rows: int
-    written: int
-    kept: tuple[tuple[str, str, Any, Any], ...]
-    missing_columns: tuple[str, ...]
-    refreshed: RefreshResult | None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "kind": "events",
-            "rows_read": self.rows_read,
-            "rows_kept": self.rows_kept,
-            "accounts": self.accounts,
-            "match_rate": match_rate(self.accounts, len(self.unmatched)),
-            "unmatched": [{"account": i.value, "rule": i.rule} for i in self.unmatched],
-            "usage_rows": self.usage_rows,
-            "cells_written": self.written,
-            "kept": [{"account": a, "column": c, "typed": t, "imported": v} for a, c, t, v in self.kept],
-            "missing_columns": list(self.missing_columns),
-            "refreshed_as_of": self.refreshed.as_of.isoformat() if self.refreshed else None,
-        }
-
-
 def import_events(
     path: str | Path,
     files: Sequence[str | Path],
@@ -327,20 +250,6 @@ def import_events(
     )
 
 
-@dataclass(frozen=True)
-class SurveysImport:
-    """What ``csxl import surveys`` did: answers read and used, every rejected cell, answers whose account is not on
-    Accounts (kept in the survey totals), rows appended and answers already in the table."""
-
-    rows_read: dict[str, int]
-    rows_used: int
-    issues: tuple[RowIssue, ...]
-    unmatched: tuple[RowIssue, ...]
-    appended: int
-    already: int
-    refreshed: RefreshResult | None
-
-
 def import_surveys(
     path: str | Path,
     files: Sequence[str | Path],
@@ -368,20 +277,6 @@ def import_surveys(
         already=already,
         refreshed=refreshed,
     )
-
-
-@dataclass(frozen=True)
-class TicketsImport:
-    """What ``csxl import tickets`` did: tickets read and used, accounts (and those not on Accounts), Accounts cells
-    written and typed cells kept, the refresh after it."""
-
-    rows_read: int
-    rows_used: int
-    accounts: int
-    unmatched: tuple[RowIssue, ...]
-    written: int
-    kept: tuple[tuple[str, str, Any, Any], ...]
-    refreshed: RefreshResult | None
 
 
 def import_tickets(
@@ -419,22 +314,6 @@ def import_tickets(
         kept=tuple(written.kept),
         refreshed=refreshed,
     )
-
-
-@dataclass(frozen=True)
-class AccountsImport:
-    """What ``csxl import accounts`` did: rows read, skipped (not customers) and rejected cells; accounts added,
-    existing accounts matched (by domain, else by name) with the cells filled and the typed cells kept."""
-
-    rows_read: dict[str, int]
-    skipped: int
-    issues: tuple[RowIssue, ...]
-    added: int
-    matched: int
-    matched_by_domain: int
-    written: int
-    kept: tuple[tuple[str, str, Any, Any], ...]
-    refreshed: RefreshResult | None
 
 
 def import_accounts(

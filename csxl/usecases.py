@@ -45,6 +45,7 @@ from csxl.plays.schemas import write_schemas
 from csxl.plays.support import Priority, support_priority
 from csxl.plays.survey_report import SurveyReport, survey_routing
 from csxl.portfolio import Portfolio
+from csxl.report_models import BackfillOutput
 from csxl.revenue import mrr_movements
 
 __all__ = [
@@ -262,7 +263,7 @@ def demo_summary(accounts: int, seed: int) -> dict[str, Any]:
     summary["grr_12m"] = round(cohort_grr(portfolio.mrr_rows, data.as_of), 4)
     last = mrr_movements(portfolio.mrr_rows).iloc[-1]
     bridge = ("start_mrr", "new", "expansion", "contraction", "churned", "reactivation", "end_mrr")
-    summary["last_month"] = {k: float(last[k]) for k in bridge}
+    summary["last_month"] = {"month": pd.Timestamp(str(last.name)).date(), **{k: float(last[k]) for k in bridge}}
     table = portfolio.table.join(portfolio.facts)
     columns = ["account", "segment_effective", "arr_effective", "health_score", "health_tier", "main_risk"]
     worst = table.loc[table["live"], columns].sort_values("health_score", kind="stable").head(10)
@@ -303,6 +304,11 @@ class BackfillResult:
     months: tuple[_dt.date, ...]
     rows: int
     refreshed: RefreshResult
+
+    def output(self) -> BackfillOutput:
+        """What ``csxl backfill --json`` prints."""
+        return BackfillOutput(months=list(self.months), rows=self.rows, history_rows=self.refreshed.history_rows,
+                              as_of=self.refreshed.as_of)  # fmt: skip
 
 
 def past_snapshots(book: BookData, today: Portfolio, path: str | Path, limit: int | None) -> pd.DataFrame:

@@ -12,6 +12,7 @@ import pytest
 from books import typed_demo_book
 from click.testing import CliRunner
 from ooxml import problems
+from published import published
 
 from csxl.backfill import KEPT, backfill_months, past_accounts
 from csxl.book.archive import archive_path
@@ -125,7 +126,7 @@ def test_csxl_backfill_fills_the_months_before_history(tmp_path: Path) -> None:
 
     run = CliRunner().invoke(cli, ["backfill", "--book", str(book), "--json"])
     assert run.exit_code == 0, run.output
-    report = json.loads(run.output)
+    report = published("backfill", run.output)
     mrr = read_book(book).tables["MRR"]
     mrr_months = pd.to_datetime(mrr["month"]).dt.to_period("M")
     first = mrr_months.min()

@@ -9,6 +9,7 @@ import pandas as pd
 from books import typed_demo_book
 from click.testing import CliRunner
 from ooxml import problems
+from published import published
 
 from csxl.book.read import read_book
 from csxl.cli import cli
@@ -44,7 +45,7 @@ def test_csxl_import_accounts_adds_customers_and_fills_known_ones(tmp_path: Path
     path.write_text(HUBSPOT.replace("Fabrikam,", f"{existing.upper()},"), encoding="utf-8")
     run = CliRunner().invoke(cli, ["import", "accounts", str(path), "--book", str(book), "--json"])
     assert run.exit_code == 0, run.output
-    report = json.loads(run.output)
+    report = published("import-accounts", run.output)
     assert (report["added"], report["matched"], report["skipped_not_customers"]) == (1, 1, 1)
     data = read_book(book)
     accounts = data.tables["Accounts"].set_index("account")

@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 from ooxml import problems
+from published import published
 
 from csxl.billing import BillingRules, subscriptions_to_mrr
 from csxl.book.read import read_book
@@ -134,7 +135,7 @@ def test_csxl_import_billing_adds_months_keeps_typed_ones_and_refreshes(tmp_path
               "--no-strict"],
     )  # fmt: skip
     assert run.exit_code == 0, run.output
-    report = json.loads(run.output)
+    report = published("import-billing", run.output)
     assert report["rows_read"] == {"subscriptions.csv": 3} and report["rows_used"] == 2
     assert report["appended"] == 0 and report["overwritten"] >= 2  # September and October of the first account
     after = _mrr_rows(book)

@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 from ooxml import problems
+from published import published
 
 from csxl.book.read import read_book
 from csxl.cli import cli
@@ -183,7 +184,7 @@ def test_csxl_import_events_fills_blank_cells_keeps_typed_ones_and_writes_usage(
     args = ["import", "events", str(path), "--book", str(book), "--as-of", "2026-10-28", "--core", "Report Created"]
     run = CliRunner().invoke(cli, [*args, "--json"])
     assert run.exit_code == 0, run.output
-    report = json.loads(run.output)
+    report = published("import-events", run.output)
     assert report["unmatched"][0]["account"] == "Unknown Ltd"
     assert report["cells_written"] == 0 and len(report["kept"]) > 0  # the demo typed every usage cell: all kept
     run = CliRunner().invoke(cli, [*args, "--overwrite", "--json"])

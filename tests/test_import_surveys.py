@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from ooxml import problems
+from published import published
 
 from csxl.book.read import read_book
 from csxl.cli import EXIT_DATA, cli
@@ -51,7 +52,7 @@ def test_csxl_import_surveys_appends_once_and_refreshes(tmp_path: Path) -> None:
     args = ["import", "surveys", str(path), "--book", str(book), "--json"]
     run = CliRunner().invoke(cli, args)
     assert run.exit_code == EXIT_DATA, run.output  # 9 is outside CSAT 1-5: the row is rejected, the rest imported
-    report = json.loads(run.output)
+    report = published("import-surveys", run.output)
     assert (report["appended"], report["already_there"], len(report["rejected"])) == (1, 0, 1)
     table = read_book(book).tables["Surveys"]
     assert len(table) == before + 1 and table.iloc[-1]["account"] == name  # spelled as on Accounts

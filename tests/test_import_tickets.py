@@ -5,12 +5,12 @@ As of 2026-10-30: the last 30 days are 2026-10-01 .. 2026-10-30 (ages 0-29), the
 from __future__ import annotations
 
 import datetime as dt
-import json
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from ooxml import problems
+from published import published
 
 from csxl.book.read import read_book
 from csxl.cli import cli
@@ -99,7 +99,7 @@ def test_csxl_import_tickets_writes_counts_and_the_support_sheet(tmp_path: Path)
     args = ["import", "tickets", str(path), "--book", str(book), "--as-of", "2026-10-30", "--overwrite", "--json"]
     run = CliRunner().invoke(cli, args)
     assert run.exit_code == 0, run.output
-    assert json.loads(run.output)["cells_written"] == 2
+    assert published("import-tickets", run.output)["cells_written"] == 2
     data = read_book(book)
     accounts = data.tables["Accounts"].set_index("account")
     assert int(accounts.loc[a, "support_tickets_30d"]) == 3 and int(accounts.loc[b, "support_tickets_30d"]) == 0

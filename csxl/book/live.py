@@ -28,6 +28,7 @@ __all__ = [
     "EXCEL_FLAVOUR_SHEET",
     "LIVE_FIRST_ROW",
     "LIVE_SPARE_ROWS",
+    "PAST_THE_ARRAYS",
     "is_excel_flavour",
     "live_formulas",
     "live_health_score",

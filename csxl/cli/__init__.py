@@ -41,6 +41,7 @@ from csxl.excel.lite import lite_requirements, write_lite
 from csxl.excel.xlsm import build_xlsm
 from csxl.plays import PLAYS, PlayResult, render_markdown, render_text
 from csxl.plays.schemas import SCHEMAS
+from csxl.report_models import DemoOutput
 from csxl.usecases import (
     backfill_history,
     demo_summary,
@@ -85,7 +86,7 @@ def demo(n_accounts: int, seed: int, as_json: bool) -> None:
     summary = demo_summary(n_accounts, seed)
     worst = summary.pop("worst")
     if as_json:
-        click.echo(json.dumps(summary, indent=2))
+        click.echo(DemoOutput.model_validate(summary).model_dump_json(indent=2))
         return
     click.echo(f"csxl demo portfolio (seed {seed}, as of {summary['as_of']})")
     click.echo(
@@ -214,13 +215,7 @@ def backfill_cmd(book: Path, as_of: _dt.date | None, months: int | None, force: 
 
     result = backfill_history(book, as_of=as_of, months=months, force=force)
     if as_json:
-        report = {
-            "months": [m.isoformat() for m in result.months],
-            "rows": result.rows,
-            "history_rows": result.refreshed.history_rows,
-            "as_of": result.refreshed.as_of.isoformat(),
-        }
-        click.echo(json.dumps(report, indent=2))
+        click.echo(result.output().model_dump_json(indent=2))
         return
     span = f"{result.months[0]:%Y-%m} to {result.months[-1]:%Y-%m}" if result.months else "none needed"
     click.echo(

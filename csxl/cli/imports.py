@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -110,7 +109,7 @@ def import_billing_cmd(
         overwrite=overwrite, force=force,
     )  # fmt: skip
     if as_json:
-        click.echo(json.dumps(report.to_dict(), indent=2, default=str))
+        click.echo(report.output().model_dump_json(indent=2))
     else:
         read = sum(report.rows_read.values())
         click.echo(
@@ -170,7 +169,7 @@ def import_events_cmd(
     chosen = event_mapping(preset=preset, logins=logins, core=core, feature=feature, mapping_file=mapping)
     report = import_events(book, files, mapping=chosen, as_of=as_of, overwrite=overwrite, force=force, engine=engine)
     if as_json:
-        click.echo(json.dumps(report.to_dict(), indent=2, default=str))
+        click.echo(report.output().model_dump_json(indent=2))
         return
     click.echo(
         f"csxl: read {report.rows_read} events, kept {report.rows_kept} (duplicates, later than the as-of date or "
@@ -210,14 +209,7 @@ def import_surveys_cmd(
 
     report = import_surveys(book, files, kind=kind, as_of=as_of, force=force)
     if as_json:
-        data = {
-            "kind": "surveys", "rows_read": report.rows_read, "rows_used": report.rows_used,
-            "rejected": [{"file": i.sheet, "line": i.row, "column": i.column, "value": i.value, "rule": i.rule}
-                         for i in report.issues],
-            "unmatched": [{"account": i.value, "rule": i.rule} for i in report.unmatched],
-            "appended": report.appended, "already_there": report.already,
-        }  # fmt: skip
-        click.echo(json.dumps(data, indent=2, default=str))
+        click.echo(report.output().model_dump_json(indent=2))
     else:
         read = sum(report.rows_read.values())
         click.echo(
@@ -241,13 +233,7 @@ def import_tickets_cmd(
 
     report = import_tickets(book, files, as_of=as_of, overwrite=overwrite, force=force)
     if as_json:
-        data = {
-            "kind": "tickets", "rows_read": report.rows_read, "rows_used": report.rows_used,
-            "accounts": report.accounts, "unmatched": [{"account": i.value, "rule": i.rule} for i in report.unmatched],
-            "cells_written": report.written,
-            "kept": [{"account": a, "column": c, "typed": t, "imported": v} for a, c, t, v in report.kept],
-        }  # fmt: skip
-        click.echo(json.dumps(data, indent=2, default=str))
+        click.echo(report.output().model_dump_json(indent=2))
         return
     click.echo(
         f"csxl: read {report.rows_read} tickets, used {report.rows_used} (later than the as-of date, or without an "
@@ -269,15 +255,7 @@ def import_accounts_cmd(
 
     report = import_accounts(book, files, as_of=as_of, overwrite=overwrite, force=force)
     if as_json:
-        data = {
-            "kind": "accounts", "rows_read": report.rows_read, "skipped_not_customers": report.skipped,
-            "rejected": [{"file": i.sheet, "line": i.row, "column": i.column, "value": i.value, "rule": i.rule,
-                          "effect": i.effect} for i in report.issues],
-            "added": report.added, "matched": report.matched, "matched_by_domain": report.matched_by_domain,
-            "cells_written": report.written,
-            "kept": [{"account": a, "column": c, "typed": t, "imported": v} for a, c, t, v in report.kept],
-        }  # fmt: skip
-        click.echo(json.dumps(data, indent=2, default=str))
+        click.echo(report.output().model_dump_json(indent=2))
         return
     click.echo(
         f"csxl: read {sum(report.rows_read.values())} CRM rows ({report.skipped} not customers, skipped): "

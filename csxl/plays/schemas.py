@@ -12,6 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
+
 from csxl.errors import FileError
 from csxl.outcome_models import CalibrationOutput, ChurnOutput
 from csxl.plays import PLAYS
@@ -20,8 +22,17 @@ from csxl.plays.onboarding_metrics import OnboardingMetrics
 from csxl.plays.playbook import playbook_schema
 from csxl.plays.support import Priority
 from csxl.plays.survey_report import SurveyReport
+from csxl.report_models import (
+    AccountsImportOutput,
+    BackfillOutput,
+    BillingImportOutput,
+    DemoOutput,
+    EventsImportOutput,
+    SurveysImportOutput,
+    TicketsImportOutput,
+)
 
-__all__ = ["SCHEMAS", "write_schemas"]
+__all__ = ["IMPORT_OUTPUTS", "SCHEMAS", "write_schemas"]
 
 
 def _play_schema(name: str) -> Callable[[], dict[str, Any]]:
@@ -43,7 +54,21 @@ def _support() -> dict[str, Any]:
     return Priority.model_json_schema(mode="serialization")
 
 
-#: Command -> its schema (the twelve plays, then the reporting extras, then what learns from outcomes).
+def _of(model: type[BaseModel]) -> Callable[[], dict[str, Any]]:
+    return lambda: model.model_json_schema(mode="serialization")
+
+
+#: ``csxl import KIND --json`` -> its document.
+IMPORT_OUTPUTS: dict[str, type[BaseModel]] = {
+    "accounts": AccountsImportOutput,
+    "billing": BillingImportOutput,
+    "events": EventsImportOutput,
+    "surveys": SurveysImportOutput,
+    "tickets": TicketsImportOutput,
+}
+
+#: Command -> its schema (the twelve plays, then the reporting extras, what learns from outcomes, the imports, the
+#: backfill and the demo summary); ``import-<kind>`` is ``csxl import <kind>``.
 SCHEMAS: dict[str, Callable[[], dict[str, Any]]] = {
     **{name: _play_schema(name) for name in sorted(PLAYS, key=lambda n: PLAYS[n].number)},
     "playbook": _playbook,
@@ -53,6 +78,9 @@ SCHEMAS: dict[str, Callable[[], dict[str, Any]]] = {
     "measures": lambda: SpecMeasures.model_json_schema(mode="serialization"),
     "churn": lambda: ChurnOutput.model_json_schema(mode="serialization"),
     "calibrate": lambda: CalibrationOutput.model_json_schema(mode="serialization"),
+    **{f"import-{kind}": _of(model) for kind, model in IMPORT_OUTPUTS.items()},
+    "backfill": _of(BackfillOutput),
+    "demo": _of(DemoOutput),
 }
 
 
