@@ -37,6 +37,7 @@ from csxl.book.live import LIVE_FIRST_ROW, LIVE_SPARE_ROWS, PAST_THE_ARRAYS
 from csxl.book.read import read_book
 from csxl.book.refresh import refresh
 from csxl.demo import demo_portfolio
+from csxl.excel.apply import FORMULA_ARRAY_LIMIT
 from csxl.excel.xlsm import build_xlsm
 
 N = 30
@@ -78,6 +79,7 @@ def test_one_array_formula_per_column(xlsm: Path) -> None:
     assert (score_ref, tier_ref) == (f"A{LIVE_FIRST_ROW}:A{last}", f"B{LIVE_FIRST_ROW}:B{last}")
     assert score == "HEALTHSCORE(tblAccounts[[Usage score]:[Financial score]],Settings!$B$6:$B$10,csxl_preset)"
     assert tier.startswith('HEALTHTIER(tblAccounts[Health score],IF(csxl_preset="growth","growth","engine"),')
+    assert max(len(score), len(tier)) + 1 <= FORMULA_ARRAY_LIMIT  # classic xlwings writes them with FormulaArray
 
     accounts = _sheet_xml(xlsm, layout.SHEET_ACCOUNTS)
     assert "HEALTHSCORE" not in accounts and "HEALTHTIER" not in accounts  # no Python call per row
@@ -255,6 +257,7 @@ def test_a_moved_score_column_is_passed_in_the_weights_order(xlsm: Path, tmp_pat
     refresh(moved)
     score = _arrays(_sheet_xml(moved, LIVE))[f"A{LIVE_FIRST_ROW}"][1]
     assert score.startswith("HEALTHSCORE(CHOOSE({1,2,3,4,5},tblAccounts[Usage score],tblAccounts[Engagement score],")
+    assert len(score) + 1 <= FORMULA_ARRAY_LIMIT  # still one FormulaArray for classic xlwings
     native = _native(moved, tmp_path / "native.xlsx")
     computed = _computed(recalculate(native, tmp_path))
     for usage_score, financial, value, tier in computed:

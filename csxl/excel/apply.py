@@ -28,7 +28,10 @@ from csxl.book.refs import parse_range
 from csxl.book.xlsx import CHART_PREFIX, LOOKS, Look
 from csxl.errors import InputError
 
-__all__ = ["CHART_TYPES", "ApplyResult", "apply_plan_to_book", "text_cell"]
+__all__ = ["CHART_TYPES", "FORMULA_ARRAY_LIMIT", "ApplyResult", "apply_plan_to_book", "text_cell"]
+
+#: The longest formula Excel's COM ``Range.FormulaArray`` accepts (characters).
+FORMULA_ARRAY_LIMIT = 255
 
 #: Plan chart kinds -> xlwings chart types.
 CHART_TYPES: dict[str, str] = {"line": "line", "bar": "column_clustered", "stacked": "column_stacked", "pie": "pie"}
@@ -369,13 +372,21 @@ class _Writer:
 
     def array_formula(self, op: ArrayFormula) -> None:
         """A legacy array formula over the rectangle (classic xlwings: ``formula_array``); Office.js (xlwings Lite)
-        has no such formula but dynamic arrays: the formula goes into the top-left cell and spills."""
+        has no such formula but dynamic arrays: the formula goes into the top-left cell and spills. Excel's COM
+        ``FormulaArray`` takes at most 255 characters: a longer one (long headings) is written as a spilling
+        ``formula2`` in the top-left cell, which needs Excel 365, and said in ``skipped``."""
         sheet = self.sheet(op.sheet)
         top, left, _, _ = parse_range("ref", op.ref)
         if _officejs(self.book):
             sheet.range((top, left)).formula = op.formula
-        else:
+        elif len(op.formula) <= FORMULA_ARRAY_LIMIT:
             sheet.range(op.ref).formula_array = op.formula
+        else:
+            sheet.range((top, left)).formula2 = op.formula
+            self.result.skipped.append(
+                f"{op.sheet}!{op.ref}: array formula of {len(op.formula)} characters (Excel takes "
+                f"{FORMULA_ARRAY_LIMIT}): written as a dynamic array, which needs Excel 365; shorter headings fix it"
+            )
         self.result.writes += 1
 
     def _has_shape(self, op: Button) -> bool:
