@@ -344,9 +344,10 @@ def plan_refresh(
     """Every csxl-owned write for this portfolio. ``places``: sheet -> where its table's columns are (as read; a
     table not given is where the layout puts it, empty).
 
-    ``live`` (the Excel flavour): the Accounts health score and tier are ``=HEALTHSCORE``/``=HEALTHTIER`` formulas
-    over the refreshed dimension scores and the Settings cells, computed by Excel, instead of values; the Dashboard
-    adds its retention ratios as ``=NRR``/``=GRR``/``=QUICKRATIO`` formulas. ``sheet_names``: the workbook's sheets;
+    ``live`` (the Excel flavour): the Accounts health score and tier read the Live scores sheet's ``=HEALTHSCORE``/
+    ``=HEALTHTIER`` array formulas over the refreshed dimension scores and the Settings cells (:mod:`csxl.book.live`),
+    computed by Excel, instead of values; the Dashboard adds its retention ratios as ``=NRR``/``=GRR``/
+    ``=QUICKRATIO`` formulas. ``sheet_names``: the workbook's sheets;
     one with an older csxl name (:data:`csxl.book.layout.OLD_SHEET_NAMES`) is renamed first. ``archive``: the History
     archive beside the workbook, whose rows the portfolio's History starts with; the snapshots older than the sheet's
     window are staged on it (saved by the caller before the workbook). ``rewrite_history``: the portfolio's History
