@@ -7,20 +7,16 @@ add-in is needed, and a companion Python module ``<book>.py`` next to the workbo
 
 How it is built (one template for both flavours):
 
-1. :func:`csxl.book.template.build_template` writes the normal ``.xlsx`` into a temporary file and
-   :func:`csxl.book.refresh.refresh` fills it (the file adapter), exactly as ``csxl new PATH.xlsx`` does;
+1. :func:`csxl.book.template.build_template` writes the normal ``.xlsx`` into a temporary file (or ``plain`` is
+   given: a csxl workbook to convert);
 2. the zip is converted: the workbook part gets the macro-enabled content type, ``xl/vbaProject.bin`` (copied
    byte-for-byte from xlwings) is added with its relationship, the workbook and every sheet get VBA code names
    (``ThisWorkbook``, ``Sheet1`` ...), an ``xlwings.conf`` sheet is added (xlwings' settings: ``UDF Modules`` =
    ``csxl.excel.functions`` and the quickstart's other keys), the Dashboard gets a form-control button (legacy VML
    drawing, ``FmlaMacro`` = ``[0]!SampleCall``), and the Start sheet gets a note on macros and xlwings' licence;
-3. the result is moved over ``PATH`` in one step, and ``<book>.py`` is written next to it.
-
-The Accounts health columns stay values written by the refresh, not live ``=HEALTHSCORE(...)`` formulas: those cells
-belong to the one refresh pipeline (:func:`csxl.book.refresh.plan_refresh` writes them in both flavours, so a
-formula there would be overwritten by the first Refresh), and ``HEALTHSCORE`` takes the five dimension scores, which
-csxl computes from many signals and writes into the same owned columns, so a live formula could only re-weight the
-refreshed values. ``docs/excel.md`` shows how to add such formulas in columns of your own.
+3. :func:`csxl.book.refresh.refresh` fills the converted workbook (the file adapter): the ``xlwings.conf`` sheet
+   makes it the live-formula flavour (:mod:`csxl.book.live`: the Live scores arrays, except on a Mac), and the
+   result is moved over ``PATH`` in one step; ``<book>.py`` is written next to it.
 """
 
 from __future__ import annotations
