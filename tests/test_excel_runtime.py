@@ -706,6 +706,7 @@ def test_xlsm_conf_sheet_and_licence(xlsm: Path) -> None:
     assert "Zoomer Analytics" in text
     start = " ".join(str(c) for row in wb["Start"].iter_rows(values_only=True) for c in row if c)
     assert "BSD 3-clause" in start
+    assert "ImportPythonUDFs" in start and "Live scores" in start  # how the live health cells come to life
 
 
 def test_xlsm_is_refreshed_like_the_plain_workbook(xlsm: Path) -> None:

@@ -65,6 +65,7 @@ _SECTION = Font(bold=True, size=12)
 _BOLD = Font(bold=True)
 _HEADER_FONT = Font(bold=True, color="FFFFFF")
 _WRAP = Alignment(wrap_text=True, vertical="top")
+_TOP = Alignment(vertical="top")
 _THIN = Side(style="thin", color="BFBFBF")
 
 
@@ -252,7 +253,8 @@ def _start(ws: Worksheet) -> None:
     ]
     row = 3
     for title, text in paragraphs:
-        ws.cell(row, 1, title).font = _SECTION
+        label = ws.cell(row, 1, title)
+        label.font, label.alignment = _SECTION, _TOP  # beside the paragraph's first line
         cell = ws.cell(row, 2, text)
         cell.alignment = _WRAP
         ws.row_dimensions[row].height = 48

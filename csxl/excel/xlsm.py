@@ -290,6 +290,13 @@ def _start_note(sheet_xml: str) -> str:
             "the xlwings.conf sheet. docs/excel.md explains the setup per platform.",
         ),
         (
+            "Live scores",
+            "On Windows the Accounts health score and tier are live formulas: one =HEALTHSCORE and one =HEALTHTIER "
+            "for every account on the Live scores sheet. Run the macro ImportPythonUDFs once (Alt+F8); until then "
+            "they show #NAME?. On a Mac, Refresh writes them as values (classic xlwings has no worksheet functions "
+            "there).",
+        ),
+        (
             "xlwings version",
             f"The macros are those of xlwings {xlwings.__version__}; the Python on xlwings.conf must have exactly that "
             f'version: pip install "xlwings=={xlwings.__version__}". With another version the macro stops before '
@@ -303,9 +310,14 @@ def _start_note(sheet_xml: str) -> str:
             "xlwings.conf sheet.",
         ),
     ]
+    # the looks of the template's paragraphs (a bold label, wrapped text), so the note reads like the rest of the page
+    looks = re.search(r'<c r="A\d+"( s="\d+")[^>]*>(?:(?!</c>).)*</c><c r="B\d+"( s="\d+")', sheet_xml)
+    label, body = (looks.group(1), looks.group(2)) if looks else ("", "")
     cells = ""
     for title, text in lines:
-        cells += f'<row r="{row}">{_inline(f"A{row}", title)}{_inline(f"B{row}", text)}</row>'
+        height = 15 * (len(text) // 95 + 1) + 3  # column B is 100 characters wide
+        cells += (f'<row r="{row}" ht="{height}" customHeight="1">{_inline(f"A{row}", title, label)}'
+                  f'{_inline(f"B{row}", text, body)}</row>')  # fmt: skip
         row += 1
     return _insert_before_close(sheet_xml, "sheetData", cells)
 
