@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -91,3 +92,11 @@ def test_python_dash_m_style_entry() -> None:
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["accounts"] > 0
+
+
+@pytest.mark.parametrize("command", [["surveys"], ["measures"], ["onboarding-metrics"], ["portfolio"]])
+def test_json_and_md_together_are_refused(command: list[str]) -> None:
+    # one output format: the reports and the plays refuse both with exit 2 and say why, before anything is written
+    book = Path(__file__).resolve().parent.parent / "workbooks" / "csxl-demo.xlsx"
+    run = CliRunner().invoke(cli, [*command, "--book", str(book), "--json", "--md"])
+    assert run.exit_code == 2 and "choose one of --json and --md" in run.output

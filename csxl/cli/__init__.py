@@ -11,9 +11,9 @@ import datetime as _dt
 import json
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
@@ -305,19 +305,13 @@ def _play_command(name: str) -> click.Command:
     @friendly
     def run(book: Path, as_of: _dt.date | None, as_json: bool, as_md: bool, write: bool, **kwargs: Any) -> None:
 
-        if as_json and as_md:
-            raise click.UsageError("choose one of --json and --md")
         account = kwargs.pop("account", None)
         options: dict[str, Any] = {"date": kwargs.pop("qbr_date")} if kwargs.get("qbr_date") else {}
         if kwargs.pop("monthly", False):
             options["monthly"] = True
+        _one_format(as_json, as_md)  # before the play runs: --write must not write for a refused command
         result, sheet = run_play(name, book, account, as_of=as_of, write=write, **options)
-        if as_json:
-            click.echo(json.dumps(result.model_dump(mode="json"), indent=2))
-        elif as_md:
-            click.echo(render_markdown(result), nl=False)
-        else:
-            click.echo(render_text(result), nl=False)
+        _show(result, as_json, as_md)
         if sheet is not None:
             click.echo(f"csxl: wrote sheet {sheet!r} in {book}", err=True)
 
@@ -379,19 +373,37 @@ def playbook_cmd(book: Path, as_of: _dt.date | None, as_json: bool) -> None:
     click.echo(json.dumps(playbook(book, as_of).model_dump(mode="json"), indent=2))
 
 
+def _one_format(as_json: bool, as_md: bool) -> None:
+    if as_json and as_md:
+        raise click.UsageError("choose one of --json and --md")
+
+
 def _show(result: PlayResult, as_json: bool, as_md: bool) -> None:
     """A result as JSON, Markdown or text (the default)."""
+    _one_format(as_json, as_md)
     if as_json:
         click.echo(json.dumps(result.model_dump(mode="json"), indent=2))
     else:
         click.echo(render_markdown(result) if as_md else render_text(result), nl=False)
 
 
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _report(func: _F) -> _F:
+    """The options of a report over the whole workbook: --book, --as-of, --json, --md."""
+    for option in reversed([
+        click.option("--book", "book", type=PATH, required=True, help="The csxl workbook (.xlsx)."),
+        AS_OF,
+        click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (schema: csxl schema)."),
+        click.option("--md", "as_md", is_flag=True, help="Print the result as Markdown."),
+    ]):  # fmt: skip
+        func = option(func)
+    return func
+
+
 @cli.command("surveys")
-@click.option("--book", "book", type=PATH, required=True, help="The csxl workbook (.xlsx).")
-@AS_OF
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-@click.option("--md", "as_md", is_flag=True, help="Print the result as Markdown.")
+@_report
 @friendly
 def surveys_cmd(book: Path, as_of: _dt.date | None, as_json: bool, as_md: bool) -> None:
     """NPS / CSAT / CES report with follow-up routing (detractors within 24 h ...) and churn reasons."""
@@ -401,10 +413,7 @@ def surveys_cmd(book: Path, as_of: _dt.date | None, as_json: bool, as_md: bool) 
 
 
 @cli.command("onboarding-metrics")
-@click.option("--book", "book", type=PATH, required=True, help="The csxl workbook (.xlsx).")
-@AS_OF
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-@click.option("--md", "as_md", is_flag=True, help="Print the result as Markdown.")
+@_report
 @friendly
 def onboarding_metrics_cmd(book: Path, as_of: _dt.date | None, as_json: bool, as_md: bool) -> None:
     """Onboarding metrics against the spec's targets: activation, completion, TTFV, D7/D30 retention, D30 paying,
@@ -415,10 +424,7 @@ def onboarding_metrics_cmd(book: Path, as_of: _dt.date | None, as_json: bool, as
 
 
 @cli.command("measures")
-@click.option("--book", "book", type=PATH, required=True, help="The csxl workbook (.xlsx).")
-@AS_OF
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-@click.option("--md", "as_md", is_flag=True, help="Print the result as Markdown.")
+@_report
 @friendly
 def measures_cmd(book: Path, as_of: _dt.date | None, as_json: bool, as_md: bool) -> None:
     """What the spec measures: touch-cadence compliance, engagement levels, advisory-board candidates, expansion rate,
