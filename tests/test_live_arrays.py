@@ -30,7 +30,7 @@ from ooxml import problems
 from test_excel_functions import call, lite  # noqa: F401 (the fixture)
 from test_excel_runtime import dispatch, included, snapshot, written
 from test_refresh import _sheet_part, _xml, core_scores
-from test_user_edits import require_uno, uno_edit
+from test_user_edits import _pasted_rows, require_uno, uno_edit
 
 from csxl.book import layout
 from csxl.book.live import LIVE_FIRST_ROW, LIVE_SPARE_ROWS, PAST_THE_ARRAYS
@@ -263,3 +263,33 @@ def test_a_moved_score_column_is_passed_in_the_weights_order(xlsm: Path, tmp_pat
     for usage_score, financial, value, tier in computed:
         assert value == pytest.approx(usage_score * 100 + financial, abs=1e-9)
         assert tier == ("hi" if value >= 500 else "lo")
+
+
+@pytest.mark.slow
+def test_pasted_and_deleted_rows_are_scored_after_a_refresh(xlsm: Path, tmp_path: Path) -> None:
+    """A founder pastes ten accounts below the table and deletes two rows (LibreOffice, through UNO), then refreshes:
+    the arrays cover every row (plus the spare rows), every row reads its own element, and LibreOffice computes each
+    row from its own scores."""
+    require_uno()
+    first = layout.ACCOUNTS.first_data_row
+    edited = uno_edit(xlsm, tmp_path / "pasted.xlsx", [
+        {"op": "paste", "sheet": layout.SHEET_ACCOUNTS, "cell": f"A{first + N}", "rows": _pasted_rows()},
+        {"op": "delete_rows", "sheet": layout.SHEET_ACCOUNTS, "row": first + 2, "count": 2},
+    ])  # fmt: skip
+    refresh(edited)
+    rows = N + 10 - 2
+    last = LIVE_FIRST_ROW + rows + LIVE_SPARE_ROWS - 1
+    assert {ref for ref, _ in _arrays(_sheet_xml(edited, LIVE)).values()} == {
+        f"A{LIVE_FIRST_ROW}:A{last}",
+        f"B{LIVE_FIRST_ROW}:B{last}",
+    }
+    cells = _formulas(_sheet_xml(edited, layout.SHEET_ACCOUNTS), layout.ACCOUNTS.letter("health_score"))
+    assert sorted(cells) == list(range(first, first + rows)) and len(set(cells.values())) == 1
+    ws = openpyxl.load_workbook(recalculate(_native(edited, tmp_path / "native.xlsx"), tmp_path), data_only=True)
+    sheet = ws[layout.SHEET_ACCOUNTS]
+    header = [c.value for c in sheet[layout.HEADER_ROW]]
+    keys = ["account", "usage_score", "financial_score", "health_score"]
+    computed = _block(list(sheet.iter_rows(min_row=first, max_row=first + rows - 1, values_only=True)), header, keys)
+    assert sum(str(c[0]).startswith("Pasted ") for c in computed) == 10
+    for _account, usage, financial, score in computed:
+        assert score == pytest.approx(usage * 100 + financial, abs=1e-9)
